@@ -1,0 +1,100 @@
+# cosched build. `make` builds build/cosched and build/apisim (-O2); `make test` builds every
+# unit test and both binaries again with ASan+UBSan under build/asan/ and runs the whole suite.
+# Sources are discovered by wildcard: a new .c file in api/, pkg/<module>/ or plugins/<name>/ is
+# picked up without editing this file. Header dependencies are tracked with -MMD.
+
+CC       ?= gcc
+PKGS     := libcurl jansson libprotobuf-c libnghttp2 openssl yaml-0.1 libmicrohttpd
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+WARN     := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wmissing-prototypes -Wstrict-prototypes \
+            -Wvla -Wno-format-nonliteral
+BASE_CFLAGS := -std=gnu11 -g $(WARN) -pthread -D_GNU_SOURCE -I. $(PKG_CFLAGS)
+OPT_CFLAGS  := -O2
+SAN_CFLAGS  := -O1 -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+LDLIBS   := $(PKG_LIBS) -lpthread -lm
+TEST_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)
+
+BUILD    := build
+ASAN     := $(BUILD)/asan
+
+# Library sources (everything but the mains). apisim's server lives in pkg/apisim and only
+# links into the apisim binary; the scheduler never includes it.
+COMMON_SRCS := $(wildcard api/*.c) $(wildcard pkg/util/*.c)
+APISIM_SRCS := $(wildcard pkg/apisim/*.c)
+SCHED_SRCS  := $(filter-out pkg/util/% pkg/apisim/%,$(wildcard pkg/*/*.c)) \
+               $(wildcard plugins/*.c) $(wildcard plugins/*/*.c)
+TOOL_MAINS  := $(wildcard cmd/*/main.c)
+TEST_SRCS   := $(shell find test -name '*_test.c' 2>/dev/null)
+
+obj = $(patsubst %.c,$(1)/obj/%.o,$(2))
+
+.SECONDARY:
+.PHONY: all test unit-tests lint bench bench-apisim demo clean asan
+all: $(BUILD)/cosched $(BUILD)/apisim $(BUILD)/bindbench
+
+# --- optimised build ---------------------------------------------------------------------------
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(BASE_CFLAGS) $(OPT_CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/libcommon.a: $(call obj,$(BUILD),$(COMMON_SRCS))
+	@mkdir -p $(dir $@); rm -f $@; ar rcs $@ $^
+$(BUILD)/libsched.a: $(call obj,$(BUILD),$(SCHED_SRCS))
+	@mkdir -p $(dir $@); rm -f $@; ar rcs $@ $^
+$(BUILD)/libapisim.a: $(call obj,$(BUILD),$(APISIM_SRCS))
+	@mkdir -p $(dir $@); rm -f $@; ar rcs $@ $^
+
+$(BUILD)/cosched: $(BUILD)/obj/cmd/cosched/main.o $(BUILD)/libsched.a $(BUILD)/libcommon.a
+	$(CC) $(BASE_CFLAGS) $(OPT_CFLAGS) -o $@ $^ $(LDLIBS)
+$(BUILD)/apisim: $(BUILD)/obj/cmd/apisim/main.o $(BUILD)/libapisim.a $(BUILD)/libcommon.a
+	$(CC) $(BASE_CFLAGS) $(OPT_CFLAGS) -o $@ $^ $(LDLIBS)
+$(BUILD)/bindbench: $(BUILD)/obj/cmd/bindbench/main.o $(BUILD)/libsched.a $(BUILD)/libcommon.a
+	$(CC) $(BASE_CFLAGS) $(OPT_CFLAGS) -o $@ $^ $(LDLIBS)
+
+# --- sanitizer build (tests) -------------------------------------------------------------------
+$(ASAN)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(BASE_CFLAGS) $(SAN_CFLAGS) -MMD -MP -c $< -o $@
+
+$(ASAN)/libcommon.a: $(call obj,$(ASAN),$(COMMON_SRCS))
+	@mkdir -p $(dir $@); rm -f $@; ar rcs $@ $^
+$(ASAN)/libsched.a: $(call obj,$(ASAN),$(SCHED_SRCS))
+	@mkdir -p $(dir $@); rm -f $@; ar rcs $@ $^
+$(ASAN)/libapisim.a: $(call obj,$(ASAN),$(APISIM_SRCS))
+	@mkdir -p $(dir $@); rm -f $@; ar rcs $@ $^
+
+$(ASAN)/cosched: $(ASAN)/obj/cmd/cosched/main.o $(ASAN)/libsched.a $(ASAN)/libcommon.a
+	$(CC) $(BASE_CFLAGS) $(SAN_CFLAGS) -o $@ $^ $(LDLIBS)
+$(ASAN)/apisim: $(ASAN)/obj/cmd/apisim/main.o $(ASAN)/libapisim.a $(ASAN)/libcommon.a
+	$(CC) $(BASE_CFLAGS) $(SAN_CFLAGS) -o $@ $^ $(LDLIBS)
+
+# One binary per test file: test/a/b/x_test.c -> build/asan/test/a/b/x_test
+TEST_BINS := $(patsubst %.c,$(ASAN)/%,$(TEST_SRCS))
+$(ASAN)/test/%: $(ASAN)/obj/test/%.o $(ASAN)/libsched.a $(ASAN)/libapisim.a $(ASAN)/libcommon.a
+	@mkdir -p $(dir $@)
+	$(CC) $(BASE_CFLAGS) $(SAN_CFLAGS) -o $@ $^ $(LDLIBS) $(TEST_LIBS)
+
+asan: $(ASAN)/cosched $(ASAN)/apisim $(TEST_BINS)
+
+unit-tests: $(TEST_BINS)
+
+test: asan all
+	@bash hack/run-tests.sh $(ASAN)
+
+lint:
+	@bash hack/lint.sh
+
+bench: all
+	@bash hack/bench.sh
+
+bench-apisim: all
+	@bash hack/bench.sh apisim
+
+demo: all
+	@bash hack/demo.sh
+
+clean:
+	rm -rf $(BUILD)
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

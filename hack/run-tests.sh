@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# Run every cmocka unit test binary under build/asan/test and every integration suite in
+# test/integration/*.sh, then print one closing line "N passed, N failed".
+# Unit tests count their cmocka cases; integration suites print TAP-like "ok - ..." and
+# "not ok - ..." lines, each counted once. A binary or suite that crashes counts as one failure.
+set -uo pipefail
+ASAN_DIR=${1:-build/asan}
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+export COSCHED_BIN=${COSCHED_BIN:-$ASAN_DIR/cosched}
+export APISIM_BIN=${APISIM_BIN:-$ASAN_DIR/apisim}
+ONLY=${TEST_ONLY:-}
+passed=0
+failed=0
+failures=()
+log_dir=build/test-logs
+mkdir -p "$log_dir"
+
+for bin in $(find "$ASAN_DIR/test" -type f -name '*_test' 2>/dev/null | sort); do
+  name=${bin#"$ASAN_DIR"/}
+  if [ -n "$ONLY" ] && [[ "$name" != *"$ONLY"* ]]; then continue; fi
+  out="$log_dir/$(echo "$name" | tr / _).log"
+  "$bin" >"$out" 2>&1
+  rc=$?
+  p=$(grep -E '^\[  PASSED  \] [0-9]+ test' "$out" | awk '{s+=$4} END{print s+0}')
+  f=$(grep -E '^\[  FAILED  \] [0-9]+ test' "$out" | awk '{s+=$4} END{print s+0}')
+  if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
+  passed=$((passed + p)); failed=$((failed + f))
+  if [ "$f" -ne 0 ]; then
+    failures+=("$name"); echo "FAIL $name ($p passed, $f failed; log $out)"; tail -n 30 "$out"
+  else
+    echo "ok   $name ($p cases)"
+  fi
+done
+
+for suite in $(ls test/integration/*.sh 2>/dev/null | sort); do
+  name=$(basename "$suite" .sh)
+  if [ -n "$ONLY" ] && [[ "$suite" != *"$ONLY"* ]]; then continue; fi
+  out="$log_dir/integration_$name.log"
+  start=$(date +%s)
+  timeout 900 bash "$suite" >"$out" 2>&1
+  rc=$?
+  p=$(grep -cE '^ok - ' "$out")
+  f=$(grep -cE '^not ok - ' "$out")
+  if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
+  passed=$((passed + p)); failed=$((failed + f))
+  if [ "$f" -ne 0 ]; then
+    failures+=("integration/$name"); echo "FAIL integration/$name ($p ok, $f not ok, rc=$rc; log $out)"
+    grep -E '^not ok - ' "$out" | head -20; tail -n 40 "$out"
+  else
+    echo "ok   integration/$name ($p checks, $(( $(date +%s) - start ))s)"
+  fi
+done
+
+if [ "${#failures[@]}" -gt 0 ]; then echo "failed: ${failures[*]}"; fi
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]

@@ -1,0 +1,33 @@
+#ifndef CS_PKG_UTIL_ARENA_H
+#define CS_PKG_UTIL_ARENA_H
+/*
+ * Bump allocator for per-cycle scratch (nginx pools). Everything allocated from an arena is
+ * released together by cs_arena_reset (keeps the first block for reuse) or cs_arena_destroy.
+ * Nothing that outlives the cycle may point into it. Not thread-safe: one owner thread.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+
+struct cs_arena_block;
+
+struct cs_arena {
+    struct cs_arena_block *head;  /* current block; older blocks chained behind it */
+    size_t block_size;            /* default size of new blocks */
+    size_t used_total;            /* bytes handed out since the last reset (stats) */
+};
+
+void cs_arena_init(struct cs_arena *a, size_t block_size);
+/* Returns 16-byte aligned memory, never NULL. Zeroed when using cs_arena_zalloc. */
+void *cs_arena_alloc(struct cs_arena *a, size_t n);
+void *cs_arena_zalloc(struct cs_arena *a, size_t n);
+char *cs_arena_strdup(struct cs_arena *a, const char *s);
+char *cs_arena_strndup(struct cs_arena *a, const char *s, size_t n);
+char *cs_arena_printf(struct cs_arena *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+char *cs_arena_vprintf(struct cs_arena *a, const char *fmt, va_list ap);
+void cs_arena_reset(struct cs_arena *a);
+void cs_arena_destroy(struct cs_arena *a);
+
+#define CS_ARENA_NEW(a, type) ((type *)cs_arena_zalloc((a), sizeof(type)))
+#define CS_ARENA_ARRAY(a, type, n) ((type *)cs_arena_zalloc((a), sizeof(type) * (size_t)(n)))
+
+#endif

@@ -1,0 +1,18 @@
+#ifndef CS_PKG_UTIL_TIMEUTIL_H
+#define CS_PKG_UTIL_TIMEUTIL_H
+/* Clocks and Kubernetes time formats. */
+#include <stddef.h>
+#include <stdint.h>
+
+/* Monotonic clock in nanoseconds (for durations, timers, backoff). */
+int64_t cs_mono_ns(void);
+/* Wall clock in nanoseconds since the epoch. */
+int64_t cs_wall_ns(void);
+/* RFC 3339 in UTC, "2006-01-02T15:04:05Z" (metav1.Time) into buf (>= 21 bytes). */
+void cs_fmt_time(int64_t wall_ns, char *buf, size_t n);
+/* RFC 3339 with microseconds, "2006-01-02T15:04:05.000000Z" (metav1.MicroTime), buf >= 28. */
+void cs_fmt_microtime(int64_t wall_ns, char *buf, size_t n);
+/* Parse RFC 3339 (with optional fraction and offset); returns 0 and sets *wall_ns, or -1. */
+int cs_parse_time(const char *s, int64_t *wall_ns);
+
+#endif

@@ -1,0 +1,156 @@
+/* Specification of the small utilities: arena, hash map, interning, buffers, time, logging. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pkg/util/alloc.h"
+#include "pkg/util/arena.h"
+#include "pkg/util/buf.h"
+#include "pkg/util/intern.h"
+#include "pkg/util/log.h"
+#include "pkg/util/map.h"
+#include "pkg/util/timeutil.h"
+
+static void test_arena_alloc_is_aligned_and_survives_big_requests(void **state)
+{
+    (void)state;
+    struct cs_arena a;
+    cs_arena_init(&a, 1024);
+    char *p = cs_arena_alloc(&a, 3);
+    char *q = cs_arena_alloc(&a, 5);
+    assert_int_equal((uintptr_t)p % 16, 0);
+    assert_int_equal((uintptr_t)q % 16, 0);
+    assert_ptr_not_equal(p, q);
+    char *big = cs_arena_zalloc(&a, 100000);
+    for (int i = 0; i < 100000; i++) {
+        assert_int_equal(big[i], 0);
+    }
+    char *s = cs_arena_printf(&a, "%s-%d", "node", 42);
+    assert_string_equal(s, "node-42");
+    cs_arena_reset(&a);
+    char *r = cs_arena_strdup(&a, "again");
+    assert_string_equal(r, "again");
+    cs_arena_destroy(&a);
+}
+
+static void test_map_put_get_delete_many(void **state)
+{
+    (void)state;
+    struct cs_map m;
+    cs_map_init(&m);
+    char keys[5000][16];
+    for (int i = 0; i < 5000; i++) {
+        snprintf(keys[i], sizeof(keys[i]), "k%d", i);
+        assert_null(cs_map_put(&m, keys[i], (void *)(intptr_t)(i + 1)));
+    }
+    assert_int_equal(cs_map_len(&m), 5000);
+    for (int i = 0; i < 5000; i += 2) {
+        assert_int_equal((intptr_t)cs_map_del(&m, keys[i]), i + 1);
+    }
+    assert_int_equal(cs_map_len(&m), 2500);
+    for (int i = 0; i < 5000; i++) {
+        intptr_t v = (intptr_t)cs_map_get(&m, keys[i]);
+        assert_int_equal(v, (i % 2) ? i + 1 : 0);
+    }
+    assert_int_equal((intptr_t)cs_map_put(&m, keys[1], (void *)7), 2);
+    assert_int_equal((intptr_t)cs_map_get(&m, "k1"), 7);
+    size_t it = 0, n = 0;
+    while (cs_map_next(&m, &it, NULL, NULL)) {
+        n++;
+    }
+    assert_int_equal(n, 2500);
+    cs_map_destroy(&m);
+}
+
+static void test_intern_returns_one_copy_per_string(void **state)
+{
+    (void)state;
+    struct cs_intern t;
+    cs_intern_init(&t);
+    char a[] = "kubernetes.io/hostname";
+    char b[] = "kubernetes.io/hostname";
+    const char *x = cs_intern(&t, a);
+    const char *y = cs_intern(&t, b);
+    assert_ptr_equal(x, y);
+    assert_ptr_not_equal(x, a);
+    assert_ptr_not_equal(cs_intern(&t, "zone"), x);
+    assert_ptr_equal(cs_intern_n(&t, "zonex", 4), cs_intern(&t, "zone"));
+    assert_int_equal(cs_intern_len(&t), 2);
+    cs_intern_destroy(&t);
+}
+
+static void test_buf_json_and_url_escaping(void **state)
+{
+    (void)state;
+    struct cs_buf b;
+    cs_buf_init(&b);
+    cs_buf_json_str(&b, "a\"b\\c\n\x01");
+    assert_string_equal(b.data, "\"a\\\"b\\\\c\\n\\u0001\"");
+    cs_buf_reset(&b);
+    cs_buf_url_escape(&b, "status.phase!=Succeeded,x=y z");
+    assert_string_equal(b.data, "status.phase%21%3DSucceeded%2Cx%3Dy%20z");
+    cs_buf_consume(&b, 7);
+    assert_string_equal(b.data, "phase%21%3DSucceeded%2Cx%3Dy%20z");
+    char *s = cs_buf_steal(&b);
+    assert_int_equal(b.len, 0);
+    cs_free(s);
+}
+
+static void test_time_round_trips_rfc3339(void **state)
+{
+    (void)state;
+    int64_t t;
+    assert_int_equal(cs_parse_time("2024-01-02T03:04:05Z", &t), 0);
+    char buf[40];
+    cs_fmt_time(t, buf, sizeof(buf));
+    assert_string_equal(buf, "2024-01-02T03:04:05Z");
+    assert_int_equal(cs_parse_time("2024-01-02T03:04:05.123456Z", &t), 0);
+    cs_fmt_microtime(t, buf, sizeof(buf));
+    assert_string_equal(buf, "2024-01-02T03:04:05.123456Z");
+    int64_t u;
+    assert_int_equal(cs_parse_time("2024-01-02T05:04:05.123456+02:00", &u), 0);
+    assert_true(u == t);
+    assert_int_equal(cs_parse_time("yesterday", &t), -1);
+    assert_int_equal(cs_parse_time("2024-01-02T03:04:05", &t), -1);
+}
+
+static void test_log_writes_klog_text_format(void **state)
+{
+    (void)state;
+    char *mem = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&mem, &len);
+    cs_log_set_stream(f);
+    CS_INFO_S("Pod scheduled", CS_KV("pod", "ns/p\"q"), CS_KVI("score", 87));
+    CS_ERROR_S("boom", "Bind failed");
+    cs_log_set_stream(NULL);
+    fclose(f);
+    assert_non_null(strstr(mem, "] \"Pod scheduled\" pod=\"ns/p\\\"q\" score=87\n"));
+    assert_true(mem[0] == 'I');
+    assert_non_null(strstr(mem, "util_test.c:"));
+    assert_non_null(strstr(mem, "\nE"));
+    assert_non_null(strstr(mem, "\"Bind failed\" err=\"boom\"\n"));
+    free(mem);
+    cs_log_set_v(3);
+    assert_true(CS_V(3));
+    assert_false(CS_V(4));
+    cs_log_set_v(0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_arena_alloc_is_aligned_and_survives_big_requests),
+        cmocka_unit_test(test_map_put_get_delete_many),
+        cmocka_unit_test(test_intern_returns_one_copy_per_string),
+        cmocka_unit_test(test_buf_json_and_url_escaping),
+        cmocka_unit_test(test_time_round_trips_rfc3339),
+        cmocka_unit_test(test_log_writes_klog_text_format),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
