@@ -11,7 +11,7 @@
  *     valid while the caller holds the store lock (do not modify them, do not keep them after
  *     unlocking; json_incref them and json_deep_copy if you need a private copy).
  *   - Functions taking `json_t *obj` STEAL the reference (they decref it, also on error).
- *   - Resource type descriptors (struct cs_apisim_rtype) live until cs_apisim_store_destroy,
+ *   - Resource type descriptors (struct cs_apisim_rtype) live until cs_apisim_store_free,
  *     even after a CRD is deleted (they are then marked !served), so pointers stay valid.
  *
  * Thread model
@@ -69,6 +69,7 @@ struct cs_apisim_rtype_def {
     int namespaced;
     int has_status;              /* status subresource */
     int has_scale;               /* scale subresource (spec.replicas / status.replicas) */
+    int has_generation;          /* metadata.generation set to 1 and bumped on spec change */
 };
 
 struct cs_apisim_obj;  /* internal: one published object version (refcounted) */
@@ -81,6 +82,7 @@ struct cs_apisim_rtype {
     int namespaced;
     int has_status;
     int has_scale;
+    int has_generation;
     int served;           /* 0 after the owning CRD was deleted */
     int is_crd;
     json_t *printer_columns; /* CRD additionalPrinterColumns per version (owned), or NULL */
@@ -103,17 +105,14 @@ typedef void (*cs_apisim_write_hook_fn)(void *arg, struct cs_apisim_store *s,
  * commit, or an HTTP code after filling *st to abort without writing. */
 typedef int (*cs_apisim_mutate_fn)(json_t *obj, void *arg, struct cs_apisim_status *st);
 
-/* One history entry. old/new are borrowed from the ring (valid under the lock). */
+/* One history entry; old/new are borrowed from the ring (valid under the lock). Read them
+ * with cs_apisim_obj_json / cs_apisim_obj_text. */
 struct cs_apisim_event {
     uint64_t rv;
     int type;                          /* enum cs_apisim_ev_type */
     const struct cs_apisim_rtype *rt;
-    const json_t *old_obj;             /* previous state or NULL */
-    const json_t *new_obj;             /* new state; for DELETED the last state with new RV */
-    const char *new_json;              /* serialized new_obj (compact), never NULL */
-    size_t new_json_len;
-    const char *old_json;              /* serialized old_obj or NULL */
-    size_t old_json_len;
+    struct cs_apisim_obj *old_obj;     /* previous state or NULL (ADDED) */
+    struct cs_apisim_obj *new_obj;     /* new state; for DELETED the last state with new RV */
 };
 
 struct cs_apisim_hook {
@@ -173,8 +172,8 @@ int cs_apisim_store_next(struct cs_apisim_store *s, const struct cs_apisim_rtype
 /* Match predicate for listing; return nonzero to include. */
 typedef int (*cs_apisim_match_fn)(const json_t *obj, void *arg);
 /* Snapshot of matching objects sorted by key (namespace, name). ns NULL = all namespaces.
- * The result holds references (objects stay valid after unlocking) and must be released with
- * cs_apisim_list_free (lock not required for reading or freeing it). */
+ * The result holds references (items stay valid after unlocking, e.g. across paginated
+ * requests) but must be read and released with cs_apisim_list_free under the lock. */
 struct cs_apisim_list {
     struct cs_apisim_obj **items;
     size_t len;
@@ -184,8 +183,9 @@ void cs_apisim_store_list(struct cs_apisim_store *s, const struct cs_apisim_rtyp
                           const char *ns, cs_apisim_match_fn match, void *arg,
                           struct cs_apisim_list *out);
 void cs_apisim_list_free(struct cs_apisim_list *l);
-/* Accessors for snapshot items (and other internal holders of struct cs_apisim_obj). */
-const json_t *cs_apisim_obj_json(const struct cs_apisim_obj *o);
+/* Accessors for snapshot items and history events (lock held). Old versions in the history
+ * keep only their text; cs_apisim_obj_json re-parses them on demand. */
+const json_t *cs_apisim_obj_json(struct cs_apisim_obj *o);
 const char *cs_apisim_obj_text(const struct cs_apisim_obj *o, size_t *len);
 const char *cs_apisim_obj_key(const struct cs_apisim_obj *o);
 
