@@ -212,7 +212,9 @@ int cs_apisim_store_update(struct cs_apisim_store *s, const struct cs_apisim_rty
 /*
  * Read-modify-write: deep-copies the stored object, calls fn on the copy, and stores the
  * result (bumping RV, emitting MODIFIED unless nothing changed). 404 if absent. This is what
- * controllers and the binding handler use.
+ * controllers and the binding handler use. fn is trusted: it may change any field (e.g.
+ * deletionTimestamp); metadata.generation is bumped when anything outside metadata/status
+ * changed (types with has_generation).
  */
 int cs_apisim_store_update_fn(struct cs_apisim_store *s, const struct cs_apisim_rtype *rt,
                               const char *ns, const char *name, cs_apisim_mutate_fn fn,
@@ -235,7 +237,7 @@ int cs_apisim_store_delete(struct cs_apisim_store *s, const struct cs_apisim_rty
                            const char *ns, const char *name,
                            const struct cs_apisim_delete_opts *opts, const json_t **out,
                            struct cs_apisim_status *st);
-/* Finish graceful deletions that are due at wall-clock time now_ns. Returns how many. */
+/* Finish graceful deletions due at monotonic time now_ns (cs_mono_ns()). Returns how many. */
 size_t cs_apisim_store_tick(struct cs_apisim_store *s, int64_t now_ns);
 
 /* --- watch support ------------------------------------------------------------------------ */
