@@ -86,6 +86,15 @@ void *cs_map_get(const struct cs_map *m, const char *key)
     return m->slots[i].key ? m->slots[i].val : NULL;
 }
 
+const char *cs_map_get_key(const struct cs_map *m, const char *key)
+{
+    if (m->len == 0) {
+        return NULL;
+    }
+    size_t i = find(m, key, cs_hash_str(key));
+    return m->slots[i].key;
+}
+
 void *cs_map_put(struct cs_map *m, const char *key, void *val)
 {
     if ((m->len + 1) * 4 > m->cap * 3) {

@@ -27,7 +27,10 @@ uint64_t cs_hash_bytes(const void *p, size_t n);
 void cs_map_init(struct cs_map *m);
 void cs_map_destroy(struct cs_map *m);  /* frees the table, not keys or values */
 void *cs_map_get(const struct cs_map *m, const char *key);
-/* Insert or replace; returns the previous value (or NULL). */
+/* The key pointer stored for an equal key (NULL when absent): lets owners free owned keys. */
+const char *cs_map_get_key(const struct cs_map *m, const char *key);
+/* Insert or replace; returns the previous value (or NULL). On replace the stored key pointer
+ * becomes `key`. */
 void *cs_map_put(struct cs_map *m, const char *key, void *val);
 /* Remove; returns the removed value (or NULL). */
 void *cs_map_del(struct cs_map *m, const char *key);

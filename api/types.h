@@ -1,0 +1,272 @@
+#ifndef CS_API_TYPES_H
+#define CS_API_TYPES_H
+/*
+ * The Kubernetes object model as cosched sees it: compact, immutable, decoded once from JSON.
+ *
+ * Ownership: a decoded object owns an arena holding every string and array reachable from it,
+ * except interned strings (namespaces, node names, scheduler names, label/annotation keys,
+ * taint keys, topology keys), which live in the cs_api_ctx's intern table for the life of the
+ * process. Objects are reference counted (cs_pod_ref/cs_pod_unref, atomic) and never modified
+ * after decode: an update from the API server produces a new object that replaces the old one
+ * in the cache. This lets the cache, the queue, snapshots and in-flight binds share pointers
+ * across threads without copying.
+ *
+ * Strings that may be absent are NULL (never ""); arrays come with their counts.
+ */
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "api/resource.h"
+#include "pkg/util/arena.h"
+#include "pkg/util/selector.h"
+
+struct cs_intern;
+
+/* Everything a decoder needs that outlives one object. Shared by all threads. */
+struct cs_api_ctx {
+    struct cs_intern *strings;
+    struct cs_resource_names *resources;
+};
+
+#define CS_POD_MAGIC 0x504f4421u
+#define CS_NODE_MAGIC 0x4e4f4445u
+
+enum cs_pod_phase {
+    CS_PHASE_PENDING = 0,
+    CS_PHASE_RUNNING,
+    CS_PHASE_SUCCEEDED,
+    CS_PHASE_FAILED,
+    CS_PHASE_UNKNOWN,
+};
+
+enum cs_protocol { CS_PROTO_TCP = 0, CS_PROTO_UDP, CS_PROTO_SCTP };
+
+enum cs_taint_effect {
+    CS_EFFECT_NONE = 0,  /* toleration with empty effect: matches all effects */
+    CS_EFFECT_NO_SCHEDULE,
+    CS_EFFECT_PREFER_NO_SCHEDULE,
+    CS_EFFECT_NO_EXECUTE,
+};
+
+enum cs_preemption_policy { CS_PREEMPT_LOWER_PRIORITY = 0, CS_PREEMPT_NEVER };
+
+enum cs_cond_status { CS_COND_UNKNOWN = 0, CS_COND_TRUE, CS_COND_FALSE };
+
+struct cs_owner_ref {
+    const char *api_version;
+    const char *kind;
+    const char *name;
+    const char *uid;
+    bool controller;
+};
+
+struct cs_port {
+    int32_t container_port;
+    int32_t host_port;      /* 0 when not set */
+    enum cs_protocol protocol;
+    const char *host_ip;    /* NULL = 0.0.0.0 */
+};
+
+struct cs_container {
+    const char *name;
+    const char *image;
+    struct cs_resources requests;
+    struct cs_resources limits;
+    struct cs_port *ports;
+    uint32_t n_ports;
+    bool restartable;       /* init container with restartPolicy: Always (a sidecar) */
+};
+
+/* NodeSelectorRequirement / the compiled node selector term. */
+struct cs_node_selector_term {
+    struct cs_selector *match_expressions;  /* NULL when the term has none */
+    struct cs_selector *match_fields;       /* only metadata.name is supported upstream */
+};
+
+struct cs_preferred_term {
+    int32_t weight;
+    struct cs_node_selector_term term;
+};
+
+struct cs_node_affinity {
+    /* requiredDuringSchedulingIgnoredDuringExecution: terms are ORed; absent when n_required==0
+     * and has_required is false. An explicitly empty list of terms matches nothing. */
+    bool has_required;
+    struct cs_node_selector_term *required;
+    uint32_t n_required;
+    struct cs_preferred_term *preferred;
+    uint32_t n_preferred;
+};
+
+struct cs_pod_affinity_term {
+    struct cs_selector *label_selector;      /* NULL = matches nothing */
+    const char **namespaces;                 /* empty + no ns selector = the pod's namespace */
+    uint32_t n_namespaces;
+    struct cs_selector *namespace_selector;  /* NULL when absent; {} matches all */
+    const char *topology_key;                /* interned */
+    const char **match_label_keys;
+    uint32_t n_match_label_keys;
+    const char **mismatch_label_keys;
+    uint32_t n_mismatch_label_keys;
+};
+
+struct cs_weighted_affinity_term {
+    int32_t weight;
+    struct cs_pod_affinity_term term;
+};
+
+struct cs_pod_affinity {
+    struct cs_pod_affinity_term *required;
+    uint32_t n_required;
+    struct cs_weighted_affinity_term *preferred;
+    uint32_t n_preferred;
+};
+
+struct cs_toleration {
+    const char *key;         /* interned; NULL = empty key (matches all keys with Exists) */
+    bool op_exists;          /* operator Exists (else Equal) */
+    const char *value;
+    enum cs_taint_effect effect;
+    bool has_seconds;
+    int64_t toleration_seconds;
+};
+
+struct cs_taint {
+    const char *key;         /* interned */
+    const char *value;       /* NULL = empty */
+    enum cs_taint_effect effect;
+};
+
+struct cs_spread_constraint {
+    int32_t max_skew;
+    const char *topology_key;           /* interned */
+    bool do_not_schedule;               /* whenUnsatisfiable: DoNotSchedule (else ScheduleAnyway) */
+    struct cs_selector *label_selector; /* NULL = matches nothing */
+    int32_t min_domains;                /* 0 = unset */
+    bool node_affinity_policy_ignore;   /* nodeAffinityPolicy: Ignore (default Honor) */
+    bool node_taints_policy_honor;      /* nodeTaintsPolicy: Honor (default Ignore) */
+    const char **match_label_keys;
+    uint32_t n_match_label_keys;
+};
+
+struct cs_condition {
+    const char *type;
+    enum cs_cond_status status;
+    const char *reason;
+    const char *message;
+    int64_t last_transition_ns;  /* 0 when absent */
+};
+
+struct cs_pod {
+    unsigned magic;
+    atomic_int refcnt;
+    struct cs_arena arena;
+
+    /* metadata */
+    const char *ns;               /* interned */
+    const char *name;
+    const char *key;              /* "ns/name" */
+    const char *uid;
+    const char *resource_version;
+    uint64_t rv;                  /* resource_version parsed; 0 when not numeric */
+    int64_t creation_ns;
+    int64_t deletion_ns;          /* 0 = not being deleted */
+    struct cs_label *labels;      /* keys interned, values copied; sorted by key pointer? no: API order */
+    uint32_t n_labels;
+    struct cs_label *annotations;
+    uint32_t n_annotations;
+    struct cs_owner_ref *owners;
+    uint32_t n_owners;
+
+    /* spec */
+    const char *scheduler_name;   /* interned; "default-scheduler" when absent */
+    const char *node_name;        /* interned; NULL when unassigned */
+    const char *priority_class_name;
+    int32_t priority;             /* 0 when absent */
+    bool has_priority;
+    enum cs_preemption_policy preemption_policy;
+    bool host_network;
+    struct cs_container *containers;
+    uint32_t n_containers;
+    struct cs_container *init_containers;
+    uint32_t n_init_containers;
+    struct cs_resources overhead;
+    struct cs_resources pod_requests;  /* spec.resources.requests (pod-level), present==0 if unset */
+    struct cs_label *node_selector;    /* keys interned */
+    uint32_t n_node_selector;
+    struct cs_node_affinity *node_affinity;      /* NULL when absent */
+    struct cs_pod_affinity *pod_affinity;        /* NULL when absent */
+    struct cs_pod_affinity *pod_anti_affinity;   /* NULL when absent */
+    struct cs_toleration *tolerations;
+    uint32_t n_tolerations;
+    struct cs_spread_constraint *spread;
+    uint32_t n_spread;
+    const char **scheduling_gates;
+    uint32_t n_scheduling_gates;
+
+    /* status */
+    enum cs_pod_phase phase;
+    struct cs_condition *conditions;
+    uint32_t n_conditions;
+    const char *nominated_node_name;  /* interned; NULL when none */
+    int64_t start_ns;                 /* status.startTime, 0 when absent */
+
+    /* derived once at decode (see api/requests.h) */
+    struct cs_resources requests;          /* resource.PodRequests incl. overhead; pods slot = 1 */
+    struct cs_resources nonzero_requests;  /* as requests, cpu/memory defaulted for scoring */
+    struct cs_port *host_ports;            /* every container/init port with host_port > 0 */
+    uint32_t n_host_ports;
+};
+
+struct cs_image {
+    const char **names;
+    uint32_t n_names;
+    int64_t size_bytes;
+};
+
+struct cs_node {
+    unsigned magic;
+    atomic_int refcnt;
+    struct cs_arena arena;
+
+    const char *name;             /* interned */
+    const char *uid;
+    const char *resource_version;
+    uint64_t rv;
+    int64_t creation_ns;
+    int64_t deletion_ns;
+    struct cs_label *labels;      /* keys interned */
+    uint32_t n_labels;
+    struct cs_label *annotations;
+    uint32_t n_annotations;
+
+    bool unschedulable;
+    struct cs_taint *taints;
+    uint32_t n_taints;
+    struct cs_resources capacity;
+    struct cs_resources allocatable;  /* defaults to capacity when absent */
+    struct cs_condition *conditions;
+    uint32_t n_conditions;
+    struct cs_image *images;
+    uint32_t n_images;
+};
+
+/* Reference counting (thread-safe). unref frees at zero. NULL is accepted. */
+struct cs_pod *cs_pod_ref(struct cs_pod *p);
+void cs_pod_unref(struct cs_pod *p);
+struct cs_node *cs_node_ref(struct cs_node *n);
+void cs_node_unref(struct cs_node *n);
+
+/* Lookups (linear; objects are small). Return NULL when absent. */
+const char *cs_label_get(const struct cs_label *labels, uint32_t n, const char *key);
+const char *cs_pod_label(const struct cs_pod *p, const char *key);
+const char *cs_pod_annotation(const struct cs_pod *p, const char *key);
+const char *cs_node_label(const struct cs_node *n, const char *key);
+const char *cs_node_annotation(const struct cs_node *n, const char *key);
+const struct cs_condition *cs_pod_condition(const struct cs_pod *p, const char *type);
+const struct cs_condition *cs_node_condition(const struct cs_node *n, const char *type);
+/* The controller owner reference, or NULL. */
+const struct cs_owner_ref *cs_pod_controller(const struct cs_pod *p);
+
+#endif

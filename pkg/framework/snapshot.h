@@ -1,0 +1,39 @@
+#ifndef CS_PKG_FRAMEWORK_SNAPSHOT_H
+#define CS_PKG_FRAMEWORK_SNAPSHOT_H
+/*
+ * The scheduling snapshot: the scheduler thread's private copy of every node info, refreshed
+ * incrementally from the cache before each session (pkg/cache copies only nodes whose
+ * generation moved). Sessions mutate it tentatively through statements (pkg/framework/
+ * statement.h) and undo what they discard, so between sessions it always equals "cache state".
+ *
+ * Ownership: the snapshot owns its node infos (heap) and the counted references inside them.
+ * Thread: only the scheduler thread touches a snapshot; plugins get it read-only.
+ */
+#include <stdint.h>
+
+#include "api/nodeinfo.h"
+#include "api/plugin.h"
+#include "pkg/util/map.h"
+
+struct cs_snapshot {
+    struct cs_node_info **list;   /* infos that have a Node object, stable order */
+    uint32_t n_list;
+    uint32_t cap_list;
+    struct cs_map by_name;        /* node name -> struct cs_node_info * (incl. placeholders) */
+    struct cs_map images;         /* image name (owned copy) -> (uintptr_t) number of nodes */
+    uint64_t generation;          /* cache generation this snapshot reflects */
+};
+
+void cs_snapshot_init(struct cs_snapshot *s);
+void cs_snapshot_destroy(struct cs_snapshot *s);
+/* Insert or refresh the copy of src (matched by name); returns the snapshot's info. */
+struct cs_node_info *cs_snapshot_upsert(struct cs_snapshot *s, const struct cs_node_info *src);
+/* Drop a node (no-op when absent). */
+void cs_snapshot_remove(struct cs_snapshot *s, const char *name);
+/* Mutable lookup for statements; NULL when absent. */
+struct cs_node_info *cs_snapshot_get(struct cs_snapshot *s, const char *name);
+/* After a statement changed a node's pods in place: keep derived indexes in step (images do not
+ * change with pods, so this is only a hook for future per-node indexes). */
+void cs_snapshot_touch(struct cs_snapshot *s, struct cs_node_info *ni);
+
+#endif

@@ -1,0 +1,120 @@
+#ifndef CS_PKG_QUEUE_QUEUE_H
+#define CS_PKG_QUEUE_QUEUE_H
+/*
+ * The scheduling queue: kube-scheduler's three-part queue.
+ *
+ *   activeQ        heap ordered by the QueueSort plugin (ops->less): pods to try now
+ *   backoffQ       heap ordered by backoff expiry: pods that failed recently
+ *   unschedulable  pods rejected by plugins, waiting for a cluster event those plugins declared
+ *   gated          pods a PreEnqueue plugin refused (e.g. scheduling gates), re-checked on update
+ *
+ * Every pending pod the scheduler owns is in exactly one place, or "in flight" (popped, being
+ * scheduled); the queue never forgets a pod except when it is deleted or scheduled. Events that
+ * arrive while a pod is in flight are remembered (a per-event sequence), so a pod rejected by a
+ * plugin whose event fired during its attempt goes to backoff instead of waiting forever.
+ *
+ * Thread model: one mutex and a condition variable. The informer thread adds/updates/deletes,
+ * the scheduler thread pops and reports results, the binder requeues after failed binds.
+ * Entries are owned by the queue; popped entries are lent to the caller until a done_* call.
+ */
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "api/plugin.h"
+#include "pkg/util/map.h"
+
+enum cs_qwhere {
+    CS_Q_NONE = 0,
+    CS_Q_ACTIVE,
+    CS_Q_BACKOFF,
+    CS_Q_UNSCHEDULABLE,
+    CS_Q_GATED,
+    CS_Q_INFLIGHT,
+};
+
+struct cs_qentry {
+    struct cs_queued_pod qp;     /* qp.pod is a counted reference to the newest version */
+    char *key;                   /* owned "ns/name" */
+    enum cs_qwhere where;
+    int32_t heap_idx;
+    int64_t backoff_expiry_ns;
+    int64_t unsched_since_ns;
+    uint32_t reject_events;      /* events that may make it schedulable again */
+    uint64_t pop_seq;            /* event sequence number when popped */
+    bool deleted;                /* deleted while in flight */
+    bool updated;                /* a newer version arrived while in flight */
+    char *gated_reason;          /* owned; why PreEnqueue refused it */
+};
+
+struct cs_queue_ops {
+    /* QueueSort: a before b. Called under the queue lock. */
+    bool (*less)(void *arg, const struct cs_queued_pod *a, const struct cs_queued_pod *b);
+    /* PreEnqueue: true to admit; otherwise fills reason. Called under the queue lock. */
+    bool (*pre_enqueue)(void *arg, const struct cs_pod *pod, char *reason, size_t n);
+    void *arg;
+};
+
+struct cs_qheap {
+    struct cs_qentry **v;
+    uint32_t n;
+    uint32_t cap;
+};
+
+struct cs_queue {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    struct cs_queue_ops ops;
+    struct cs_map all;           /* key -> entry (every place, incl. in flight) */
+    struct cs_qheap active;
+    struct cs_qheap backoff;
+    struct cs_map unsched;       /* key -> entry */
+    uint32_t n_gated;
+    uint32_t n_inflight;
+    int64_t initial_backoff_ns;
+    int64_t max_backoff_ns;
+    int64_t max_unsched_ns;      /* flush unschedulable pods older than this */
+    uint64_t event_seq;
+    uint64_t last_event_seq[8];  /* per cs_cluster_event bit */
+    bool closed;
+    int64_t (*now)(void);        /* clock (monotonic ns); replaceable in tests */
+};
+
+void cs_queue_init(struct cs_queue *q, const struct cs_queue_ops *ops, int64_t initial_backoff_ns,
+                   int64_t max_backoff_ns);
+void cs_queue_destroy(struct cs_queue *q);
+
+/* A pending pod was added or updated (informer). Takes its own reference. */
+void cs_queue_add(struct cs_queue *q, struct cs_pod *pod);
+/* The pod was deleted or got assigned by someone: leave the queue. */
+void cs_queue_delete(struct cs_queue *q, const char *key);
+/* Put a pod whose bind failed back, with backoff (binder). Uses the newest known version. */
+void cs_queue_requeue_backoff(struct cs_queue *q, struct cs_pod *pod);
+
+/* Pop up to max pods from activeQ (moving expired backoff pods first); waits up to timeout_ns
+ * for at least one. Returns the number popped (0 on timeout or close). */
+size_t cs_queue_pop(struct cs_queue *q, struct cs_qentry **out, size_t max, int64_t timeout_ns);
+
+/* Results of an attempt (scheduler thread). Each consumes the popped entry. */
+void cs_queue_done_scheduled(struct cs_queue *q, struct cs_qentry *e);
+void cs_queue_done_unschedulable(struct cs_queue *q, struct cs_qentry *e, uint32_t events);
+void cs_queue_done_error(struct cs_queue *q, struct cs_qentry *e);
+
+/* A cluster event happened (cs_cluster_event bits): move matching unschedulable pods. */
+void cs_queue_on_event(struct cs_queue *q, uint32_t events);
+/* Periodic housekeeping: expired backoff -> active, stale unschedulable -> active/backoff. */
+void cs_queue_flush(struct cs_queue *q);
+/* Wake all poppers and make pop return 0 from now on. */
+void cs_queue_close(struct cs_queue *q);
+
+struct cs_queue_stats {
+    uint32_t active;
+    uint32_t backoff;
+    uint32_t unschedulable;
+    uint32_t gated;
+    uint32_t inflight;
+};
+void cs_queue_stats(struct cs_queue *q, struct cs_queue_stats *out);
+
+#endif
