@@ -1,0 +1,1228 @@
+/*
+ * The client's I/O loop. One thread owns the curl multi handle and everything hanging off it:
+ * transfers ("xfers", a request or a stream), the timer heap, the pool of idle easy handles,
+ * the rate limiter and the token cache. Other threads talk to it only through two mutex-guarded
+ * FIFO lists (submitted xfers and posted functions) plus curl_multi_wakeup.
+ *
+ * One loop turn: take the two lists, run posted functions, admit submitted xfers (requests go
+ * through the limiter; a delayed one waits on a timer), fire due timers, curl_multi_perform,
+ * complete finished transfers (retry with backoff, or call back), then curl_multi_poll until a
+ * socket, a timer or a wakeup needs us.
+ *
+ * Streams are reference counted (the caller's handle and the loop's own reference), so a
+ * close from any thread and the loop finishing the stream can happen in either order.
+ * Cancellation is a flag checked by the write callback (no line after it) plus a posted
+ * function that removes the transfer from the multi outside curl's callbacks.
+ */
+#include "pkg/client/client.h"
+
+#include <curl/curl.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "pkg/client/support.h"
+#include "pkg/util/alloc.h"
+#include "pkg/util/buf.h"
+#include "pkg/util/log.h"
+#include "pkg/util/timeutil.h"
+
+#define STREAM_ERR_BODY_MAX 4096
+#define TOKEN_REREAD_NS (60LL * 1000000000LL)
+
+enum { XF_REQ = 1, XF_STREAM = 2 };
+
+struct xfer {
+    struct xfer *next;                 /* submit queue link */
+    int kind;
+    struct cs_client *c;
+    CURL *easy;
+    struct curl_slist *hdrs;
+    char errbuf[CURL_ERROR_SIZE];
+    int verb;
+    int active;                        /* added to the multi */
+    struct xfer *aprev, *anext;        /* list of active xfers (for stop) */
+    /* request */
+    char *method, *path, *body, *content_type, *accept;
+    size_t body_len;
+    cs_client_cb cb;
+    void *arg;
+    int retry, max_attempts, attempts;
+    long timeout_ms;
+    struct cs_buf resp;
+    int retry_after_s;
+    /* stream */
+    cs_client_line_cb line_cb;
+    cs_client_done_cb done_cb;
+    struct cs_linebuf lb;
+    int refs;                          /* atomic */
+    int cancelled;                     /* atomic */
+    int finished;                      /* done_cb called */
+    int line_error;
+};
+
+struct cs_client_stream {
+    struct xfer x;
+};
+
+struct post {
+    struct post *next;
+    cs_client_fn fn;
+    void *arg;
+};
+
+struct timer {
+    int64_t due_ns;
+    uint64_t id;
+    cs_client_fn fn;
+    void *arg;
+    struct xfer *xf;                   /* a delayed request start (failed on stop) */
+};
+
+struct cs_client {
+    struct cs_client_config cfg;
+    char *base_url;                    /* scheme://host[:port] to prefix paths with */
+    struct curl_slist *connect_to;     /* tls-server-name mapping, or NULL */
+    int https;
+    CURLM *multi;
+
+    pthread_mutex_t mu;                /* guards the fields down to `stopping` */
+    struct xfer *sub_head, *sub_tail;
+    struct post *post_head, *post_tail;
+    int accepting;
+    int stopping;
+
+    pthread_t thread;
+    int started, joined;
+
+    /* I/O thread only */
+    struct timer *timers;
+    size_t ntimers, timers_cap;
+    uint64_t next_timer_id;
+    CURL **pool;
+    size_t npool, pool_cap;
+    struct cs_limiter limiter;
+    uint64_t rng;
+    char *token;
+    int64_t token_read_ns;
+    int n_streams;
+    struct xfer *active_head;
+
+    pthread_mutex_t stats_mu;
+    struct cs_client_stats stats;
+};
+
+/* ---- small helpers ------------------------------------------------------------------------- */
+
+static char *dup_or_null(const char *s)
+{
+    return s ? cs_strdup(s) : NULL;
+}
+
+static char *dup_bytes(const char *p, size_t n)
+{
+    char *d = cs_malloc(n + 1);
+    if (n) {
+        memcpy(d, p, n);
+    }
+    d[n] = '\0';
+    return d;
+}
+
+static int verb_of(const char *m)
+{
+    if (!m || !strcmp(m, "GET")) {
+        return CS_VERB_GET;
+    }
+    if (!strcmp(m, "POST")) {
+        return CS_VERB_POST;
+    }
+    if (!strcmp(m, "PUT")) {
+        return CS_VERB_PUT;
+    }
+    if (!strcmp(m, "PATCH")) {
+        return CS_VERB_PATCH;
+    }
+    if (!strcmp(m, "DELETE")) {
+        return CS_VERB_DELETE;
+    }
+    return CS_VERB_OTHER;
+}
+
+const char *cs_client_verb_name(int verb)
+{
+    static const char *const names[CS_VERB_N] = { "GET", "POST", "PUT", "PATCH", "DELETE",
+                                                  "OTHER", "WATCH" };
+    return verb >= 0 && verb < CS_VERB_N ? names[verb] : "OTHER";
+}
+
+static int code_class(long status)
+{
+    if (status < 100 || status > 599) {
+        return 0;
+    }
+    return (int)(status / 100);
+}
+
+static void stats_add(struct cs_client *c, int verb, long status, int retried)
+{
+    pthread_mutex_lock(&c->stats_mu);
+    c->stats.requests[verb][code_class(status)]++;
+    if (retried) {
+        c->stats.retries++;
+    }
+    pthread_mutex_unlock(&c->stats_mu);
+}
+
+static void stats_inflight(struct cs_client *c, int delta)
+{
+    pthread_mutex_lock(&c->stats_mu);
+    c->stats.in_flight += (uint64_t)(int64_t)delta;
+    pthread_mutex_unlock(&c->stats_mu);
+}
+
+void cs_client_stats(struct cs_client *c, struct cs_client_stats *out)
+{
+    pthread_mutex_lock(&c->stats_mu);
+    *out = c->stats;
+    pthread_mutex_unlock(&c->stats_mu);
+}
+
+int cs_client_on_io_thread(const struct cs_client *c)
+{
+    return c->started && !c->joined && pthread_equal(pthread_self(), c->thread);
+}
+
+const char *cs_client_server(const struct cs_client *c)
+{
+    return c->cfg.server;
+}
+
+/* ---- timers (binary min-heap on (due, id)) -------------------------------------------------- */
+
+static int timer_less(const struct timer *a, const struct timer *b)
+{
+    return a->due_ns < b->due_ns || (a->due_ns == b->due_ns && a->id < b->id);
+}
+
+static void heap_swap(struct timer *h, size_t i, size_t j)
+{
+    struct timer t = h[i];
+    h[i] = h[j];
+    h[j] = t;
+}
+
+static void heap_up(struct timer *h, size_t i)
+{
+    while (i > 0) {
+        size_t p = (i - 1) / 2;
+        if (!timer_less(&h[i], &h[p])) {
+            break;
+        }
+        heap_swap(h, i, p);
+        i = p;
+    }
+}
+
+static void heap_down(struct timer *h, size_t n, size_t i)
+{
+    for (;;) {
+        size_t l = 2 * i + 1, r = l + 1, m = i;
+        if (l < n && timer_less(&h[l], &h[m])) {
+            m = l;
+        }
+        if (r < n && timer_less(&h[r], &h[m])) {
+            m = r;
+        }
+        if (m == i) {
+            break;
+        }
+        heap_swap(h, i, m);
+        i = m;
+    }
+}
+
+static void heap_remove_at(struct cs_client *c, size_t i)
+{
+    c->ntimers--;
+    if (i == c->ntimers) {
+        return;
+    }
+    c->timers[i] = c->timers[c->ntimers];
+    heap_down(c->timers, c->ntimers, i);
+    heap_up(c->timers, i);
+}
+
+static uint64_t timer_push(struct cs_client *c, int64_t delay_ns, cs_client_fn fn, void *arg,
+                           struct xfer *xf)
+{
+    c->timers = cs_grow(c->timers, sizeof(*c->timers), c->ntimers + 1, &c->timers_cap);
+    struct timer *t = &c->timers[c->ntimers];
+    t->due_ns = cs_mono_ns() + (delay_ns > 0 ? delay_ns : 0);
+    t->id = ++c->next_timer_id;
+    t->fn = fn;
+    t->arg = arg;
+    t->xf = xf;
+    c->ntimers++;
+    heap_up(c->timers, c->ntimers - 1);
+    return t->id;
+}
+
+uint64_t cs_client_timer_add(struct cs_client *c, int64_t delay_ms, cs_client_fn fn, void *arg)
+{
+    return timer_push(c, delay_ms * 1000000LL, fn, arg, NULL);
+}
+
+int cs_client_timer_cancel(struct cs_client *c, uint64_t id)
+{
+    for (size_t i = 0; i < c->ntimers; i++) {
+        if (c->timers[i].id == id) {
+            heap_remove_at(c, i);
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static void run_due_timers(struct cs_client *c)
+{
+    int64_t now = cs_mono_ns();
+    while (c->ntimers > 0 && c->timers[0].due_ns <= now) {
+        struct timer t = c->timers[0];
+        heap_remove_at(c, 0);
+        t.fn(t.arg);
+    }
+}
+
+/* ---- xfer lifetime -------------------------------------------------------------------------- */
+
+static void xfer_free(struct xfer *x)
+{
+    cs_free(x->method);
+    cs_free(x->path);
+    cs_free(x->body);
+    cs_free(x->content_type);
+    cs_free(x->accept);
+    cs_buf_free(&x->resp);
+    if (x->kind == XF_STREAM) {
+        cs_linebuf_free(&x->lb);
+    }
+    cs_free(x);
+}
+
+static void stream_unref(struct xfer *x)
+{
+    if (__atomic_sub_fetch(&x->refs, 1, __ATOMIC_ACQ_REL) == 0) {
+        xfer_free(x);
+    }
+}
+
+static void active_link(struct cs_client *c, struct xfer *x)
+{
+    x->active = 1;
+    x->aprev = NULL;
+    x->anext = c->active_head;
+    if (c->active_head) {
+        c->active_head->aprev = x;
+    }
+    c->active_head = x;
+}
+
+static void active_unlink(struct cs_client *c, struct xfer *x)
+{
+    if (!x->active) {
+        return;
+    }
+    curl_multi_remove_handle(c->multi, x->easy);
+    x->active = 0;
+    if (x->aprev) {
+        x->aprev->anext = x->anext;
+    } else {
+        c->active_head = x->anext;
+    }
+    if (x->anext) {
+        x->anext->aprev = x->aprev;
+    }
+    x->aprev = x->anext = NULL;
+}
+
+static void release_easy(struct cs_client *c, struct xfer *x)
+{
+    if (x->easy) {
+        active_unlink(c, x);
+        c->pool = cs_grow(c->pool, sizeof(*c->pool), c->npool + 1, &c->pool_cap);
+        c->pool[c->npool++] = x->easy;
+        x->easy = NULL;
+    }
+    if (x->hdrs) {
+        curl_slist_free_all(x->hdrs);
+        x->hdrs = NULL;
+    }
+}
+
+static void set_stream_conn_limit(struct cs_client *c)
+{
+    long n = (long)c->cfg.max_conns_per_host + c->n_streams;
+    curl_multi_setopt(c->multi, CURLMOPT_MAX_HOST_CONNECTIONS, n);
+    curl_multi_setopt(c->multi, CURLMOPT_MAXCONNECTS, n + 4);
+}
+
+/* Deliver the end of a request to its callback and free it. */
+static void req_finish(struct cs_client *c, struct xfer *x, long status, const char *err)
+{
+    release_easy(c, x);
+    if (x->cb) {
+        struct cs_client_resp r = {
+            .status = status,
+            .body = x->resp.data ? x->resp.data : "",
+            .body_len = x->resp.len,
+            .err = err,
+            .retry_after_s = x->retry_after_s,
+            .attempts = x->attempts,
+        };
+        x->cb(x->arg, &r);
+    }
+    stats_inflight(c, -1);
+    xfer_free(x);
+}
+
+static void stream_finish(struct cs_client *c, struct xfer *x, long status, const char *err)
+{
+    if (x->finished) {
+        return;
+    }
+    x->finished = 1;
+    int was_active = x->active || x->easy;
+    release_easy(c, x);
+    if (was_active) {
+        c->n_streams--;
+        set_stream_conn_limit(c);
+    }
+    pthread_mutex_lock(&c->stats_mu);
+    c->stats.streams_open--;
+    pthread_mutex_unlock(&c->stats_mu);
+    x->done_cb(x->arg, status, err);
+    stream_unref(x);
+}
+
+/* ---- token ---------------------------------------------------------------------------------- */
+
+static int read_small_file(const char *path, char **out)
+{
+    int rc = -1;
+    struct cs_buf b;
+    cs_buf_init(&b);
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        goto out;
+    }
+    char tmp[4096];
+    size_t n;
+    while ((n = fread(tmp, 1, sizeof(tmp), f)) > 0) {
+        cs_buf_append(&b, tmp, n);
+        if (b.len > (1u << 20)) {
+            goto out;
+        }
+    }
+    if (ferror(f)) {
+        goto out;
+    }
+    cs_buf_reserve(&b, 0);
+    *out = cs_buf_steal(&b);
+    rc = 0;
+out:
+    if (f) {
+        fclose(f);
+    }
+    cs_buf_free(&b);
+    return rc;
+}
+
+static const char *current_token(struct cs_client *c)
+{
+    if (!c->cfg.token_file) {
+        return c->cfg.token;
+    }
+    int64_t now = cs_mono_ns();
+    if (c->token && now - c->token_read_ns < TOKEN_REREAD_NS) {
+        return c->token;
+    }
+    char *t = NULL;
+    if (read_small_file(c->cfg.token_file, &t) < 0) {
+        CS_WARN_S("Cannot read token file; keeping the previous token",
+                  CS_KV("file", c->cfg.token_file), CS_KV("error", strerror(errno)));
+        c->token_read_ns = now;
+        return c->token ? c->token : c->cfg.token;
+    }
+    size_t n = strlen(t);
+    while (n > 0 && (t[n - 1] == '\n' || t[n - 1] == '\r' || t[n - 1] == ' ' || t[n - 1] == '\t')) {
+        t[--n] = '\0';
+    }
+    cs_free(c->token);
+    c->token = t;
+    c->token_read_ns = now;
+    return c->token;
+}
+
+/* ---- curl callbacks ------------------------------------------------------------------------- */
+
+static size_t on_header(char *buf, size_t size, size_t n, void *userdata)
+{
+    struct xfer *x = userdata;
+    size_t len = size * n;
+    if (len >= 5 && !strncmp(buf, "HTTP/", 5)) {
+        x->retry_after_s = -1;
+    } else if (len > 12 && !strncasecmp(buf, "Retry-After:", 12)) {
+        char tmp[32];
+        size_t k = len - 12 < sizeof(tmp) - 1 ? len - 12 : sizeof(tmp) - 1;
+        memcpy(tmp, buf + 12, k);
+        tmp[k] = '\0';
+        char *end = NULL;
+        errno = 0;
+        long v = strtol(tmp, &end, 10);
+        if (errno == 0 && end != tmp && v >= 0 && v < 86400) {
+            x->retry_after_s = (int)v;
+        }
+    }
+    return len;
+}
+
+static size_t on_req_data(char *data, size_t size, size_t n, void *userdata)
+{
+    struct xfer *x = userdata;
+    cs_buf_append(&x->resp, data, size * n);
+    return size * n;
+}
+
+static void stream_line(void *arg, const char *line, size_t len)
+{
+    struct xfer *x = arg;
+    if (__atomic_load_n(&x->cancelled, __ATOMIC_ACQUIRE)) {
+        return;
+    }
+    pthread_mutex_lock(&x->c->stats_mu);
+    x->c->stats.stream_lines++;
+    pthread_mutex_unlock(&x->c->stats_mu);
+    x->line_cb(x->arg, line, len);
+}
+
+static size_t on_stream_data(char *data, size_t size, size_t n, void *userdata)
+{
+    struct xfer *x = userdata;
+    size_t len = size * n;
+    if (__atomic_load_n(&x->cancelled, __ATOMIC_ACQUIRE)) {
+        return 0;
+    }
+    long status = 0;
+    curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &status);
+    if (status != 200) {
+        if (x->resp.len < STREAM_ERR_BODY_MAX) {
+            size_t room = STREAM_ERR_BODY_MAX - x->resp.len;
+            cs_buf_append(&x->resp, data, len < room ? len : room);
+        }
+        return len;
+    }
+    if (cs_linebuf_feed(&x->lb, data, len, stream_line, x) < 0) {
+        x->line_error = 1;
+        return 0;
+    }
+    return len;
+}
+
+/* ---- starting transfers --------------------------------------------------------------------- */
+
+static CURL *take_easy(struct cs_client *c)
+{
+    if (c->npool > 0) {
+        CURL *e = c->pool[--c->npool];
+        curl_easy_reset(e);
+        return e;
+    }
+    return curl_easy_init();
+}
+
+static void set_common_opts(struct cs_client *c, struct xfer *x, CURL *e)
+{
+    curl_easy_setopt(e, CURLOPT_PRIVATE, x);
+    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, x->errbuf);
+    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
+    curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
+    curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
+    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
+    curl_easy_setopt(e, CURLOPT_USERAGENT, c->cfg.user_agent);
+    curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(e, CURLOPT_HEADERDATA, x);
+    if (c->https) {
+        curl_easy_setopt(e, CURLOPT_PIPEWAIT, 1L);
+        if (c->cfg.insecure_skip_tls_verify) {
+            curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
+            curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
+        }
+        if (c->cfg.ca_data) {
+            struct curl_blob b = { c->cfg.ca_data, c->cfg.ca_data_len, CURL_BLOB_NOCOPY };
+            curl_easy_setopt(e, CURLOPT_CAINFO_BLOB, &b);
+        } else if (c->cfg.ca_file) {
+            curl_easy_setopt(e, CURLOPT_CAINFO, c->cfg.ca_file);
+        }
+        if (c->cfg.cert_data) {
+            struct curl_blob b = { c->cfg.cert_data, c->cfg.cert_data_len, CURL_BLOB_NOCOPY };
+            curl_easy_setopt(e, CURLOPT_SSLCERT_BLOB, &b);
+            curl_easy_setopt(e, CURLOPT_SSLCERTTYPE, "PEM");
+        } else if (c->cfg.cert_file) {
+            curl_easy_setopt(e, CURLOPT_SSLCERT, c->cfg.cert_file);
+        }
+        if (c->cfg.key_data) {
+            struct curl_blob b = { c->cfg.key_data, c->cfg.key_data_len, CURL_BLOB_NOCOPY };
+            curl_easy_setopt(e, CURLOPT_SSLKEY_BLOB, &b);
+            curl_easy_setopt(e, CURLOPT_SSLKEYTYPE, "PEM");
+        } else if (c->cfg.key_file) {
+            curl_easy_setopt(e, CURLOPT_SSLKEY, c->cfg.key_file);
+        }
+        if (c->connect_to) {
+            curl_easy_setopt(e, CURLOPT_CONNECT_TO, c->connect_to);
+        }
+    }
+}
+
+static struct curl_slist *build_headers(struct cs_client *c, const char *accept,
+                                        const char *content_type)
+{
+    char line[256];
+    struct curl_slist *h = NULL;
+    snprintf(line, sizeof(line), "Accept: %s", accept ? accept : "application/json");
+    h = curl_slist_append(h, line);
+    if (content_type) {
+        snprintf(line, sizeof(line), "Content-Type: %s", content_type);
+        h = curl_slist_append(h, line);
+    }
+    h = curl_slist_append(h, "Expect:");
+    const char *tok = current_token(c);
+    if (tok && *tok) {
+        struct cs_buf b;
+        cs_buf_init(&b);
+        cs_buf_printf(&b, "Authorization: Bearer %s", tok);
+        h = curl_slist_append(h, b.data);
+        cs_buf_free(&b);
+    }
+    return h;
+}
+
+static int add_to_multi(struct cs_client *c, struct xfer *x, const char *path)
+{
+    struct cs_buf url;
+    cs_buf_init(&url);
+    cs_buf_puts(&url, c->base_url);
+    cs_buf_puts(&url, path);
+    curl_easy_setopt(x->easy, CURLOPT_URL, url.data); /* curl copies the string */
+    cs_buf_free(&url);
+    x->errbuf[0] = '\0';
+    x->retry_after_s = -1;
+    CURLMcode mc = curl_multi_add_handle(c->multi, x->easy);
+    if (mc != CURLM_OK) {
+        snprintf(x->errbuf, sizeof(x->errbuf), "curl_multi_add_handle: %s",
+                 curl_multi_strerror(mc));
+        return -1;
+    }
+    active_link(c, x);
+    return 0;
+}
+
+static void req_start(struct cs_client *c, struct xfer *x)
+{
+    x->attempts++;
+    cs_buf_reset(&x->resp);
+    CURL *e = take_easy(c);
+    x->easy = e;
+    set_common_opts(c, x, e);
+    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_req_data);
+    curl_easy_setopt(e, CURLOPT_WRITEDATA, x);
+    long tmo = x->timeout_ms ? x->timeout_ms : c->cfg.request_timeout_ms;
+    if (tmo > 0) {
+        curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, tmo);
+    }
+    const char *ct = NULL;
+    if (x->body) {
+        ct = x->content_type ? x->content_type : "application/json";
+    }
+    x->hdrs = build_headers(c, x->accept, ct);
+    curl_easy_setopt(e, CURLOPT_HTTPHEADER, x->hdrs);
+    if (x->verb == CS_VERB_GET) {
+        curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
+    } else {
+        if (x->body || x->verb == CS_VERB_POST) {
+            curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)x->body_len);
+            curl_easy_setopt(e, CURLOPT_POSTFIELDS, x->body ? x->body : "");
+        }
+        if (x->verb != CS_VERB_POST) {
+            curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, x->method);
+        }
+    }
+    if (add_to_multi(c, x, x->path) < 0) {
+        req_finish(c, x, 0, x->errbuf);
+    }
+}
+
+static void req_start_timer(void *arg)
+{
+    struct xfer *x = arg;
+    req_start(x->c, x);
+}
+
+/* Admit a request: take a limiter token, start now or after the wait. */
+static void req_admit(struct cs_client *c, struct xfer *x)
+{
+    int64_t wait = cs_limiter_reserve(&c->limiter, cs_mono_ns());
+    if (wait <= 0) {
+        req_start(c, x);
+        return;
+    }
+    pthread_mutex_lock(&c->stats_mu);
+    c->stats.rate_limited++;
+    c->stats.rate_limit_wait_s += (double)wait / 1e9;
+    pthread_mutex_unlock(&c->stats_mu);
+    timer_push(c, wait, req_start_timer, x, x);
+}
+
+static void req_retry_timer(void *arg)
+{
+    struct xfer *x = arg;
+    req_admit(x->c, x);
+}
+
+static void stream_start(struct cs_client *c, struct xfer *x)
+{
+    if (__atomic_load_n(&x->cancelled, __ATOMIC_ACQUIRE)) {
+        stream_finish(c, x, 0, "cancelled");
+        return;
+    }
+    CURL *e = take_easy(c);
+    x->easy = e;
+    c->n_streams++;
+    set_stream_conn_limit(c);
+    set_common_opts(c, x, e);
+    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_stream_data);
+    curl_easy_setopt(e, CURLOPT_WRITEDATA, x);
+    curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
+    x->hdrs = build_headers(c, "application/json", NULL);
+    curl_easy_setopt(e, CURLOPT_HTTPHEADER, x->hdrs);
+    if (add_to_multi(c, x, x->path) < 0) {
+        stream_finish(c, x, 0, x->errbuf);
+    }
+}
+
+/* ---- completion ----------------------------------------------------------------------------- */
+
+static void on_done(struct cs_client *c, struct xfer *x, CURLcode res)
+{
+    long status = 0;
+    curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &status);
+    active_unlink(c, x);
+    const char *err = NULL;
+    if (res != CURLE_OK) {
+        err = x->errbuf[0] ? x->errbuf : curl_easy_strerror(res);
+    }
+    if (x->kind == XF_STREAM) {
+        if (x->line_error) {
+            err = "line longer than the stream limit";
+        } else if (__atomic_load_n(&x->cancelled, __ATOMIC_ACQUIRE)) {
+            err = "cancelled";
+        } else if (status != 200 && status != 0) {
+            err = x->resp.len ? x->resp.data : "unexpected HTTP status";
+        }
+        stats_add(c, CS_VERB_WATCH, res == CURLE_OK ? status : 0, 0);
+        stream_finish(c, x, status, err);
+        return;
+    }
+    if (res != CURLE_OK) {
+        status = 0;
+    }
+    stats_add(c, x->verb, status, x->attempts > 1);
+    int max = x->max_attempts > 0 ? x->max_attempts : 5;
+    if (x->retry == CS_CLIENT_RETRY_DEFAULT && cs_retryable_status(status) && x->attempts < max) {
+        int64_t d = cs_retry_delay_ms(x->attempts, x->retry_after_s, &c->rng);
+        if (CS_V(4)) {
+            CS_INFO_S("Retrying request", CS_KV("verb", x->method), CS_KV("path", x->path),
+                      CS_KVI("status", status), CS_KV("error", err ? err : ""),
+                      CS_KVI("attempt", x->attempts), CS_KVI("delayMs", d));
+        }
+        release_easy(c, x);
+        timer_push(c, d * 1000000LL, req_retry_timer, x, x);
+        return;
+    }
+    req_finish(c, x, status, err);
+}
+
+static void drain_multi(struct cs_client *c)
+{
+    CURLMsg *m;
+    int left;
+    while ((m = curl_multi_info_read(c->multi, &left)) != NULL) {
+        if (m->msg != CURLMSG_DONE) {
+            continue;
+        }
+        struct xfer *x = NULL;
+        curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&x);
+        if (x) {
+            on_done(c, x, m->data.result);
+        }
+    }
+}
+
+/* ---- the loop ------------------------------------------------------------------------------- */
+
+static void admit(struct cs_client *c, struct xfer *x)
+{
+    if (x->kind == XF_STREAM) {
+        stream_start(c, x);
+    } else {
+        req_admit(c, x);
+    }
+}
+
+static void fail_xfer(struct cs_client *c, struct xfer *x)
+{
+    if (x->kind == XF_STREAM) {
+        stream_finish(c, x, 0, "cancelled");
+    } else {
+        req_finish(c, x, 0, "client stopped");
+    }
+}
+
+/* Take the submit and post lists; returns 1 if anything was taken. */
+static int take_queues(struct cs_client *c, struct xfer **subs, struct post **posts)
+{
+    pthread_mutex_lock(&c->mu);
+    *subs = c->sub_head;
+    *posts = c->post_head;
+    c->sub_head = c->sub_tail = NULL;
+    c->post_head = c->post_tail = NULL;
+    pthread_mutex_unlock(&c->mu);
+    return *subs || *posts;
+}
+
+static void run_posts(struct post *p)
+{
+    while (p) {
+        struct post *n = p->next;
+        p->fn(p->arg);
+        cs_free(p);
+        p = n;
+    }
+}
+
+static void shutdown_io(struct cs_client *c)
+{
+    struct xfer *subs;
+    struct post *posts;
+    /* Posted functions still run (they may be closes and cleanups); new posts are refused. */
+    while (take_queues(c, &subs, &posts)) {
+        run_posts(posts);
+        while (subs) {
+            struct xfer *n = subs->next;
+            fail_xfer(c, subs);
+            subs = n;
+        }
+    }
+    /* Delayed request starts and retries. */
+    while (c->ntimers > 0) {
+        struct timer t = c->timers[c->ntimers - 1];
+        c->ntimers--;
+        if (t.xf) {
+            fail_xfer(c, t.xf);
+        }
+    }
+    /* In-flight transfers. */
+    while (c->active_head) {
+        fail_xfer(c, c->active_head);
+    }
+}
+
+static void *io_main(void *arg)
+{
+    struct cs_client *c = arg;
+    for (;;) {
+        struct xfer *subs;
+        struct post *posts;
+        pthread_mutex_lock(&c->mu);
+        int stop = c->stopping;
+        pthread_mutex_unlock(&c->mu);
+        if (stop) {
+            break;
+        }
+        take_queues(c, &subs, &posts);
+        run_posts(posts);
+        while (subs) {
+            struct xfer *n = subs->next;
+            subs->next = NULL;
+            admit(c, subs);
+            subs = n;
+        }
+        run_due_timers(c);
+        int running = 0;
+        curl_multi_perform(c->multi, &running);
+        drain_multi(c);
+
+        int timeout = 1000;
+        pthread_mutex_lock(&c->mu);
+        int more = c->sub_head || c->post_head || c->stopping;
+        pthread_mutex_unlock(&c->mu);
+        if (more) {
+            timeout = 0;
+        } else if (c->ntimers > 0) {
+            int64_t d = (c->timers[0].due_ns - cs_mono_ns() + 999999) / 1000000;
+            if (d < timeout) {
+                timeout = d < 0 ? 0 : (int)d;
+            }
+        }
+        if (timeout > 0) {
+            curl_multi_poll(c->multi, NULL, 0, timeout, NULL);
+        }
+    }
+    shutdown_io(c);
+    return NULL;
+}
+
+/* ---- public API ------------------------------------------------------------------------------ */
+
+static int parse_server(struct cs_client *c, char *err, size_t errlen)
+{
+    const char *s = c->cfg.server;
+    if (!s || !*s) {
+        snprintf(err, errlen, "client config: server is empty");
+        return -1;
+    }
+    const char *rest;
+    if (!strncmp(s, "https://", 8)) {
+        c->https = 1;
+        rest = s + 8;
+    } else if (!strncmp(s, "http://", 7)) {
+        rest = s + 7;
+    } else {
+        snprintf(err, errlen, "client config: server %s: scheme must be http or https", s);
+        return -1;
+    }
+    if (!*rest || *rest == '/') {
+        snprintf(err, errlen, "client config: server %s has no host", s);
+        return -1;
+    }
+    size_t n = strlen(s);
+    while (n > 0 && s[n - 1] == '/') {
+        n--;
+    }
+    c->base_url = cs_strndup(s, n);
+    if (c->https && c->cfg.tls_server_name && *c->cfg.tls_server_name) {
+        /* Connect to the real host but speak TLS (SNI, verification, Host) as the name. */
+        const char *hp = rest;
+        size_t hl = strcspn(hp, "/");
+        char host[512];
+        if (hl >= sizeof(host)) {
+            snprintf(err, errlen, "client config: server %s: host too long", s);
+            return -1;
+        }
+        memcpy(host, hp, hl);
+        host[hl] = '\0';
+        const char *port = "443";
+        char *colon = NULL;
+        if (host[0] == '[') {
+            char *rb = strchr(host, ']');
+            colon = rb ? strchr(rb, ':') : NULL;
+        } else {
+            colon = strrchr(host, ':');
+        }
+        if (colon) {
+            *colon = '\0';
+            port = colon + 1;
+        }
+        struct cs_buf b;
+        cs_buf_init(&b);
+        cs_buf_printf(&b, "%s:%s:%s:%s", c->cfg.tls_server_name, port, host, port);
+        c->connect_to = curl_slist_append(NULL, b.data);
+        cs_buf_reset(&b);
+        cs_buf_printf(&b, "https://%s:%s", c->cfg.tls_server_name, port);
+        cs_free(c->base_url);
+        c->base_url = cs_buf_steal(&b);
+        cs_buf_free(&b);
+    }
+    return 0;
+}
+
+struct cs_client *cs_client_new(const struct cs_client_config *cfg, char *err, size_t errlen)
+{
+    struct cs_client *c = cs_calloc(1, sizeof(*c));
+    cs_client_config_copy(&c->cfg, cfg);
+    if (!c->cfg.user_agent) {
+        c->cfg.user_agent = cs_strdup("cosched/0.1");
+    }
+    if (c->cfg.max_conns_per_host <= 0) {
+        c->cfg.max_conns_per_host = 16;
+    }
+    if (parse_server(c, err, errlen) < 0) {
+        cs_client_config_free(&c->cfg);
+        cs_free(c->base_url);
+        cs_free(c);
+        return NULL;
+    }
+    pthread_mutex_init(&c->mu, NULL);
+    pthread_mutex_init(&c->stats_mu, NULL);
+    c->multi = curl_multi_init();
+    curl_multi_setopt(c->multi, CURLMOPT_PIPELINING, (long)CURLPIPE_MULTIPLEX);
+    set_stream_conn_limit(c);
+    cs_limiter_init(&c->limiter, c->cfg.qps, c->cfg.burst, cs_mono_ns());
+    c->rng = (uint64_t)cs_mono_ns() ^ ((uint64_t)getpid() << 32) ^ (uint64_t)(uintptr_t)c;
+    c->accepting = 1;
+    return c;
+}
+
+int cs_client_start(struct cs_client *c)
+{
+    if (c->started) {
+        return c->joined ? -1 : 0;
+    }
+    if (pthread_create(&c->thread, NULL, io_main, c) != 0) {
+        CS_ERROR_S(strerror(errno), "Cannot start the client I/O thread");
+        return -1;
+    }
+    c->started = 1;
+    return 0;
+}
+
+void cs_client_stop(struct cs_client *c)
+{
+    if (!c) {
+        return;
+    }
+    pthread_mutex_lock(&c->mu);
+    int already = c->stopping;
+    c->stopping = 1;
+    c->accepting = 0;
+    pthread_mutex_unlock(&c->mu);
+    if (already) {
+        return;
+    }
+    if (c->started) {
+        if (pthread_equal(pthread_self(), c->thread)) {
+            CS_ERROR_S("misuse", "cs_client_stop called on the I/O thread; ignored");
+            return;
+        }
+        curl_multi_wakeup(c->multi);
+        pthread_join(c->thread, NULL);
+        c->joined = 1;
+    } else {
+        shutdown_io(c);
+    }
+}
+
+void cs_client_free(struct cs_client *c)
+{
+    if (!c) {
+        return;
+    }
+    cs_client_stop(c);
+    for (size_t i = 0; i < c->npool; i++) {
+        curl_easy_cleanup(c->pool[i]);
+    }
+    cs_free(c->pool);
+    cs_free(c->timers);
+    curl_multi_cleanup(c->multi);
+    curl_slist_free_all(c->connect_to);
+    pthread_mutex_destroy(&c->mu);
+    pthread_mutex_destroy(&c->stats_mu);
+    cs_free(c->token);
+    cs_free(c->base_url);
+    cs_client_config_free(&c->cfg);
+    cs_free(c);
+}
+
+static int enqueue(struct cs_client *c, struct xfer *x)
+{
+    pthread_mutex_lock(&c->mu);
+    if (!c->accepting) {
+        pthread_mutex_unlock(&c->mu);
+        return -1;
+    }
+    x->next = NULL;
+    if (c->sub_tail) {
+        c->sub_tail->next = x;
+    } else {
+        c->sub_head = x;
+    }
+    c->sub_tail = x;
+    pthread_mutex_unlock(&c->mu);
+    if (!cs_client_on_io_thread(c)) {
+        curl_multi_wakeup(c->multi);
+    }
+    return 0;
+}
+
+int cs_client_submit(struct cs_client *c, const struct cs_client_req *req)
+{
+    struct xfer *x = cs_calloc(1, sizeof(*x));
+    x->kind = XF_REQ;
+    x->c = c;
+    x->method = cs_strdup(req->method ? req->method : "GET");
+    x->verb = verb_of(x->method);
+    x->path = cs_strdup(req->path ? req->path : "/");
+    if (req->body) {
+        x->body = dup_bytes(req->body, req->body_len);
+        x->body_len = req->body_len;
+    }
+    x->content_type = dup_or_null(req->content_type);
+    x->accept = dup_or_null(req->accept);
+    x->cb = req->cb;
+    x->arg = req->arg;
+    x->retry = req->retry;
+    x->max_attempts = req->max_attempts;
+    x->timeout_ms = req->timeout_ms;
+    x->retry_after_s = -1;
+    cs_buf_init(&x->resp);
+    stats_inflight(c, 1);
+    if (enqueue(c, x) < 0) {
+        stats_inflight(c, -1);
+        xfer_free(x);
+        return -1;
+    }
+    return 0;
+}
+
+struct do_wait {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int done;
+    struct cs_client_resp *out;
+};
+
+static void do_cb(void *arg, const struct cs_client_resp *r)
+{
+    struct do_wait *w = arg;
+    struct cs_client_resp *o = w->out;
+    o->status = r->status;
+    o->body = dup_bytes(r->body, r->body_len);
+    o->body_len = r->body_len;
+    o->err = r->err ? cs_strdup(r->err) : NULL;
+    o->retry_after_s = r->retry_after_s;
+    o->attempts = r->attempts;
+    pthread_mutex_lock(&w->mu);
+    w->done = 1;
+    pthread_cond_signal(&w->cv);
+    pthread_mutex_unlock(&w->mu);
+}
+
+int cs_client_do(struct cs_client *c, const struct cs_client_req *req, struct cs_client_resp *out)
+{
+    memset(out, 0, sizeof(*out));
+    if (cs_client_on_io_thread(c)) {
+        CS_ERROR_S("misuse", "cs_client_do called on the I/O thread", CS_KV("path", req->path));
+        return -1;
+    }
+    struct do_wait w = { .done = 0, .out = out };
+    pthread_mutex_init(&w.mu, NULL);
+    pthread_cond_init(&w.cv, NULL);
+    struct cs_client_req r = *req;
+    r.cb = do_cb;
+    r.arg = &w;
+    int rc = cs_client_submit(c, &r);
+    if (rc == 0) {
+        pthread_mutex_lock(&w.mu);
+        while (!w.done) {
+            pthread_cond_wait(&w.cv, &w.mu);
+        }
+        pthread_mutex_unlock(&w.mu);
+    }
+    pthread_cond_destroy(&w.cv);
+    pthread_mutex_destroy(&w.mu);
+    return rc;
+}
+
+void cs_client_resp_free(struct cs_client_resp *r)
+{
+    if (!r) {
+        return;
+    }
+    cs_free((char *)r->body);
+    cs_free((char *)r->err);
+    memset(r, 0, sizeof(*r));
+}
+
+int cs_client_post(struct cs_client *c, cs_client_fn fn, void *arg)
+{
+    struct post *p = cs_malloc(sizeof(*p));
+    p->next = NULL;
+    p->fn = fn;
+    p->arg = arg;
+    pthread_mutex_lock(&c->mu);
+    if (!c->accepting) {
+        pthread_mutex_unlock(&c->mu);
+        cs_free(p);
+        return -1;
+    }
+    if (c->post_tail) {
+        c->post_tail->next = p;
+    } else {
+        c->post_head = p;
+    }
+    c->post_tail = p;
+    pthread_mutex_unlock(&c->mu);
+    if (!cs_client_on_io_thread(c)) {
+        curl_multi_wakeup(c->multi);
+    }
+    return 0;
+}
+
+struct cs_client_stream *cs_client_stream_open(struct cs_client *c, const char *path,
+                                               cs_client_line_cb line_cb,
+                                               cs_client_done_cb done_cb, void *arg)
+{
+    struct cs_client_stream *s = cs_calloc(1, sizeof(*s));
+    struct xfer *x = &s->x;
+    x->kind = XF_STREAM;
+    x->c = c;
+    x->verb = CS_VERB_WATCH;
+    x->method = cs_strdup("GET");
+    x->path = cs_strdup(path);
+    x->line_cb = line_cb;
+    x->done_cb = done_cb;
+    x->arg = arg;
+    x->refs = 2;
+    x->retry_after_s = -1;
+    cs_buf_init(&x->resp);
+    cs_linebuf_init(&x->lb, 0);
+    pthread_mutex_lock(&c->stats_mu);
+    c->stats.streams_open++;
+    pthread_mutex_unlock(&c->stats_mu);
+    if (enqueue(c, x) < 0) {
+        pthread_mutex_lock(&c->stats_mu);
+        c->stats.streams_open--;
+        pthread_mutex_unlock(&c->stats_mu);
+        xfer_free(x);
+        return NULL;
+    }
+    return s;
+}
+
+static void stream_cancel_io(void *arg)
+{
+    struct xfer *x = arg;
+    if (!x->finished && (x->active || x->easy)) {
+        stream_finish(x->c, x, 0, "cancelled");
+    }
+    /* Not started yet: stream_start sees the flag and finishes it. */
+    stream_unref(x); /* the caller's reference */
+}
+
+void cs_client_stream_close(struct cs_client_stream *s)
+{
+    if (!s) {
+        return;
+    }
+    struct xfer *x = &s->x;
+    __atomic_store_n(&x->cancelled, 1, __ATOMIC_RELEASE);
+    if (cs_client_post(x->c, stream_cancel_io, x) < 0) {
+        stream_unref(x);
+    }
+}
