@@ -1,0 +1,74 @@
+/*
+ * TaintToleration.
+ *  Filter: the first NoSchedule/NoExecute taint none of the pod's tolerations tolerates makes the
+ *  node UnschedulableAndUnresolvable with "node(s) had untolerated taint {key: value}".
+ *  Score: the number of PreferNoSchedule taints the pod does not tolerate. Upstream first keeps
+ *  the tolerations whose effect is PreferNoSchedule or empty; the effect test inside the
+ *  toleration match already excludes the others, so no PreScore state is needed. Normalize
+ *  reverses the counts onto 0..100, so fewer intolerable taints score higher.
+ *
+ * Hot paths allocate only for a rejection reason (arena, one per rejected node); the usual
+ * untainted node costs a loop over zero taints.
+ */
+#include "plugins/helper/helper.h"
+#include "plugins/registry.h"
+
+static enum cs_code taint_filter(struct cs_fw_call *c, const struct cs_pod *pod,
+                                 const struct cs_node_info *ni, struct cs_status *st)
+{
+    const struct cs_node *node = ni->node;
+    if (node == NULL) {
+        return cs_status_set(st, CS_ERROR, "invalid nodeInfo");
+    }
+    for (uint32_t i = 0; i < node->n_taints; i++) {
+        const struct cs_taint *t = &node->taints[i];
+        if (t->effect != CS_EFFECT_NO_SCHEDULE && t->effect != CS_EFFECT_NO_EXECUTE) {
+            continue;
+        }
+        if (cs_tolerations_tolerate(pod->tolerations, pod->n_tolerations, t)) {
+            continue;
+        }
+        const char *reason = cs_arena_printf(c->arena, "node(s) had untolerated taint {%s: %s}",
+                                             t->key ? t->key : "", t->value ? t->value : "");
+        return cs_status_set(st, CS_UNSCHEDULABLE_AND_UNRESOLVABLE, reason);
+    }
+    return CS_SUCCESS;
+}
+
+static int64_t taint_score(struct cs_fw_call *c, const struct cs_pod *pod,
+                           const struct cs_node_info *ni)
+{
+    (void)c;
+    const struct cs_node *node = ni->node;
+    if (node == NULL) {
+        return 0;
+    }
+    int64_t count = 0;
+    for (uint32_t i = 0; i < node->n_taints; i++) {
+        const struct cs_taint *t = &node->taints[i];
+        if (t->effect != CS_EFFECT_PREFER_NO_SCHEDULE) {
+            continue;
+        }
+        if (!cs_tolerations_tolerate(pod->tolerations, pod->n_tolerations, t)) {
+            count++;
+        }
+    }
+    return count;
+}
+
+static void taint_normalize(struct cs_fw_call *c, const struct cs_pod *pod,
+                            struct cs_node_score *scores, uint32_t n)
+{
+    (void)c;
+    (void)pod;
+    cs_default_normalize_score(CS_MAX_NODE_SCORE, true, scores, n);
+}
+
+const struct cs_plugin cs_plugin_tainttoleration = {
+    .abi = CS_PLUGIN_ABI_V1,
+    .name = "TaintToleration",
+    .events = CS_EV_NODE_ADD | CS_EV_NODE_UPDATE | CS_EV_POD_UPDATE,
+    .filter = taint_filter,
+    .score = taint_score,
+    .normalize_score = taint_normalize,
+};
