@@ -192,7 +192,8 @@ struct cs_pod {
     struct cs_container *init_containers;
     uint32_t n_init_containers;
     struct cs_resources overhead;
-    struct cs_resources pod_requests;  /* spec.resources.requests (pod-level), present==0 if unset */
+    struct cs_resources pod_requests;  /* spec.resources.requests (pod-level), present==0 if unset;
+                                        * only cpu, memory and hugepages-* are kept */
     struct cs_label *node_selector;    /* keys interned */
     uint32_t n_node_selector;
     struct cs_node_affinity *node_affinity;      /* NULL when absent */
@@ -215,7 +216,8 @@ struct cs_pod {
     /* derived once at decode (see api/requests.h) */
     struct cs_resources requests;          /* resource.PodRequests incl. overhead; pods slot = 1 */
     struct cs_resources nonzero_requests;  /* as requests, cpu/memory defaulted for scoring */
-    struct cs_port *host_ports;            /* every container/init port with host_port > 0 */
+    struct cs_port *host_ports;            /* every regular container port with host_port > 0
+                                            * (NodePorts ignores init containers upstream) */
     uint32_t n_host_ports;
 };
 

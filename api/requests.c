@@ -1,0 +1,96 @@
+/*
+ * Pod request aggregation (see requests.h for the rules and their upstream sources).
+ *
+ * Everything works on fixed-size resource vectors, so the computation allocates nothing except
+ * the host-port array. "Present" bits follow the ResourceList keys upstream: a resource exists
+ * in the result when some container, the pod level or the overhead names it.
+ */
+#include "api/requests.h"
+
+#include <string.h>
+
+#include "pkg/util/arena.h"
+
+/* The container's requests with defaults filled in for missing slots. */
+static void container_requests(const struct cs_container *c, const struct cs_resources *defaults,
+                               struct cs_resources *out)
+{
+    *out = c->requests;
+    if (defaults == NULL)
+        return;
+    for (int i = 0; i < CS_RES_MAX; i++) {
+        uint32_t bit = 1u << i;
+        if ((defaults->present & bit) && !(out->present & bit))
+            cs_res_set(out, i, defaults->v[i]);
+    }
+}
+
+void cs_pod_aggregate_requests(const struct cs_pod *p, const struct cs_resources *defaults,
+                               struct cs_resources *out)
+{
+    struct cs_resources sum, sidecars, init_max, cur, tmp;
+
+    memset(&sum, 0, sizeof(sum));
+    memset(&sidecars, 0, sizeof(sidecars));
+    memset(&init_max, 0, sizeof(init_max));
+    for (uint32_t i = 0; i < p->n_containers; i++) {
+        container_requests(&p->containers[i], defaults, &cur);
+        cs_res_add(&sum, &cur);
+    }
+    for (uint32_t i = 0; i < p->n_init_containers; i++) {
+        container_requests(&p->init_containers[i], defaults, &cur);
+        if (p->init_containers[i].restartable) {
+            cs_res_add(&sum, &cur);
+            cs_res_add(&sidecars, &cur);
+            cs_res_max(&init_max, &sidecars);
+        } else {
+            tmp = cur;
+            cs_res_add(&tmp, &sidecars);
+            cs_res_max(&init_max, &tmp);
+        }
+    }
+    cs_res_max(&sum, &init_max);
+
+    /* The decoder keeps only the resources supported at pod level (cpu, memory, hugepages-*). */
+    for (int i = 0; i < CS_RES_MAX; i++) {
+        if (p->pod_requests.present & (1u << i))
+            cs_res_set(&sum, i, p->pod_requests.v[i]);
+    }
+    cs_res_add(&sum, &p->overhead);
+    *out = sum;
+}
+
+void cs_pod_compute_requests(struct cs_pod *p)
+{
+    struct cs_resources defaults, nz;
+
+    cs_pod_aggregate_requests(p, NULL, &p->requests);
+    cs_res_set(&p->requests, CS_RES_PODS, 1);
+
+    memset(&defaults, 0, sizeof(defaults));
+    bool pod_level = p->pod_requests.present != 0;
+    uint32_t cpu = 1u << CS_RES_CPU, mem = 1u << CS_RES_MEMORY;
+    if (!pod_level || !(p->requests.present & cpu))
+        cs_res_set(&defaults, CS_RES_CPU, CS_DEFAULT_MILLI_CPU_REQUEST);
+    if (!pod_level || !(p->requests.present & mem))
+        cs_res_set(&defaults, CS_RES_MEMORY, CS_DEFAULT_MEMORY_REQUEST);
+    cs_pod_aggregate_requests(p, &defaults, &nz);
+    p->nonzero_requests = p->requests;
+    cs_res_set(&p->nonzero_requests, CS_RES_CPU, nz.v[CS_RES_CPU]);
+    cs_res_set(&p->nonzero_requests, CS_RES_MEMORY, nz.v[CS_RES_MEMORY]);
+
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < p->n_containers; i++) {
+        for (uint32_t j = 0; j < p->containers[i].n_ports; j++)
+            n += p->containers[i].ports[j].host_port > 0;
+    }
+    p->host_ports = n ? CS_ARENA_ARRAY(&p->arena, struct cs_port, n) : NULL;
+    p->n_host_ports = n;
+    n = 0;
+    for (uint32_t i = 0; i < p->n_containers; i++) {
+        for (uint32_t j = 0; j < p->containers[i].n_ports; j++) {
+            if (p->containers[i].ports[j].host_port > 0)
+                p->host_ports[n++] = p->containers[i].ports[j];
+        }
+    }
+}
