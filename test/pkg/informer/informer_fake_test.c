@@ -1,0 +1,255 @@
+/* Specification of the informer's reflector behaviour against a scripted server: paginated
+ * list with an expired continue token, watch from the list RV, bookmarks, duplicate events,
+ * ERROR 410 -> relist with diff, HTTP 500 -> backoff and recovery. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <curl/curl.h>
+#include <jansson.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "pkg/client/client.h"
+#include "pkg/informer/informer.h"
+#include "pkg/util/alloc.h"
+#include "test/pkg/client/httpsrv.h"
+
+struct fake {
+    pthread_mutex_t mu;
+    int cont_calls;
+    int watch_calls;
+    char watch_target[8][1024];
+};
+
+#define POD(name, rv) "{\"metadata\":{\"namespace\":\"ns\",\"name\":\"" name "\",\"uid\":\"u-" name \
+                      "\",\"resourceVersion\":\"" rv "\"}}"
+#define EV(type, name, rv) "{\"type\":\"" type "\",\"object\":{\"kind\":\"Pod\",\"metadata\":" \
+                           "{\"namespace\":\"ns\",\"name\":\"" name "\",\"resourceVersion\":\"" rv \
+                           "\"}}}\n"
+
+static int handler(int fd, const char *method, const char *target, const char *body, void *arg)
+{
+    (void)method;
+    (void)body;
+    struct fake *f = arg;
+    pthread_mutex_lock(&f->mu);
+    int is_watch = strstr(target, "watch=true") != NULL;
+    int n = 0;
+    if (is_watch) {
+        n = ++f->watch_calls;
+        if (n <= 8) {
+            snprintf(f->watch_target[n - 1], sizeof(f->watch_target[0]), "%s", target);
+        }
+    }
+    int relisted = f->watch_calls >= 2;
+    int cont = strstr(target, "continue=p2") != NULL;
+    int cont_n = cont ? ++f->cont_calls : 0;
+    pthread_mutex_unlock(&f->mu);
+
+    if (!strncmp(target, "/api/v1/pods?", 13) && !is_watch) {
+        if (cont && cont_n == 1) {
+            tsrv_reply(fd, 410, "{\"kind\":\"Status\",\"code\":410,\"reason\":\"Expired\","
+                                "\"message\":\"continue token expired\"}");
+        } else if (!relisted) {
+            if (!cont) {
+                tsrv_reply(fd, 200, "{\"kind\":\"PodList\",\"metadata\":{\"resourceVersion\":\"5\","
+                                    "\"continue\":\"p2\"},\"items\":[" POD("a", "1") "," POD("b", "2")
+                                    "]}");
+            } else {
+                tsrv_reply(fd, 200, "{\"kind\":\"PodList\",\"metadata\":{\"resourceVersion\":\"5\"},"
+                                    "\"items\":[" POD("c", "3") "]}");
+            }
+        } else {
+            if (!cont) {
+                tsrv_reply(fd, 200, "{\"kind\":\"PodList\",\"metadata\":{\"resourceVersion\":\"12\","
+                                    "\"continue\":\"p2\"},\"items\":[" POD("a", "6") "," POD("c", "10")
+                                    "]}");
+            } else {
+                tsrv_reply(fd, 200, "{\"kind\":\"PodList\",\"metadata\":{\"resourceVersion\":\"12\"},"
+                                    "\"items\":[" POD("e", "11") "]}");
+            }
+        }
+        return 0;
+    }
+    if (!is_watch) {
+        tsrv_reply(fd, 404, "{}");
+        return 0;
+    }
+    switch (n) {
+    case 1:
+        tsrv_stream_begin(fd);
+        tsrv_chunk(fd, EV("MODIFIED", "a", "6") EV("ADDED", "d", "7"));
+        tsrv_chunk(fd, EV("DELETED", "b", "8") "{\"type\":\"BOOKMARK\",\"object\":{\"kind\":\"Pod\","
+                       "\"metadata\":{\"resourceVersion\":\"9\"}}}\n");
+        tsrv_chunk(fd, EV("MODIFIED", "a", "6")); /* duplicate: ignored */
+        tsrv_stream_end(fd);
+        return 1;
+    case 2:
+        tsrv_stream_begin(fd);
+        tsrv_chunk(fd, "{\"type\":\"ERROR\",\"object\":{\"kind\":\"Status\",\"code\":410,"
+                       "\"reason\":\"Expired\",\"message\":\"too old resource version: 9 (11)\"}}\n");
+        tsrv_stream_end(fd);
+        return 1;
+    case 3:
+        tsrv_reply(fd, 500, "{\"kind\":\"Status\",\"code\":500}");
+        return 0;
+    default:
+        tsrv_stream_begin(fd);
+        tsrv_chunk(fd, EV("MODIFIED", "e", "13"));
+        tsrv_wait_close(fd);
+        return 1;
+    }
+}
+
+struct log {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    char text[2048];
+    int synced;
+    int errors;
+};
+
+static void put(struct log *l, char op, json_t *obj)
+{
+    json_t *md = json_object_get(obj, "metadata");
+    pthread_mutex_lock(&l->mu);
+    size_t n = strlen(l->text);
+    snprintf(l->text + n, sizeof(l->text) - n, "%c:%s@%s ", op,
+             json_string_value(json_object_get(md, "name")),
+             json_string_value(json_object_get(md, "resourceVersion")));
+    pthread_cond_broadcast(&l->cv);
+    pthread_mutex_unlock(&l->mu);
+}
+
+static void h_add(void *arg, json_t *obj) { put(arg, 'A', obj); }
+static void h_update(void *arg, json_t *old, json_t *obj)
+{
+    (void)old;
+    put(arg, 'U', obj);
+}
+static void h_delete(void *arg, json_t *obj) { put(arg, 'D', obj); }
+static void h_synced(void *arg)
+{
+    struct log *l = arg;
+    pthread_mutex_lock(&l->mu);
+    l->synced++;
+    size_t n = strlen(l->text);
+    snprintf(l->text + n, sizeof(l->text) - n, "S ");
+    pthread_mutex_unlock(&l->mu);
+}
+static void h_error(void *arg, const char *msg)
+{
+    struct log *l = arg;
+    (void)msg;
+    pthread_mutex_lock(&l->mu);
+    l->errors++;
+    pthread_mutex_unlock(&l->mu);
+}
+
+static int wait_for(struct log *l, const char *needle, int seconds)
+{
+    struct timespec dl;
+    clock_gettime(CLOCK_REALTIME, &dl);
+    dl.tv_sec += seconds;
+    pthread_mutex_lock(&l->mu);
+    int ok = 1;
+    while (!strstr(l->text, needle)) {
+        if (pthread_cond_timedwait(&l->cv, &l->mu, &dl) != 0) {
+            ok = 0;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&l->mu);
+    return ok;
+}
+
+static void test_reflector_script(void **state)
+{
+    (void)state;
+    struct fake f;
+    memset(&f, 0, sizeof(f));
+    pthread_mutex_init(&f.mu, NULL);
+    struct tsrv srv;
+    assert_int_equal(tsrv_start(&srv, handler, &f), 0);
+
+    struct cs_client_config cfg;
+    cs_client_config_init(&cfg);
+    char url[64], err[256];
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d", srv.port);
+    cfg.server = cs_strdup(url);
+    struct cs_client *c = cs_client_new(&cfg, err, sizeof(err));
+    cs_client_config_free(&cfg);
+    assert_non_null(c);
+    assert_int_equal(cs_client_start(c), 0);
+
+    struct log l;
+    memset(&l, 0, sizeof(l));
+    pthread_mutex_init(&l.mu, NULL);
+    pthread_cond_init(&l.cv, NULL);
+    struct cs_informer_opts o = {
+        .path = "/api/v1/pods",
+        .field_selector = "status.phase!=Succeeded,status.phase!=Failed",
+        .page_size = 2,
+        .watch_timeout_min_s = 5,
+        .watch_timeout_max_s = 7,
+        .backoff_initial_ms = 20,
+        .backoff_max_ms = 100,
+        .handlers = { h_add, h_update, h_delete, h_synced, h_error, &l },
+    };
+    struct cs_informer *inf = cs_informer_new(c, &o, err, sizeof(err));
+    assert_non_null(inf);
+    assert_false(cs_informer_has_synced(inf));
+    assert_int_equal(cs_informer_start(inf), 0);
+    assert_true(wait_for(&l, "U:e@13", 20));
+    cs_informer_stop(inf);
+
+    assert_string_equal(l.text, "A:a@1 A:b@2 A:c@3 S U:a@6 A:d@7 D:b@8 "   /* list, first watch */
+                                "U:c@10 A:e@11 D:d@7 "                     /* relist diff */
+                                "U:e@13 ");                                /* after the 500 */
+    assert_int_equal(l.synced, 1);
+    assert_int_equal(l.errors, 1);
+    assert_true(cs_informer_has_synced(inf));
+    struct cs_informer_stats st;
+    cs_informer_stats(inf, &st);
+    assert_int_equal(st.lists, 2);
+    assert_int_equal(st.relists_410, 2);       /* continue token + watch ERROR */
+    assert_int_equal(st.events, 4);
+    assert_int_equal(st.events_ignored, 1);
+    assert_int_equal(st.bookmarks, 1);
+    assert_int_equal(st.watches, 4);
+    assert_int_equal(cs_informer_len(inf), 3);  /* a, c, e */
+
+    /* watch requests: from the right RV, bookmarks on, bounded timeout, escaped selector */
+    assert_non_null(strstr(f.watch_target[0], "resourceVersion=5"));
+    assert_non_null(strstr(f.watch_target[1], "resourceVersion=9"));   /* bookmark advanced it */
+    assert_non_null(strstr(f.watch_target[2], "resourceVersion=12"));
+    assert_non_null(strstr(f.watch_target[3], "resourceVersion=12"));
+    for (int i = 0; i < 4; i++) {
+        assert_non_null(strstr(f.watch_target[i], "allowWatchBookmarks=true"));
+        assert_non_null(strstr(f.watch_target[i],
+                               "fieldSelector=status.phase%21%3DSucceeded%2Cstatus.phase%21%3DFailed"));
+        const char *t = strstr(f.watch_target[i], "timeoutSeconds=");
+        assert_non_null(t);
+        long secs = strtol(t + 15, NULL, 10);
+        assert_true(secs >= 5 && secs <= 7);
+    }
+    cs_informer_free(inf);
+    cs_client_free(c);
+    tsrv_stop(&srv);
+}
+
+int main(void)
+{
+    curl_global_init(CURL_GLOBAL_ALL);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_reflector_script),
+    };
+    int rc = cmocka_run_group_tests(tests, NULL, NULL);
+    curl_global_cleanup();
+    return rc;
+}
