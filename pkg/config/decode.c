@@ -127,6 +127,29 @@ static int get_i32(struct dec *d, const json_t *obj, const char *path, const cha
     return 0;
 }
 
+/* A percentage: 0..100 (so that the CS_CONFIG_UNSET sentinel can never be written). */
+static int get_pct(struct dec *d, const json_t *obj, const char *path, const char *key,
+                   int32_t *out)
+{
+    int64_t v = 0;
+    const json_t *f = field(obj, key);
+    if (f == NULL) {
+        return 0;
+    }
+    if (!json_is_integer(f)) {
+        return type_err(d, path, key, "an integer");
+    }
+    v = json_integer_value(f);
+    if (v < 0 || v > 100) {
+        char p[PATH_LEN];
+        join(p, path, key);
+        snprintf(d->err, d->errlen, "%s: must be between 0 and 100, got %lld", p, (long long)v);
+        return -1;
+    }
+    *out = (int32_t)v;
+    return 0;
+}
+
 static int get_bool(struct dec *d, const json_t *obj, const char *path, const char *key, int *out)
 {
     const json_t *v = field(obj, key);
@@ -357,9 +380,9 @@ static int dec_profiles(struct dec *d, const json_t *arr, struct cs_config *c)
         index_path(p, "profiles", i);
         if (want_object(d, o, p) < 0 || check_fields(d, o, p, f) < 0 ||
             get_str(d, o, p, "schedulerName", &prof->scheduler_name) < 0 ||
-            get_i32(d, o, p, "percentageOfNodesToScore", &prof->percentage_of_nodes_to_score) <
+            get_pct(d, o, p, "percentageOfNodesToScore", &prof->percentage_of_nodes_to_score) <
                 0 ||
-            get_i32(d, o, p, "percentageOfPlacementsToScore",
+            get_pct(d, o, p, "percentageOfPlacementsToScore",
                     &prof->percentage_of_placements_to_score) < 0) {
             return -1;
         }
@@ -414,8 +437,8 @@ static int dec_root(struct dec *d, const json_t *root, struct cs_config *c)
     }
     if (check_fields(d, root, "", f) < 0 ||
         get_i32(d, root, "", "parallelism", &c->parallelism) < 0 ||
-        get_i32(d, root, "", "percentageOfNodesToScore", &c->percentage_of_nodes_to_score) < 0 ||
-        get_i32(d, root, "", "percentageOfPlacementsToScore",
+        get_pct(d, root, "", "percentageOfNodesToScore", &c->percentage_of_nodes_to_score) < 0 ||
+        get_pct(d, root, "", "percentageOfPlacementsToScore",
                 &c->percentage_of_placements_to_score) < 0 ||
         get_int(d, root, "", "podInitialBackoffSeconds", INT64_MIN, INT64_MAX,
                 &c->pod_initial_backoff_seconds) < 0 ||
