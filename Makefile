@@ -31,7 +31,7 @@ obj = $(patsubst %.c,$(1)/obj/%.o,$(2))
 
 .SECONDARY:
 .PHONY: all test unit-tests lint bench bench-apisim demo clean asan
-all: $(BUILD)/cosched $(BUILD)/apisim $(BUILD)/bindbench
+all: $(BUILD)/cosched $(BUILD)/apisim $(BUILD)/bindbench $(BUILD)/schedbench
 
 # --- optimised build ---------------------------------------------------------------------------
 $(BUILD)/obj/%.o: %.c
@@ -50,6 +50,8 @@ $(BUILD)/cosched: $(BUILD)/obj/cmd/cosched/main.o $(BUILD)/libsched.a $(BUILD)/l
 $(BUILD)/apisim: $(BUILD)/obj/cmd/apisim/main.o $(BUILD)/libapisim.a $(BUILD)/libcommon.a
 	$(CC) $(BASE_CFLAGS) $(OPT_CFLAGS) -o $@ $^ $(LDLIBS)
 $(BUILD)/bindbench: $(BUILD)/obj/cmd/bindbench/main.o $(BUILD)/libsched.a $(BUILD)/libcommon.a
+	$(CC) $(BASE_CFLAGS) $(OPT_CFLAGS) -o $@ $^ $(LDLIBS)
+$(BUILD)/schedbench: $(BUILD)/obj/cmd/schedbench/main.o $(BUILD)/libsched.a $(BUILD)/libcommon.a
 	$(CC) $(BASE_CFLAGS) $(OPT_CFLAGS) -o $@ $^ $(LDLIBS)
 
 # --- sanitizer build (tests) -------------------------------------------------------------------

@@ -1,12 +1,436 @@
-/* cosched entry point: flags, signals and wiring only (filled in by the scheduler-core issue). */
+/*
+ * cosched: the scheduler binary. Flags (kube-scheduler's), configuration, signals and wiring
+ * only; everything else lives in pkg/.
+ *
+ * Start-up order: parse flags, load and validate the KubeSchedulerConfiguration, build the
+ * profiles from the plugin registry (unknown flags, a bad file or an unknown plugin: a clear
+ * error and exit 1 before touching the cluster), then connect, start the health/metrics
+ * server, the informers and the scheduling thread. SIGTERM/SIGINT: stop taking new pods, let
+ * in-flight binds finish, exit 0.
+ */
+#include <curl/curl.h>
+#include <errno.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
 
+#include "pkg/client/client.h"
+#include "pkg/config/config.h"
+#include "pkg/config/resolve.h"
+#include "pkg/framework/framework.h"
+#include "pkg/metrics/metrics.h"
+#include "pkg/scheduler/scheduler.h"
+#include "pkg/server/server.h"
+#include "pkg/util/alloc.h"
+#include "pkg/util/buf.h"
 #include "pkg/util/log.h"
+#include "pkg/util/timeutil.h"
+#include "plugins/registry.h"
+
+struct flags {
+    const char *kubeconfig;
+    const char *config;
+    const char *master;
+    const char *bind_address;
+    int secure_port;
+    const char *tls_cert;
+    const char *tls_key;
+    int leader_elect;          /* -1 unset */
+    double qps;                /* < 0 unset */
+    int burst;                 /* < 0 unset */
+    int verbosity;
+    int batch_size;
+    unsigned long long seed;
+};
+
+static volatile sig_atomic_t got_signal;
+
+static void on_signal(int sig)
+{
+    got_signal = sig;
+}
+
+static void usage(FILE *f)
+{
+    fputs("Usage: cosched [flags]\n"
+          "  --kubeconfig FILE            kubeconfig (default: in-cluster config)\n"
+          "  --config FILE                KubeSchedulerConfiguration (kubescheduler.config.k8s.io/v1)\n"
+          "  --master URL                 API server address, overrides the kubeconfig\n"
+          "  -v, --v N                    log verbosity\n"
+          "  --leader-elect BOOL          Lease-based leader election (default from config: true)\n"
+          "  --bind-address IP            address of the health/metrics server (default 0.0.0.0)\n"
+          "  --secure-port N              its port (default 10259; 0 = pick a free port, -1 = off)\n"
+          "  --tls-cert-file, --tls-private-key-file   serve HTTPS with these (else plain HTTP)\n"
+          "  --kube-api-qps N, --kube-api-burst N      client rate limit (default 10000/20000)\n"
+          "  --batch-size N               pods per scheduling session (default 256)\n"
+          "  --seed N                     tie-break random seed (tests)\n",
+          f);
+}
+
+static int parse_bool(const char *v, int *out)
+{
+    if (strcmp(v, "true") == 0 || strcmp(v, "1") == 0) {
+        *out = 1;
+    } else if (strcmp(v, "false") == 0 || strcmp(v, "0") == 0) {
+        *out = 0;
+    } else {
+        return -1;
+    }
+    return 0;
+}
+
+static int parse_long(const char *flag, const char *v, long min, long max, long *out)
+{
+    char *end;
+    errno = 0;
+    long x = strtol(v, &end, 10);
+    if (errno || end == v || *end || x < min || x > max) {
+        fprintf(stderr, "cosched: invalid value \"%s\" for %s\n", v, flag);
+        return -1;
+    }
+    *out = x;
+    return 0;
+}
+
+static int parse_flags(int argc, char **argv, struct flags *f)
+{
+    memset(f, 0, sizeof(*f));
+    f->secure_port = CS_SERVER_DEFAULT_PORT;
+    f->leader_elect = -1;
+    f->qps = -1;
+    f->burst = -1;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+            usage(stdout);
+            exit(0);
+        }
+        if (a[0] != '-') {
+            fprintf(stderr, "cosched: unexpected argument \"%s\"\n", a);
+            return -1;
+        }
+        const char *name = a + (a[1] == '-' ? 2 : 1);
+        char key[64];
+        const char *val = NULL;
+        const char *eq = strchr(name, '=');
+        if (eq) {
+            snprintf(key, sizeof(key), "%.*s", (int)(eq - name), name);
+            val = eq + 1;
+        } else {
+            snprintf(key, sizeof(key), "%s", name);
+        }
+        static const char *const known[] = {
+            "kubeconfig", "config", "master", "v", "leader-elect", "bind-address", "secure-port",
+            "tls-cert-file", "tls-private-key-file", "kube-api-qps", "kube-api-burst",
+            "batch-size", "seed", NULL,
+        };
+        bool is_known = false;
+        for (int k = 0; known[k]; k++) {
+            is_known = is_known || strcmp(known[k], key) == 0;
+        }
+        if (!is_known) {
+            fprintf(stderr, "cosched: unknown flag: %s\n", a);
+            usage(stderr);
+            return -1;
+        }
+        bool is_bool = strcmp(key, "leader-elect") == 0;
+        if (val == NULL && !is_bool) {
+            if (i + 1 >= argc) {
+                fprintf(stderr, "cosched: flag needs an argument: %s\n", a);
+                return -1;
+            }
+            val = argv[++i];
+        }
+        long n;
+        if (strcmp(key, "kubeconfig") == 0) {
+            f->kubeconfig = val;
+        } else if (strcmp(key, "config") == 0) {
+            f->config = val;
+        } else if (strcmp(key, "master") == 0) {
+            f->master = val;
+        } else if (strcmp(key, "v") == 0) {
+            if (parse_long("-v", val, 0, 10, &n)) {
+                return -1;
+            }
+            f->verbosity = (int)n;
+        } else if (is_bool) {
+            if (val == NULL) {
+                f->leader_elect = 1;
+            } else if (parse_bool(val, &f->leader_elect)) {
+                fprintf(stderr, "cosched: invalid value \"%s\" for --leader-elect\n", val);
+                return -1;
+            }
+        } else if (strcmp(key, "bind-address") == 0) {
+            f->bind_address = val;
+        } else if (strcmp(key, "secure-port") == 0) {
+            if (parse_long("--secure-port", val, -1, 65535, &n)) {
+                return -1;
+            }
+            f->secure_port = (int)n;
+        } else if (strcmp(key, "tls-cert-file") == 0) {
+            f->tls_cert = val;
+        } else if (strcmp(key, "tls-private-key-file") == 0) {
+            f->tls_key = val;
+        } else if (strcmp(key, "kube-api-qps") == 0) {
+            char *end;
+            errno = 0;
+            f->qps = strtod(val, &end);
+            if (errno || end == val || *end) {
+                fprintf(stderr, "cosched: invalid value \"%s\" for --kube-api-qps\n", val);
+                return -1;
+            }
+        } else if (strcmp(key, "kube-api-burst") == 0) {
+            if (parse_long("--kube-api-burst", val, 1, 1000000000L, &n)) {
+                return -1;
+            }
+            f->burst = (int)n;
+        } else if (strcmp(key, "batch-size") == 0) {
+            if (parse_long("--batch-size", val, 1, 100000, &n)) {
+                return -1;
+            }
+            f->batch_size = (int)n;
+        } else if (strcmp(key, "seed") == 0) {
+            if (parse_long("--seed", val, 0, 0x7fffffffL, &n)) {
+                return -1;
+            }
+            f->seed = (unsigned long long)n;
+        } else {
+            fprintf(stderr, "cosched: unknown flag: %s\n", a);
+            usage(stderr);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static int implements_cb(void *arg, const char *plugin, enum cs_ext_point ep)
+{
+    (void)arg;
+    return cs_fw_plugin_implements(plugin, ep);
+}
+
+static const json_t *args_cb(void *arg, const char *plugin)
+{
+    return cs_config_plugin_args(arg, plugin);
+}
+
+/* Build one framework profile per configured profile. */
+static int build_profiles(struct cs_scheduler *s, const struct cs_config *cfg, char *err,
+                          size_t errlen)
+{
+    size_t nd = cs_registry_default_profile_len;
+    struct cs_config_default_plugin *defs = cs_calloc(nd ? nd : 1, sizeof(*defs));
+    for (size_t i = 0; i < nd; i++) {
+        defs[i].name = cs_registry_default_profile[i].name;
+        defs[i].weight = cs_registry_default_profile[i].weight;
+    }
+    int rc = 0;
+    for (size_t p = 0; p < cfg->nprofiles && rc == 0; p++) {
+        const struct cs_config_profile *cp = &cfg->profiles[p];
+        struct cs_resolved_profile rp;
+        memset(&rp, 0, sizeof(rp));
+        if (cs_config_resolve(cp, defs, nd, implements_cb, NULL, &rp, err, errlen) != 0) {
+            rc = -1;
+            break;
+        }
+        struct cs_fw_entry *pts[CS_EP_COUNT];
+        uint32_t npts[CS_EP_COUNT];
+        for (int ep = 0; ep < CS_EP_COUNT; ep++) {
+            npts[ep] = (uint32_t)rp.n[ep];
+            pts[ep] = cs_calloc(rp.n[ep] ? rp.n[ep] : 1, sizeof(**pts));
+            for (size_t k = 0; k < rp.n[ep]; k++) {
+                pts[ep][k].name = rp.points[ep][k].name;
+                pts[ep][k].weight = rp.points[ep][k].weight;
+            }
+        }
+        struct cs_profile prof;
+        if (cs_profile_build(&prof, cp->scheduler_name, (const struct cs_fw_entry *const *)pts,
+                             npts, args_cb, (void *)cp,
+                             cs_config_percentage_of_nodes_to_score(cfg, cp), &s->api, err,
+                             errlen) != 0) {
+            rc = -1;
+        } else {
+            cs_scheduler_add_profile(s, &prof);
+        }
+        for (int ep = 0; ep < CS_EP_COUNT; ep++) {
+            cs_free(pts[ep]);
+        }
+        cs_resolved_profile_free(&rp);
+    }
+    cs_free(defs);
+    return rc;
+}
+
+static int readyz(void *arg, struct cs_buf *reason)
+{
+    struct cs_scheduler *s = arg;
+    if (!cs_scheduler_synced(s)) {
+        cs_buf_puts(reason, "informers have not synced yet");
+        return 1;
+    }
+    return 0;
+}
+
+static void sleep_ms(long ms)
+{
+    struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+    nanosleep(&ts, NULL);
+}
 
 int main(int argc, char **argv)
 {
-    (void)argc;
-    (void)argv;
-    CS_ERROR_S("not implemented", "cosched is not built yet");
-    return 1;
+    struct flags fl;
+    if (parse_flags(argc, argv, &fl) != 0) {
+        return 1;
+    }
+    cs_log_set_v(fl.verbosity);
+    char err[1024] = "";
+
+    struct cs_config cfg;
+    if (fl.config) {
+        if (cs_config_load_file(fl.config, &cfg, err, sizeof(err)) != 0) {
+            fprintf(stderr, "cosched: %s\n", err);
+            return 1;
+        }
+    } else {
+        cs_config_defaults(&cfg);
+    }
+
+    struct cs_client_config ccfg;
+    cs_client_config_init(&ccfg);
+    const char *kubeconfig = fl.kubeconfig;
+    if (kubeconfig == NULL && cfg.client_connection.kubeconfig && cfg.client_connection.kubeconfig[0]) {
+        kubeconfig = cfg.client_connection.kubeconfig;
+    }
+    int rc = 1;
+    struct cs_metrics_registry *reg = cs_metrics_registry_new();
+    struct cs_scheduler_opts so = {
+        .batch_size = fl.batch_size,
+        .initial_backoff_ns = cfg.pod_initial_backoff_seconds * 1000000000LL,
+        .max_backoff_ns = cfg.pod_max_backoff_seconds * 1000000000LL,
+        .seed = fl.seed,
+    };
+    char identity[300];
+    char host[256] = "cosched";
+    gethostname(host, sizeof(host) - 1);
+    snprintf(identity, sizeof(identity), "%s_%d", host, (int)getpid());
+    so.identity = identity;
+
+    /* Profiles are built before any connection, so a bad configuration touches nothing. */
+    struct cs_scheduler *s = cs_calloc(1, sizeof(*s));
+    cs_scheduler_init(s, NULL, reg, &so);
+    if (build_profiles(s, &cfg, err, sizeof(err)) != 0) {
+        fprintf(stderr, "cosched: %s\n", err);
+        goto out_sched;
+    }
+
+    if (kubeconfig) {
+        if (cs_kubeconfig_load(kubeconfig, NULL, &ccfg, err, sizeof(err)) != 0) {
+            fprintf(stderr, "cosched: %s\n", err);
+            goto out_sched;
+        }
+    } else if (cs_client_config_in_cluster(&ccfg, NULL, err, sizeof(err)) != 0) {
+        fprintf(stderr, "cosched: no --kubeconfig and not in a cluster: %s\n", err);
+        goto out_sched;
+    }
+    if (fl.master) {
+        cs_free(ccfg.server);
+        ccfg.server = cs_strdup(fl.master);
+    }
+    /* kube-scheduler's 50/100 would cap binding near 50 pods/s; cosched's default is higher
+     * unless the configuration file or the flags set a value. */
+    ccfg.qps = 10000;
+    ccfg.burst = 20000;
+    if (fl.config && (cfg.client_connection.qps != 50 || cfg.client_connection.burst != 100)) {
+        ccfg.qps = cfg.client_connection.qps;
+        ccfg.burst = cfg.client_connection.burst;
+    }
+    if (fl.qps >= 0) {
+        ccfg.qps = fl.qps;
+    }
+    if (fl.burst > 0) {
+        ccfg.burst = fl.burst;
+    }
+
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    struct cs_client *client = cs_client_new(&ccfg, err, sizeof(err));
+    if (client == NULL) {
+        fprintf(stderr, "cosched: %s\n", err);
+        goto out_curl;
+    }
+    s->client = client;
+    s->binder.client = client;
+    s->recorder.client = client;
+    if (cs_client_start(client) != 0) {
+        fprintf(stderr, "cosched: cannot start the client\n");
+        goto out_client;
+    }
+
+    struct cs_server *srv = NULL;
+    if (fl.secure_port >= 0) {
+        struct cs_server_config scfg = {
+            .bind_address = fl.bind_address,
+            .port = fl.secure_port,
+            .tls_cert_file = fl.tls_cert,
+            .tls_key_file = fl.tls_key,
+            .metrics = reg,
+        };
+        srv = cs_server_new(&scfg);
+        cs_server_add_check(srv, "informer-sync", CS_SERVER_READYZ, readyz, s);
+        if (cs_server_start(srv, err, sizeof(err)) != 0) {
+            fprintf(stderr, "cosched: %s\n", err);
+            goto out_server;
+        }
+    }
+
+    signal(SIGPIPE, SIG_IGN);
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_signal;
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+
+    int leader_elect = fl.leader_elect >= 0 ? fl.leader_elect : cfg.leader_election.leader_elect;
+    if (leader_elect) {
+        CS_WARN_S("Leader election is not wired into this build yet; scheduling as the only "
+                  "instance (run one replica, or pass --leader-elect=false to silence this)");
+    }
+    if (cs_scheduler_start(s, err, sizeof(err)) != 0) {
+        fprintf(stderr, "cosched: %s\n", err);
+        goto out_server;
+    }
+    CS_INFO_S("Scheduler started", CS_KV("server", ccfg.server), CS_KVI("profiles", s->n_profiles),
+              CS_KVI("healthPort", srv ? cs_server_port(srv) : -1));
+    while (!got_signal) {
+        sleep_ms(100);
+    }
+    CS_INFO_S("Received signal, stopping", CS_KVI("signal", got_signal));
+    cs_scheduler_stop(s, 10LL * 1000000000LL);
+    CS_INFO_S("Stopped", CS_KVI("scheduled", atomic_load(&s->scheduled)),
+              CS_KVI("bound", atomic_load(&s->bound)),
+              CS_KVI("bindFailed", atomic_load(&s->bind_failed)),
+              CS_KVI("unschedulable", atomic_load(&s->unschedulable)));
+    rc = 0;
+out_server:
+    cs_server_free(srv);
+    cs_client_stop(client);
+out_client:
+    cs_scheduler_destroy(s);
+    cs_free(s);
+    s = NULL;
+    cs_client_free(client);
+out_curl:
+    curl_global_cleanup();
+out_sched:
+    if (s) {
+        cs_scheduler_destroy(s);
+        cs_free(s);
+    }
+    cs_client_config_free(&ccfg);
+    cs_config_free(&cfg);
+    cs_metrics_registry_free(reg);
+    return rc;
 }

@@ -1,0 +1,117 @@
+#!/usr/bin/env python3
+"""Sample cosched's /metrics once a second until `want` pods are bound; print the bench table.
+
+Throughput samples are per-second deltas of cosched_binds_total{result="success"} (as
+scheduler_perf samples scheduled pods each second); latency quantiles come from the
+scheduler_scheduling_attempt_duration_seconds histogram (result="scheduled"), interpolated as
+Prometheus' histogram_quantile does. Peak RSS (VmHWM) and CPU seconds come from /proc.
+"""
+import argparse
+import os
+import re
+import time
+import urllib.request
+
+ap = argparse.ArgumentParser()
+ap.add_argument("--port", type=int, required=True)
+ap.add_argument("--pid", type=int, required=True)
+ap.add_argument("--want", type=int, required=True)
+ap.add_argument("--timeout", type=float, default=300)
+ap.add_argument("--ceiling", type=float, default=0)
+ap.add_argument("--out", required=True)
+a = ap.parse_args()
+
+
+def scrape():
+    try:
+        return urllib.request.urlopen("http://127.0.0.1:%d/metrics" % a.port, timeout=5).read().decode()
+    except Exception:
+        return ""
+
+
+def bound(text):
+    m = re.search(r'^cosched_binds_total\{result="success"\} ([0-9.e+]+)$', text, re.M)
+    return float(m.group(1)) if m else 0.0
+
+
+def quantile(text, q):
+    buckets = []
+    for m in re.finditer(r'^scheduler_scheduling_attempt_duration_seconds_bucket\{([^}]*)\} ([0-9.e+]+)$', text, re.M):
+        labels = m.group(1)
+        if 'result="scheduled"' not in labels:
+            continue
+        le = re.search(r'le="([^"]+)"', labels).group(1)
+        buckets.append((float("inf") if le == "+Inf" else float(le), float(m.group(2))))
+    buckets.sort()
+    if not buckets or buckets[-1][1] == 0:
+        return float("nan")
+    total = buckets[-1][1]
+    rank = q * total
+    prev_le, prev_c = 0.0, 0.0
+    for le, c in buckets:
+        if c >= rank:
+            if le == float("inf"):
+                return prev_le
+            return prev_le + (le - prev_le) * ((rank - prev_c) / max(c - prev_c, 1e-12))
+        prev_le, prev_c = le, c
+    return prev_le
+
+
+def proc_stats(pid):
+    rss = 0
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                rss = int(line.split()[1]) / 1024.0
+    with open("/proc/%d/stat" % pid) as f:
+        parts = f.read().rsplit(")", 1)[1].split()
+    tick = os.sysconf("SC_CLK_TCK")
+    cpu = (int(parts[11]) + int(parts[12])) / tick
+    return rss, cpu
+
+
+start = time.time()
+samples = []
+first_t = None
+last = 0.0
+t_prev = time.time()
+text = ""
+while time.time() - start < a.timeout:
+    time.sleep(1.0)
+    text = scrape()
+    n = bound(text)
+    now = time.time()
+    if n > 0 and first_t is None:
+        first_t = t_prev
+    if first_t is not None and n > last:
+        samples.append((n - last) / (now - t_prev))
+    last, t_prev = n, now
+    if n >= a.want:
+        break
+end_t = t_prev
+rss, cpu = proc_stats(a.pid)
+elapsed = (end_t - first_t) if first_t else float("nan")
+avg = last / elapsed if elapsed and elapsed == elapsed and elapsed > 0 else 0
+s = sorted(samples)
+
+
+def pct(p):
+    if not s:
+        return 0
+    return s[min(len(s) - 1, int(p * (len(s) - 1) + 0.5))]
+
+
+lines = [
+    "| figure | value |",
+    "|---|---|",
+    "| pods bound | %d of %d |" % (last, a.want),
+    "| pods/s average (first to last bind, 1 s samples) | %.0f |" % avg,
+    "| pods/s p50 / p90 / p99 of 1 s samples | %.0f / %.0f / %.0f |" % (pct(0.5), pct(0.9), pct(0.99)),
+    "| attempt latency p50 / p99 (ms) | %.2f / %.2f |" % (quantile(text, 0.5) * 1000, quantile(text, 0.99) * 1000),
+    "| apisim bind ceiling (binds/s, same run) | %.0f |" % a.ceiling,
+    "| ratio cosched / ceiling | %.2f |" % (avg / a.ceiling if a.ceiling else float("nan")),
+    "| cosched peak RSS (MiB) | %.1f |" % rss,
+    "| cosched CPU seconds | %.2f |" % cpu,
+]
+with open(a.out, "w") as f:
+    f.write("\n".join(lines) + "\n")

@@ -1,0 +1,476 @@
+/*
+ * The per-pod scheduling algorithm (kube-scheduler's schedulePod + Reserve/Permit):
+ *
+ *   PreFilter  each plugin may reject the pod outright, or answer Skip so its Filter is skipped.
+ *   Filter     every node in the snapshot (or numFeasibleNodesToFind of them from a rotating
+ *              start when percentageOfNodesToScore is set), plugins in order, first failure
+ *              wins; failure reasons are counted for the FitError message.
+ *   Score      PreScore (Skip drops the plugin's Score), Score per feasible node, Normalize,
+ *              weighted sum; the highest total wins, ties broken uniformly at random
+ *              (reservoir sampling).
+ *   Reserve, Permit on the chosen node; Unreserve in reverse order on any later failure.
+ *
+ * All scratch lives in the cycle arena. Filter and Score are the hot loops: they call plugin
+ * ops through arrays built once per profile and allocate nothing per node on success.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pkg/framework/framework.h"
+#include "pkg/util/alloc.h"
+#include "pkg/util/map.h"
+
+void cs_cycle_init(struct cs_cycle *c, const struct cs_api_ctx *api, uint64_t seed)
+{
+    memset(c, 0, sizeof(*c));
+    cs_arena_init(&c->arena, 256 * 1024);
+    c->api = api;
+    c->rng = seed ? seed : 0x9e3779b97f4a7c15ULL;
+}
+
+void cs_cycle_destroy(struct cs_cycle *c)
+{
+    cs_arena_destroy(&c->arena);
+    cs_free(c->states);
+    cs_free(c->calls);
+    memset(c, 0, sizeof(*c));
+}
+
+void cs_cycle_reset(struct cs_cycle *c)
+{
+    cs_arena_reset(&c->arena);
+}
+
+static uint64_t rng_next(struct cs_cycle *c)
+{
+    uint64_t x = c->rng;
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    c->rng = x;
+    return x;
+}
+
+/* Prepare one call struct per plugin instance with a cleared state slot. */
+static void prepare_calls(struct cs_profile *prof, struct cs_cycle *c)
+{
+    if (c->cap < prof->n_insts) {
+        c->cap = prof->n_insts;
+        c->states = cs_realloc(c->states, sizeof(*c->states) * c->cap);
+        c->calls = cs_realloc(c->calls, sizeof(*c->calls) * c->cap);
+    }
+    for (uint32_t i = 0; i < prof->n_insts; i++) {
+        c->states[i] = NULL;
+        c->calls[i] = (struct cs_fw_call){
+            .priv = prof->insts[i].priv,
+            .state = &c->states[i],
+            .arena = &c->arena,
+            .snap = c->snap,
+            .api = c->api,
+        };
+    }
+}
+
+uint32_t cs_fw_num_nodes_to_find(uint32_t n_nodes, int32_t pct)
+{
+    if (pct < 0 || pct >= 100 || n_nodes < 100) {
+        return n_nodes;
+    }
+    int64_t p = pct;
+    if (p == 0) {
+        p = 50 - (int64_t)n_nodes / 125;
+        if (p < 5) {
+            p = 5;
+        }
+    }
+    int64_t num = (int64_t)n_nodes * p / 100;
+    if (num < 100) {
+        num = 100;
+    }
+    return (uint32_t)num;
+}
+
+/* Reason histogram for the FitError message. */
+struct reason_count {
+    const char *reason;
+    uint32_t count;
+};
+
+struct reasons {
+    struct cs_map map;            /* reason text -> struct reason_count * (arena) */
+    uint32_t events;
+};
+
+static void count_reason(struct reasons *r, struct cs_arena *a, const char *reason)
+{
+    struct reason_count *rc = cs_map_get(&r->map, reason);
+    if (rc == NULL) {
+        rc = cs_arena_alloc(a, sizeof(*rc));
+        rc->reason = reason;
+        rc->count = 0;
+        cs_map_put(&r->map, reason, rc);
+    }
+    rc->count++;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* "0/N nodes are available: 2 Insufficient cpu, 3 node(s) ...." with reasons sorted as
+ * strings including their counts, as kube-scheduler's FitError does. */
+static const char *fit_error(struct cs_arena *a, uint32_t n_nodes, struct reasons *r)
+{
+    size_t n = cs_map_len(&r->map);
+    const char **items = cs_arena_alloc(a, sizeof(*items) * (n ? n : 1));
+    size_t i = 0, it = 0;
+    void *v;
+    size_t total = 64;
+    while (cs_map_next(&r->map, &it, NULL, &v)) {
+        struct reason_count *rc = v;
+        items[i] = cs_arena_printf(a, "%u %s", rc->count, rc->reason);
+        total += strlen(items[i]) + 2;
+        i++;
+    }
+    qsort(items, n, sizeof(*items), cmp_str);
+    char *msg = cs_arena_alloc(a, total);
+    int off = snprintf(msg, total, "0/%u nodes are available:", n_nodes);
+    for (i = 0; i < n; i++) {
+        off += snprintf(msg + off, total - (size_t)off, "%s%s", i ? ", " : " ", items[i]);
+    }
+    snprintf(msg + off, total - (size_t)off, ".");
+    return msg;
+}
+
+static const char *join_reasons(struct cs_arena *a, const struct cs_status *st)
+{
+    if (st->n_reasons == 0) {
+        return cs_code_name(st->code);
+    }
+    if (st->n_reasons == 1) {
+        return st->reasons[0];
+    }
+    size_t total = 1;
+    for (uint32_t i = 0; i < st->n_reasons; i++) {
+        total += strlen(st->reasons[i]) + 2;
+    }
+    char *s = cs_arena_alloc(a, total);
+    size_t off = 0;
+    for (uint32_t i = 0; i < st->n_reasons; i++) {
+        off += (size_t)snprintf(s + off, total - off, "%s%s", i ? ", " : "", st->reasons[i]);
+    }
+    return s;
+}
+
+static void fail(struct cs_sched_result *res, enum cs_code code, const char *msg,
+                 const char *plugin, uint32_t events)
+{
+    res->code = code;
+    res->message = msg;
+    res->plugin = plugin;
+    res->reject_events = events;
+}
+
+void cs_fw_schedule_pod(struct cs_profile *prof, struct cs_cycle *c, const struct cs_pod *pod,
+                        struct cs_sched_result *res)
+{
+    memset(res, 0, sizeof(*res));
+    struct cs_arena *a = &c->arena;
+    prepare_calls(prof, c);
+    uint32_t n_nodes = cs_snapshot_num_nodes(c->snap);
+    if (n_nodes == 0) {
+        fail(res, CS_ERROR, "no nodes available to schedule pods", NULL, CS_EV_NODE_ADD);
+        return;
+    }
+
+    /* PreFilter */
+    const struct cs_fw_point *pf = &prof->points[CS_EP_PRE_FILTER];
+    bool *skip_filter = cs_arena_zalloc(a, sizeof(bool) * prof->n_insts);
+    for (uint32_t i = 0; i < pf->n; i++) {
+        const struct cs_fw_inst *in = &prof->insts[pf->inst[i]];
+        struct cs_status st = { 0 };
+        enum cs_code code = in->p->pre_filter(&c->calls[in->slot], pod, &st);
+        if (code == CS_SKIP) {
+            skip_filter[in->slot] = true;
+            continue;
+        }
+        if (code == CS_SUCCESS) {
+            continue;
+        }
+        if (code == CS_ERROR) {
+            fail(res, CS_ERROR,
+                 cs_arena_printf(a, "running PreFilter plugin \"%s\": %s", in->p->name,
+                                 join_reasons(a, &st)),
+                 in->p->name, 0);
+            return;
+        }
+        fail(res, CS_UNSCHEDULABLE,
+             cs_arena_printf(a, "0/%u nodes are available: %s.", n_nodes, join_reasons(a, &st)),
+             in->p->name, in->p->events);
+        return;
+    }
+
+    /* Filter */
+    const struct cs_fw_point *fp = &prof->points[CS_EP_FILTER];
+    const struct cs_fw_inst **filters = cs_arena_alloc(a, sizeof(*filters) * (fp->n + 1));
+    uint32_t n_filters = 0;
+    for (uint32_t i = 0; i < fp->n; i++) {
+        const struct cs_fw_inst *in = &prof->insts[fp->inst[i]];
+        if (!skip_filter[in->slot]) {
+            filters[n_filters++] = in;
+        }
+    }
+    uint32_t want = cs_fw_num_nodes_to_find(n_nodes, prof->pct_nodes_to_score);
+    struct cs_node_info **feasible = cs_arena_alloc(a, sizeof(*feasible) * n_nodes);
+    uint32_t n_feasible = 0;
+    struct reasons rs;
+    cs_map_init(&rs.map);
+    rs.events = 0;
+    uint32_t start = want < n_nodes ? c->next_start % n_nodes : 0;
+    uint32_t visited = 0;
+    for (; visited < n_nodes && n_feasible < want; visited++) {
+        uint32_t idx = start + visited;
+        if (idx >= n_nodes) {
+            idx -= n_nodes;
+        }
+        struct cs_node_info *ni = cs_snapshot_node_at(c->snap, idx);
+        bool ok = true;
+        for (uint32_t f = 0; f < n_filters; f++) {
+            const struct cs_fw_inst *in = filters[f];
+            struct cs_status st;
+            st.n_reasons = 0;
+            st.code = CS_SUCCESS;
+            enum cs_code code = in->p->filter(&c->calls[in->slot], pod, ni, &st);
+            if (code == CS_SUCCESS) {
+                continue;
+            }
+            ok = false;
+            if (code == CS_ERROR) {
+                cs_map_destroy(&rs.map);
+                fail(res, CS_ERROR,
+                     cs_arena_printf(a, "running \"%s\" filter plugin: %s", in->p->name,
+                                     join_reasons(a, &st)),
+                     in->p->name, 0);
+                return;
+            }
+            if (st.n_reasons == 0) {
+                count_reason(&rs, a, cs_arena_printf(a, "node(s) were rejected by %s", in->p->name));
+            }
+            for (uint32_t r = 0; r < st.n_reasons; r++) {
+                count_reason(&rs, a, st.reasons[r]);
+            }
+            rs.events |= in->p->events;
+            break;
+        }
+        if (ok) {
+            feasible[n_feasible++] = ni;
+        }
+    }
+    c->next_start = (start + visited) % n_nodes;
+    res->evaluated = visited;
+    res->feasible = n_feasible;
+    if (n_feasible == 0) {
+        /* PostFilter (preemption) may nominate a node; the pod is still unschedulable now. */
+        const struct cs_fw_point *post = &prof->points[CS_EP_POST_FILTER];
+        for (uint32_t i = 0; i < post->n; i++) {
+            const struct cs_fw_inst *in = &prof->insts[post->inst[i]];
+            struct cs_status st = { 0 };
+            const char *nominated = NULL;
+            if (in->p->post_filter(&c->calls[in->slot], pod, &nominated, &st) == CS_SUCCESS) {
+                break;
+            }
+        }
+        fail(res, CS_UNSCHEDULABLE, fit_error(a, n_nodes, &rs), NULL, rs.events);
+        cs_map_destroy(&rs.map);
+        return;
+    }
+    cs_map_destroy(&rs.map);
+
+    /* Score */
+    struct cs_node_info *best = feasible[0];
+    if (n_feasible > 1) {
+        const struct cs_fw_point *ps = &prof->points[CS_EP_PRE_SCORE];
+        bool *skip_score = cs_arena_zalloc(a, sizeof(bool) * prof->n_insts);
+        for (uint32_t i = 0; i < ps->n; i++) {
+            const struct cs_fw_inst *in = &prof->insts[ps->inst[i]];
+            struct cs_status st = { 0 };
+            enum cs_code code = in->p->pre_score(&c->calls[in->slot], pod, feasible, n_feasible, &st);
+            if (code == CS_SKIP) {
+                skip_score[in->slot] = true;
+            } else if (code != CS_SUCCESS) {
+                fail(res, CS_ERROR,
+                     cs_arena_printf(a, "running PreScore plugin \"%s\": %s", in->p->name,
+                                     join_reasons(a, &st)),
+                     in->p->name, 0);
+                return;
+            }
+        }
+        int64_t *total = cs_arena_zalloc(a, sizeof(*total) * n_feasible);
+        struct cs_node_score *scores = cs_arena_alloc(a, sizeof(*scores) * n_feasible);
+        const struct cs_fw_point *sp = &prof->points[CS_EP_SCORE];
+        for (uint32_t i = 0; i < sp->n; i++) {
+            const struct cs_fw_inst *in = &prof->insts[sp->inst[i]];
+            if (skip_score[in->slot]) {
+                continue;
+            }
+            struct cs_fw_call *call = &c->calls[in->slot];
+            for (uint32_t j = 0; j < n_feasible; j++) {
+                scores[j].index = feasible[j]->index;
+                scores[j].score = in->p->score(call, pod, feasible[j]);
+            }
+            if (in->p->normalize_score) {
+                in->p->normalize_score(call, pod, scores, n_feasible);
+            }
+            int64_t w = sp->weight[i];
+            for (uint32_t j = 0; j < n_feasible; j++) {
+                total[j] += scores[j].score * w;
+            }
+        }
+        int64_t best_score = total[0];
+        uint32_t ties = 1;
+        for (uint32_t j = 1; j < n_feasible; j++) {
+            if (total[j] > best_score) {
+                best_score = total[j];
+                best = feasible[j];
+                ties = 1;
+            } else if (total[j] == best_score) {
+                ties++;
+                if (rng_next(c) % ties == 0) {
+                    best = feasible[j];
+                }
+            }
+        }
+    }
+
+    /* Reserve, then Permit */
+    const struct cs_fw_point *rp = &prof->points[CS_EP_RESERVE];
+    for (uint32_t i = 0; i < rp->n; i++) {
+        const struct cs_fw_inst *in = &prof->insts[rp->inst[i]];
+        if (in->p->reserve == NULL) {
+            continue;
+        }
+        struct cs_status st = { 0 };
+        enum cs_code code = in->p->reserve(&c->calls[in->slot], pod, best, &st);
+        if (code != CS_SUCCESS) {
+            cs_fw_unreserve(prof, c, pod, best->name);
+            fail(res, code == CS_ERROR ? CS_ERROR : CS_UNSCHEDULABLE,
+                 cs_arena_printf(a, "running Reserve plugin \"%s\": %s", in->p->name,
+                                 join_reasons(a, &st)),
+                 in->p->name, in->p->events);
+            return;
+        }
+    }
+    const struct cs_fw_point *pp = &prof->points[CS_EP_PERMIT];
+    for (uint32_t i = 0; i < pp->n; i++) {
+        const struct cs_fw_inst *in = &prof->insts[pp->inst[i]];
+        struct cs_status st = { 0 };
+        enum cs_code code = in->p->permit(&c->calls[in->slot], pod, best->name, &st);
+        if (code == CS_SUCCESS) {
+            continue;
+        }
+        cs_fw_unreserve(prof, c, pod, best->name);
+        if (code == CS_WAIT) {
+            /* Gangs are placed all-or-nothing by statements; waiting at Permit is not used. */
+            fail(res, CS_ERROR,
+                 cs_arena_printf(a, "plugin \"%s\" asked to wait at Permit, which cosched does "
+                                    "not support", in->p->name),
+                 in->p->name, 0);
+        } else {
+            fail(res, code == CS_ERROR ? CS_ERROR : CS_UNSCHEDULABLE,
+                 cs_arena_printf(a, "rejected at Permit by \"%s\": %s", in->p->name,
+                                 join_reasons(a, &st)),
+                 in->p->name, in->p->events);
+        }
+        return;
+    }
+    res->code = CS_SUCCESS;
+    res->node = best;
+}
+
+void cs_fw_unreserve(struct cs_profile *prof, struct cs_cycle *c, const struct cs_pod *pod,
+                     const char *node)
+{
+    const struct cs_fw_point *rp = &prof->points[CS_EP_RESERVE];
+    for (uint32_t i = rp->n; i-- > 0;) {
+        const struct cs_fw_inst *in = &prof->insts[rp->inst[i]];
+        if (in->p->unreserve) {
+            in->p->unreserve(&c->calls[in->slot], pod, node);
+        }
+    }
+}
+
+enum cs_code cs_fw_pre_bind(struct cs_profile *prof, struct cs_cycle *c, const struct cs_pod *pod,
+                            const char *node, struct cs_bind_patch *patch, struct cs_status *st)
+{
+    const struct cs_fw_point *pb = &prof->points[CS_EP_PRE_BIND];
+    for (uint32_t i = 0; i < pb->n; i++) {
+        const struct cs_fw_inst *in = &prof->insts[pb->inst[i]];
+        enum cs_code code = in->p->pre_bind(&c->calls[in->slot], pod, node, patch, st);
+        if (code != CS_SUCCESS && code != CS_SKIP) {
+            st->plugin = in->p->name;
+            return code;
+        }
+    }
+    const struct cs_fw_point *bp = &prof->points[CS_EP_BIND];
+    for (uint32_t i = 0; i < bp->n; i++) {
+        const struct cs_fw_inst *in = &prof->insts[bp->inst[i]];
+        enum cs_code code = in->p->bind(&c->calls[in->slot], pod, node, st);
+        if (code == CS_SKIP) {
+            continue;
+        }
+        st->plugin = in->p->name;
+        return code;
+    }
+    return cs_status_set(st, CS_ERROR, "no bind plugin accepted the pod");
+}
+
+void cs_fw_post_bind(struct cs_profile *prof, const struct cs_pod *pod, const char *node)
+{
+    const struct cs_fw_point *pb = &prof->points[CS_EP_POST_BIND];
+    for (uint32_t i = 0; i < pb->n; i++) {
+        const struct cs_fw_inst *in = &prof->insts[pb->inst[i]];
+        in->p->post_bind(in->priv, pod, node);
+    }
+}
+
+bool cs_fw_queue_less(struct cs_profile *prof, const struct cs_queued_pod *a,
+                      const struct cs_queued_pod *b)
+{
+    const struct cs_fw_point *qs = &prof->points[CS_EP_QUEUE_SORT];
+    if (qs->n == 0) {
+        return a->timestamp_ns < b->timestamp_ns;
+    }
+    const struct cs_fw_inst *in = &prof->insts[qs->inst[0]];
+    return in->p->queue_less(in->priv, a, b);
+}
+
+bool cs_fw_pre_enqueue(struct cs_profile *prof, const struct cs_pod *pod, char *reason, size_t n)
+{
+    const struct cs_fw_point *pe = &prof->points[CS_EP_PRE_ENQUEUE];
+    for (uint32_t i = 0; i < pe->n; i++) {
+        const struct cs_fw_inst *in = &prof->insts[pe->inst[i]];
+        struct cs_status st = { 0 };
+        if (in->p->pre_enqueue(in->priv, pod, &st) != CS_SUCCESS) {
+            /* Reasons of pre_enqueue are static or heap-free strings: format into the buffer. */
+            snprintf(reason, n, "%s", st.n_reasons ? st.reasons[0] : in->p->name);
+            return false;
+        }
+    }
+    return true;
+}
+
+const char *cs_fw_pod_group(struct cs_profile *prof, const struct cs_pod *pod, int32_t *min_member)
+{
+    for (uint32_t i = 0; i < prof->n_insts; i++) {
+        const struct cs_fw_inst *in = &prof->insts[i];
+        if (in->p->pod_group) {
+            const char *g = in->p->pod_group(in->priv, pod, min_member);
+            if (g) {
+                return g;
+            }
+        }
+    }
+    return NULL;
+}

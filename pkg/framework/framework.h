@@ -1,0 +1,114 @@
+#ifndef CS_PKG_FRAMEWORK_FRAMEWORK_H
+#define CS_PKG_FRAMEWORK_FRAMEWORK_H
+/*
+ * The scheduling framework: profiles (plugin instances per extension point, built from a
+ * KubeSchedulerConfiguration profile and the registry) and the per-pod algorithm
+ * (PreFilter, Filter over nodes, PreScore/Score/Normalize with weights, best node with random
+ * tie-break, Reserve, Permit). Core code never names a plugin: it walks the per-point arrays.
+ *
+ * Thread: a profile is built on the main thread, then used only by the scheduler thread (and
+ * its filter workers, which only call filter/score ops). queue_less/pre_enqueue run on whatever
+ * thread holds the queue lock; plugins keep those pure.
+ */
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "api/plugin.h"
+#include "pkg/config/extpoint.h"
+#include "pkg/framework/snapshot.h"
+#include "pkg/util/arena.h"
+
+struct cs_fw_inst {
+    const struct cs_plugin *p;
+    void *priv;
+    uint32_t slot;                 /* index of this plugin's cycle-state slot */
+};
+
+struct cs_fw_point {
+    uint32_t n;
+    uint32_t *inst;                /* indexes into profile->insts, in call order */
+    int32_t *weight;               /* score weights (score point only) */
+};
+
+struct cs_profile {
+    const char *name;              /* schedulerName (owned) */
+    struct cs_fw_inst *insts;
+    uint32_t n_insts;
+    struct cs_fw_point points[CS_EP_COUNT];
+    int32_t pct_nodes_to_score;    /* < 0: score all nodes; 0: adaptive; 1..100 */
+    const struct cs_api_ctx *api;
+};
+
+/* One plugin entry of a resolved profile: the name at a point with its weight. */
+struct cs_fw_entry {
+    const char *name;
+    int32_t weight;
+};
+
+/* Build a profile from per-point ordered plugin names (already merged with defaults) and a
+ * lookup for plugin args. Each distinct plugin gets one instance (init once). Returns 0, or -1
+ * with err naming the plugin (unknown name, init failure). */
+int cs_profile_build(struct cs_profile *prof, const char *name,
+                     const struct cs_fw_entry *const points[CS_EP_COUNT],
+                     const uint32_t n_points[CS_EP_COUNT],
+                     const json_t *(*args_for)(void *arg, const char *plugin), void *args_arg,
+                     int32_t pct_nodes_to_score, const struct cs_api_ctx *api, char *err,
+                     size_t errlen);
+void cs_profile_destroy(struct cs_profile *prof);
+/* 1 when the registered plugin implements the point, 0 when not, -1 when there is no such
+ * plugin (the config resolver's callback). */
+int cs_fw_plugin_implements(const char *name, enum cs_ext_point ep);
+/* Union of the cluster events the plugins of this profile declared. */
+uint32_t cs_profile_events(const struct cs_profile *prof);
+
+/* Per-attempt working memory, reused across pods by the scheduler thread. */
+struct cs_cycle {
+    struct cs_arena arena;         /* reset after each pod attempt */
+    struct cs_snapshot *snap;
+    const struct cs_api_ctx *api;
+    void **states;                 /* one slot per plugin instance */
+    struct cs_fw_call *calls;      /* one per plugin instance */
+    uint32_t cap;
+    uint64_t rng;                  /* xorshift state for tie-breaks */
+    uint32_t next_start;           /* rotating start index for partial node search */
+};
+
+void cs_cycle_init(struct cs_cycle *c, const struct cs_api_ctx *api, uint64_t seed);
+void cs_cycle_destroy(struct cs_cycle *c);
+
+struct cs_sched_result {
+    enum cs_code code;             /* CS_SUCCESS, CS_UNSCHEDULABLE or CS_ERROR */
+    struct cs_node_info *node;     /* chosen snapshot node on success */
+    const char *message;           /* cycle arena: kube-scheduler's failure text */
+    const char *plugin;            /* the rejecting plugin for single-plugin failures */
+    uint32_t reject_events;        /* events of the plugins that rejected the pod */
+    uint32_t evaluated;            /* nodes filtered */
+    uint32_t feasible;
+};
+
+/* Run the scheduling algorithm for one pod against c->snap (which the caller refreshed).
+ * On success the pod is reserved (Reserve and Permit passed) but not yet added to the
+ * snapshot: the caller does that through a statement. The result's strings live in c->arena
+ * until the next cs_cycle_reset. */
+void cs_fw_schedule_pod(struct cs_profile *prof, struct cs_cycle *c, const struct cs_pod *pod,
+                        struct cs_sched_result *res);
+/* Run Unreserve of every plugin in reverse order (after a discarded or failed decision). */
+void cs_fw_unreserve(struct cs_profile *prof, struct cs_cycle *c, const struct cs_pod *pod,
+                     const char *node);
+/* PreBind and Bind: fills patch; returns CS_SUCCESS when some bind plugin accepted. */
+enum cs_code cs_fw_pre_bind(struct cs_profile *prof, struct cs_cycle *c, const struct cs_pod *pod,
+                            const char *node, struct cs_bind_patch *patch, struct cs_status *st);
+void cs_fw_post_bind(struct cs_profile *prof, const struct cs_pod *pod, const char *node);
+/* QueueSort and PreEnqueue through the profile's plugins. */
+bool cs_fw_queue_less(struct cs_profile *prof, const struct cs_queued_pod *a,
+                      const struct cs_queued_pod *b);
+bool cs_fw_pre_enqueue(struct cs_profile *prof, const struct cs_pod *pod, char *reason, size_t n);
+/* The group a pod belongs to (first plugin with a pod_group op that answers), or NULL. */
+const char *cs_fw_pod_group(struct cs_profile *prof, const struct cs_pod *pod, int32_t *min_member);
+/* Reset the cycle arena (call after each pod attempt once its result has been consumed). */
+void cs_cycle_reset(struct cs_cycle *c);
+
+/* Adaptive node count as kube-scheduler computes numFeasibleNodesToFind. */
+uint32_t cs_fw_num_nodes_to_find(uint32_t n_nodes, int32_t pct);
+
+#endif

@@ -1,0 +1,90 @@
+#ifndef CS_PKG_SCHEDULER_SCHEDULER_H
+#define CS_PKG_SCHEDULER_SCHEDULER_H
+/*
+ * The scheduler: wires informers -> cache/queue -> session cycles -> binder, and owns every
+ * long-lived piece. main() builds a cs_scheduler from flags and configuration, starts it, and
+ * stops it on SIGTERM (in-flight binds finish first).
+ *
+ * Threads:
+ *   I/O thread (pkg/client): informer handlers (decode, cache, queue), bind completions,
+ *                            event writes, periodic housekeeping timers.
+ *   scheduler thread:        session cycles: pop a batch, refresh the snapshot, place pods
+ *                            through statements, commit (assume + bind), report failures.
+ * Shared state is the cache (its lock), the queue (its lock) and atomics for counters.
+ */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "api/types.h"
+#include "pkg/binder/binder.h"
+#include "pkg/binder/recorder.h"
+#include "pkg/cache/cache.h"
+#include "pkg/framework/framework.h"
+#include "pkg/framework/snapshot.h"
+#include "pkg/framework/statement.h"
+#include "pkg/metrics/sched_metrics.h"
+#include "pkg/queue/queue.h"
+#include "pkg/util/intern.h"
+#include "pkg/util/map.h"
+
+struct cs_client;
+struct cs_informer;
+struct cs_metrics_registry;
+
+struct cs_scheduler_opts {
+    int batch_size;                /* pods per session (default 256) */
+    int64_t initial_backoff_ns;
+    int64_t max_backoff_ns;
+    uint64_t seed;                 /* tie-break randomness; 0 = from the clock */
+    const char *identity;          /* reportingInstance / leader identity */
+};
+
+struct cs_scheduler {
+    struct cs_intern strings;
+    struct cs_resource_names resources;
+    struct cs_api_ctx api;
+    struct cs_client *client;      /* borrowed; outlives the scheduler */
+    struct cs_informer *pod_inf;
+    struct cs_informer *node_inf;
+    struct cs_cache cache;
+    struct cs_queue queue;
+    struct cs_profile *profiles;
+    uint32_t n_profiles;
+    struct cs_snapshot snap;
+    struct cs_cycle cycle;
+    struct cs_statement stmt;
+    struct cs_binder binder;
+    struct cs_recorder recorder;
+    struct cs_metrics_registry *registry;   /* borrowed */
+    struct cs_sched_metrics metrics;
+    struct cs_scheduler_opts opts;
+
+    pthread_t thread;
+    bool thread_started;
+    atomic_bool stop;
+    atomic_bool leading;           /* schedule only while true */
+    struct cs_map live;            /* I/O thread: key -> (uintptr) 1 unassigned, 2 assigned */
+    atomic_long scheduled;
+    atomic_long unschedulable;
+    atomic_long errors;
+    atomic_long bound;
+    atomic_long bind_failed;
+};
+
+/* Initialise everything that does not talk to the cluster. Profiles are added next. */
+void cs_scheduler_init(struct cs_scheduler *s, struct cs_client *client,
+                       struct cs_metrics_registry *reg, const struct cs_scheduler_opts *opts);
+/* Add a profile built by the caller (ownership moves to the scheduler). */
+void cs_scheduler_add_profile(struct cs_scheduler *s, const struct cs_profile *prof);
+/* Start informers (the client must be running) and the scheduler thread. */
+int cs_scheduler_start(struct cs_scheduler *s, char *err, size_t errlen);
+/* 1 when both informers have synced. */
+int cs_scheduler_synced(struct cs_scheduler *s);
+void cs_scheduler_set_leading(struct cs_scheduler *s, bool leading);
+/* Stop scheduling, wait for in-flight binds (up to timeout), stop informers. */
+void cs_scheduler_stop(struct cs_scheduler *s, int64_t drain_timeout_ns);
+void cs_scheduler_destroy(struct cs_scheduler *s);
+
+#endif

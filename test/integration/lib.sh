@@ -1,0 +1,92 @@
+# Shared helpers for integration suites: start apisim and cosched on free ports, drive them
+# with the real kubectl, and report TAP-like "ok - ..." / "not ok - ..." lines.
+# Source it from a suite: `. "$(dirname "$0")/lib.sh"`. Everything started is stopped at exit.
+set -uo pipefail
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+APISIM_BIN=${APISIM_BIN:-$ROOT/build/apisim}
+COSCHED_BIN=${COSCHED_BIN:-$ROOT/build/cosched}
+PY=/usr/bin/python3
+WORK=$(mktemp -d /tmp/cosched-it.XXXXXX)
+KCFG=$WORK/kubeconfig
+APISIM_PID=""
+COSCHED_PID=""
+FAILS=0
+
+cleanup() {
+  [ -n "$COSCHED_PID" ] && kill "$COSCHED_PID" 2>/dev/null
+  [ -n "$APISIM_PID" ] && kill "$APISIM_PID" 2>/dev/null
+  wait 2>/dev/null
+  if [ "${KEEP_WORK:-0}" = 1 ] || [ "$FAILS" -gt 0 ]; then
+    echo "# logs kept in $WORK"
+  else
+    rm -rf "$WORK"
+  fi
+}
+trap cleanup EXIT
+
+ok() { echo "ok - $*"; }
+notok() { echo "not ok - $*"; FAILS=$((FAILS + 1)); }
+# check "description" command...: ok when the command succeeds.
+check() { local d=$1; shift; if "$@"; then ok "$d"; else notok "$d"; fi; }
+# wait_until SECONDS command...: poll every 0.2 s.
+wait_until() {
+  local secs=$1; shift
+  local end=$(( $(date +%s%N) + secs * 1000000000 ))
+  while [ "$(date +%s%N)" -lt "$end" ]; do
+    if "$@" >/dev/null 2>&1; then return 0; fi
+    sleep 0.2
+  done
+  "$@" >/dev/null 2>&1
+}
+
+k() { kubectl --kubeconfig "$KCFG" "$@"; }
+
+# start_apisim [apisim flags...]: starts apisim, waits for its URL line, sets APISIM_URL.
+start_apisim() {
+  "$APISIM_BIN" --listen 127.0.0.1:0 --kubeconfig-out "$KCFG" "$@" \
+    >"$WORK/apisim.out" 2>"$WORK/apisim.log" &
+  APISIM_PID=$!
+  local i
+  for i in $(seq 1 100); do
+    if grep -q "serving on" "$WORK/apisim.out" 2>/dev/null; then
+      APISIM_URL=$(grep -o 'http[s]*://[^ ]*' "$WORK/apisim.out" | head -1)
+      return 0
+    fi
+    sleep 0.1
+  done
+  echo "# apisim did not start"; cat "$WORK/apisim.log"; return 1
+}
+
+# start_cosched [flags...]: starts cosched against apisim (log: $WORK/cosched.log, appended).
+start_cosched() {
+  "$COSCHED_BIN" --kubeconfig "$KCFG" --leader-elect=false --secure-port 0 -v=3 "$@" \
+    >>"$WORK/cosched.log" 2>&1 &
+  COSCHED_PID=$!
+}
+
+stop_cosched() {
+  if [ -n "$COSCHED_PID" ]; then
+    kill -TERM "$COSCHED_PID" 2>/dev/null
+    wait "$COSCHED_PID" 2>/dev/null
+    COSCHED_RC=$?
+    COSCHED_PID=""
+  fi
+}
+
+# Number of pods (all namespaces) with a nodeName, optionally with a label selector.
+bound_count() {
+  k get pods -A ${1:+-l "$1"} -o jsonpath='{range .items[*]}{.spec.nodeName}{"\n"}{end}' \
+    | grep -c .
+}
+
+pod_node() { k get pod "$1" ${2:+-n "$2"} -o jsonpath='{.spec.nodeName}'; }
+
+# All pods with schedulerName ack-co-scheduler bound?
+all_ours_bound() {
+  local pending
+  pending=$(k get pods -A -o json | "$PY" -c '
+import json,sys
+d=json.load(sys.stdin)
+print(sum(1 for p in d["items"] if p["spec"].get("schedulerName")=="ack-co-scheduler" and not p["spec"].get("nodeName")))')
+  [ "$pending" = 0 ]
+}

@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Scheduler core, the basic contract: 100 nodes and 2000 pods for ack-co-scheduler all get
+# bound, no node ends over its allocatable cpu/memory/pod count, and pods of other schedulers
+# are never touched but their usage is counted (the cluster is sized so that ignoring them
+# would overcommit every node).
+. "$(dirname "$0")/lib.sh"
+
+# 100 nodes x 4 cpu; 100 pre-bound pods of default-scheduler using 2 cpu each (one per node),
+# so exactly 2 cpu per node is left: 20 pods of 100m each, 2000 in total.
+start_apisim --cluster-gen "nodes=100,cpu=4,memory=32Gi,pods=110,prefix=node-" \
+  --pods-gen "count=100,cpu=2,memory=1Gi,bound=true,scheduler=default-scheduler,prefix=other-" \
+  || { notok "apisim starts"; exit 1; }
+"$PY" "$ROOT/test/integration/genpods.py" --count 2000 --prefix ours- >"$WORK/pods.json"
+"$PY" "$ROOT/test/integration/genpods.py" --count 5 --prefix foreign-pending- \
+  --scheduler default-scheduler >"$WORK/foreign.json"
+check "kubectl creates 2000 pods for ack-co-scheduler" k create -f "$WORK/pods.json" -o name -q
+check "kubectl creates 5 pending pods for default-scheduler" k create -f "$WORK/foreign.json" -q
+start_cosched
+start=$(date +%s%N)
+if wait_until 180 all_ours_bound; then
+  ok "all 2000 pods bound ($(( ($(date +%s%N) - start) / 1000000 )) ms)"
+else
+  notok "all 2000 pods bound (bound: $(bound_count))"
+fi
+k get nodes -o json >"$WORK/nodes-after.json"
+k get pods -A -o json >"$WORK/pods-after.json"
+check "no node over allocatable cpu, memory or pod count" \
+  "$PY" "$ROOT/test/integration/k8scheck.py" capacity "$WORK/nodes-after.json" "$WORK/pods-after.json"
+foreign_bound=$(k get pods -o json | "$PY" -c '
+import json,sys
+d=json.load(sys.stdin)
+print(sum(1 for p in d["items"] if p["metadata"]["name"].startswith("foreign-pending-") and p["spec"].get("nodeName")))')
+check "pending pods of default-scheduler untouched" [ "$foreign_bound" = 0 ]
+moved=$(k get pods -o json | "$PY" -c '
+import json,sys
+d=json.load(sys.stdin)
+bad=[p for p in d["items"] if p["metadata"]["name"].startswith("other-") and p["spec"]["nodeName"] != "node-%d" % int(p["metadata"]["name"].split("-")[-1])]
+print(len(bad))')
+check "pre-bound pods of default-scheduler keep their nodes" [ "$moved" = 0 ]
+ev=$(k get events -o json | "$PY" -c '
+import json,sys
+d=json.load(sys.stdin)
+print(sum(1 for e in d["items"] if e.get("reason")=="Scheduled"))')
+check "a Scheduled event per bound pod (got $ev)" [ "$ev" -ge 1900 ]
+stop_cosched
+check "cosched exits 0 on SIGTERM" [ "${COSCHED_RC:-1}" = 0 ]
+dups=$(grep -o '"Pod bound" pod="[^"]*"' "$WORK/cosched.log" | sort | uniq -d | wc -l)
+check "no pod bound twice" [ "$dups" = 0 ]

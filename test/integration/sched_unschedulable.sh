@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# A pod that fits nowhere gets PodScheduled=False/Unschedulable and a FailedScheduling event;
+# adding a node that fits makes it schedule within 2 seconds.
+. "$(dirname "$0")/lib.sh"
+
+start_apisim --cluster-gen "nodes=3,cpu=4,memory=8Gi,pods=110,prefix=small-" \
+  || { notok "apisim starts"; exit 1; }
+start_cosched
+"$PY" "$ROOT/test/integration/genpods.py" --count 1 --prefix big- --cpu 9 --memory 1Gi | k create -f - -q
+msg() { k get pod big-0 -o jsonpath='{.status.conditions[?(@.type=="PodScheduled")].message}'; }
+wait_until 10 test -n "$(msg)"
+check "condition says 0/3 nodes are available: 3 Insufficient cpu. (got: $(msg))" \
+  [ "$(msg)" = "0/3 nodes are available: 3 Insufficient cpu." ]
+check "reason Unschedulable" [ "$(k get pod big-0 -o jsonpath='{.status.conditions[?(@.type=="PodScheduled")].reason}')" = Unschedulable ]
+evs() { k get events --field-selector involvedObject.name=big-0 -o jsonpath='{range .items[*]}{.reason}{"|"}{.message}{"\n"}{end}'; }
+wait_until 5 bash -c "kubectl --kubeconfig '$KCFG' get events --field-selector involvedObject.name=big-0 -o name | grep -q ."
+check "FailedScheduling event with the same message" bash -c "[[ \"$(evs)\" == *'FailedScheduling|0/3 nodes are available: 3 Insufficient cpu.'* ]]"
+sleep 3
+n_events=$(k get events --field-selector involvedObject.name=big-0 -o json | "$PY" -c 'import json,sys; print(len(json.load(sys.stdin)["items"]))')
+check "no event flood while nothing changes (events: $n_events)" [ "$n_events" -le 3 ]
+printf '{"apiVersion":"v1","kind":"Node","metadata":{"name":"big-node","labels":{"kubernetes.io/hostname":"big-node"}},"status":{"capacity":{"cpu":"16","memory":"64Gi","pods":"110"},"conditions":[{"type":"Ready","status":"True"}]}}' >"$WORK/node.json"
+t0=$(date +%s%N)
+k create -f "$WORK/node.json" -q
+wait_until 5 test "$(pod_node big-0)" = big-node
+ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+check "bound to the new node within 2 s (took ${ms} ms)" bash -c "[ '$(pod_node big-0)' = big-node ] && [ $ms -le 2000 ]"
