@@ -244,3 +244,38 @@ void cs_resolved_profile_free(struct cs_resolved_profile *r)
         r->n[ep] = 0;
     }
 }
+
+int cs_resolved_profile_check(const struct cs_resolved_profile *r, size_t profile_index,
+                              char *err, size_t errlen)
+{
+    if (r->n[CS_EP_QUEUE_SORT] != 1) {
+        snprintf(err, errlen,
+                 "profiles[%zu].plugins.queueSort: exactly one queue sort plugin must be "
+                 "enabled, got %zu",
+                 profile_index, r->n[CS_EP_QUEUE_SORT]);
+        return -1;
+    }
+    if (r->n[CS_EP_BIND] == 0) {
+        snprintf(err, errlen, "profiles[%zu].plugins.bind: at least one bind plugin is needed",
+                 profile_index);
+        return -1;
+    }
+    return 0;
+}
+
+int cs_resolved_profiles_check_queue_sort(const struct cs_resolved_profile *r, size_t n,
+                                          char *err, size_t errlen)
+{
+    for (size_t i = 1; i < n; i++) {
+        const char *a = r[0].n[CS_EP_QUEUE_SORT] ? r[0].points[CS_EP_QUEUE_SORT][0].name : "";
+        const char *b = r[i].n[CS_EP_QUEUE_SORT] ? r[i].points[CS_EP_QUEUE_SORT][0].name : "";
+        if (strcmp(a, b) != 0 || r[0].n[CS_EP_QUEUE_SORT] != r[i].n[CS_EP_QUEUE_SORT]) {
+            snprintf(err, errlen,
+                     "profiles[%zu].plugins.queueSort: all profiles must use the same queue "
+                     "sort plugin (profiles[0] uses \"%s\", this one \"%s\")",
+                     i, a, b);
+            return -1;
+        }
+    }
+    return 0;
+}

@@ -56,4 +56,14 @@ int cs_config_resolve(const struct cs_config_profile *p, const struct cs_config_
 
 void cs_resolved_profile_free(struct cs_resolved_profile *r);
 
+/* Checks kube-scheduler makes when it builds a framework from a resolved profile: exactly one
+ * queueSort plugin and at least one bind plugin. profile_index names the profile in err. */
+int cs_resolved_profile_check(const struct cs_resolved_profile *r, size_t profile_index,
+                              char *err, size_t errlen);
+
+/* All profiles of one scheduler share one queue, so they must use the same queueSort plugin.
+ * r is an array of n resolved profiles (in profiles[] order). */
+int cs_resolved_profiles_check_queue_sort(const struct cs_resolved_profile *r, size_t n,
+                                          char *err, size_t errlen);
+
 #endif

@@ -276,12 +276,53 @@ static void test_resolve_bad_default_and_second_profile(void **state)
     cs_config_free(&c);
 }
 
+static void test_resolved_checks(void **state)
+{
+    (void)state;
+    char err[256];
+    struct cs_resolved_profile r[2];
+    assert_int_equal(resolve_text("{}", NULL, &r[0], err, sizeof(err)), 0);
+    assert_int_equal(cs_resolved_profile_check(&r[0], 0, err, sizeof(err)), 0);
+
+    /* Another queue sort in a second profile. */
+    assert_int_equal(resolve_text("{queueSort: {enabled: [{name: Gang}]}}", NULL, &r[1], err,
+                                  sizeof(err)),
+                     -1); /* Gang does not sort */
+    assert_int_equal(resolve_text("{multiPoint: {disabled: [{name: PrioritySort}]}, queueSort: "
+                                  "{enabled: [{name: PrioritySort}]}}",
+                                  NULL, &r[1], err, sizeof(err)),
+                     0);
+    assert_int_equal(cs_resolved_profiles_check_queue_sort(r, 2, err, sizeof(err)), 0);
+    cs_resolved_profile_free(&r[1]);
+
+    assert_int_equal(resolve_text("{queueSort: {disabled: [{name: '*'}]}}", NULL, &r[1], err,
+                                  sizeof(err)),
+                     0);
+    assert_int_equal(cs_resolved_profile_check(&r[1], 1, err, sizeof(err)), -1);
+    assert_string_equal(err, "profiles[1].plugins.queueSort: exactly one queue sort plugin must "
+                             "be enabled, got 0");
+    assert_int_equal(cs_resolved_profiles_check_queue_sort(r, 2, err, sizeof(err)), -1);
+    assert_string_equal(err, "profiles[1].plugins.queueSort: all profiles must use the same "
+                             "queue sort plugin (profiles[0] uses \"PrioritySort\", this one "
+                             "\"\")");
+    cs_resolved_profile_free(&r[1]);
+
+    assert_int_equal(resolve_text("{bind: {disabled: [{name: DefaultBinder}]}}", NULL, &r[1], err,
+                                  sizeof(err)),
+                     0);
+    assert_int_equal(cs_resolved_profile_check(&r[1], 3, err, sizeof(err)), -1);
+    assert_string_equal(err, "profiles[3].plugins.bind: at least one bind plugin is needed");
+    cs_resolved_profile_free(&r[1]);
+    cs_resolved_profile_free(&r[0]);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_resolve_table),
         cmocka_unit_test(test_resolve_errors),
         cmocka_unit_test(test_resolve_bad_default_and_second_profile),
+        cmocka_unit_test(test_resolved_checks),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
