@@ -74,7 +74,8 @@ static int valid_check_name(const char *n)
         return 0;
     }
     for (; *n; n++) {
-        if (!((*n >= 'a' && *n <= 'z') || (*n >= '0' && *n <= '9') || *n == '-')) {
+        if (!((*n >= 'a' && *n <= 'z') || (*n >= 'A' && *n <= 'Z') || (*n >= '0' && *n <= '9') ||
+              *n == '-')) {
             return 0;
         }
     }
