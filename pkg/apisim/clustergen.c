@@ -831,8 +831,9 @@ json_t *cs_apisim_nodegen_node(const struct cs_apisim_nodegen *g, size_t i, size
     char name[256], zone[160], ip[32], tmp[64], ts[32];
     snprintf(name, sizeof(name), "%s%zu", g->prefix, g->start + i);
     snprintf(zone, sizeof(zone), "%s%zu", g->zone_prefix, i % g->zones + 1);
-    snprintf(ip, sizeof(ip), "10.%zu.%zu.%zu", (gidx >> 16) & 255, (gidx >> 8) & 255,
-             gidx & 255);
+    size_t host = gidx + 1;  /* node 0 gets 10.0.0.1, never a network address */
+    snprintf(ip, sizeof(ip), "10.%zu.%zu.%zu", (host >> 16) & 255, (host >> 8) & 255,
+             host & 255);
     cs_fmt_time(cs_wall_ns(), ts, sizeof(ts));
 
     json_t *labels = json_object();

@@ -352,6 +352,45 @@ static void test_clustergen_file_yaml(void **state)
     cs_buf_free(&err);
 }
 
+static void test_clustergen_example_files_parse(void **state)
+{
+    (void)state;
+    static const char *const files[] = {
+        "manifests/examples/cluster-small.yaml", "manifests/examples/cluster-gpushare.yaml",
+        "manifests/examples/cluster-cpuset.yaml", "manifests/examples/cluster-eci.yaml",
+        "manifests/examples/cluster-basic-5000.yaml",
+    };
+    static const size_t want_nodes[] = { 9, 1000, 1000, 2, 5000 };
+    for (size_t k = 0; k < sizeof(files) / sizeof(files[0]); k++) {
+        FILE *f = fopen(files[k], "rb");
+        if (f == NULL) {
+            fail_msg("cannot open %s (run from the repository root)", files[k]);
+        }
+        char buf[8192];
+        size_t len = fread(buf, 1, sizeof(buf), f);
+        fclose(f);
+        struct cs_apisim_nodegen *ng;
+        struct cs_apisim_podgen *pg;
+        size_t nn, np, total = 0;
+        struct cs_buf err;
+        cs_buf_init(&err);
+        if (cs_apisim_clustergen_parse_file(buf, len, &ng, &nn, &pg, &np, &err) < 0) {
+            fail_msg("%s: %s", files[k], err.data);
+        }
+        for (size_t i = 0; i < nn; i++) {
+            total += ng[i].count;
+            cs_apisim_nodegen_free(&ng[i]);
+        }
+        for (size_t i = 0; i < np; i++) {
+            cs_apisim_podgen_free(&pg[i]);
+        }
+        assert_int_equal(total, want_nodes[k]);
+        cs_free(ng);
+        cs_free(pg);
+        cs_buf_free(&err);
+    }
+}
+
 static void test_clustergen_speed_5000_nodes_11000_pods(void **state)
 {
     (void)state;
@@ -397,6 +436,7 @@ int main(void)
         cmocka_unit_test(test_podgen_bound_and_pending),
         cmocka_unit_test(test_pod_terminated_status),
         cmocka_unit_test(test_clustergen_file_yaml),
+        cmocka_unit_test(test_clustergen_example_files_parse),
         cmocka_unit_test(test_clustergen_speed_5000_nodes_11000_pods),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
