@@ -14,13 +14,13 @@ static void add_nodes(struct pt_env *e)
                    "'example.com/gpu':'4','pods':'110'}}}",
                 "{'metadata':{'name':'old','namespace':'ns'},'spec':{'containers':[{'name':'c',"
                 "'resources':{'requests':{'cpu':'1','memory':'2000','example.com/gpu':'1'}}}]}}",
-                NULL);
+                PT_END);
     pt_add_node(e, "{'metadata':{'name':'b'},'status':{'allocatable':{'cpu':'6','memory':'10000',"
                    "'pods':'110'}}}",
-                NULL);
+                PT_END);
     pt_add_node(e, "{'metadata':{'name':'c'},'status':{'allocatable':{'cpu':'1','memory':'10000',"
                    "'pods':'110'}}}",
-                NULL);
+                PT_END);
 }
 
 static void test_default_resources(void **state)

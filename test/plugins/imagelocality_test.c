@@ -18,19 +18,19 @@ static void env3(struct pt_env *e)
              "{'names':['gcr.io/40:latest','gcr.io/40:v1'],'sizeBytes':%lld},"
              "{'names':['gcr.io/300:latest'],'sizeBytes':%lld}]}}",
              40 * MB, 300 * MB);
-    pt_add_node(e, buf, NULL);
+    pt_add_node(e, buf, PT_END);
     snprintf(buf, sizeof(buf),
              "{'metadata':{'name':'n1'},'status':{'images':["
              "{'names':['gcr.io/300:latest'],'sizeBytes':%lld},"
              "{'names':['gcr.io/2000:latest'],'sizeBytes':%lld}]}}",
              300 * MB, 2000 * MB);
-    pt_add_node(e, buf, NULL);
+    pt_add_node(e, buf, PT_END);
     snprintf(buf, sizeof(buf),
              "{'metadata':{'name':'n2'},'status':{'images':["
              "{'names':['localhost:5000/app:latest'],'sizeBytes':%lld},"
              "{'names':['nginx:latest'],'sizeBytes':%lld}]}}",
              500 * MB, 900 * MB);
-    pt_add_node(e, buf, NULL);
+    pt_add_node(e, buf, PT_END);
 }
 
 static void expect(struct pt_env *e, const char *spec, int64_t s0, int64_t s1, int64_t s2)
@@ -88,7 +88,7 @@ static void test_max_threshold(void **state)
     snprintf(buf, sizeof(buf),
              "{'metadata':{'name':'n0'},'status':{'images':[{'names':['big:1'],'sizeBytes':%lld}]}}",
              3000 * MB);
-    pt_add_node(&e, buf, NULL);
+    pt_add_node(&e, buf, PT_END);
     struct cs_pod *p = pt_pod(&e, "{'metadata':{'name':'p','namespace':'ns'},'spec':{'containers':"
                                   "[{'name':'a','image':'big:1'}]}}");
     int64_t s[PT_MAX_NODES];
@@ -103,7 +103,7 @@ static void test_max_threshold(void **state)
              "{'metadata':{'name':'n0'},'status':{'images':[{'names':['a:1'],'sizeBytes':%lld},"
              "{'names':['b:1'],'sizeBytes':%lld}]}}",
              23 * MB, 33 * MB);
-    pt_add_node(&e, buf, NULL);
+    pt_add_node(&e, buf, PT_END);
     p = pt_pod(&e, "{'metadata':{'name':'p','namespace':'ns'},'spec':{'containers':"
                    "[{'name':'a','image':'a:1'}]}}");
     pt_score_all(&e, p, s);

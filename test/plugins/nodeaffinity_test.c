@@ -101,7 +101,7 @@ static void test_filter_rows(void **state)
         struct pt_env e;
         pt_env_init(&e, &cs_plugin_nodeaffinity, NULL);
         snprintf(buf, sizeof(buf), "{'metadata':{'name':'%s','labels':%s}}", r->node, r->labels);
-        struct cs_node_info *ni = pt_add_node(&e, buf, NULL);
+        struct cs_node_info *ni = pt_add_node(&e, buf, PT_END);
         snprintf(buf, sizeof(buf),
                  "{'metadata':{'name':'p','namespace':'ns'},'spec':{%s"
                  "'containers':[{'name':'c'}]}}",
@@ -154,10 +154,10 @@ static void test_score(void **state)
     (void)state;
     struct pt_env e;
     pt_env_init(&e, &cs_plugin_nodeaffinity, NULL);
-    pt_add_node(&e, "{'metadata':{'name':'n0','labels':{'zone':'a','disk':'ssd'}}}", NULL);
-    pt_add_node(&e, "{'metadata':{'name':'n1','labels':{'zone':'a'}}}", NULL);
-    pt_add_node(&e, "{'metadata':{'name':'n2','labels':{'zone':'b','disk':'ssd'}}}", NULL);
-    pt_add_node(&e, "{'metadata':{'name':'n3'}}", NULL);
+    pt_add_node(&e, "{'metadata':{'name':'n0','labels':{'zone':'a','disk':'ssd'}}}", PT_END);
+    pt_add_node(&e, "{'metadata':{'name':'n1','labels':{'zone':'a'}}}", PT_END);
+    pt_add_node(&e, "{'metadata':{'name':'n2','labels':{'zone':'b','disk':'ssd'}}}", PT_END);
+    pt_add_node(&e, "{'metadata':{'name':'n3'}}", PT_END);
     struct cs_pod *pod = pt_pod(
         &e, "{'metadata':{'name':'p','namespace':'ns'},'spec':{'affinity':{'nodeAffinity':{"
             "'preferredDuringSchedulingIgnoredDuringExecution':["
@@ -187,11 +187,11 @@ static void test_added_affinity(void **state)
                 "'preferredDuringSchedulingIgnoredDuringExecution':[{'weight':10,'preference':{"
                 "'matchExpressions':[{'key':'zone','operator':'In','values':['b']}]}}]}}");
     struct cs_node_info *prod_a =
-        pt_add_node(&e, "{'metadata':{'name':'n0','labels':{'env':'prod','zone':'a'}}}", NULL);
+        pt_add_node(&e, "{'metadata':{'name':'n0','labels':{'env':'prod','zone':'a'}}}", PT_END);
     struct cs_node_info *prod_b =
-        pt_add_node(&e, "{'metadata':{'name':'n1','labels':{'env':'prod','zone':'b'}}}", NULL);
+        pt_add_node(&e, "{'metadata':{'name':'n1','labels':{'env':'prod','zone':'b'}}}", PT_END);
     struct cs_node_info *dev =
-        pt_add_node(&e, "{'metadata':{'name':'n2','labels':{'env':'dev','zone':'b'}}}", NULL);
+        pt_add_node(&e, "{'metadata':{'name':'n2','labels':{'env':'dev','zone':'b'}}}", PT_END);
     struct cs_pod *plain = pt_pod(&e, "{'metadata':{'name':'p','namespace':'ns'},"
                                       "'spec':{'containers':[{'name':'c'}]}}");
     struct cs_status st;

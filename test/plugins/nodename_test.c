@@ -8,8 +8,8 @@ static void test_nodename(void **state)
     (void)state;
     struct pt_env e;
     pt_env_init(&e, &cs_plugin_nodename, NULL);
-    struct cs_node_info *n1 = pt_add_node(&e, "{'metadata':{'name':'n1'}}", NULL);
-    struct cs_node_info *n2 = pt_add_node(&e, "{'metadata':{'name':'n2'}}", NULL);
+    struct cs_node_info *n1 = pt_add_node(&e, "{'metadata':{'name':'n1'}}", PT_END);
+    struct cs_node_info *n2 = pt_add_node(&e, "{'metadata':{'name':'n2'}}", PT_END);
     struct cs_pod *any = pt_pod(&e, "{'metadata':{'name':'a','namespace':'ns'},"
                                     "'spec':{'containers':[{'name':'c'}]}}");
     struct cs_pod *pinned = pt_pod(&e, "{'metadata':{'name':'b','namespace':'ns'},"

@@ -52,7 +52,7 @@ static void test_rows(void **state)
                  "{'metadata':{'name':'old','namespace':'ns'},'spec':{'nodeName':'n1',"
                  "'containers':[{'name':'c','ports':%s}]}}",
                  r->used_ports);
-        struct cs_node_info *ni = pt_add_node(&e, node, used, NULL);
+        struct cs_node_info *ni = pt_add_node(&e, node, used, PT_END);
         snprintf(want, sizeof(want),
                  "{'metadata':{'name':'new','namespace':'ns'},'spec':{'containers':["
                  "{'name':'c','ports':%s}]}}",

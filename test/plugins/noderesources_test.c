@@ -71,7 +71,7 @@ static void run_row(const struct row *r, size_t i, const char *node_json)
              "{'metadata':{'name':'old','namespace':'ns'},'spec':{'nodeName':'n1','containers':["
              "{'name':'c','resources':{'requests':%s}}]}}",
              r->existing);
-    struct cs_node_info *ni = pt_add_node(&e, node_json, existing, NULL);
+    struct cs_node_info *ni = pt_add_node(&e, node_json, existing, PT_END);
     snprintf(pod, sizeof(pod),
              "{'metadata':{'name':'new','namespace':'ns'},'spec':{'containers':%s,"
              "'initContainers':%s}}",
@@ -123,7 +123,7 @@ static enum cs_code filter_with_args(const char *args, const char *containers, s
     char pod[1024];
     struct pt_env e;
     pt_env_init(&e, &cs_plugin_noderesources, args);
-    struct cs_node_info *ni = pt_add_node(&e, NODE_ALLOC, NULL);
+    struct cs_node_info *ni = pt_add_node(&e, NODE_ALLOC, PT_END);
     snprintf(pod, sizeof(pod), "{'metadata':{'name':'new','namespace':'ns'},'spec':{'containers':%s}}",
              containers);
     struct cs_pod *p = pt_pod(&e, pod);
@@ -175,10 +175,10 @@ static void score_env(struct pt_env *e, const struct cs_plugin *pl, const char *
                    "'pods':'110'}}}",
                 "{'metadata':{'name':'old','namespace':'ns'},'spec':{'containers':["
                 "{'name':'c','resources':{'requests':{'cpu':'1','memory':'2000'}}}]}}",
-                NULL);
+                PT_END);
     pt_add_node(e, "{'metadata':{'name':'b'},'status':{'allocatable':{'cpu':'6','memory':'10000',"
                    "'pods':'110'}}}",
-                NULL);
+                PT_END);
 }
 
 static const char pod_2cpu_3000[] = "{'metadata':{'name':'p','namespace':'ns'},'spec':{'containers':"
@@ -230,7 +230,7 @@ static void test_least_allocated_nonzero(void **state)
     pt_add_node(&e, "{'metadata':{'name':'c'},'status':{'allocatable':{'cpu':'1','memory':'1000Mi',"
                     "'pods':'110'}}}",
                 "{'metadata':{'name':'old','namespace':'ns'},'spec':{'containers':[{'name':'c'}]}}",
-                NULL);
+                PT_END);
     struct cs_pod *p = pt_pod(&e, "{'metadata':{'name':'p','namespace':'ns'},'spec':"
                                   "{'containers':[{'name':'c'}]}}");
     int64_t s[PT_MAX_NODES];
@@ -294,10 +294,10 @@ static void test_extended_scoring(void **state)
                 "{'name':'cpu','weight':1},{'name':'example.com/gpu','weight':1}]}}");
     pt_add_node(&e, "{'metadata':{'name':'g'},'status':{'allocatable':{'cpu':'4','memory':'10000',"
                     "'example.com/gpu':'4','pods':'110'}}}",
-                NULL);
+                PT_END);
     pt_add_node(&e, "{'metadata':{'name':'h'},'status':{'allocatable':{'cpu':'4','memory':'10000',"
                     "'pods':'110'}}}",
-                NULL);
+                PT_END);
     struct cs_pod *p = pt_pod(&e, "{'metadata':{'name':'p','namespace':'ns'},'spec':{'containers':["
                                   C("{'cpu':'1','example.com/gpu':'2'}") "]}}");
     int64_t s[PT_MAX_NODES];

@@ -41,7 +41,7 @@ static void test_rows(void **state)
         pt_env_init(&e, &cs_plugin_nodeunschedulable, NULL);
         snprintf(buf, sizeof(buf), "{'metadata':{'name':'n1'},'spec':{'unschedulable':%s}}",
                  r->unschedulable ? "true" : "false");
-        struct cs_node_info *ni = pt_add_node(&e, buf, NULL);
+        struct cs_node_info *ni = pt_add_node(&e, buf, PT_END);
         snprintf(buf, sizeof(buf),
                  "{'metadata':{'name':'p','namespace':'ns'},'spec':{'tolerations':%s,"
                  "'containers':[{'name':'c'}]}}",

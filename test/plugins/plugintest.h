@@ -22,6 +22,8 @@
 #include "plugins/registry.h"
 
 #define PT_MAX_NODES 8
+/* Ends pt_add_node's pod list (a typed null: safe through varargs). */
+#define PT_END ((const char *)NULL)
 
 struct pt_env {
     const struct cs_plugin *pl;

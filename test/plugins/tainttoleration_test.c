@@ -80,7 +80,7 @@ static void test_filter_rows(void **state)
                  "{'metadata':{'name':'n1'},'spec':{'taints':%s},"
                  "'status':{'allocatable':{'cpu':'4','memory':'8Gi','pods':'110'}}}",
                  r->taints);
-        struct cs_node_info *ni = pt_add_node(&e, buf, NULL);
+        struct cs_node_info *ni = pt_add_node(&e, buf, PT_END);
         snprintf(buf, sizeof(buf),
                  "{'metadata':{'name':'p','namespace':'ns'},'spec':{'tolerations':%s,"
                  "'containers':[{'name':'c'}]}}",
@@ -108,20 +108,20 @@ static void test_score(void **state)
     (void)state;
     struct pt_env e;
     pt_env_init(&e, &cs_plugin_tainttoleration, NULL);
-    pt_add_node(&e, "{'metadata':{'name':'n0'}}", NULL);
+    pt_add_node(&e, "{'metadata':{'name':'n0'}}", PT_END);
     pt_add_node(&e, "{'metadata':{'name':'n1'},'spec':{'taints':["
                     "{'key':'k1','value':'v','effect':'PreferNoSchedule'}]}}",
-                NULL);
+                PT_END);
     pt_add_node(&e, "{'metadata':{'name':'n2'},'spec':{'taints':["
                     "{'key':'k1','value':'v','effect':'PreferNoSchedule'},"
                     "{'key':'k2','value':'v','effect':'PreferNoSchedule'},"
                     "{'key':'k9','value':'v','effect':'NoSchedule'}]}}",
-                NULL);
+                PT_END);
     pt_add_node(&e, "{'metadata':{'name':'n3'},'spec':{'taints':["
                     "{'key':'k1','value':'v','effect':'PreferNoSchedule'},"
                     "{'key':'k3','value':'v','effect':'PreferNoSchedule'},"
                     "{'key':'k4','value':'v','effect':'PreferNoSchedule'}]}}",
-                NULL);
+                PT_END);
     /* Tolerates k2 (PreferNoSchedule) and k3 (empty effect = all). The k1 toleration has effect
      * NoSchedule, so it does not count against the PreferNoSchedule k1 taint. */
     struct cs_pod *pod = pt_pod(
