@@ -490,6 +490,9 @@ void cs_apisim_ctl_deployment(struct cs_apisim_sim *s, const char *ns, const cha
         json_object_get(json_object_get(d, "metadata"), "deletionTimestamp") != NULL) {
         return;
     }
+    /* Private copy: the writes below may replace objects under borrowed pointers. */
+    json_t *dcopy = json_deep_copy(d);
+    d = dcopy;
     snprintf(uid, sizeof(uid), "%s", cs_apisim_jstr(d, "metadata.uid"));
     const json_t *spec = json_object_get(d, "spec");
     long long want = int_or(json_object_get(spec, "replicas"), 1);
@@ -532,7 +535,6 @@ void cs_apisim_ctl_deployment(struct cs_apisim_sim *s, const char *ns, const cha
             CS_WARN_S("Simulated deployment cannot create its ReplicaSet",
                       CS_KV("deployment", name), CS_KV("err", st.message));
         }
-        /* d may be gone from the map now that the store changed; do not touch it again. */
     } else if (cur_replicas != want) {
         cs_apisim_store_update_fn(s->st, rrt, ns, cur_name, mut_replicas, &wa, NULL, NULL);
     }
@@ -555,6 +557,7 @@ void cs_apisim_ctl_deployment(struct cs_apisim_sim *s, const char *ns, const cha
                                                       : "ReplicaSetUpdated",
                                       "ReplicaSet is progressing."));
     write_status(s, drt, ns, name, fields, conds);
+    json_decref(dcopy);
 }
 
 void cs_apisim_ctl_replicaset(struct cs_apisim_sim *s, const char *ns, const char *name)

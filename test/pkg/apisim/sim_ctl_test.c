@@ -109,7 +109,7 @@ static size_t count(struct fx *f, struct cs_apisim_rtype *rt, const char *ns, co
 static int wait_count(struct fx *f, struct cs_apisim_rtype *rt, const char *ns,
                       const char *phase, size_t want)
 {
-    for (int i = 0; i < 300; i++) {
+    for (int i = 0; i < 1000; i++) {
         if (count(f, rt, ns, phase) == want) {
             return 1;
         }
@@ -151,7 +151,7 @@ static int has_cond(struct fx *f, struct cs_apisim_rtype *rt, const char *ns,
 static int wait_cond(struct fx *f, struct cs_apisim_rtype *rt, const char *ns, const char *name,
                      const char *type, const char *status)
 {
-    for (int i = 0; i < 300; i++) {
+    for (int i = 0; i < 1000; i++) {
         if (has_cond(f, rt, ns, name, type, status)) {
             return 1;
         }
@@ -247,7 +247,7 @@ static void test_sim_bound_pod_runs_then_succeeds(void **state)
     assert_int_equal(count(f, f->pods, "default", "Running"), 0);
     set(f, f->pods, "default", "a", (struct set_arg){ .node = "n1" });
     set(f, f->pods, "default", "b", (struct set_arg){ .node = "n1" });
-    for (int i = 0; i < 300 && count(f, f->pods, "default", "Running") +
+    for (int i = 0; i < 1000 && count(f, f->pods, "default", "Running") +
                                    count(f, f->pods, "default", "Succeeded") < 2; i++) {
         sleep_ms(10);
     }
@@ -337,7 +337,7 @@ static void test_sim_deployment_recreates_and_scales(void **state)
     /* Bind them all: Deployment reports 3 ready / available. */
     set_all_pods(f, "web", "Pending", (struct set_arg){ .node = "n1" });
     assert_true(wait_count(f, f->pods, "web", "Running", 3));
-    for (int i = 0; i < 300 && !has_cond(f, f->deps, "web", "nginx", "Available", "True"); i++) {
+    for (int i = 0; i < 1000 && !has_cond(f, f->deps, "web", "nginx", "Available", "True"); i++) {
         sleep_ms(10);
     }
     assert_true(has_cond(f, f->deps, "web", "nginx", "Available", "True"));
