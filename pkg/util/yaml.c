@@ -682,6 +682,17 @@ static int plain_ok(const char *s, size_t len)
             return 0;
         }
     }
+    /* Number-like text (any base, any length) is quoted even when our resolver would leave it
+     * a string, since other readers may still take it for a number. */
+    if (isdigit(c0) || c0 == '.') {
+        int numberish = 1;
+        for (size_t i = 0; i < len && numberish; i++) {
+            numberish = strchr("0123456789abcdefABCDEFxXoO._+-", s[i]) != NULL;
+        }
+        if (numberish) {
+            return 0;
+        }
+    }
     /* Anything a YAML reader would type (ours, or YAML 1.1's yes/no/on/off/y/n, .inf, .nan). */
     enum scalar_kind kind;
     json_t *t = resolve_plain(s, len, &kind);

@@ -451,6 +451,49 @@ static void test_selector_large_value_set(void **state)
     cs_buf_free(&b);
 }
 
+/* Random selector text never crashes; parse(to_string(s)) is stable for whatever parses. */
+static void test_selector_garbage_does_not_crash(void **state)
+{
+    (void)state;
+    static const char alphabet[] = "ab=!,() <>-in notin./1_";
+    unsigned seed = 777;
+    char text[64];
+    int ok = 0, bad = 0;
+    for (int iter = 0; iter < 20000; iter++) {
+        size_t len = (size_t)(iter % 40);
+        for (size_t i = 0; i < len; i++) {
+            seed = seed * 1103515245u + 12345u;
+            text[i] = alphabet[(seed >> 16) % (sizeof(alphabet) - 1)];
+        }
+        text[len] = '\0';
+        char err[256] = "";
+        struct cs_selector *sel = NULL;
+        if (cs_selector_parse(text, NULL, &sel, err, sizeof(err)) == 0) {
+            ok++;
+            struct cs_buf b, b2;
+            cs_buf_init(&b);
+            cs_buf_init(&b2);
+            cs_selector_to_string(sel, &b);
+            struct cs_selector *again = NULL;
+            if (cs_selector_parse(b.data ? b.data : "", NULL, &again, err, sizeof(err)) != 0) {
+                fail_msg("\"%s\" printed as \"%s\" which does not parse: %s", text, b.data, err);
+            }
+            cs_selector_to_string(again, &b2);
+            assert_string_equal(b.data ? b.data : "", b2.data ? b2.data : "");
+            cs_selector_free(again);
+            cs_buf_free(&b);
+            cs_buf_free(&b2);
+        } else {
+            assert_null(sel);
+            assert_true(err[0] != '\0');
+            bad++;
+        }
+        cs_selector_free(sel);
+    }
+    assert_true(ok > 100);
+    assert_true(bad > 100);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -463,6 +506,7 @@ int main(void)
         cmocka_unit_test(test_selector_node_requirements),
         cmocka_unit_test(test_selector_key_value_validation),
         cmocka_unit_test(test_selector_large_value_set),
+        cmocka_unit_test(test_selector_garbage_does_not_crash),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

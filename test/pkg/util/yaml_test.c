@@ -226,6 +226,9 @@ static void test_json_to_yaml_round_trip(void **state)
         ".inf", "a: b", "a:b", "- x", "#c", "x #c", "[1]", "{a}", "&a", "*a", "!t", "|", ">",
         " lead", "trail ", "multi\nline", "tab\there", "quote\"s", "back\\slash", "é",
         "http://x/y", "100m", "ns/name", "key:", "%p", "@at", "?q", "a,b",
+        "1.2.3", "0x", "v1.2", "0b102",
+        "123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890"
+        "1234567890",
     };
     json_t *arr = json_array();
     json_t *obj = json_object();
@@ -259,6 +262,41 @@ static void test_json_to_yaml_round_trip(void **state)
     cs_buf_free(&b);
 }
 
+/* Random bytes never crash the reader; every failure explains itself. */
+static void test_yaml_garbage_does_not_crash(void **state)
+{
+    (void)state;
+    static const char alphabet[] = "ab:-[]{},&*!|>'\"%@`#?~ \n\t01.\\<<";
+    unsigned seed = 12345;
+    char text[96];
+    int ok = 0, bad = 0;
+    for (int iter = 0; iter < 20000; iter++) {
+        size_t len = (size_t)(iter % 64) + 1;
+        for (size_t i = 0; i < len; i++) {
+            seed = seed * 1103515245u + 12345u;
+            text[i] = alphabet[(seed >> 16) % (sizeof(alphabet) - 1)];
+        }
+        text[len] = '\0';
+        char err[256] = "";
+        json_t *v = NULL;
+        int rc = iter % 2 ? cs_yaml_to_json(text, len, &v, err, sizeof(err))
+                          : cs_yaml_to_json_docs(text, len, &v, err, sizeof(err));
+        if (rc == 0) {
+            assert_non_null(v);
+            ok++;
+        } else {
+            assert_int_equal(rc, -1);
+            assert_null(v);
+            assert_true(err[0] != '\0');
+            bad++;
+        }
+        json_decref(v);
+    }
+    /* The alphabet produces both outcomes. */
+    assert_true(ok > 100);
+    assert_true(bad > 100);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -270,6 +308,7 @@ int main(void)
         cmocka_unit_test(test_yaml_docs),
         cmocka_unit_test(test_json_to_yaml_layout),
         cmocka_unit_test(test_json_to_yaml_round_trip),
+        cmocka_unit_test(test_yaml_garbage_does_not_crash),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
