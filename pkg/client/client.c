@@ -33,7 +33,6 @@
 #include "pkg/util/timeutil.h"
 
 #define STREAM_ERR_BODY_MAX 4096
-#define TOKEN_REREAD_NS (60LL * 1000000000LL)
 
 enum { XF_REQ = 1, XF_STREAM = 2 };
 
@@ -376,6 +375,7 @@ static void set_stream_conn_limit(struct cs_client *c)
 static void req_finish(struct cs_client *c, struct xfer *x, long status, const char *err)
 {
     release_easy(c, x);
+    stats_inflight(c, -1);
     if (x->cb) {
         struct cs_client_resp r = {
             .status = status,
@@ -387,7 +387,6 @@ static void req_finish(struct cs_client *c, struct xfer *x, long status, const c
         };
         x->cb(x->arg, &r);
     }
-    stats_inflight(c, -1);
     xfer_free(x);
 }
 
@@ -449,7 +448,8 @@ static const char *current_token(struct cs_client *c)
         return c->cfg.token;
     }
     int64_t now = cs_mono_ns();
-    if (c->token && now - c->token_read_ns < TOKEN_REREAD_NS) {
+    int64_t every = (c->cfg.token_reread_ms > 0 ? c->cfg.token_reread_ms : 60000) * 1000000LL;
+    if (c->token && now - c->token_read_ns < every) {
         return c->token;
     }
     char *t = NULL;

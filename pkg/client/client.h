@@ -48,6 +48,7 @@ struct cs_client_config {
     int max_conns_per_host;      /* HTTP/1.1 connection pool for requests; default 16 */
     char *user_agent;            /* default "cosched/0.1" */
     long request_timeout_ms;     /* per request attempt (not streams); default 60000; 0 = none */
+    long token_reread_ms;        /* token_file re-read interval; default 60000 */
 };
 
 /* Fill defaults (all pointers NULL). */

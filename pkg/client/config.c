@@ -24,6 +24,7 @@ void cs_client_config_init(struct cs_client_config *cfg)
     cfg->burst = 100;
     cfg->max_conns_per_host = 16;
     cfg->request_timeout_ms = 60000;
+    cfg->token_reread_ms = 60000;
 }
 
 void cs_client_config_free(struct cs_client_config *cfg)
