@@ -372,8 +372,12 @@ static int check_kind(struct dec *d, const json_t *obj, const char *want)
     const json_t *k;
     if (get(d, obj, "kind", JSON_STRING, &k) != 0)
         return -1;
-    if (k != NULL && strcmp(json_string_value(k), want) != 0)
-        return fail_at(d, "kind", "expected a different kind of object");
+    if (k != NULL && strcmp(json_string_value(k), want) != 0) {
+        size_t m = push_key(d, "kind");
+        fail(d, "expected \"%s\", got \"%s\"", want, json_string_value(k));
+        pop(d, m);
+        return -1;
+    }
     return 0;
 }
 

@@ -551,7 +551,7 @@ static const struct mutation mutations[] = {
     {"pod_full.json", "metadata.name", "5", "pod <unknown>: metadata.name: expected string"},
     {"pod_full.json", "metadata.namespace", "{}", "pod <unknown>: metadata.namespace: expected string"},
     {"pod_full.json", "metadata", "[]", "pod <unknown>: metadata: expected object"},
-    {"pod_full.json", "kind", "\"Node\"", "pod <unknown>: kind: expected a different kind"},
+    {"pod_full.json", "kind", "\"Node\"", "pod <unknown>: kind: expected \"Pod\", got \"Node\""},
     {"pod_full.json", "spec", "\"s\"", "pod ml/train-job-0: spec: expected object"},
     {"pod_full.json", "status.phase", "\"Sleeping\"", "status.phase: unsupported value \"Sleeping\""},
     {"pod_full.json", "status.conditions.0.status", "\"Yes\"", "status.conditions[0].status: unsupported value"},
@@ -574,7 +574,7 @@ static const struct mutation mutations[] = {
     {"node_full.json", "status.images.1.names", "\"pause\"", "status.images[1].names: expected array"},
     {"node_full.json", "metadata.labels", "[]", "node gpu-node-1: metadata.labels: expected object"},
     {"node_full.json", "metadata.name", "\"\"", "node <unknown>: metadata.name: required"},
-    {"node_full.json", "kind", "\"Pod\"", "kind: expected a different kind"},
+    {"node_full.json", "kind", "\"Pod\"", "node <unknown>: kind: expected \"Node\", got \"Pod\""},
 };
 
 static void test_mutations_give_clear_errors(void **state)

@@ -4,6 +4,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -269,6 +270,60 @@ static void test_resource_names_table(void **state)
     cs_resource_names_destroy(&t);
 }
 
+struct reg_arg {
+    struct cs_resource_names *t;
+    int offset;
+    int slots[8];
+};
+
+static void *register_names(void *p)
+{
+    struct reg_arg *a = p;
+    for (int round = 0; round < 200; round++) {
+        for (int i = 0; i < 8; i++) {
+            char n[32];
+            int k = (i + a->offset) % 8;
+            snprintf(n, sizeof(n), "vendor.io/res-%d", k);
+            int s = cs_resource_slot(a->t, n);
+            if (round == 0)
+                a->slots[k] = s;
+            else if (a->slots[k] != s)
+                a->slots[k] = -2;  /* a name changed slot: reported by the test */
+        }
+    }
+    return NULL;
+}
+
+static void test_resource_names_concurrent(void **state)
+{
+    (void)state;
+    struct cs_resource_names t;
+    cs_resource_names_init(&t);
+    pthread_t th[4];
+    struct reg_arg args[4];
+    for (int i = 0; i < 4; i++) {
+        args[i].t = &t;
+        args[i].offset = i * 3;
+        assert_int_equal(pthread_create(&th[i], NULL, register_names, &args[i]), 0);
+    }
+    for (int i = 0; i < 4; i++)
+        pthread_join(th[i], NULL);
+    assert_int_equal(cs_resource_count(&t), CS_RES_NFIXED + 8);
+    unsigned seen = 0;
+    for (int k = 0; k < 8; k++) {
+        int s = args[0].slots[k];
+        assert_true(s >= CS_RES_NFIXED && s < CS_RES_NFIXED + 8);
+        for (int i = 1; i < 4; i++)
+            assert_int_equal(args[i].slots[k], s);
+        assert_false(seen & (1u << s));
+        seen |= 1u << s;
+        char n[32];
+        snprintf(n, sizeof(n), "vendor.io/res-%d", k);
+        assert_string_equal(cs_resource_name(&t, s), n);
+    }
+    cs_resource_names_destroy(&t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -282,6 +337,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_host_ports_from_regular_containers, setup, teardown),
         cmocka_unit_test(test_vector_helpers),
         cmocka_unit_test(test_resource_names_table),
+        cmocka_unit_test(test_resource_names_concurrent),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
