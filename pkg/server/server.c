@@ -74,8 +74,9 @@ static int valid_check_name(const char *n)
         return 0;
     }
     for (; *n; n++) {
-        if (!((*n >= 'a' && *n <= 'z') || (*n >= 'A' && *n <= 'Z') || (*n >= '0' && *n <= '9') ||
-              *n == '-')) {
+        int ok = (*n >= 'a' && *n <= 'z') || (*n >= 'A' && *n <= 'Z') ||
+                 (*n >= '0' && *n <= '9') || *n == '-';
+        if (!ok) {
             return 0;
         }
     }

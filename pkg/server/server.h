@@ -50,7 +50,8 @@ typedef int (*cs_server_check_fn)(void *arg, struct cs_buf *reason);
 struct cs_server;
 
 struct cs_server *cs_server_new(const struct cs_server_config *cfg);
-/* Add a named check ([A-Za-z0-9-], unique; e.g. "leaderElection", "sched-handler-sync") to the endpoints in mask. Returns 0 or -1. */
+/* Add a named check ([A-Za-z0-9-], unique; e.g. "leaderElection", "sched-handler-sync")
+ * to the endpoints in mask. Returns 0 or -1. */
 int cs_server_add_check(struct cs_server *s, const char *name, unsigned endpoints,
                         cs_server_check_fn fn, void *arg);
 /* Replace the JSON served at /configz (copied). NULL serves "{}". */
