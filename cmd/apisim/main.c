@@ -1,12 +1,196 @@
-/* apisim entry point (filled in by the apisim issue). */
+/*
+ * apisim: a Kubernetes API server simulator for cosched's tests, benchmarks and demo.
+ *
+ *   apisim --listen 127.0.0.1:PORT --kubeconfig-out FILE [--cluster FILE] [--seed N] [--tls]
+ *          [--token T] [--history N] [-v=N] [simulation flags, see --help]
+ *
+ * Prints exactly one line `apisim: serving on http(s)://127.0.0.1:PORT` on stdout when ready
+ * and runs until SIGTERM/SIGINT, then exits 0.
+ */
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
+#include "pkg/apisim/load.h"
+#include "pkg/apisim/server.h"
+#include "pkg/apisim/sim.h"
+#include "pkg/apisim/store.h"
 #include "pkg/util/log.h"
+
+struct opts {
+    char host[64];
+    int port;
+    const char *kubeconfig;
+    const char *cluster[16];
+    int ncluster;
+    unsigned long long seed;
+    int tls;
+    const char *token;
+    unsigned long long history;
+};
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: apisim --listen HOST:PORT [--kubeconfig-out FILE] [--cluster FILE]...\n"
+               "              [--seed N] [--tls] [--token T] [--history N] [-v=N]\n"
+               "  --listen HOST:PORT     address to serve on (port 0 picks a free port)\n"
+               "  --kubeconfig-out FILE  write a kubeconfig for this server\n"
+               "  --cluster FILE         load objects (JSON/YAML List, array or stream)\n"
+               "  --seed N               seed for uids, generated names and faults\n"
+               "  --tls                  serve HTTPS with a generated CA\n"
+               "  --token T              require `Authorization: Bearer T`\n"
+               "  --history N            watch history window in events (default 100000)\n"
+               "  -v=N                   log verbosity\n");
+}
+
+static int parse_ull(const char *flag, const char *v, unsigned long long *out)
+{
+    char *end;
+    if (!v || !v[0] || v[0] == '-')
+        goto bad;
+    *out = strtoull(v, &end, 10);
+    if (*end)
+        goto bad;
+    return 0;
+bad:
+    CS_ERROR_S("invalid value", "bad flag value", CS_KV("flag", flag), CS_KV("value", v ? v : ""));
+    return -1;
+}
+
+/* Value of `--flag value` or `--flag=value`; advances *i for the separate form. */
+static const char *flag_value(const char *name, int argc, char **argv, int *i)
+{
+    size_t n = strlen(name);
+    if (strncmp(argv[*i], name, n))
+        return NULL;
+    if (argv[*i][n] == '=')
+        return argv[*i] + n + 1;
+    if (argv[*i][n] == 0 && *i + 1 < argc)
+        return argv[++*i];
+    return NULL;
+}
+
+static int parse_args(struct opts *o, struct cs_apisim_sim_opts *so, int argc, char **argv)
+{
+    const char *v;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            usage(stdout);
+            cs_apisim_sim_usage(stdout);
+            exit(0);
+        } else if (!strcmp(a, "--tls")) {
+            o->tls = 1;
+        } else if (!strncmp(a, "-v=", 3) || !strncmp(a, "--v=", 4)) {
+            unsigned long long lv;
+            if (parse_ull("-v", strchr(a, '=') + 1, &lv))
+                return -1;
+            cs_log_set_v((int)lv);
+        } else if ((v = flag_value("--listen", argc, argv, &i))) {
+            const char *colon = strrchr(v, ':');
+            unsigned long long p;
+            if (!colon || (size_t)(colon - v) >= sizeof(o->host) ||
+                parse_ull("--listen", colon + 1, &p) || p > 65535) {
+                CS_ERROR_S("invalid value", "--listen wants HOST:PORT", CS_KV("value", v));
+                return -1;
+            }
+            snprintf(o->host, sizeof(o->host), "%.*s", (int)(colon - v), v);
+            o->port = (int)p;
+        } else if ((v = flag_value("--kubeconfig-out", argc, argv, &i))) {
+            o->kubeconfig = v;
+        } else if ((v = flag_value("--cluster", argc, argv, &i))) {
+            if (o->ncluster >= 16) {
+                CS_ERROR_S("too many", "at most 16 --cluster files");
+                return -1;
+            }
+            o->cluster[o->ncluster++] = v;
+        } else if ((v = flag_value("--seed", argc, argv, &i))) {
+            if (parse_ull("--seed", v, &o->seed))
+                return -1;
+            so->seed = o->seed;
+        } else if ((v = flag_value("--token", argc, argv, &i))) {
+            o->token = v;
+        } else if ((v = flag_value("--history", argc, argv, &i))) {
+            if (parse_ull("--history", v, &o->history))
+                return -1;
+        } else {
+            /* ---- simulation flags (pkg/apisim/sim.h) ---- */
+            int r = cs_apisim_sim_parse_flag(so, argc, argv, &i);
+            if (r < 0)
+                return -1;
+            if (r == 0) {
+                CS_ERROR_S("unknown flag", "unknown flag", CS_KV("flag", a));
+                usage(stderr);
+                return -1;
+            }
+        }
+    }
+    return 0;
+}
 
 int main(int argc, char **argv)
 {
-    (void)argc;
-    (void)argv;
-    CS_ERROR_S("not implemented", "cosched is not built yet");
-    return 1;
+    struct opts o = { .host = "127.0.0.1", .seed = 1, .history = 100000 };
+    struct cs_apisim_sim_opts so;
+    struct cs_apisim_store *store = NULL;
+    struct cs_apisim_server *sv = NULL;
+    struct cs_apisim_sim *sim = NULL;
+    char err[512];
+    int rc = 1;
+    sigset_t sigs;
+
+    /* block the stop signals in every thread; main waits for them with sigwait */
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGTERM);
+    sigaddset(&sigs, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    cs_apisim_sim_opts_init(&so);
+    if (parse_args(&o, &so, argc, argv)) {
+        rc = 2;
+        goto done;
+    }
+    store = cs_apisim_store_new((size_t)o.history, o.seed);
+    cs_apisim_server_prepare_store(store);
+    for (int i = 0; i < o.ncluster; i++) {
+        int n = cs_apisim_load_file(store, o.cluster[i], err, sizeof(err));
+        if (n < 0) {
+            CS_ERROR_S(err, "cannot load cluster file", CS_KV("file", o.cluster[i]));
+            goto done;
+        }
+        CS_INFO_S("loaded cluster file", CS_KV("file", o.cluster[i]), CS_KVI("objects", n));
+    }
+    struct cs_apisim_server_opts sopt = { .host = o.host, .port = o.port, .tls = o.tls,
+                                          .token = o.token };
+    sv = cs_apisim_server_start(store, &sopt, err, sizeof(err));
+    if (!sv) {
+        CS_ERROR_S(err, "cannot start server");
+        goto done;
+    }
+    /* ---- simulation (pkg/apisim/sim.h): generated objects, controllers, faults ---- */
+    if (cs_apisim_sim_start(&so, store, &sim) < 0)
+        goto done;
+    cs_apisim_server_set_sim(sv, sim);
+    if (o.kubeconfig && cs_apisim_server_write_kubeconfig(sv, o.kubeconfig, err, sizeof(err))) {
+        CS_ERROR_S(err, "cannot write kubeconfig");
+        goto done;
+    }
+    printf("apisim: serving on %s://127.0.0.1:%d\n", o.tls ? "https" : "http",
+           cs_apisim_server_port(sv));
+    fflush(stdout);
+    int sig = 0;
+    sigwait(&sigs, &sig);
+    CS_INFO_S("shutting down", CS_KVI("signal", sig));
+    rc = 0;
+done:
+    if (sv)
+        cs_apisim_server_set_sim(sv, NULL);
+    cs_apisim_sim_stop(sim);
+    cs_apisim_server_stop(sv);
+    cs_apisim_store_free(store);
+    cs_apisim_sim_opts_free(&so);
+    return rc;
 }
