@@ -126,7 +126,7 @@ struct cs_pod_affinity {
 struct cs_toleration {
     const char *key;         /* interned; NULL = empty key (matches all keys with Exists) */
     bool op_exists;          /* operator Exists (else Equal) */
-    const char *value;
+    const char *value;       /* NULL = empty */
     enum cs_taint_effect effect;
     bool has_seconds;
     int64_t toleration_seconds;

@@ -210,6 +210,40 @@ static void test_constructors_and_truncation(void **state)
     assert_string_equal(small, "153");
 }
 
+/* Property: any string either fails to parse or has a canonical form that is a fixed point. */
+static void test_random_strings_roundtrip(void **state)
+{
+    (void)state;
+    static const char alphabet[] = "0123456789.+-eEkKMGTPinum ";
+    uint64_t seed = 0x9e3779b97f4a7c15ull;
+    int accepted = 0;
+    for (int iter = 0; iter < 200000; iter++) {
+        char s[12];
+        seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+        int len = (int)((seed >> 33) % 10);
+        for (int i = 0; i < len; i++) {
+            seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+            s[i] = alphabet[(seed >> 33) % (sizeof(alphabet) - 1)];
+        }
+        s[len] = '\0';
+        struct cs_quantity q, back;
+        if (cs_quantity_parse(s, &q) != 0)
+            continue;
+        accepted++;
+        char c1[CS_QUANTITY_STRLEN], c2[CS_QUANTITY_STRLEN];
+        cs_quantity_format(&q, c1, sizeof(c1));
+        if (cs_quantity_parse(c1, &back) != 0)
+            fail_msg("%s -> %s does not parse", s, c1);
+        if (cs_quantity_cmp(&q, &back) != 0)
+            fail_msg("%s -> %s changes value", s, c1);
+        cs_quantity_format(&back, c2, sizeof(c2));
+        if (strcmp(c1, c2) != 0)
+            fail_msg("%s -> %s -> %s", s, c1, c2);
+        assert_true(cs_quantity_milli(&q) >= cs_quantity_value(&q) || q.neg);
+    }
+    assert_true(accepted > 1000);  /* the generator does reach valid inputs */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -219,6 +253,7 @@ int main(void)
         cmocka_unit_test(test_decimal_vs_binary),
         cmocka_unit_test(test_json_entry_point),
         cmocka_unit_test(test_constructors_and_truncation),
+        cmocka_unit_test(test_random_strings_roundtrip),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
