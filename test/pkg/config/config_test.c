@@ -11,6 +11,9 @@
 #include <unistd.h>
 
 #include "pkg/config/config.h"
+#include "pkg/config/encode.h"
+#include "pkg/util/buf.h"
+#include "pkg/util/yaml.h"
 #include "pkg/config/extpoint.h"
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
@@ -369,6 +372,61 @@ static void test_config_validate_in_code(void **state)
     cs_config_free(&c);
 }
 
+/* Writing the effective config and reading it back (as YAML) gives the same config. */
+static void test_config_encode_round_trip(void **state)
+{
+    (void)state;
+    static const char *const docs[] = {
+        HDR,
+        HDR "parallelism: 3\npercentageOfNodesToScore: 0\nleaderElection: {leaseDuration: 1m30s, "
+            "renewDeadline: 1.5s, retryPeriod: 250ms}\nclientConnection: {qps: 12.5}\n"
+            "profiles:\n- schedulerName: a\n  percentageOfNodesToScore: 9\n  plugins:\n"
+            "    multiPoint: {enabled: [{name: X, weight: 4}], disabled: [{name: '*'}]}\n"
+            "    score: {enabled: [{name: Y}]}\n"
+            "  pluginConfig: [{name: X, args: {k: [1, \"true\"]}}, {name: Y}]\n"
+            "- schedulerName: b\n",
+    };
+    for (size_t i = 0; i < N(docs); i++) {
+        struct cs_config c, back;
+        char err[256];
+        load_ok(docs[i], &c);
+        json_t *j = cs_config_to_json(&c);
+        struct cs_buf b;
+        cs_buf_init(&b);
+        cs_json_to_yaml(j, &b);
+        if (cs_config_load_string(b.data, b.len, &back, err, sizeof(err)) != 0) {
+            fail_msg("re-read failed: %s\n%s", err, b.data);
+        }
+        json_t *j2 = cs_config_to_json(&back);
+        if (!json_equal(j, j2)) {
+            fail_msg("round trip differs:\n%s", b.data);
+        }
+        assert_int_equal(back.leader_election.lease_duration_ms,
+                         c.leader_election.lease_duration_ms);
+        assert_int_equal(back.nprofiles, c.nprofiles);
+        json_decref(j);
+        json_decref(j2);
+        cs_buf_free(&b);
+        cs_config_free(&back);
+        cs_config_free(&c);
+    }
+    /* Spot-check the encoded defaults. */
+    struct cs_config d;
+    cs_config_defaults(&d);
+    json_t *j = cs_config_to_json(&d);
+    assert_string_equal(json_string_value(json_object_get(j, "apiVersion")),
+                        "kubescheduler.config.k8s.io/v1");
+    assert_string_equal(
+        json_string_value(json_object_get(json_object_get(j, "leaderElection"), "leaseDuration")),
+        "15s");
+    assert_null(json_object_get(j, "percentageOfNodesToScore"));
+    assert_string_equal(json_string_value(json_object_get(
+                            json_array_get(json_object_get(j, "profiles"), 0), "schedulerName")),
+                        "ack-co-scheduler");
+    json_decref(j);
+    cs_config_free(&d);
+}
+
 static void test_ext_point_names(void **state)
 {
     (void)state;
@@ -397,6 +455,7 @@ int main(void)
         cmocka_unit_test(test_config_json_input_and_manifest),
         cmocka_unit_test(test_config_errors),
         cmocka_unit_test(test_config_validate_in_code),
+        cmocka_unit_test(test_config_encode_round_trip),
         cmocka_unit_test(test_ext_point_names),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
