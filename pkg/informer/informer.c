@@ -231,6 +231,9 @@ static void on_backoff_timer(void *arg)
 /* Retry after a backoff: the list when one was in progress or none finished, else the watch. */
 static void backoff(struct cs_informer *inf)
 {
+    if (inf->stopped) {
+        return;
+    }
     inf->backoff_attempt++;
     int64_t d = cs_backoff_ms(inf->backoff_attempt, inf->bo_initial, inf->bo_max, 0.5, &inf->rng);
     if (d < inf->bo_initial / 2) {
@@ -243,6 +246,7 @@ static void backoff(struct cs_informer *inf)
 /* ---- list ----------------------------------------------------------------------------------- */
 
 static void submit_page(struct cs_informer *inf, const char *cont);
+static void on_page(void *arg, const struct cs_client_resp *r);
 
 static void finish_list(struct cs_informer *inf)
 {
@@ -269,14 +273,8 @@ static void finish_list(struct cs_informer *inf)
     }
 }
 
-static void on_page(void *arg, const struct cs_client_resp *r)
+static void page_process(struct cs_informer *inf, const struct cs_client_resp *r)
 {
-    struct op *o = arg;
-    if (!op_current(o)) {
-        return;
-    }
-    struct cs_informer *inf = o->inf;
-    op_done(o);
     char msg[512];
     if (r->status == 410) {
         /* An expired continue token: start the list over against the latest snapshot. */
@@ -333,6 +331,17 @@ static void on_page(void *arg, const struct cs_client_resp *r)
         finish_list(inf);
     }
     json_decref(doc);
+}
+
+static void on_page(void *arg, const struct cs_client_resp *r)
+{
+    struct op *o = arg;
+    if (!op_current(o)) {
+        return;
+    }
+    /* The op's reference keeps the informer alive even if a handler frees it meanwhile. */
+    page_process(o->inf, r);
+    op_done(o);
 }
 
 static void submit_page(struct cs_informer *inf, const char *cont)

@@ -51,6 +51,17 @@ static int handler(int fd, const char *method, const char *target, const char *b
     int cont_n = cont ? ++f->cont_calls : 0;
     pthread_mutex_unlock(&f->mu);
 
+    if (!strncmp(target, "/api/v1/slowpods?", 17)) {
+        if (is_watch) {
+            tsrv_stream_begin(fd);
+            tsrv_wait_close(fd);
+            return 1;
+        }
+        usleep(300 * 1000);
+        tsrv_reply(fd, 200, "{\"kind\":\"PodList\",\"metadata\":{\"resourceVersion\":\"5\"},"
+                            "\"items\":[" POD("a", "1") "," POD("b", "2") "," POD("c", "3") "]}");
+        return 0;
+    }
     if (!strncmp(target, "/api/v1/pods?", 13) && !is_watch) {
         if (cont && cont_n == 1) {
             tsrv_reply(fd, 410, "{\"kind\":\"Status\",\"code\":410,\"reason\":\"Expired\","
@@ -243,11 +254,66 @@ static void test_reflector_script(void **state)
     tsrv_stop(&srv);
 }
 
+struct selfkill {
+    struct cs_informer *inf;
+    int adds;                    /* atomic */
+};
+
+static void kill_on_add(void *arg, json_t *obj)
+{
+    (void)obj;
+    struct selfkill *k = arg;
+    if (__atomic_add_fetch(&k->adds, 1, __ATOMIC_SEQ_CST) == 1) {
+        cs_informer_free(k->inf); /* from the I/O thread, inside a handler */
+    }
+}
+
+static void test_free_while_listing_and_from_a_handler(void **state)
+{
+    (void)state;
+    struct fake f;
+    memset(&f, 0, sizeof(f));
+    pthread_mutex_init(&f.mu, NULL);
+    struct tsrv srv;
+    assert_int_equal(tsrv_start(&srv, handler, &f), 0);
+    struct cs_client_config cfg;
+    cs_client_config_init(&cfg);
+    char url[64], err[256];
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d", srv.port);
+    cfg.server = cs_strdup(url);
+    struct cs_client *c = cs_client_new(&cfg, err, sizeof(err));
+    cs_client_config_free(&cfg);
+    assert_int_equal(cs_client_start(c), 0);
+
+    /* freed from the main thread while its LIST is in flight: no handler runs afterwards */
+    struct selfkill k0 = { .inf = NULL, .adds = 0 };
+    struct cs_informer_opts o = { .path = "/api/v1/slowpods",
+                                  .handlers = { .on_add = kill_on_add, .arg = &k0 } };
+    k0.adds = 1; /* kill_on_add must not free: this informer is freed by the test */
+    struct cs_informer *inf = cs_informer_new(c, &o, err, sizeof(err));
+    assert_int_equal(cs_informer_start(inf), 0);
+    usleep(50 * 1000);
+    cs_informer_free(inf);
+    usleep(450 * 1000);
+    assert_int_equal(__atomic_load_n(&k0.adds, __ATOMIC_SEQ_CST), 1);
+
+    /* freed by its own handler at the first add: the rest of the page is not delivered */
+    struct selfkill k = { .inf = NULL, .adds = 0 };
+    o.handlers.arg = &k;
+    k.inf = cs_informer_new(c, &o, err, sizeof(err));
+    assert_int_equal(cs_informer_start(k.inf), 0);
+    usleep(600 * 1000);
+    assert_int_equal(__atomic_load_n(&k.adds, __ATOMIC_SEQ_CST), 1);
+    cs_client_free(c);
+    tsrv_stop(&srv);
+}
+
 int main(void)
 {
     curl_global_init(CURL_GLOBAL_ALL);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_reflector_script),
+        cmocka_unit_test(test_free_while_listing_and_from_a_handler),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     curl_global_cleanup();
