@@ -125,6 +125,24 @@ static void handle(struct cs_apisim_server *sv, struct MHD_Connection *conn, con
         return;
     }
     const char *accept = cs_apisim_header(&q, "Accept");
+    if (!strcmp(url, "/openapi/v2") && accept && strstr(accept, "protobuf")) {
+        /*
+         * A minimal OpenAPI v2 document (gnostic protobuf: swagger "2.0", info, empty paths)
+         * with no definitions: kubectl finds no schema for any kind and skips client-side
+         * validation, so `kubectl create/apply -f` work without --validate=false. /openapi/v3
+         * answers 404, from which kubectl falls back to this legacy document.
+         */
+        static const char doc[] = "\x0a\x03" "2.0" "\x12\x15\x0a\x0a" "Kubernetes"
+                                  "\x12\x07" "v1.32.4" "\x42\x00";
+        r->ctype = "application/com.github.proto-openapi.spec.v2.v1.0+protobuf";
+        cs_buf_append(&r->body, doc, sizeof(doc) - 1);
+        return;
+    }
+    if (!strncmp(url, "/openapi/", 9)) {
+        cs_apisim_reply_status(r, 404, "NotFound", "the server could not find the requested "
+                               "resource", NULL, NULL);
+        return;
+    }
     if (!accept_ok(accept)) {
         cs_apisim_reply_status(r, 406, "NotAcceptable",
                                "only the following media types are accepted: application/json, "
