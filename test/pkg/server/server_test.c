@@ -5,6 +5,10 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <curl/curl.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <unistd.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -217,11 +221,102 @@ static void test_port_conflict_and_bad_config_fail_to_start(void **state)
     cs_server_free(e);
 }
 
+
+/* Write a throw-away self-signed certificate (EC P-256, CN=localhost) and its key. */
+static void make_cert(const char *cert_path, const char *key_path)
+{
+    EVP_PKEY *key = EVP_EC_gen("P-256");
+    assert_non_null(key);
+    X509 *x = X509_new();
+    X509_set_version(x, 2);
+    ASN1_INTEGER_set(X509_get_serialNumber(x), 1);
+    X509_gmtime_adj(X509_getm_notBefore(x), -60);
+    X509_gmtime_adj(X509_getm_notAfter(x), 3600);
+    X509_set_pubkey(x, key);
+    X509_NAME *name = X509_get_subject_name(x);
+    X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const unsigned char *)"localhost", -1,
+                               -1, 0);
+    X509_set_issuer_name(x, name);
+    assert_true(X509_sign(x, key, EVP_sha256()) > 0);
+    FILE *f = fopen(cert_path, "w");
+    assert_non_null(f);
+    PEM_write_X509(f, x);
+    fclose(f);
+    f = fopen(key_path, "w");
+    assert_non_null(f);
+    PEM_write_PrivateKey(f, key, NULL, NULL, 0, NULL, NULL);
+    fclose(f);
+    X509_free(x);
+    EVP_PKEY_free(key);
+}
+
+static void test_https_when_cert_and_key_are_given(void **state)
+{
+    (void)state;
+    char cert[64], key[64];
+    snprintf(cert, sizeof cert, "/tmp/cosched-srv-%d.crt", (int)getpid());
+    snprintf(key, sizeof key, "/tmp/cosched-srv-%d.key", (int)getpid());
+    make_cert(cert, key);
+    struct cs_server_config cfg = { .bind_address = "127.0.0.1", .port = 0,
+                                    .tls_cert_file = cert, .tls_key_file = key };
+    struct cs_server *s = cs_server_new(&cfg);
+    char err[256];
+    assert_int_equal(cs_server_start(s, err, sizeof err), 0);
+    assert_int_equal(cs_server_is_tls(s), 1);
+
+    char url[128];
+    snprintf(url, sizeof url, "https://localhost:%d/livez", cs_server_port(s));
+    struct curl_slist *res = NULL;
+    char pin[128];
+    snprintf(pin, sizeof pin, "localhost:%d:127.0.0.1", cs_server_port(s));
+    res = curl_slist_append(res, pin);
+    struct cs_buf body;
+    cs_buf_init(&body);
+    CURL *c = curl_easy_init();
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_RESOLVE, res);
+    curl_easy_setopt(c, CURLOPT_CAINFO, cert); /* verify against our own certificate */
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &body);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, 10L);
+    curl_easy_setopt(c, CURLOPT_NOPROXY, "*");
+    assert_int_equal(curl_easy_perform(c), CURLE_OK);
+    long status = 0;
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+    assert_int_equal(status, 200);
+    assert_string_equal(body.data, "ok");
+    curl_easy_cleanup(c);
+    curl_slist_free_all(res);
+    cs_buf_free(&body);
+
+    /* plain HTTP against the TLS port does not get an answer */
+    struct cs_buf junk;
+    cs_buf_init(&junk);
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/livez", cs_server_port(s));
+    c = curl_easy_init();
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &junk);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, 5L);
+    curl_easy_setopt(c, CURLOPT_NOPROXY, "*");
+    CURLcode rc = curl_easy_perform(c);
+    status = 0;
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+    assert_true(rc != CURLE_OK || status != 200);
+    curl_easy_cleanup(c);
+    cs_buf_free(&junk);
+
+    cs_server_free(s);
+    unlink(cert);
+    unlink(key);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_endpoints_over_http),
         cmocka_unit_test(test_port_conflict_and_bad_config_fail_to_start),
+        cmocka_unit_test(test_https_when_cert_and_key_are_given),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
