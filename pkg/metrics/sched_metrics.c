@@ -72,6 +72,9 @@ int cs_sched_metrics_init(struct cs_sched_metrics *m, struct cs_metrics_registry
     m->session_duration = hist_exp(reg, "cosched_session_duration_seconds",
         "Duration of one scheduling session (snapshot, actions, commit), in seconds.", NULL,
         0.001, 2, 15, &bad);
+    m->leader_status = chk(cs_metrics_gauge_new(reg, "leader_election_master_status",
+        "[ALPHA] 1 while this process holds the named leader-election lease, 0 on standby.",
+        CS_METRICS_LABELS("name")), &bad);
     return bad ? -1 : 0;
 }
 

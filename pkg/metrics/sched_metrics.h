@@ -42,6 +42,8 @@ struct cs_sched_metrics {
     struct cs_metric *binds;                      /* counter cosched_binds_total {result} */
     struct cs_metric *session_duration;           /* histogram cosched_session_duration_seconds
                                                      exp(0.001,2,15) */
+    struct cs_metric *leader_status;              /* gauge leader_election_master_status {name}
+                                                     (client-go's): 1 leading, 0 standby */
 };
 
 /* Register every family in reg (which must not already hold them). Returns 0, or -1 when a

@@ -217,6 +217,7 @@ static void test_sched_metrics_have_kube_scheduler_names_and_buckets(void **stat
     cs_metrics_inc(m.queue_incoming_pods, CS_METRICS_LABELS("active", "PodAdd"));
     cs_metrics_inc(m.binds, CS_METRICS_LABELS("success"));
     cs_metrics_observe(m.session_duration, NULL, 0.01);
+    cs_metrics_set(m.leader_status, CS_METRICS_LABELS("kube-scheduler"), 1);
     struct cs_buf out;
     cs_buf_init(&out);
     cs_metrics_render(r, &out);
@@ -239,6 +240,7 @@ static void test_sched_metrics_have_kube_scheduler_names_and_buckets(void **stat
         "scheduler_scheduler_cache_size{type=\"assumed_pods\"} 1\n",
         "cosched_binds_total{result=\"success\"} 1\n",
         "cosched_session_duration_seconds_count 1\n",
+        "leader_election_master_status{name=\"kube-scheduler\"} 1\n",
     };
     for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
         if (strstr(out.data, want[i]) == NULL) {
