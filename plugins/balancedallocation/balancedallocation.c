@@ -151,6 +151,7 @@ const struct cs_plugin cs_plugin_balancedallocation = {
     .abi = CS_PLUGIN_ABI_V1,
     .name = "NodeResourcesBalancedAllocation",
     .events = CS_EV_NODE_ADD | CS_EV_NODE_UPDATE | CS_EV_POD_DELETE,
+    .flags = CS_PLUGIN_NODE_LOCAL,
     .init = ba_init,
     .destroy = ba_destroy,
     .pre_score = ba_pre_score,

@@ -122,6 +122,7 @@ const struct cs_plugin cs_plugin_imagelocality = {
     .abi = CS_PLUGIN_ABI_V1,
     .name = "ImageLocality",
     .events = 0,
+    .flags = CS_PLUGIN_NODE_LOCAL,
     .pre_score = il_pre_score,
     .score = il_score,
 };

@@ -377,6 +377,7 @@ const struct cs_plugin cs_plugin_nodeaffinity = {
     .abi = CS_PLUGIN_ABI_V1,
     .name = "NodeAffinity",
     .events = CS_EV_NODE_ADD | CS_EV_NODE_UPDATE | CS_EV_POD_UPDATE,
+    .flags = CS_PLUGIN_NODE_LOCAL,
     .init = na_init,
     .destroy = na_destroy,
     .pre_filter = na_pre_filter,

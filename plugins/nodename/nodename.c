@@ -24,5 +24,6 @@ const struct cs_plugin cs_plugin_nodename = {
     .abi = CS_PLUGIN_ABI_V1,
     .name = "NodeName",
     .events = CS_EV_NODE_ADD,
+    .flags = CS_PLUGIN_NODE_LOCAL,
     .filter = nodename_filter,
 };

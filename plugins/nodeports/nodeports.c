@@ -36,6 +36,7 @@ const struct cs_plugin cs_plugin_nodeports = {
     .abi = CS_PLUGIN_ABI_V1,
     .name = "NodePorts",
     .events = CS_EV_POD_DELETE | CS_EV_NODE_ADD | CS_EV_NODE_UPDATE,
+    .flags = CS_PLUGIN_NODE_LOCAL,
     .pre_filter = ports_pre_filter,
     .filter = ports_filter,
 };

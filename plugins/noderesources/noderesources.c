@@ -439,6 +439,7 @@ const struct cs_plugin cs_plugin_noderesources = {
     .abi = CS_PLUGIN_ABI_V1,
     .name = "NodeResourcesFit",
     .events = CS_EV_NODE_ADD | CS_EV_NODE_UPDATE | CS_EV_POD_DELETE,
+    .flags = CS_PLUGIN_NODE_LOCAL,
     .init = fit_init,
     .destroy = fit_destroy,
     .pre_filter = fit_pre_filter,

@@ -34,5 +34,6 @@ const struct cs_plugin cs_plugin_nodeunschedulable = {
     .abi = CS_PLUGIN_ABI_V1,
     .name = "NodeUnschedulable",
     .events = CS_EV_NODE_ADD | CS_EV_NODE_UPDATE | CS_EV_POD_UPDATE,
+    .flags = CS_PLUGIN_NODE_LOCAL,
     .filter = unsched_filter,
 };

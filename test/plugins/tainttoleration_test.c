@@ -161,11 +161,45 @@ static void test_score(void **state)
     pt_env_destroy(&e);
 }
 
+static void test_reason_reuse(void **state)
+{
+    (void)state;
+    /* Two nodes carrying the same taint: the second rejection in one pod cycle reuses the
+     * reason string; a different taint gets its own. */
+    struct pt_env e;
+    pt_env_init(&e, &cs_plugin_tainttoleration, NULL);
+    struct cs_node_info *a = pt_add_node(&e, "{'metadata':{'name':'a'},'spec':{'taints':["
+                                             "{'key':'pool','value':'gpu','effect':'NoSchedule'}]}}",
+                                         PT_END);
+    struct cs_node_info *b = pt_add_node(&e, "{'metadata':{'name':'b'},'spec':{'taints':["
+                                             "{'key':'pool','value':'gpu','effect':'NoSchedule'}]}}",
+                                         PT_END);
+    struct cs_node_info *c = pt_add_node(&e, "{'metadata':{'name':'c'},'spec':{'taints':["
+                                             "{'key':'pool','value':'cpu','effect':'NoExecute'}]}}",
+                                         PT_END);
+    struct cs_pod *pod = pt_pod(&e, "{'metadata':{'name':'p','namespace':'ns'},"
+                                    "'spec':{'containers':[{'name':'c'}]}}");
+    struct cs_status sa, sb, sc;
+    memset(&sa, 0, sizeof(sa));
+    memset(&sb, 0, sizeof(sb));
+    memset(&sc, 0, sizeof(sc));
+    pt_new_cycle(&e);
+    assert_int_equal(e.pl->filter(&e.call, pod, a, &sa), CS_UNSCHEDULABLE_AND_UNRESOLVABLE);
+    assert_int_equal(e.pl->filter(&e.call, pod, b, &sb), CS_UNSCHEDULABLE_AND_UNRESOLVABLE);
+    assert_int_equal(e.pl->filter(&e.call, pod, c, &sc), CS_UNSCHEDULABLE_AND_UNRESOLVABLE);
+    assert_string_equal(sa.reasons[0], "node(s) had untolerated taint {pool: gpu}");
+    assert_ptr_equal(sa.reasons[0], sb.reasons[0]);
+    assert_string_equal(sc.reasons[0], "node(s) had untolerated taint {pool: cpu}");
+    cs_pod_unref(pod);
+    pt_env_destroy(&e);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_filter_rows),
         cmocka_unit_test(test_score),
+        cmocka_unit_test(test_reason_reuse),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
