@@ -62,6 +62,16 @@ enum cs_cluster_event {
     CS_EV_ALL = 0x7f,
 };
 
+/* Plugin flags.
+ * CS_PLUGIN_NODE_LOCAL: the plugin's filter and score for a node depend only on the pod's own
+ * fields, that node's info, and snapshot-wide data that changes only when the node list or a
+ * Node object changes (not when pods are placed). The framework may then reuse a node's filter
+ * result and raw score for an equivalent pod (same spec, labels and annotations) as long as the
+ * node's info did not change, which makes scheduling a run of identical pods O(changed nodes)
+ * instead of O(nodes x plugins) while deciding exactly as a full evaluation would. Plugins whose
+ * results depend on other nodes' pods (topology spread, inter-pod affinity) must not set it. */
+#define CS_PLUGIN_NODE_LOCAL 0x1u
+
 struct cs_snapshot;
 
 /* Services the framework offers plugins (read-only views; stable for the session). */
@@ -112,6 +122,7 @@ struct cs_plugin {
     unsigned abi;                      /* CS_PLUGIN_ABI_V1 */
     const char *name;                  /* kube-scheduler's plugin name */
     uint32_t events;                   /* cs_cluster_event mask that may make rejected pods fit */
+    uint32_t flags;                    /* CS_PLUGIN_* below */
 
     int (*init)(const struct cs_plugin_init *in, void **priv, char *err, size_t errlen);
     void (*destroy)(void *priv);

@@ -137,7 +137,7 @@ int main(int argc, char **argv)
         struct cs_sched_result res;
         cs_fw_schedule_pod(&prof, &cyc, pod, &res);
         if (res.code == CS_SUCCESS) {
-            cs_stmt_allocate(&st, &prof, pod, res.node, NULL);
+            cs_stmt_allocate(&st, &snap, &prof, pod, res.node, NULL);
             cs_stmt_clear(&st);
             ok++;
         } else {
@@ -146,6 +146,8 @@ int main(int argc, char **argv)
         cs_cycle_reset(&cyc);
     }
     double secs = (double)(cs_mono_ns() - t0) / 1e9;
+    fprintf(stderr, "eqcache: hits=%llu recomputed=%llu\n", (unsigned long long)cyc.eq.hits,
+            (unsigned long long)cyc.eq.recomputed);
     printf("scheduler-only: nodes=%ld existing=%ld pods=%ld scheduled=%ld failed=%ld seconds=%.3f "
            "decisions_per_sec=%.0f\n",
            n_nodes, n_existing, n_pods, ok, failed, secs, (double)n_pods / secs);

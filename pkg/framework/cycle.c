@@ -24,13 +24,25 @@
 void cs_cycle_init(struct cs_cycle *c, const struct cs_api_ctx *api, uint64_t seed)
 {
     memset(c, 0, sizeof(*c));
-    cs_arena_init(&c->arena, 256 * 1024);
+    cs_arena_init(&c->arena, 4 * 1024 * 1024);
     c->api = api;
     c->rng = seed ? seed : 0x9e3779b97f4a7c15ULL;
 }
 
+static void eq_drop(struct cs_eqcache *eq)
+{
+    cs_pod_unref(eq->rep);
+    eq->rep = NULL;
+    eq->valid = false;
+}
+
 void cs_cycle_destroy(struct cs_cycle *c)
 {
+    eq_drop(&c->eq);
+    cs_free(c->eq.ver);
+    cs_free(c->eq.fit);
+    cs_free(c->eq.raw);
+    cs_free(c->eq.raw_ok);
     cs_arena_destroy(&c->arena);
     cs_free(c->states);
     cs_free(c->calls);
@@ -173,6 +185,214 @@ static void fail(struct cs_sched_result *res, enum cs_code code, const char *msg
     res->reject_events = events;
 }
 
+
+/* Scoring: PreScore (Skip drops a plugin), Score (from the equivalence cache when eq is given),
+ * NormalizeScore, weighted sum, best total with a uniformly random tie-break. With one feasible
+ * node there is nothing to compare, as in kube-scheduler. Returns 0, or -1 with res filled. */
+static int pick_best(struct cs_profile *prof, struct cs_cycle *c, const struct cs_pod *pod,
+                     struct cs_node_info **feasible, int32_t *fidx, uint32_t n_feasible,
+                     struct cs_eqcache *eq,
+                     struct cs_node_info **best_out, struct cs_sched_result *res)
+{
+    struct cs_arena *a = &c->arena;
+    struct cs_node_info *best = feasible[0];
+    if (n_feasible == 1) {
+        *best_out = best;
+        return 0;
+    }
+    const struct cs_fw_point *ps = &prof->points[CS_EP_PRE_SCORE];
+    bool *skip_score = cs_arena_zalloc(a, sizeof(bool) * prof->n_insts);
+    for (uint32_t i = 0; i < ps->n; i++) {
+        const struct cs_fw_inst *in = &prof->insts[ps->inst[i]];
+        struct cs_status st = { 0 };
+        enum cs_code code = in->p->pre_score(&c->calls[in->slot], pod, feasible, n_feasible, &st);
+        if (code == CS_SKIP) {
+            skip_score[in->slot] = true;
+        } else if (code != CS_SUCCESS) {
+            fail(res, CS_ERROR,
+                 cs_arena_printf(a, "running PreScore plugin \"%s\": %s", in->p->name,
+                                 join_reasons(a, &st)),
+                 in->p->name, 0);
+            return -1;
+        }
+    }
+    int64_t *total = cs_arena_zalloc(a, sizeof(*total) * n_feasible);
+    struct cs_node_score *scores = cs_arena_alloc(a, sizeof(*scores) * n_feasible);
+    /* Node indexes gathered once: the loops below then touch only dense arrays. */
+    if (fidx == NULL) {
+        fidx = cs_arena_alloc(a, sizeof(*fidx) * n_feasible);
+        for (uint32_t j = 0; j < n_feasible; j++) {
+            fidx[j] = feasible[j]->index;
+        }
+    }
+    const struct cs_fw_point *sp = &prof->points[CS_EP_SCORE];
+    for (uint32_t i = 0; i < sp->n; i++) {
+        const struct cs_fw_inst *in = &prof->insts[sp->inst[i]];
+        if (skip_score[in->slot]) {
+            if (eq && eq->stale_n) {
+                eq->raw_ok[i] = false;  /* stale nodes were not scored for this plugin */
+            }
+            continue;
+        }
+        struct cs_fw_call *call = &c->calls[in->slot];
+        if (eq) {
+            int64_t *raw = eq->raw + (size_t)i * eq->cap;
+            if (!eq->raw_ok[i]) {
+                for (uint32_t j = 0; j < n_feasible; j++) {
+                    raw[fidx[j]] = in->p->score(call, pod, feasible[j]);
+                }
+                eq->raw_ok[i] = true;
+            } else {
+                for (uint32_t k = 0; k < eq->stale_n; k++) {
+                    struct cs_node_info *ni = eq->stale[k];
+                    raw[ni->index] = in->p->score(call, pod, ni);
+                }
+            }
+            for (uint32_t j = 0; j < n_feasible; j++) {
+                scores[j].index = fidx[j];
+                scores[j].score = raw[fidx[j]];
+            }
+        } else {
+            for (uint32_t j = 0; j < n_feasible; j++) {
+                scores[j].index = fidx[j];
+                scores[j].score = in->p->score(call, pod, feasible[j]);
+            }
+        }
+        if (in->p->normalize_score) {
+            in->p->normalize_score(call, pod, scores, n_feasible);
+        }
+        int64_t w = sp->weight[i];
+        for (uint32_t j = 0; j < n_feasible; j++) {
+            total[j] += scores[j].score * w;
+        }
+    }
+    /* Highest total; ties broken uniformly at random (count them, then pick the k-th). */
+    int64_t best_score = total[0];
+    uint32_t ties = 1;
+    for (uint32_t j = 1; j < n_feasible; j++) {
+        if (total[j] > best_score) {
+            best_score = total[j];
+            ties = 1;
+        } else if (total[j] == best_score) {
+            ties++;
+        }
+    }
+    uint32_t pick = ties > 1 ? (uint32_t)(rng_next(c) % ties) : 0;
+    for (uint32_t j = 0; j < n_feasible; j++) {
+        if (total[j] == best_score && pick-- == 0) {
+            best = feasible[j];
+            break;
+        }
+    }
+    *best_out = best;
+    return 0;
+}
+
+static bool profile_node_local(const struct cs_profile *prof)
+{
+    static const int pts[] = { CS_EP_FILTER, CS_EP_SCORE };
+    for (size_t k = 0; k < 2; k++) {
+        const struct cs_fw_point *p = &prof->points[pts[k]];
+        for (uint32_t i = 0; i < p->n; i++) {
+            if (!(prof->insts[p->inst[i]].p->flags & CS_PLUGIN_NODE_LOCAL)) {
+                return false;
+            }
+        }
+    }
+    return prof->pct_nodes_to_score < 0 && prof->points[CS_EP_SCORE].n <= 64;
+}
+
+static void eq_reset(struct cs_eqcache *eq, const struct cs_profile *prof, const struct cs_pod *pod,
+                     uint64_t epoch, uint32_t n_nodes, uint64_t skip_mask)
+{
+    eq_drop(eq);
+    eq->n_score = prof->points[CS_EP_SCORE].n;
+    if (eq->cap < n_nodes) {
+        eq->cap = n_nodes;
+        eq->ver = cs_realloc(eq->ver, sizeof(*eq->ver) * eq->cap);
+        eq->fit = cs_realloc(eq->fit, sizeof(*eq->fit) * eq->cap);
+        eq->raw = cs_realloc(eq->raw, sizeof(*eq->raw) * eq->cap * (eq->n_score ? eq->n_score : 1));
+    } else {
+        eq->raw = cs_realloc(eq->raw, sizeof(*eq->raw) * eq->cap * (eq->n_score ? eq->n_score : 1));
+    }
+    eq->raw_ok = cs_realloc(eq->raw_ok, sizeof(*eq->raw_ok) * (eq->n_score ? eq->n_score : 1));
+    memset(eq->ver, 0, sizeof(*eq->ver) * eq->cap);
+    memset(eq->raw_ok, 0, sizeof(*eq->raw_ok) * (eq->n_score ? eq->n_score : 1));
+    eq->prof = prof;
+    eq->rep = cs_pod_ref((struct cs_pod *)pod);
+    eq->epoch = epoch;
+    eq->n_nodes = n_nodes;
+    eq->skip_mask = skip_mask;
+    eq->valid = true;
+}
+
+/* Fast path: filter only the nodes whose version moved since the cached entry, then score from
+ * cached raw scores. Returns 1 when a node was chosen, 0 to fall back to the full evaluation
+ * (no feasible node: the full path builds the failure message), -1 on a plugin error. */
+static int eq_schedule(struct cs_profile *prof, struct cs_cycle *c, const struct cs_pod *pod,
+                       const struct cs_fw_inst *const *filters, uint32_t n_filters,
+                       uint64_t skip_mask, struct cs_node_info **best, struct cs_sched_result *res)
+{
+    struct cs_eqcache *eq = &c->eq;
+    uint32_t n_nodes = cs_snapshot_num_nodes(c->snap);
+    if (!eq->valid || eq->prof != prof || eq->epoch != c->snap->epoch || eq->n_nodes != n_nodes ||
+        eq->skip_mask != skip_mask || !cs_fw_pod_equivalent(pod, eq->rep)) {
+        eq_reset(eq, prof, pod, c->snap->epoch, n_nodes, skip_mask);
+    } else {
+        eq->hits++;
+    }
+    struct cs_arena *a = &c->arena;
+    struct cs_node_info **feasible = cs_arena_alloc(a, sizeof(*feasible) * n_nodes);
+    eq->stale = cs_arena_alloc(a, sizeof(*eq->stale) * n_nodes);
+    eq->stale_n = 0;
+    uint32_t n_feasible = 0;
+    const uint64_t *vers = c->snap->vers;
+    struct cs_node_info *const *list = c->snap->list;
+    int32_t *fidx = cs_arena_alloc(a, sizeof(*fidx) * n_nodes);
+    for (uint32_t idx = 0; idx < n_nodes; idx++) {
+        if (eq->ver[idx] != vers[idx]) {
+            struct cs_node_info *ni = list[idx];
+            bool ok = true;
+            for (uint32_t f = 0; f < n_filters && ok; f++) {
+                struct cs_status st;
+                st.n_reasons = 0;
+                st.code = CS_SUCCESS;
+                enum cs_code code = filters[f]->p->filter(&c->calls[filters[f]->slot], pod, ni, &st);
+                if (code == CS_ERROR) {
+                    eq_drop(eq);
+                    return 0;
+                }
+                ok = code == CS_SUCCESS;
+            }
+            eq->fit[idx] = ok;
+            eq->ver[idx] = vers[idx];
+            eq->recomputed++;
+            if (ok) {
+                eq->stale[eq->stale_n++] = ni;
+            }
+        }
+        if (eq->fit[idx]) {
+            fidx[n_feasible] = (int32_t)idx;
+            feasible[n_feasible++] = list[idx];
+        }
+    }
+    if (n_feasible == 0) {
+        return 0;
+    }
+    res->evaluated = n_nodes;
+    res->feasible = n_feasible;
+    if (pick_best(prof, c, pod, feasible, fidx, n_feasible, eq, best, res) != 0) {
+        return -1;
+    }
+    if (n_feasible == 1) {
+        /* pick_best did not score: stale nodes were not scored for any plugin. */
+        if (eq->stale_n) {
+            memset(eq->raw_ok, 0, sizeof(*eq->raw_ok) * (eq->n_score ? eq->n_score : 1));
+        }
+    }
+    return 1;
+}
+
 void cs_fw_schedule_pod(struct cs_profile *prof, struct cs_cycle *c, const struct cs_pod *pod,
                         struct cs_sched_result *res)
 {
@@ -184,6 +404,8 @@ void cs_fw_schedule_pod(struct cs_profile *prof, struct cs_cycle *c, const struc
         fail(res, CS_ERROR, "no nodes available to schedule pods", NULL, CS_EV_NODE_ADD);
         return;
     }
+
+    struct cs_node_info *best = NULL;
 
     /* PreFilter */
     const struct cs_fw_point *pf = &prof->points[CS_EP_PRE_FILTER];
@@ -220,6 +442,23 @@ void cs_fw_schedule_pod(struct cs_profile *prof, struct cs_cycle *c, const struc
         const struct cs_fw_inst *in = &prof->insts[fp->inst[i]];
         if (!skip_filter[in->slot]) {
             filters[n_filters++] = in;
+        }
+    }
+    if (profile_node_local(prof)) {
+        uint64_t skip_mask = 0;
+        for (uint32_t i = 0; i < prof->n_insts && i < 64; i++) {
+            if (skip_filter[i]) {
+                skip_mask |= 1ull << i;
+            }
+        }
+        struct cs_node_info *chosen = NULL;
+        int r = eq_schedule(prof, c, pod, filters, n_filters, skip_mask, &chosen, res);
+        if (r < 0) {
+            return;
+        }
+        if (r > 0) {
+            best = chosen;
+            goto reserve;
         }
     }
     uint32_t want = cs_fw_num_nodes_to_find(n_nodes, prof->pct_nodes_to_score);
@@ -289,61 +528,11 @@ void cs_fw_schedule_pod(struct cs_profile *prof, struct cs_cycle *c, const struc
     cs_map_destroy(&rs.map);
 
     /* Score */
-    struct cs_node_info *best = feasible[0];
-    if (n_feasible > 1) {
-        const struct cs_fw_point *ps = &prof->points[CS_EP_PRE_SCORE];
-        bool *skip_score = cs_arena_zalloc(a, sizeof(bool) * prof->n_insts);
-        for (uint32_t i = 0; i < ps->n; i++) {
-            const struct cs_fw_inst *in = &prof->insts[ps->inst[i]];
-            struct cs_status st = { 0 };
-            enum cs_code code = in->p->pre_score(&c->calls[in->slot], pod, feasible, n_feasible, &st);
-            if (code == CS_SKIP) {
-                skip_score[in->slot] = true;
-            } else if (code != CS_SUCCESS) {
-                fail(res, CS_ERROR,
-                     cs_arena_printf(a, "running PreScore plugin \"%s\": %s", in->p->name,
-                                     join_reasons(a, &st)),
-                     in->p->name, 0);
-                return;
-            }
-        }
-        int64_t *total = cs_arena_zalloc(a, sizeof(*total) * n_feasible);
-        struct cs_node_score *scores = cs_arena_alloc(a, sizeof(*scores) * n_feasible);
-        const struct cs_fw_point *sp = &prof->points[CS_EP_SCORE];
-        for (uint32_t i = 0; i < sp->n; i++) {
-            const struct cs_fw_inst *in = &prof->insts[sp->inst[i]];
-            if (skip_score[in->slot]) {
-                continue;
-            }
-            struct cs_fw_call *call = &c->calls[in->slot];
-            for (uint32_t j = 0; j < n_feasible; j++) {
-                scores[j].index = feasible[j]->index;
-                scores[j].score = in->p->score(call, pod, feasible[j]);
-            }
-            if (in->p->normalize_score) {
-                in->p->normalize_score(call, pod, scores, n_feasible);
-            }
-            int64_t w = sp->weight[i];
-            for (uint32_t j = 0; j < n_feasible; j++) {
-                total[j] += scores[j].score * w;
-            }
-        }
-        int64_t best_score = total[0];
-        uint32_t ties = 1;
-        for (uint32_t j = 1; j < n_feasible; j++) {
-            if (total[j] > best_score) {
-                best_score = total[j];
-                best = feasible[j];
-                ties = 1;
-            } else if (total[j] == best_score) {
-                ties++;
-                if (rng_next(c) % ties == 0) {
-                    best = feasible[j];
-                }
-            }
-        }
+    if (pick_best(prof, c, pod, feasible, NULL, n_feasible, NULL, &best, res) != 0) {
+        return;
     }
 
+reserve:
     /* Reserve, then Permit */
     const struct cs_fw_point *rp = &prof->points[CS_EP_RESERVE];
     for (uint32_t i = 0; i < rp->n; i++) {

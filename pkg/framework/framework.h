@@ -61,8 +61,35 @@ int cs_fw_plugin_implements(const char *name, enum cs_ext_point ep);
 /* Union of the cluster events the plugins of this profile declared. */
 uint32_t cs_profile_events(const struct cs_profile *prof);
 
+/* True when every field a plugin may read is equal (see equiv.c). */
+bool cs_fw_pod_equivalent(const struct cs_pod *a, const struct cs_pod *b);
+
+/* Per-node results of the last pod, reused for the next equivalent pod when every filter and
+ * score plugin of the profile is CS_PLUGIN_NODE_LOCAL and all nodes are evaluated. Entries are
+ * indexed by snapshot node index and stamped with the node's version; the whole cache is
+ * dropped when the snapshot epoch, the profile or the pod class changes. */
+struct cs_eqcache {
+    bool valid;
+    const struct cs_profile *prof;
+    struct cs_pod *rep;            /* counted reference: the pod class representative */
+    uint64_t epoch;
+    uint32_t n_nodes;
+    uint32_t cap;
+    uint64_t skip_mask;            /* pre_filter skips the cached results were computed with */
+    uint64_t *ver;                 /* per node: version the entry was computed at (0 = none) */
+    uint8_t *fit;                  /* per node: passed every filter */
+    uint32_t n_score;              /* score plugins (profile order) */
+    int64_t *raw;                  /* n_score x cap raw scores */
+    bool *raw_ok;                  /* per score plugin: raw complete for every fit node */
+    struct cs_node_info **stale;   /* cycle arena: fit nodes recomputed for this pod */
+    uint32_t stale_n;
+    uint64_t hits;                 /* stats: pods decided from the cache */
+    uint64_t recomputed;           /* stats: node entries recomputed */
+};
+
 /* Per-attempt working memory, reused across pods by the scheduler thread. */
 struct cs_cycle {
+    struct cs_eqcache eq;
     struct cs_arena arena;         /* reset after each pod attempt */
     struct cs_snapshot *snap;
     const struct cs_api_ctx *api;

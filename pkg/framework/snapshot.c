@@ -29,6 +29,7 @@ static void images_adjust(struct cs_snapshot *s, const struct cs_node *node, int
             const char *name = img->names[j];
             const char *key = cs_map_get_key(&s->images, name);
             uintptr_t cnt = key ? (uintptr_t)cs_map_get(&s->images, key) : 0;
+            s->epoch++;
             if (delta > 0) {
                 cs_map_put(&s->images, key ? key : cs_strdup(name), (void *)(cnt + 1));
             } else if (cnt == 1) {
@@ -58,6 +59,7 @@ void cs_snapshot_destroy(struct cs_snapshot *s)
     }
     cs_map_destroy(&s->images);
     cs_free(s->list);
+    cs_free(s->vers);
     memset(s, 0, sizeof(*s));
 }
 
@@ -66,9 +68,12 @@ static void list_add(struct cs_snapshot *s, struct cs_node_info *ni)
     if (s->n_list == s->cap_list) {
         s->cap_list = s->cap_list ? s->cap_list * 2 : 64;
         s->list = cs_realloc(s->list, sizeof(*s->list) * s->cap_list);
+        s->vers = cs_realloc(s->vers, sizeof(*s->vers) * s->cap_list);
     }
     ni->index = (int32_t)s->n_list;
+    s->vers[s->n_list] = ni->generation;
     s->list[s->n_list++] = ni;
+    s->epoch++;
 }
 
 static void list_remove(struct cs_snapshot *s, struct cs_node_info *ni)
@@ -78,8 +83,10 @@ static void list_remove(struct cs_snapshot *s, struct cs_node_info *ni)
     }
     uint32_t i = (uint32_t)ni->index;
     s->list[i] = s->list[--s->n_list];
+    s->vers[i] = s->vers[s->n_list];
     s->list[i]->index = (int32_t)i;
     ni->index = -1;
+    s->epoch++;
 }
 
 struct cs_node_info *cs_snapshot_upsert(struct cs_snapshot *s, const struct cs_node_info *src)
@@ -96,12 +103,17 @@ struct cs_node_info *cs_snapshot_upsert(struct cs_snapshot *s, const struct cs_n
         images_adjust(s, src->node, +1);
     }
     bool was_listed = ni->index >= 0;
+    uint64_t old_version = ni->generation;
     cs_node_info_copy(ni, src);
+    ni->generation = (s->versions > old_version ? s->versions : old_version) + 1;
+    s->versions = ni->generation;
     /* cs_node_info_copy preserves our index; the map key must stay the interned name. */
     if (ni->node && !was_listed) {
         list_add(s, ni);
     } else if (ni->node == NULL && was_listed) {
         list_remove(s, ni);
+    } else if (was_listed) {
+        s->vers[ni->index] = ni->generation;
     }
     return ni;
 }
@@ -125,8 +137,9 @@ struct cs_node_info *cs_snapshot_get(struct cs_snapshot *s, const char *name)
 
 void cs_snapshot_touch(struct cs_snapshot *s, struct cs_node_info *ni)
 {
-    (void)s;
-    (void)ni;
+    if (ni->index >= 0 && (uint32_t)ni->index < s->n_list && s->list[ni->index] == ni) {
+        s->vers[ni->index] = ni->generation;
+    }
 }
 
 const struct cs_node_info *cs_snapshot_node(const struct cs_snapshot *s, const char *name)

@@ -22,7 +22,13 @@ struct cs_snapshot {
     struct cs_map by_name;        /* node name -> struct cs_node_info * (incl. placeholders) */
     struct cs_map images;         /* image name (owned copy) -> (uintptr_t) number of nodes */
     uint64_t generation;          /* cache generation this snapshot reflects */
+    uint64_t versions;            /* last per-node version handed out (see below) */
+    uint64_t *vers;               /* vers[i] = list[i]->generation, dense for fast scans */
+    uint64_t epoch;               /* bumped when the node list or the image index changes */
 };
+/* Inside a snapshot, a node info's `generation` is a per-node version that strictly increases
+ * on every change (refresh from the cache, or a statement adding/removing a pod), so a cached
+ * per-node result is valid exactly while the version it was computed at is current. */
 
 void cs_snapshot_init(struct cs_snapshot *s);
 void cs_snapshot_destroy(struct cs_snapshot *s);
@@ -32,8 +38,8 @@ struct cs_node_info *cs_snapshot_upsert(struct cs_snapshot *s, const struct cs_n
 void cs_snapshot_remove(struct cs_snapshot *s, const char *name);
 /* Mutable lookup for statements; NULL when absent. */
 struct cs_node_info *cs_snapshot_get(struct cs_snapshot *s, const char *name);
-/* After a statement changed a node's pods in place: keep derived indexes in step (images do not
- * change with pods, so this is only a hook for future per-node indexes). */
+/* After a statement (or an undo) changed a node's pods in place: publish the node's new
+ * version in the dense `vers` array. Every in-place change of a listed node must call it. */
 void cs_snapshot_touch(struct cs_snapshot *s, struct cs_node_info *ni);
 
 #endif

@@ -29,10 +29,10 @@ struct cs_statement {
 
 void cs_stmt_init(struct cs_statement *st);
 void cs_stmt_destroy(struct cs_statement *st);
-void cs_stmt_allocate(struct cs_statement *st, struct cs_profile *prof, struct cs_pod *pod,
-                      struct cs_node_info *ni, void *owner);
+void cs_stmt_allocate(struct cs_statement *st, struct cs_snapshot *snap, struct cs_profile *prof,
+                      struct cs_pod *pod, struct cs_node_info *ni, void *owner);
 /* Undo all placements (reverse order), running Unreserve for each. */
-void cs_stmt_discard(struct cs_statement *st, struct cs_cycle *c);
+void cs_stmt_discard(struct cs_statement *st, struct cs_snapshot *snap, struct cs_cycle *c);
 /* Forget the ops after the caller committed them (placements stay in the snapshot). */
 void cs_stmt_clear(struct cs_statement *st);
 

@@ -297,6 +297,7 @@ static void commit(struct cs_scheduler *s, int64_t start_ns)
         if (cs_cache_assume_pod(&s->cache, op->pod, op->ni->name) != 0) {
             /* Already counted (assigned meanwhile): undo our tentative placement. */
             cs_node_info_remove_pod(op->ni, op->pod);
+            cs_snapshot_touch(&s->snap, op->ni);
             cs_fw_unreserve(prof, &s->cycle, op->pod, op->ni->name);
             cs_queue_done_scheduled(&s->queue, e);
             continue;
@@ -307,6 +308,7 @@ static void commit(struct cs_scheduler *s, int64_t start_ns)
         if (code != CS_SUCCESS) {
             cs_cache_forget_pod(&s->cache, op->pod->key);
             cs_node_info_remove_pod(op->ni, op->pod);
+            cs_snapshot_touch(&s->snap, op->ni);
             cs_fw_unreserve(prof, &s->cycle, op->pod, op->ni->name);
             struct cs_sched_result res = {
                 .code = CS_ERROR,
@@ -345,7 +347,7 @@ static void schedule_single(struct cs_scheduler *s, struct cs_qentry *e, struct 
     struct cs_sched_result res;
     cs_fw_schedule_pod(prof, &s->cycle, pod, &res);
     if (res.code == CS_SUCCESS) {
-        cs_stmt_allocate(&s->stmt, prof, pod, res.node, e);
+        cs_stmt_allocate(&s->stmt, &s->snap, prof, pod, res.node, e);
         commit(s, t0);
     } else {
         report_failure(s, e, prof, &res, (double)(cs_mono_ns() - t0) / 1e9);
@@ -365,7 +367,7 @@ static void schedule_group(struct cs_scheduler *s, struct cs_qentry **members, u
         struct cs_pod *pod = (struct cs_pod *)members[i]->qp.pod;
         cs_fw_schedule_pod(prof, &s->cycle, pod, &res[i]);
         if (res[i].code == CS_SUCCESS) {
-            cs_stmt_allocate(&s->stmt, prof, pod, res[i].node, members[i]);
+            cs_stmt_allocate(&s->stmt, &s->snap, prof, pod, res[i].node, members[i]);
             placed++;
         } else {
             msgs[i] = cs_strdup(res[i].message ? res[i].message : "scheduling failed");
@@ -381,7 +383,7 @@ static void schedule_group(struct cs_scheduler *s, struct cs_qentry **members, u
             }
         }
     } else {
-        cs_stmt_discard(&s->stmt, &s->cycle);
+        cs_stmt_discard(&s->stmt, &s->snap, &s->cycle);
         for (uint32_t i = 0; i < n; i++) {
             struct cs_sched_result r = {
                 .code = CS_UNSCHEDULABLE,
