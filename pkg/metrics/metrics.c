@@ -54,10 +54,18 @@ struct cs_metric {
     struct cs_metric_child *_Atomic single; /* the child of a label-less family */
 };
 
+struct collector {
+    cs_metrics_collect_fn fn;
+    void *arg;
+    void (*free_arg)(void *arg);
+};
+
 struct cs_metrics_registry {
     pthread_mutex_t mu;
     struct cs_metric **fams;       /* sorted by name */
     size_t nfams, fams_cap;
+    struct collector *collectors;
+    size_t ncollectors, collectors_cap;
 };
 
 /* ---- doubles in atomics --------------------------------------------------------------------- */
@@ -151,6 +159,12 @@ void cs_metrics_registry_free(struct cs_metrics_registry *r)
         family_free(r->fams[i]);
     }
     cs_free(r->fams);
+    for (size_t i = 0; i < r->ncollectors; i++) {
+        if (r->collectors[i].free_arg != NULL) {
+            r->collectors[i].free_arg(r->collectors[i].arg);
+        }
+    }
+    cs_free(r->collectors);
     pthread_mutex_destroy(&r->mu);
     cs_free(r);
 }
@@ -450,7 +464,7 @@ void cs_metrics_child_inc(struct cs_metric_child *c)
 
 void cs_metrics_child_set(struct cs_metric_child *c, double v)
 {
-    if (c == NULL || c->fam->type != CS_METRICS_GAUGE) {
+    if (c == NULL || c->fam->type == CS_METRICS_HISTOGRAM) {
         return;
     }
     atomic_store_explicit(&c->bits, dbits(v), memory_order_relaxed);
@@ -684,11 +698,34 @@ static void render_family(struct cs_metric *m, struct cs_buf *out)
     cs_free(kids);
 }
 
+void cs_metrics_add_collector(struct cs_metrics_registry *r, cs_metrics_collect_fn fn, void *arg,
+                              void (*free_arg)(void *arg))
+{
+    pthread_mutex_lock(&r->mu);
+    r->collectors = cs_grow(r->collectors, sizeof *r->collectors, r->ncollectors + 1,
+                            &r->collectors_cap);
+    r->collectors[r->ncollectors++] = (struct collector){ fn, arg, free_arg };
+    pthread_mutex_unlock(&r->mu);
+}
+
 void cs_metrics_render(struct cs_metrics_registry *r, struct cs_buf *out)
 {
     if (r == NULL) {
         return;
     }
+    pthread_mutex_lock(&r->mu);
+    size_t nc = r->ncollectors;
+    struct collector *cols = NULL;
+    if (nc > 0) {
+        cols = cs_malloc(nc * sizeof *cols);
+        memcpy(cols, r->collectors, nc * sizeof *cols);
+    }
+    pthread_mutex_unlock(&r->mu);
+    for (size_t i = 0; i < nc; i++) {
+        cols[i].fn(cols[i].arg);
+    }
+    cs_free(cols);
+
     pthread_mutex_lock(&r->mu);
     size_t n = r->nfams;
     struct cs_metric **fams = NULL;

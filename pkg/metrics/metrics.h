@@ -64,10 +64,11 @@ size_t cs_metrics_linear_buckets(double start, double width, size_t count, doubl
 struct cs_metric_child *cs_metrics_with(struct cs_metric *m, const char *const *label_values);
 
 /* Child operations (NULL child: no-op). Counters ignore negative and NaN increments;
- * calling an operation of another type (e.g. observe on a counter) is a no-op. */
+ * calling an operation of another type (e.g. observe on a counter) is a no-op. Setting a
+ * counter is meant for collectors that mirror a count kept elsewhere (e.g. CPU seconds). */
 void cs_metrics_child_inc(struct cs_metric_child *c);                 /* counter, gauge */
 void cs_metrics_child_add(struct cs_metric_child *c, double v);       /* counter, gauge */
-void cs_metrics_child_set(struct cs_metric_child *c, double v);       /* gauge */
+void cs_metrics_child_set(struct cs_metric_child *c, double v);       /* gauge, counter */
 void cs_metrics_child_observe(struct cs_metric_child *c, double v);   /* histogram */
 
 /* Family + label values in one call (lookup then the child operation). */
@@ -83,6 +84,20 @@ double cs_metrics_child_sum(const struct cs_metric_child *c);
 /* Number of children (label combinations) of a family. */
 size_t cs_metrics_children(struct cs_metric *m);
 const char *cs_metrics_name(const struct cs_metric *m);
+
+/* A collector runs at the start of every cs_metrics_render (on the rendering thread, before
+ * any family is read) to refresh values that are sampled rather than counted. arg is
+ * borrowed unless free_arg is given, in which case the registry calls free_arg(arg) when it
+ * is freed. Collectors may call any observation function. */
+typedef void (*cs_metrics_collect_fn)(void *arg);
+void cs_metrics_add_collector(struct cs_metrics_registry *r, cs_metrics_collect_fn fn, void *arg,
+                              void (*free_arg)(void *arg));
+
+/* Register the standard process_* metrics (process_cpu_seconds_total,
+ * process_resident_memory_bytes, process_virtual_memory_bytes, process_start_time_seconds,
+ * process_open_fds, process_max_fds) with a collector reading /proc/self. Returns 0 or -1
+ * (already registered). Linux only. */
+int cs_metrics_register_process(struct cs_metrics_registry *r);
 
 /* Append the whole registry in text format 0.0.4 to out. */
 void cs_metrics_render(struct cs_metrics_registry *r, struct cs_buf *out);

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "pkg/metrics/metrics.h"
 #include "pkg/metrics/sched_metrics.h"
@@ -139,9 +140,14 @@ static void test_vector_children_are_stable_and_many(void **state)
                     (double)i);
     }
     /* wrong-type operations are no-ops */
-    cs_metrics_child_set(first, 42);
     cs_metrics_child_observe(first, 42);
     assert_true(cs_metrics_child_value(first) == 0);
+    double b1[1] = { 1 };
+    struct cs_metric *h = cs_metrics_histogram_new(r, "h_seconds", "h", NULL, b1, 1);
+    cs_metrics_set(h, NULL, 5);
+    cs_metrics_add(h, NULL, 5);
+    assert_int_equal(cs_metrics_child_count(cs_metrics_with(h, NULL)), 0);
+    assert_true(cs_metrics_child_sum(cs_metrics_with(h, NULL)) == 0);
     cs_metrics_registry_free(r);
 }
 
@@ -259,6 +265,51 @@ static void test_sched_metrics_have_kube_scheduler_names_and_buckets(void **stat
     cs_metrics_registry_free(r);
 }
 
+
+struct sampled {
+    int calls;
+    struct cs_metric *g;
+};
+
+static void sample(void *arg)
+{
+    struct sampled *s = arg;
+    s->calls++;
+    cs_metrics_set(s->g, NULL, s->calls * 10);
+}
+
+static void test_collectors_run_at_render_and_process_metrics_appear(void **state)
+{
+    (void)state;
+    struct cs_metrics_registry *r = cs_metrics_registry_new();
+    struct sampled smp = { 0, cs_metrics_gauge_new(r, "sampled_value", "h", NULL) };
+    cs_metrics_add_collector(r, sample, &smp, NULL);
+    assert_int_equal(cs_metrics_register_process(r), 0);
+    assert_int_equal(cs_metrics_register_process(r), -1); /* names taken */
+    struct cs_buf out;
+    cs_buf_init(&out);
+    cs_metrics_render(r, &out);
+    assert_int_equal(smp.calls, 1);
+    assert_non_null(strstr(out.data, "sampled_value 10\n"));
+    cs_buf_reset(&out);
+    cs_metrics_render(r, &out);
+    assert_non_null(strstr(out.data, "sampled_value 20\n"));
+    assert_non_null(strstr(out.data, "# TYPE process_cpu_seconds_total counter\n"));
+    const char *rss = strstr(out.data, "\nprocess_resident_memory_bytes ");
+    assert_non_null(rss);
+    assert_true(strtod(rss + strlen("\nprocess_resident_memory_bytes "), NULL) > 1e6);
+    const char *st = strstr(out.data, "\nprocess_start_time_seconds ");
+    assert_non_null(st);
+    double start = strtod(st + strlen("\nprocess_start_time_seconds "), NULL);
+    double now = (double)time(NULL);
+    assert_true(start > now - 3600 && start <= now + 1);
+    const char *fds = strstr(out.data, "\nprocess_open_fds ");
+    assert_non_null(fds);
+    assert_true(strtod(fds + strlen("\nprocess_open_fds "), NULL) >= 3);
+    cs_buf_free(&out);
+    cs_metrics_registry_free(r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -268,6 +319,7 @@ int main(void)
         cmocka_unit_test(test_vector_children_are_stable_and_many),
         cmocka_unit_test(test_two_threads_give_exact_totals),
         cmocka_unit_test(test_sched_metrics_have_kube_scheduler_names_and_buckets),
+        cmocka_unit_test(test_collectors_run_at_render_and_process_metrics_appear),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
