@@ -229,7 +229,7 @@ static int step(struct cs_le *le)
         le->st.leading = 0;
     }
     mirror(le);
-    if (holder_changed && !lost && le->cb.on_new_leader) {
+    if (holder_changed && le->cb.on_new_leader) {
         le->cb.on_new_leader(le->cb.arg, new_holder);
     }
     if (became) {
