@@ -24,7 +24,11 @@
  *
  * Threads. The elector thread calls the transport and every callback, one at a time.
  * Callbacks must return promptly (start your own threads from on_started_leading) and must
- * not call cs_le_stop/cs_le_free. Getters and cs_le_check are thread-safe.
+ * not call cs_le_stop/cs_le_free. Getters and cs_le_check are thread-safe. cs_le_stop may
+ * wait for one request in flight (at most the renew deadline). An elector is not restartable.
+ *
+ * Ownership. cs_le_new copies the lease strings; the transport argument and callback argument
+ * are borrowed. struct cs_le_state owns its cached lease JSON, a decision owns its body.
  */
 #include <stddef.h>
 #include <stdint.h>
