@@ -217,6 +217,17 @@ static const json_t *args_cb(void *arg, const char *plugin)
     return cs_config_plugin_args(arg, plugin);
 }
 
+/* percentageOfNodesToScore: cosched scores every node unless the profile or the global
+ * configuration sets a value (0 then means kube-scheduler's adaptive percentage). */
+static int32_t pct_nodes(const struct cs_config *cfg, const struct cs_config_profile *cp)
+{
+    if (cp->percentage_of_nodes_to_score == CS_CONFIG_UNSET &&
+        cfg->percentage_of_nodes_to_score == CS_CONFIG_UNSET) {
+        return -1;
+    }
+    return cs_config_percentage_of_nodes_to_score(cfg, cp);
+}
+
 /* Build one framework profile per configured profile. */
 static int build_profiles(struct cs_scheduler *s, const struct cs_config *cfg, char *err,
                           size_t errlen)
@@ -249,7 +260,7 @@ static int build_profiles(struct cs_scheduler *s, const struct cs_config *cfg, c
         struct cs_profile prof;
         if (cs_profile_build(&prof, cp->scheduler_name, (const struct cs_fw_entry *const *)pts,
                              npts, args_cb, (void *)cp,
-                             cs_config_percentage_of_nodes_to_score(cfg, cp), &s->api, err,
+                             pct_nodes(cfg, cp), &s->api, err,
                              errlen) != 0) {
             rc = -1;
         } else {

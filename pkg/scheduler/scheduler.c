@@ -449,7 +449,12 @@ static void run_session(struct cs_scheduler *s, struct cs_qentry **batch, size_t
     cs_free(groups);
     cs_free(mins);
     cs_free(profs);
-    cs_metrics_observe(s->metrics.session_duration, NULL, (double)(cs_mono_ns() - t0) / 1e9);
+    double secs = (double)(cs_mono_ns() - t0) / 1e9;
+    cs_metrics_observe(s->metrics.session_duration, NULL, secs);
+    if (CS_V(4)) {
+        CS_INFO_S("Session done", CS_KVI("pods", n), CS_KVF("seconds", secs),
+                  CS_KVI("eqHits", s->cycle.eq.hits), CS_KVI("eqRecomputed", s->cycle.eq.recomputed));
+    }
 }
 
 static void *scheduler_main(void *arg)

@@ -8,14 +8,16 @@ APISIM_BIN=${APISIM_BIN:-build/asan/apisim}
 tmp=$(mktemp -d)
 kc=$tmp/kubeconfig
 pid=
+failed=0
 cleanup() {
   if [ -n "$pid" ]; then kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; fi
+  if [ "$failed" -ne 0 ]; then echo "# last lines of the apisim log:"; tail -n 40 "$tmp/apisim.log"; fi
   rm -rf "$tmp"
 }
 trap cleanup EXIT
 
 pass() { echo "ok - $*"; }
-fail() { echo "not ok - $*"; }
+fail() { echo "not ok - $*"; failed=1; }
 check() { local what=$1; shift; if "$@"; then pass "$what"; else fail "$what"; fi; }
 # wait_for SECONDS CMD...: retry CMD every 0.1 s until it succeeds.
 wait_for() {
@@ -220,6 +222,31 @@ check "a 429 fault sends Retry-After" \
 check "after reset the bind succeeds" test "$(bind default faulty sim-node-0)" = 201
 check "a bad fault body is a 400 naming the field" \
   grep -q 'bind.fraction' <("${CURL[@]}" -X PUT "$server/apisim/faults" -d '{"bind":{"fraction":9}}')
+
+# watch faults: forced 410 on resume, age-based drop, drop-all-now
+rv=$("${K[@]}" get pods -o jsonpath='{.metadata.resourceVersion}')
+"${CURL[@]}" -o /dev/null -X PUT "$server/apisim/faults" -d '{"watch410Fraction":1}'
+check "a forced-410 watch resume gets an ERROR event with code 410" \
+  grep -q '"code":410' <("${CURL[@]}" --max-time 5 "$server/api/v1/pods?watch=true&resourceVersion=$rv")
+check "a fresh watch (no resourceVersion) is not forced to 410" \
+  bash -c "! ${CURL[*]} --max-time 2 '$server/api/v1/nodes?watch=true' | grep -q '\"code\":410'"
+"${CURL[@]}" -o /dev/null -X PUT "$server/apisim/faults" -d '{"watchDropEverySeconds":1}'
+start=$(date +%s%N)
+"${CURL[@]}" --max-time 8 -o "$tmp/w.out" -w "%{http_code}" "$server/api/v1/nodes?watch=true&timeoutSeconds=60" >"$tmp/w.code"; echo "# watch answered $(cat "$tmp/w.code"), $(wc -l <"$tmp/w.out") lines: $(head -c 300 "$tmp/w.out")"
+elapsed_ms=$(( ($(date +%s%N) - start) / 1000000 ))
+check "watchDropEverySeconds=1 ends a watch after about a second (${elapsed_ms} ms)" \
+  test "$elapsed_ms" -ge 900 -a "$elapsed_ms" -lt 5000
+"${CURL[@]}" -o /dev/null -X PUT "$server/apisim/faults" -d '{}'
+"${CURL[@]}" --max-time 8 -o /dev/null "$server/api/v1/nodes?watch=true&timeoutSeconds=60" &
+wpid=$!
+sleep 1
+"${CURL[@]}" -o /dev/null -X PUT "$server/apisim/faults" -d '{"dropWatchesNow":true}'
+# the watch stays idle; the server checks at its idle tick
+start=$(date +%s%N)
+wait "$wpid"
+elapsed_ms=$(( ($(date +%s%N) - start) / 1000000 ))
+check "dropWatchesNow closes an open watch (${elapsed_ms} ms after the request)" \
+  test "$elapsed_ms" -lt 5000
 
 # --- dump -------------------------------------------------------------------------------------
 "${CURL[@]}" "$server/apisim/dump" >"$tmp/dump.json"

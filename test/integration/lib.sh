@@ -90,3 +90,6 @@ d=json.load(sys.stdin)
 print(sum(1 for p in d["items"] if p["spec"].get("schedulerName")=="ack-co-scheduler" and not p["spec"].get("nodeName")))')
   [ "$pending" = 0 ]
 }
+
+# kcreate FILE: kubectl create -f FILE quietly (kubectl has no -q); status is kubectl's.
+kcreate() { k create -f "$1" -o name >/dev/null; }

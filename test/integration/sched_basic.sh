@@ -13,8 +13,8 @@ start_apisim --cluster-gen "nodes=100,cpu=4,memory=32Gi,pods=110,prefix=node-" \
 "$PY" "$ROOT/test/integration/genpods.py" --count 2000 --prefix ours- >"$WORK/pods.json"
 "$PY" "$ROOT/test/integration/genpods.py" --count 5 --prefix foreign-pending- \
   --scheduler default-scheduler >"$WORK/foreign.json"
-check "kubectl creates 2000 pods for ack-co-scheduler" k create -f "$WORK/pods.json" -o name -q
-check "kubectl creates 5 pending pods for default-scheduler" k create -f "$WORK/foreign.json" -q
+check "kubectl creates 2000 pods for ack-co-scheduler" kcreate "$WORK/pods.json"
+check "kubectl creates 5 pending pods for default-scheduler" kcreate "$WORK/foreign.json"
 start_cosched
 start=$(date +%s%N)
 if wait_until 180 all_ours_bound; then

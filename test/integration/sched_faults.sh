@@ -7,7 +7,7 @@ start_apisim --cluster-gen "nodes=40,cpu=8,memory=32Gi,pods=110,prefix=node-" --
   --fault-watch-drop-every 1s --fault-watch-drop 0.01 --fault-watch-410 0.5 \
   --fault-bind 0.1:500 || { notok "apisim starts"; exit 1; }
 "$PY" "$ROOT/test/integration/genpods.py" --count 1500 --prefix f- --cpu 100m --memory 100Mi >"$WORK/pods.json"
-check "1500 pods created" k create -f "$WORK/pods.json" -q
+check "1500 pods created" kcreate "$WORK/pods.json"
 start_cosched
 if wait_until 180 all_ours_bound; then ok "all 1500 bound despite faults"; else notok "all 1500 bound despite faults (bound $(bound_count))"; fi
 k get nodes -o json >"$WORK/n.json"; k get pods -A -o json >"$WORK/p.json"

@@ -14,7 +14,7 @@ node() {  # name labels-json taints-json unschedulable
   node node-c '{"kubernetes.io/hostname":"node-c","zone":"z2"}' '[]' true
   node node-d '{"kubernetes.io/hostname":"node-d","zone":"z2"}' '[]' false
 } >"$WORK/nodes.json"
-check "nodes created" k create -f "$WORK/nodes.json" -q
+check "nodes created" kcreate "$WORK/nodes.json"
 start_cosched
 gen() { "$PY" "$ROOT/test/integration/genpods.py" --count 1 --cpu 100m --memory 100Mi "$@"; }
 
@@ -23,16 +23,16 @@ cond_reason() { k get pod "$1" -o jsonpath='{.status.conditions[?(@.type=="PodSc
 has_event() { k get events --field-selector "involvedObject.name=$1" -o jsonpath='{.items[*].reason}' | grep -qw "$2"; }
 bound_to() { [ "$(pod_node "$1")" = "$2" ]; }
 
-gen --prefix sel- --node-selector disk=ssd | k create -f - -q
+gen --prefix sel- --node-selector disk=ssd | k create -f - -o name >/dev/null
 wait_until 10 bound_to sel-0 node-a
 check "nodeSelector disk=ssd lands on node-a" bound_to sel-0 node-a
 
 HOST_B='{"nodeAffinity":{"requiredDuringSchedulingIgnoredDuringExecution":{"nodeSelectorTerms":[{"matchExpressions":[{"key":"kubernetes.io/hostname","operator":"In","values":["node-b"]}]}]}}}'
-gen --prefix tol- --toleration dedicated=gpu:NoSchedule --affinity-json "$HOST_B" | k create -f - -q
+gen --prefix tol- --toleration dedicated=gpu:NoSchedule --affinity-json "$HOST_B" | k create -f - -o name >/dev/null
 wait_until 10 bound_to tol-0 node-b
 check "toleration for dedicated=gpu:NoSchedule lands on the tainted node-b" bound_to tol-0 node-b
 
-gen --prefix notol- --affinity-json "$HOST_B" | k create -f - -q
+gen --prefix notol- --affinity-json "$HOST_B" | k create -f - -o name >/dev/null
 want='0/4 nodes are available: 1 node(s) had untolerated taint {dedicated: gpu}, 1 node(s) were unschedulable, 2 node(s) didn'"'"'t match Pod'"'"'s node affinity/selector.'
 wait_until 10 test -n "$(cond_msg notol-0)"
 got=$(cond_msg notol-0)
@@ -44,25 +44,25 @@ check "refused pod has a FailedScheduling event" has_event notol-0 FailedSchedul
 check "refused pod stays pending" [ -z "$(pod_node notol-0)" ]
 
 PREF='{"nodeAffinity":{"preferredDuringSchedulingIgnoredDuringExecution":[{"weight":50,"preference":{"matchExpressions":[{"key":"zone","operator":"In","values":["z2"]}]}}]}}'
-gen --prefix pref- --affinity-json "$PREF" | k create -f - -q
+gen --prefix pref- --affinity-json "$PREF" | k create -f - -o name >/dev/null
 wait_until 10 bound_to pref-0 node-d
 check "preferred affinity zone=z2 picks node-d (node-c is unschedulable)" bound_to pref-0 node-d
 
 REQ_Z2='{"nodeAffinity":{"requiredDuringSchedulingIgnoredDuringExecution":{"nodeSelectorTerms":[{"matchExpressions":[{"key":"zone","operator":"NotIn","values":["z1"]}]}]}}}'
-gen --prefix req- --affinity-json "$REQ_Z2" | k create -f - -q
+gen --prefix req- --affinity-json "$REQ_Z2" | k create -f - -o name >/dev/null
 wait_until 10 bound_to req-0 node-d
 check "required affinity zone NotIn z1 avoids node-a/node-b and unschedulable node-c" bound_to req-0 node-d
 
-gen --prefix port1- --host-port 8080 --node-selector disk=ssd | k create -f - -q
+gen --prefix port1- --host-port 8080 --node-selector disk=ssd | k create -f - -o name >/dev/null
 wait_until 10 bound_to port1-0 node-a
 check "first hostPort 8080 pod binds" bound_to port1-0 node-a
-gen --prefix port2- --host-port 8080 --node-selector disk=ssd | k create -f - -q
+gen --prefix port2- --host-port 8080 --node-selector disk=ssd | k create -f - -o name >/dev/null
 wait_until 10 test -n "$(cond_msg port2-0)"
 got=$(cond_msg port2-0)
 check "second hostPort 8080 pod on the same node is refused: $got" \
   bash -c "[[ \"$got\" == *\"1 node(s) didn't have free ports for the requested pod ports\"* ]]"
 
-gen --prefix gated- --gate example.com/wait | k create -f - -q
+gen --prefix gated- --gate example.com/wait | k create -f - -o name >/dev/null
 sleep 1.5
 check "gated pod is not scheduled" [ -z "$(pod_node gated-0)" ]
 check "gated pod keeps the apiserver's SchedulingGated reason" [ "$(cond_reason gated-0)" = SchedulingGated ]
@@ -70,7 +70,7 @@ k patch pod gated-0 --type=json -p '[{"op":"remove","path":"/spec/schedulingGate
 wait_until 10 test -n "$(pod_node gated-0)"
 check "removing the gate lets it schedule" [ -n "$(pod_node gated-0)" ]
 
-gen --prefix unsched- --node-selector kubernetes.io/hostname=node-c | k create -f - -q
+gen --prefix unsched- --node-selector kubernetes.io/hostname=node-c | k create -f - -o name >/dev/null
 wait_until 10 test -n "$(cond_msg unsched-0)"
 got=$(cond_msg unsched-0)
 check "only-unschedulable-node pod refused: $got" \

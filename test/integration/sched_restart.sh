@@ -6,7 +6,7 @@
 start_apisim --cluster-gen "nodes=50,cpu=8,memory=32Gi,pods=110,prefix=node-" \
   || { notok "apisim starts"; exit 1; }
 "$PY" "$ROOT/test/integration/genpods.py" --count 3000 --prefix r- --cpu 100m --memory 100Mi >"$WORK/pods.json"
-check "3000 pods created" k create -f "$WORK/pods.json" -q
+check "3000 pods created" kcreate "$WORK/pods.json"
 start_cosched --kube-api-qps 300 --kube-api-burst 300
 wait_until 60 bash -c "[ \$(kubectl --kubeconfig '$KCFG' get pods -o jsonpath='{range .items[*]}{.spec.nodeName}{\"\\n\"}{end}' | grep -c .) -ge 300 ]"
 first=$(bound_count)

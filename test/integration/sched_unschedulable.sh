@@ -6,7 +6,7 @@
 start_apisim --cluster-gen "nodes=3,cpu=4,memory=8Gi,pods=110,prefix=small-" \
   || { notok "apisim starts"; exit 1; }
 start_cosched
-"$PY" "$ROOT/test/integration/genpods.py" --count 1 --prefix big- --cpu 9 --memory 1Gi | k create -f - -q
+"$PY" "$ROOT/test/integration/genpods.py" --count 1 --prefix big- --cpu 9 --memory 1Gi | k create -f - -o name >/dev/null
 msg() { k get pod big-0 -o jsonpath='{.status.conditions[?(@.type=="PodScheduled")].message}'; }
 wait_until 10 test -n "$(msg)"
 check "condition says 0/3 nodes are available: 3 Insufficient cpu. (got: $(msg))" \
@@ -20,7 +20,7 @@ n_events=$(k get events --field-selector involvedObject.name=big-0 -o json | "$P
 check "no event flood while nothing changes (events: $n_events)" [ "$n_events" -le 3 ]
 printf '{"apiVersion":"v1","kind":"Node","metadata":{"name":"big-node","labels":{"kubernetes.io/hostname":"big-node"}},"status":{"capacity":{"cpu":"16","memory":"64Gi","pods":"110"},"conditions":[{"type":"Ready","status":"True"}]}}' >"$WORK/node.json"
 t0=$(date +%s%N)
-k create -f "$WORK/node.json" -q
+k create -f "$WORK/node.json" -o name >/dev/null
 wait_until 5 test "$(pod_node big-0)" = big-node
 ms=$(( ($(date +%s%N) - t0) / 1000000 ))
 check "bound to the new node within 2 s (took ${ms} ms)" bash -c "[ '$(pod_node big-0)' = big-node ] && [ $ms -le 2000 ]"
