@@ -4,6 +4,8 @@ Usage: apisim_watch.py HOST PORT. Prints one "ok - ..." / "not ok - ..." line pe
 """
 import http.client
 import json
+import select
+import socket
 import sys
 import time
 
@@ -41,28 +43,51 @@ def req(method, path, body=None, ctype="application/json"):
 
 
 def watch(path, max_events=100, max_seconds=5.0):
-    """Collect watch events until the server closes, max_events or max_seconds."""
-    c = http.client.HTTPConnection(HOST, PORT, timeout=max_seconds + 5)
-    c.request("GET", path, headers={"Accept": "application/json"})
-    r = c.getresponse()
-    events, buf, closed = [], b"", False
+    """Collect watch events until the server closes, max_events or max_seconds.
+
+    Raw socket + own chunked decoding, so waiting for data never disturbs a parser."""
+    sock = socket.create_connection((HOST, PORT), timeout=5)
+    sock.sendall(("GET %s HTTP/1.1\r\nHost: %s\r\nAccept: application/json\r\n\r\n"
+                  % (path, HOST)).encode())
+    raw, body, events, closed, status = b"", b"", [], False, 0
     deadline = time.time() + max_seconds
-    c.sock.settimeout(0.2)
+    header_done = False
     while len(events) < max_events and time.time() < deadline:
-        try:
-            chunk = r.read1(65536)
-        except (TimeoutError, OSError):
+        if not select.select([sock], [], [], 0.1)[0]:
             continue
-        if not chunk:
+        data = sock.recv(65536)
+        if not data:
             closed = True
             break
-        buf += chunk
-        while b"\n" in buf:
-            line, buf = buf.split(b"\n", 1)
+        raw += data
+        if not header_done:
+            if b"\r\n\r\n" not in raw:
+                continue
+            head, raw = raw.split(b"\r\n\r\n", 1)
+            status = int(head.split(b" ")[1])
+            header_done = True
+        # decode complete chunks
+        while True:
+            if b"\r\n" not in raw:
+                break
+            size_line, rest = raw.split(b"\r\n", 1)
+            size = int(size_line.split(b";")[0], 16)
+            if len(rest) < size + 2:
+                break
+            if size == 0:
+                closed = True
+                raw = b""
+                break
+            body += rest[:size]
+            raw = rest[size + 2:]
+        while b"\n" in body:
+            line, body = body.split(b"\n", 1)
             if line.strip():
                 events.append(json.loads(line))
-    c.close()
-    return r.status, events, closed
+        if closed:
+            break
+    sock.close()
+    return status, events, closed
 
 
 def pod(name, labels=None, phase=None, gates=None):
