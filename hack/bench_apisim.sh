@@ -36,4 +36,13 @@ if ! grep -q 'serving on' "$tmp/apisim.log"; then echo "bench_apisim: apisim did
 extra=()
 if [ -n "${MAX_CONNS:-}" ]; then extra+=(--max-conns "$MAX_CONNS"); fi
 echo "bench_apisim: nodes=$NODES pods=$PODS watchers=$WATCHERS concurrency=$CONCURRENCY"
-"$BINDBENCH" --kubeconfig "$tmp/kubeconfig" --concurrency "$CONCURRENCY" --watchers "$WATCHERS" "${extra[@]}"
+rc=0
+"$BINDBENCH" --kubeconfig "$tmp/kubeconfig" --concurrency "$CONCURRENCY" --watchers "$WATCHERS" "${extra[@]}" || rc=$?
+if [ "$rc" -ne 0 ]; then
+  if ! kill -0 "$apisim_pid" 2>/dev/null; then
+    wait "$apisim_pid"; echo "bench_apisim: apisim died (exit $?)" >&2; apisim_pid=
+  fi
+  echo "bench_apisim: bindbench failed (rc=$rc); apisim log tail:" >&2
+  tail -n 20 "$tmp/apisim.log" >&2
+fi
+exit "$rc"

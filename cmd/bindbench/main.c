@@ -443,7 +443,9 @@ int main(int argc, char **argv)
             }
         }
     }
-    printf("\n");
+    struct cs_client_stats cst;
+    cs_client_stats(b.c, &cst);
+    printf(" connections=%llu\n", (unsigned long long)cst.connects);
     fflush(stdout);
     rc = b.errors == 0 ? 0 : 1;
 out:

@@ -45,6 +45,7 @@ struct xfer {
     char errbuf[CURL_ERROR_SIZE];
     int verb;
     int active;                        /* added to the multi */
+    int counted;                       /* holds one of the request slots */
     struct xfer *aprev, *anext;        /* list of active xfers (for stop) */
     /* request */
     char *method, *path, *body, *content_type, *accept;
@@ -111,6 +112,12 @@ struct cs_client {
     int64_t token_read_ns;
     int n_streams;
     struct xfer *active_head;
+    /* Requests admitted but waiting for a slot: at most `cap` requests are handed to curl at a
+     * time (max_conns_per_host, x100 once HTTP/2 is seen), so curl never queues transfers
+     * internally (its pending queue adds latency under HTTP/1.1). */
+    struct xfer *ready_head, *ready_tail;
+    int req_active;
+    int h2_seen;
 
     pthread_mutex_t stats_mu;
     struct cs_client_stats stats;
@@ -352,6 +359,10 @@ static void active_unlink(struct cs_client *c, struct xfer *x)
 
 static void release_easy(struct cs_client *c, struct xfer *x)
 {
+    if (x->counted) {
+        x->counted = 0;
+        c->req_active--;
+    }
     if (x->easy) {
         active_unlink(c, x);
         c->pool = cs_grow(c->pool, sizeof(*c->pool), c->npool + 1, &c->pool_cap);
@@ -633,8 +644,10 @@ static int add_to_multi(struct cs_client *c, struct xfer *x, const char *path)
     return 0;
 }
 
-static void req_start(struct cs_client *c, struct xfer *x)
+static void req_launch(struct cs_client *c, struct xfer *x)
 {
+    x->counted = 1;
+    c->req_active++;
     x->attempts++;
     cs_buf_reset(&x->resp);
     CURL *e = take_easy(c);
@@ -666,6 +679,37 @@ static void req_start(struct cs_client *c, struct xfer *x)
     if (add_to_multi(c, x, x->path) < 0) {
         req_finish(c, x, 0, x->errbuf);
     }
+}
+
+static int req_cap(const struct cs_client *c)
+{
+    return c->h2_seen ? c->cfg.max_conns_per_host * 100 : c->cfg.max_conns_per_host;
+}
+
+/* Hand waiting requests to curl while slots are free. */
+static void pump_ready(struct cs_client *c)
+{
+    while (c->ready_head && c->req_active < req_cap(c)) {
+        struct xfer *x = c->ready_head;
+        c->ready_head = x->next;
+        if (!c->ready_head) {
+            c->ready_tail = NULL;
+        }
+        x->next = NULL;
+        req_launch(c, x);
+    }
+}
+
+static void req_start(struct cs_client *c, struct xfer *x)
+{
+    x->next = NULL;
+    if (c->ready_tail) {
+        c->ready_tail->next = x;
+    } else {
+        c->ready_head = x;
+    }
+    c->ready_tail = x;
+    pump_ready(c);
 }
 
 static void req_start_timer(void *arg)
@@ -720,8 +764,14 @@ static void stream_start(struct cs_client *c, struct xfer *x)
 
 static void on_done(struct cs_client *c, struct xfer *x, CURLcode res)
 {
-    long status = 0;
+    long status = 0, nconn = 0;
     curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &status);
+    curl_easy_getinfo(x->easy, CURLINFO_NUM_CONNECTS, &nconn);
+    if (nconn > 0) {
+        pthread_mutex_lock(&c->stats_mu);
+        c->stats.connects += (uint64_t)nconn;
+        pthread_mutex_unlock(&c->stats_mu);
+    }
     active_unlink(c, x);
     const char *err = NULL;
     if (res != CURLE_OK) {
@@ -741,6 +791,13 @@ static void on_done(struct cs_client *c, struct xfer *x, CURLcode res)
     }
     if (res != CURLE_OK) {
         status = 0;
+    }
+    if (!c->h2_seen) {
+        long hv = 0;
+        curl_easy_getinfo(x->easy, CURLINFO_HTTP_VERSION, &hv);
+        if (hv == CURL_HTTP_VERSION_2_0) {
+            c->h2_seen = 1;
+        }
     }
     stats_add(c, x->verb, status, x->attempts > 1);
     int max = x->max_attempts > 0 ? x->max_attempts : 5;
@@ -829,6 +886,14 @@ static void shutdown_io(struct cs_client *c)
             subs = n;
         }
     }
+    while (c->ready_head) {
+        struct xfer *x = c->ready_head;
+        c->ready_head = x->next;
+        if (!c->ready_head) {
+            c->ready_tail = NULL;
+        }
+        fail_xfer(c, x);
+    }
     /* Delayed request starts and retries. */
     while (c->ntimers > 0) {
         struct timer t = c->timers[c->ntimers - 1];
@@ -865,12 +930,15 @@ static void *io_main(void *arg)
         }
         run_due_timers(c);
         int running = 0;
+        pump_ready(c);
         curl_multi_perform(c->multi, &running);
         drain_multi(c);
+        pump_ready(c);
 
         int timeout = 1000;
         pthread_mutex_lock(&c->mu);
-        int more = c->sub_head || c->post_head || c->stopping;
+        int more = c->sub_head || c->post_head || c->stopping ||
+                   (c->ready_head && c->req_active < req_cap(c));
         pthread_mutex_unlock(&c->mu);
         if (more) {
             timeout = 0;

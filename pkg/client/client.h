@@ -193,6 +193,7 @@ struct cs_client_stats {
     uint64_t in_flight;          /* requests submitted and not yet completed */
     uint64_t streams_open;
     uint64_t stream_lines;
+    uint64_t connects;           /* new connections opened (low = keep-alive works) */
     uint64_t rate_limited;       /* requests that had to wait for the limiter */
     double rate_limit_wait_s;    /* total time spent waiting for the limiter */
 };
