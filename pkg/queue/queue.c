@@ -264,11 +264,12 @@ void cs_queue_add(struct cs_queue *q, struct cs_pod *pod)
     }
     /* An update: keep the newest version. */
     struct cs_pod *old = (struct cs_pod *)e->qp.pod;
+    bool changed = q->ops.changed == NULL || q->ops.changed(q->ops.arg, old, pod);
     e->qp.pod = cs_pod_ref(pod);
     cs_pod_unref(old);
     switch (e->where) {
     case CS_Q_INFLIGHT:
-        e->updated = true;
+        e->updated = e->updated || changed;
         break;
     case CS_Q_GATED:
         if (admit(q, e)) {
@@ -277,7 +278,7 @@ void cs_queue_add(struct cs_queue *q, struct cs_pod *pod)
         break;
     case CS_Q_UNSCHEDULABLE:
         /* The pod itself changed: it may fit now (kube moves it on a PodUpdate). */
-        if (admit(q, e)) {
+        if (changed && admit(q, e)) {
             requeue(q, e);
         }
         break;

@@ -53,6 +53,10 @@ struct cs_queue_ops {
     bool (*less)(void *arg, const struct cs_queued_pod *a, const struct cs_queued_pod *b);
     /* PreEnqueue: true to admit; otherwise fills reason. Called under the queue lock. */
     bool (*pre_enqueue)(void *arg, const struct cs_pod *pod, char *reason, size_t n);
+    /* Did an update change anything scheduling depends on? Status-only updates (including the
+     * scheduler's own PodScheduled condition) must not re-activate a rejected pod. NULL: every
+     * update counts. Called under the queue lock. */
+    bool (*changed)(void *arg, const struct cs_pod *old, const struct cs_pod *pod);
     void *arg;
 };
 

@@ -54,6 +54,12 @@ static bool q_pre_enqueue(void *arg, const struct cs_pod *pod, char *reason, siz
     return p == NULL || cs_fw_pre_enqueue(p, pod, reason, n);
 }
 
+static bool q_changed(void *arg, const struct cs_pod *old, const struct cs_pod *pod)
+{
+    (void)arg;
+    return !cs_fw_pod_equivalent(old, pod);
+}
+
 /* ---- live map (I/O thread) ---------------------------------------------------------------- */
 
 static int live_get(struct cs_scheduler *s, const char *key)
@@ -494,7 +500,9 @@ void cs_scheduler_init(struct cs_scheduler *s, struct cs_client *client,
         s->opts.batch_size = 256;
     }
     cs_cache_init(&s->cache);
-    struct cs_queue_ops qops = { .less = q_less, .pre_enqueue = q_pre_enqueue, .arg = s };
+    struct cs_queue_ops qops = {
+        .less = q_less, .pre_enqueue = q_pre_enqueue, .changed = q_changed, .arg = s,
+    };
     cs_queue_init(&s->queue, &qops, opts->initial_backoff_ns, opts->max_backoff_ns);
     cs_snapshot_init(&s->snap);
     cs_cycle_init(&s->cycle, &s->api, opts->seed ? opts->seed : (uint64_t)cs_wall_ns());

@@ -37,7 +37,7 @@ want='0/4 nodes are available: 1 node(s) had untolerated taint {dedicated: gpu},
 wait_until 10 test -n "$(cond_msg notol-0)"
 got=$(cond_msg notol-0)
 check "untolerated taint + unschedulable + affinity refused with upstream's message" [ "$got" = "$want" ]
-[ "$got" = "$want" ] || echo "#   got:  $got" && echo "#   want: $want"
+if [ "$got" != "$want" ]; then echo "#   got:  $got"; echo "#   want: $want"; fi
 check "refused pod has reason Unschedulable" [ "$(cond_reason notol-0)" = Unschedulable ]
 wait_until 10 has_event notol-0 FailedScheduling
 check "refused pod has a FailedScheduling event" has_event notol-0 FailedScheduling
