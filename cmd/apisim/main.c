@@ -8,6 +8,7 @@
  * and runs until SIGTERM/SIGINT, then exits 0.
  */
 #include <pthread.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -148,6 +149,11 @@ int main(int argc, char **argv)
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
     signal(SIGPIPE, SIG_IGN);
 
+    /* keep freed heap around: the request path allocates and frees the same sizes at a
+     * high rate, and returning memory to the kernel each time costs page faults */
+    mallopt(M_TRIM_THRESHOLD, 256 * 1024 * 1024);
+    mallopt(M_TOP_PAD, 64 * 1024 * 1024);
+    mallopt(M_MMAP_THRESHOLD, 64 * 1024 * 1024);
     cs_apisim_sim_opts_init(&so);
     if (parse_args(&o, &so, argc, argv)) {
         rc = 2;

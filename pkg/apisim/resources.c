@@ -430,6 +430,7 @@ static void handle_list(struct cs_apisim_server *sv, struct cs_apisim_req *q,
     struct snap_item *items = NULL;
     size_t nitems = 0;
     const json_t **objs = NULL;
+    struct cs_apisim_obj **chosen = NULL;
     struct cs_buf tok;
     cs_buf_init(&tok);
     if (lim && lim[0] && parse_u64(lim, &limit)) {
@@ -491,6 +492,7 @@ static void handle_list(struct cs_apisim_server *sv, struct cs_apisim_req *q,
     size_t nobjs = 0, remaining = 0;
     const char *last_key = NULL;
     objs = cs_calloc(nitems ? nitems : 1, sizeof(*objs));
+    chosen = cs_calloc(nitems ? nitems : 1, sizeof(*chosen));
     for (size_t i = 0; i < nitems; i++) {
         if (start[0] && strcmp(items[i].key, start) <= 0)
             continue;
@@ -501,6 +503,7 @@ static void handle_list(struct cs_apisim_server *sv, struct cs_apisim_req *q,
             remaining++;
             continue;
         }
+        chosen[nobjs] = items[i].obj;
         objs[nobjs++] = o;
         last_key = items[i].key;
     }
@@ -532,11 +535,9 @@ static void handle_list(struct cs_apisim_server *sv, struct cs_apisim_req *q,
         if (i)
             cs_buf_putc(b, ',');
         if (plain) {
-            char *t = json_dumps(objs[i], JSON_COMPACT);
-            if (t) {
-                cs_buf_puts(b, t);
-                free(t);
-            }
+            size_t len;
+            const char *t = cs_apisim_obj_text(chosen[i], &len);
+            cs_buf_append(b, t, len);
         } else {
             json_t *v = cs_apisim_to_view(q, objs[i]);
             char *t = json_dumps(v, JSON_COMPACT);
@@ -556,6 +557,7 @@ static void handle_list(struct cs_apisim_server *sv, struct cs_apisim_req *q,
     }
 done:
     cs_buf_free(&tok);
+    cs_free(chosen);
     cs_free(objs);
     cs_free(items);
     cs_apisim_match_free(&m);

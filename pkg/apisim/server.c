@@ -349,7 +349,7 @@ struct cs_apisim_server *cs_apisim_server_start(struct cs_apisim_store *st,
                                       MHD_OPTION_NOTIFY_COMPLETED, on_completed, sv,
                                       MHD_OPTION_CONNECTION_TIMEOUT, 0u,
                                       MHD_OPTION_CONNECTION_LIMIT, 10000u,
-                                      MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)256 * 1024,
+                                      MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)32 * 1024,
                                       MHD_OPTION_HTTPS_MEM_KEY, sv->key_pem,
                                       MHD_OPTION_HTTPS_MEM_CERT, sv->cert_pem,
                                       MHD_OPTION_END);
@@ -359,7 +359,7 @@ struct cs_apisim_server *cs_apisim_server_start(struct cs_apisim_store *st,
                                       MHD_OPTION_NOTIFY_COMPLETED, on_completed, sv,
                                       MHD_OPTION_CONNECTION_TIMEOUT, 0u,
                                       MHD_OPTION_CONNECTION_LIMIT, 10000u,
-                                      MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)256 * 1024,
+                                      MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)32 * 1024,
                                       MHD_OPTION_END);
     }
     if (!sv->daemon) {
