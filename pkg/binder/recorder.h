@@ -3,22 +3,32 @@
 /*
  * Feedback to users: events.k8s.io/v1 Events (Scheduled, FailedScheduling) and the pod's
  * PodScheduled=False condition, written asynchronously and never blocking scheduling.
- * Writes are fire-and-forget with a bounded number in flight; beyond that they are dropped
- * and counted (the scheduler's correctness never depends on them), like client-go's event
- * broadcaster which drops under pressure. A 404 on a status patch (pod gone) is expected.
+ * At most max_in_flight writes are outstanding; the rest wait in a FIFO of max_pending entries
+ * and go out as earlier ones complete, so bursts of thousands of binds are reported in full
+ * without crowding binds off the connections. Beyond max_pending, writes are dropped and
+ * counted (the scheduler's correctness never depends on them), as client-go's broadcaster
+ * drops under pressure. A 404 on a status patch (pod gone) is expected.
  *
- * Thread: any thread.
+ * Thread: any thread; completions run on the client's I/O thread.
  */
+#include <pthread.h>
 #include <stdatomic.h>
 
 #include "api/types.h"
 
 struct cs_client;
 
+struct cs_recorder_item;
+
 struct cs_recorder {
     struct cs_client *client;
     const char *instance;          /* reportingInstance (owned) */
     long max_in_flight;
+    long max_pending;
+    pthread_mutex_t mu;            /* guards the FIFO and in_flight decisions */
+    struct cs_recorder_item *head;
+    struct cs_recorder_item *tail;
+    long n_pending;
     atomic_long in_flight;
     atomic_long sent;
     atomic_long dropped;

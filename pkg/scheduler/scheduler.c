@@ -509,7 +509,7 @@ void cs_scheduler_init(struct cs_scheduler *s, struct cs_client *client,
     cs_stmt_init(&s->stmt);
     struct cs_binder_hooks hooks = { .on_done = on_bind_done, .arg = s };
     cs_binder_init(&s->binder, client, &hooks);
-    cs_recorder_init(&s->recorder, client, opts->identity, 512);
+    cs_recorder_init(&s->recorder, client, opts->identity, 64);
     cs_sched_metrics_init(&s->metrics, reg);
     cs_map_init(&s->live);
     atomic_store(&s->leading, true);

@@ -40,7 +40,7 @@ ev=$(k get events -o json | "$PY" -c '
 import json,sys
 d=json.load(sys.stdin)
 print(sum(1 for e in d["items"] if e.get("reason")=="Scheduled"))')
-check "a Scheduled event per bound pod (got $ev)" [ "$ev" -ge 1900 ]
+check "a Scheduled event per bound pod (got $ev)" [ "$ev" = 2000 ]
 stop_cosched
 check "cosched exits 0 on SIGTERM" [ "${COSCHED_RC:-1}" = 0 ]
 dups=$(grep -o '"Pod bound" pod="[^"]*"' "$WORK/cosched.log" | sort | uniq -d | wc -l)
