@@ -762,6 +762,7 @@ void cs_apisim_ctl_kubeflow(struct cs_apisim_sim *s, int kind, const char *ns,
         }
         json_t *rstat = json_object();
         int leader_seen = 0, leader_ok = 0, workers_seen = 0, workers_ok = 1, any_failed = 0;
+        int restarting = 0;
         size_t total = 0, total_ok = 0;
         const char *rtn;
         json_t *rsp;
@@ -769,7 +770,19 @@ void cs_apisim_ctl_kubeflow(struct cs_apisim_sim *s, int kind, const char *ns,
             char lrt[64];
             lower(rtn, lrt, sizeof(lrt));
             long long reps = int_or(json_object_get(rsp, "replicas"), 1);
-            const json_t *tmpl = json_object_get(rsp, "template");
+            /* The replica's restartPolicy becomes the pods' (ExitCode -> Never). */
+            const char *rp = cs_apisim_jstr(rsp, "restartPolicy");
+            int restarts = strcmp(rp, "OnFailure") == 0 || strcmp(rp, "Always") == 0;
+            json_t *tmpl = json_deep_copy(json_object_get(rsp, "template"));
+            if (!json_is_object(tmpl)) {
+                json_decref(tmpl);
+                tmpl = json_object();
+            }
+            if (!json_is_object(json_object_get(tmpl, "spec"))) {
+                json_object_set_new(tmpl, "spec", json_object());
+            }
+            json_object_set_new(json_object_get(tmpl, "spec"), "restartPolicy",
+                                json_string(restarts ? rp : "Never"));
             long long ract = 0, rsucc = 0, rfail = 0;
             for (long long idx = 0; idx < reps; idx++) {
                 const struct pinfo *p = NULL;
@@ -808,7 +821,13 @@ void cs_apisim_ctl_kubeflow(struct cs_apisim_sim *s, int kind, const char *ns,
                     total_ok++;
                 } else if (p->phase == P_FAILED) {
                     rfail++;
-                    any_failed = 1;
+                    if (restarts) {
+                        /* Restarted by replacing the pod: delete it, recreated next pass. */
+                        cs_apisim_sim_delete_pod(s, ns, p->name);
+                        restarting = 1;
+                    } else {
+                        any_failed = 1;
+                    }
                 } else if (!p->terminating) {
                     ract++;
                 }
@@ -825,6 +844,7 @@ void cs_apisim_ctl_kubeflow(struct cs_apisim_sim *s, int kind, const char *ns,
             if (is_leader_type(rtn)) {
                 leader_seen = 1;
             }
+            json_decref(tmpl);
             json_object_set_new(rstat, rtn, json_pack("{s:I,s:I,s:I}", "active",
                                                       (json_int_t)ract, "succeeded",
                                                       (json_int_t)rsucc, "failed",
@@ -853,6 +873,12 @@ void cs_apisim_ctl_kubeflow(struct cs_apisim_sim *s, int kind, const char *ns,
                                               msg));
             json_object_set_new(fields, "completionTime", json_string(ts));
             delete_active(s, ns, &o);
+        } else if (restarting) {
+            snprintf(msg, sizeof(msg), "%s %s/%s is restarting a failed replica.", kname, ns,
+                     name);
+            json_array_append_new(conds, cond("Restarting", "True", tf ? "TFJobRestarting"
+                                                                       : "PyTorchJobRestarting",
+                                              msg));
         } else if (o.running > 0) {
             snprintf(msg, sizeof(msg), "%s %s/%s is running.", kname, ns, name);
             json_array_append_new(conds, cond("Running", "True", tf ? "TFJobRunning"

@@ -26,6 +26,8 @@ static const struct cs_apisim_rtype_def defs[] = {
       .has_status = 1, .has_generation = 1 },
     { .group = "kubeflow.org", .version = "v1", .resource = "tfjobs", .kind = "TFJob",
       .namespaced = 1, .has_status = 1, .has_generation = 1 },
+    { .group = "kubeflow.org", .version = "v1", .resource = "pytorchjobs", .kind = "PyTorchJob",
+      .namespaced = 1, .has_status = 1, .has_generation = 1 },
     { .group = "scheduling.k8s.io", .version = "v1", .resource = "priorityclasses",
       .kind = "PriorityClass" },
 };
@@ -33,7 +35,7 @@ static const struct cs_apisim_rtype_def defs[] = {
 struct fx {
     struct cs_apisim_store *st;
     struct cs_apisim_sim *sim;
-    struct cs_apisim_rtype *nodes, *pods, *deps, *rss, *jobs, *tfjobs;
+    struct cs_apisim_rtype *nodes, *pods, *deps, *rss, *jobs, *tfjobs, *ptjobs;
 };
 
 static struct fx *fx_start(struct cs_apisim_sim_opts *o)
@@ -50,6 +52,7 @@ static struct fx *fx_start(struct cs_apisim_sim_opts *o)
     f->rss = cs_apisim_store_rtype(f->st, "apps", "replicasets");
     f->jobs = cs_apisim_store_rtype(f->st, "batch", "jobs");
     f->tfjobs = cs_apisim_store_rtype(f->st, "kubeflow.org", "tfjobs");
+    f->ptjobs = cs_apisim_store_rtype(f->st, "kubeflow.org", "pytorchjobs");
     cs_apisim_store_unlock(f->st);
     assert_int_equal(cs_apisim_sim_start(o, f->st, &f->sim), 0);
     return f;
@@ -473,6 +476,106 @@ static void test_sim_tfjob_suspend_annotation(void **state)
     fx_stop(f);
 }
 
+static int mut_run_policy_resume(json_t *o, void *arg, struct cs_apisim_status *st)
+{
+    (void)arg;
+    (void)st;
+    json_object_set_new(json_object_get(json_object_get(o, "spec"), "runPolicy"), "suspend",
+                        json_false());
+    return 0;
+}
+
+static void test_sim_pytorchjob_run_policy_and_restart(void **state)
+{
+    (void)state;
+    struct cs_apisim_sim_opts o;
+    char uid0[64], uid1[64], buf[64];
+    cs_apisim_sim_opts_init(&o);
+    struct fx *f = fx_start(&o);
+    create(f, f->ptjobs, "ml",
+           "{\"metadata\":{\"name\":\"bert\"},\"spec\":{\"runPolicy\":{\"suspend\":true},"
+           "\"pytorchReplicaSpecs\":{\"Master\":{\"replicas\":1,\"restartPolicy\":\"OnFailure\","
+           "\"template\":{\"spec\":{\"containers\":[{\"name\":\"pytorch\",\"image\":\"pt\"}]}}},"
+           "\"Worker\":{\"replicas\":2,\"restartPolicy\":\"ExitCode\",\"template\":{\"spec\":"
+           "{\"containers\":[{\"name\":\"pytorch\",\"image\":\"pt\"}]}}}}}}");
+    assert_true(wait_cond(f, f->ptjobs, "ml", "bert", "Suspended", "True"));
+    sleep_ms(100);
+    assert_int_equal(count(f, f->pods, "ml", NULL), 0);
+    cs_apisim_store_lock(f->st);
+    assert_int_equal(cs_apisim_store_update_fn(f->st, f->ptjobs, "ml", "bert",
+                                               mut_run_policy_resume, NULL, NULL, NULL), 0);
+    cs_apisim_store_unlock(f->st);
+    assert_true(wait_count(f, f->pods, "ml", NULL, 3));
+    get_field(f, f->pods, "ml", "bert-master-0", "spec.restartPolicy", buf, sizeof(buf));
+    assert_string_equal(buf, "OnFailure");
+    get_field(f, f->pods, "ml", "bert-worker-0", "spec.restartPolicy", buf, sizeof(buf));
+    assert_string_equal(buf, "Never");
+    cs_apisim_store_lock(f->st);
+    assert_string_equal(cs_apisim_label(cs_apisim_store_get(f->st, f->pods, "ml",
+                                                            "bert-master-0"),
+                                        "training.kubeflow.org/job-role"), "master");
+    cs_apisim_store_unlock(f->st);
+
+    /* A failed master (OnFailure) is replaced by a new pod of the same name. */
+    get_field(f, f->pods, "ml", "bert-master-0", "metadata.uid", uid0, sizeof(uid0));
+    set(f, f->pods, "ml", "bert-master-0", (struct set_arg){ .node = "n1", .phase = "Failed" });
+    for (int i = 0; i < 1000; i++) {
+        get_field(f, f->pods, "ml", "bert-master-0", "metadata.uid", uid1, sizeof(uid1));
+        if (uid1[0] != '\0' && strcmp(uid1, uid0) != 0) {
+            break;
+        }
+        sleep_ms(10);
+    }
+    assert_true(uid1[0] != '\0' && strcmp(uid1, uid0) != 0);
+    assert_false(has_cond(f, f->ptjobs, "ml", "bert", "Failed", "True"));
+
+    /* The master succeeding completes the job. */
+    set(f, f->pods, "ml", "bert-master-0", (struct set_arg){ .node = "n1", .phase = "Succeeded" });
+    assert_true(wait_cond(f, f->ptjobs, "ml", "bert", "Succeeded", "True"));
+    fx_stop(f);
+}
+
+static void test_sim_job_backoff_limit_fails(void **state)
+{
+    (void)state;
+    struct cs_apisim_sim_opts o;
+    cs_apisim_sim_opts_init(&o);
+    struct fx *f = fx_start(&o);
+    create(f, f->jobs, "batch",
+           "{\"metadata\":{\"name\":\"bad\"},\"spec\":{\"backoffLimit\":1,\"template\":{\"spec\":"
+           "{\"restartPolicy\":\"Never\",\"containers\":[{\"name\":\"c\",\"image\":\"x\"}]}}}}");
+    assert_true(wait_count(f, f->pods, "batch", "Pending", 1));
+    set_all_pods(f, "batch", "Pending", (struct set_arg){ .phase = "Failed" });
+    /* one failure is within backoffLimit 1: a replacement appears */
+    assert_true(wait_count(f, f->pods, "batch", "Pending", 1));
+    assert_false(has_cond(f, f->jobs, "batch", "bad", "Failed", "True"));
+    set_all_pods(f, "batch", "Pending", (struct set_arg){ .phase = "Failed" });
+    assert_true(wait_cond(f, f->jobs, "batch", "bad", "Failed", "True"));
+    sleep_ms(100);
+    assert_int_equal(count(f, f->pods, "batch", "Pending"), 0);
+    assert_int_equal(count(f, f->pods, "batch", "Failed"), 2);
+    fx_stop(f);
+}
+
+static void test_sim_controllers_can_be_disabled(void **state)
+{
+    (void)state;
+    struct cs_apisim_sim_opts o;
+    cs_apisim_sim_opts_init(&o);
+    int i = 0;
+    assert_int_equal(cs_apisim_sim_parse_flag(&o, 1, (char *[]){ "--simulate=false" }, &i), 1);
+    struct fx *f = fx_start(&o);
+    create(f, f->nodes, NULL, node_json);
+    create(f, f->jobs, "batch", "{\"metadata\":{\"name\":\"j\"},\"spec\":{\"template\":{\"spec\":"
+                                "{\"containers\":[{\"name\":\"c\",\"image\":\"x\"}]}}}}");
+    create(f, f->pods, "default", POD("a", ""));
+    set(f, f->pods, "default", "a", (struct set_arg){ .node = "n1" });
+    sleep_ms(300);
+    assert_int_equal(count(f, f->pods, "batch", NULL), 0);
+    assert_int_equal(count(f, f->pods, "default", "Running"), 0);
+    fx_stop(f);
+}
+
 static void test_sim_generates_cluster(void **state)
 {
     (void)state;
@@ -620,6 +723,9 @@ int main(void)
         cmocka_unit_test(test_sim_deployment_recreates_and_scales),
         cmocka_unit_test(test_sim_job_suspend_parallelism_completions),
         cmocka_unit_test(test_sim_tfjob_suspend_annotation),
+        cmocka_unit_test(test_sim_pytorchjob_run_policy_and_restart),
+        cmocka_unit_test(test_sim_job_backoff_limit_fails),
+        cmocka_unit_test(test_sim_controllers_can_be_disabled),
         cmocka_unit_test(test_sim_generates_cluster),
         cmocka_unit_test(test_sim_flags),
         cmocka_unit_test(test_sim_admin_endpoints),
