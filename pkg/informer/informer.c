@@ -549,9 +549,11 @@ static void stop_now(struct cs_informer *inf)
         inf->stream = NULL;
     }
     if (inf->timer_id) {
-        if (cs_client_timer_cancel(inf->c, inf->timer_id)) {
-            op_done(inf->timer_op); /* never the last reference: the owner holds one */
-        }
+        /* Pending, or dropped by a stopped client: either way it will never run (a timer
+         * that ran has cleared timer_id), so its reference goes now. Never the last one: the
+         * owner still holds one. */
+        cs_client_timer_cancel(inf->c, inf->timer_id);
+        op_done(inf->timer_op);
         inf->timer_id = 0;
         inf->timer_op = NULL;
     }

@@ -51,6 +51,10 @@ static int handler(int fd, const char *method, const char *target, const char *b
     int cont_n = cont ? ++f->cont_calls : 0;
     pthread_mutex_unlock(&f->mu);
 
+    if (!strncmp(target, "/api/v1/broken?", 15)) {
+        tsrv_reply(fd, 500, "{\"kind\":\"Status\",\"code\":500}");
+        return 0;
+    }
     if (!strncmp(target, "/api/v1/slowpods?", 17)) {
         if (is_watch) {
             tsrv_stream_begin(fd);
@@ -311,12 +315,54 @@ static void test_free_while_listing_and_from_a_handler(void **state)
     tsrv_stop(&srv);
 }
 
+static int errors_seen;
+
+static void count_error(void *arg, const char *msg)
+{
+    (void)arg;
+    (void)msg;
+    __atomic_add_fetch(&errors_seen, 1, __ATOMIC_SEQ_CST);
+}
+
+/* An informer backing off when its client stops, freed afterwards: nothing leaks (LSan). */
+static void test_free_after_client_stop_while_backing_off(void **state)
+{
+    (void)state;
+    struct fake f;
+    memset(&f, 0, sizeof(f));
+    pthread_mutex_init(&f.mu, NULL);
+    struct tsrv srv;
+    assert_int_equal(tsrv_start(&srv, handler, &f), 0);
+    struct cs_client_config cfg;
+    cs_client_config_init(&cfg);
+    char url[64], err[256];
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d", srv.port);
+    cfg.server = cs_strdup(url);
+    struct cs_client *c = cs_client_new(&cfg, err, sizeof(err));
+    cs_client_config_free(&cfg);
+    assert_int_equal(cs_client_start(c), 0);
+    struct cs_informer_opts o = { .path = "/api/v1/broken", .backoff_initial_ms = 10000,
+                                  .handlers = { .on_error = count_error } };
+    struct cs_informer *inf = cs_informer_new(c, &o, err, sizeof(err));
+    assert_int_equal(cs_informer_start(inf), 0);
+    for (int i = 0; i < 200 && !__atomic_load_n(&errors_seen, __ATOMIC_SEQ_CST); i++) {
+        usleep(10 * 1000);
+    }
+    assert_int_equal(__atomic_load_n(&errors_seen, __ATOMIC_SEQ_CST), 1); /* now backing off */
+    cs_client_stop(c);
+    assert_false(cs_informer_has_synced(inf));
+    cs_informer_free(inf);
+    cs_client_free(c);
+    tsrv_stop(&srv);
+}
+
 int main(void)
 {
     curl_global_init(CURL_GLOBAL_ALL);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_reflector_script),
         cmocka_unit_test(test_free_while_listing_and_from_a_handler),
+        cmocka_unit_test(test_free_after_client_stop_while_backing_off),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     curl_global_cleanup();
