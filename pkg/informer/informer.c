@@ -41,6 +41,9 @@ struct cs_informer {
     int backoff_attempt;
     int watch_relist;            /* the watch reported 410: relist when it ends */
     int watch_events;            /* events in the current watch */
+    int watch_progress;          /* the current watch delivered an object event or bookmark */
+    int consec_410;              /* 410s since the last watch progress */
+    int need_relist;             /* the pending backoff timer must relist */
     int64_t watch_start_ns;
     int short_watches;
     int refs;                    /* outstanding requests/streams + 1 for the owner */
@@ -64,6 +67,7 @@ struct op {
 
 static void begin_list(struct cs_informer *inf);
 static void begin_watch(struct cs_informer *inf);
+static void backoff(struct cs_informer *inf);
 
 /* ---- lifetime ------------------------------------------------------------------------------- */
 
@@ -217,7 +221,7 @@ static void on_backoff_timer(void *arg)
         return;
     }
     struct cs_informer *inf = o->inf;
-    int relist = inf->list_rv != NULL || !inf->last_rv;
+    int relist = inf->need_relist || inf->list_rv != NULL || !inf->last_rv;
     inf->timer_id = 0;
     inf->timer_op = NULL;
     op_done(o);
@@ -256,7 +260,8 @@ static void finish_list(struct cs_informer *inf)
     inf->last_rv = inf->list_rv;
     inf->list_rv = NULL;
     STAT_INC(inf, lists);
-    inf->backoff_attempt = 0;
+    /* backoff_attempt is reset by watch progress, not here: a list that succeeds while every
+     * watch fails must not keep the retries at the shortest delay. */
     if (CS_V(2)) {
         CS_INFO_S("Informer listed", CS_KV("informer", inf->name),
                   CS_KVI("objects", cs_inf_store_len(&inf->store)), CS_KVI("deleted", gone),
@@ -273,13 +278,25 @@ static void finish_list(struct cs_informer *inf)
     }
 }
 
+/* Relist after a 410: at once the first time; if 410s keep coming with no watch progress in
+ * between (a server that expires every resume), back off between relists. */
+static void relist_after_410(struct cs_informer *inf)
+{
+    STAT_INC(inf, relists_410);
+    if (++inf->consec_410 > 1) {
+        inf->need_relist = 1;
+        backoff(inf);
+        return;
+    }
+    begin_list(inf);
+}
+
 static void page_process(struct cs_informer *inf, const struct cs_client_resp *r)
 {
     char msg[512];
     if (r->status == 410) {
         /* An expired continue token: start the list over against the latest snapshot. */
-        STAT_INC(inf, relists_410);
-        begin_list(inf);
+        relist_after_410(inf);
         return;
     }
     if (r->status != 200) {
@@ -377,6 +394,7 @@ static void begin_list(struct cs_informer *inf)
     }
     cs_free(inf->list_rv);
     inf->list_rv = NULL;
+    inf->need_relist = 0;
     cs_inf_store_list_begin(&inf->store);
     submit_page(inf, NULL);
 }
@@ -418,9 +436,14 @@ static void on_line(void *arg, const char *line, size_t len)
         }
         set_last_rv(inf, rv);
         inf->backoff_attempt = 0;
+        inf->watch_progress = 1;
+        inf->consec_410 = 0;
     } else if (!strcmp(type, "BOOKMARK")) {
         STAT_INC(inf, bookmarks);
         set_last_rv(inf, rv);
+        inf->backoff_attempt = 0;
+        inf->watch_progress = 1;
+        inf->consec_410 = 0;
     } else if (!strcmp(type, "ERROR")) {
         json_int_t code = json_integer_value(json_object_get(obj, "code"));
         const char *m = json_string_value(json_object_get(obj, "message"));
@@ -457,9 +480,8 @@ static void on_watch_done(void *arg, long status, const char *err)
     }
     char msg[512];
     if (status == 410 || inf->watch_relist) {
-        STAT_INC(inf, relists_410);
         inf->watch_relist = 0;
-        begin_list(inf);
+        relist_after_410(inf);
         return;
     }
     if (err || status != 200) {
@@ -499,6 +521,7 @@ static void begin_watch(struct cs_informer *inf)
     }
     append_selectors(inf, &b);
     inf->watch_events = 0;
+    inf->watch_progress = 0;
     inf->watch_relist = 0;
     inf->watch_start_ns = cs_mono_ns();
     struct op *o = op_new(inf);

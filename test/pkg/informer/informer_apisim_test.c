@@ -421,6 +421,14 @@ static void test_list_watch_crud_and_faults(void **state)
         usleep(20 * 1000);
     }
     assert_true(st1.relists_410 > st0.relists_410);
+    /* every resume expires: relists back off (50..400 ms here) instead of spinning */
+    usleep(1000 * 1000);
+    struct cs_informer_stats st2;
+    cs_informer_stats(inf, &st2);
+    assert_true(st2.relists_410 - st1.relists_410 >= 2);
+    if (st2.relists_410 - st1.relists_410 > 12) {
+        fail_msg("relists in 1 s: %llu", (unsigned long long)(st2.relists_410 - st1.relists_410));
+    }
     assert_int_equal(set_faults(c, "{}"), 200);
     assert_true(eventually_matches(&m, c, why, sizeof(why)));
     assert_true(m.deletes >= dels + 1);
