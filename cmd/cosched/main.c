@@ -21,6 +21,7 @@
 #include "pkg/config/config.h"
 #include "pkg/config/resolve.h"
 #include "pkg/framework/framework.h"
+#include "pkg/leaderelection/leaderelection.h"
 #include "pkg/metrics/metrics.h"
 #include "pkg/scheduler/scheduler.h"
 #include "pkg/server/server.h"
@@ -47,6 +48,33 @@ struct flags {
 };
 
 static volatile sig_atomic_t got_signal;
+static volatile sig_atomic_t lost_lease;
+
+static void on_started_leading(void *arg)
+{
+    struct cs_scheduler *s = arg;
+    CS_INFO_S("Started leading; scheduling");
+    cs_metrics_set(s->metrics.leader_status, (const char *[]){ "kube-scheduler" }, 1);
+    cs_scheduler_set_leading(s, true);
+}
+
+static void on_stopped_leading(void *arg, int lost)
+{
+    struct cs_scheduler *s = arg;
+    cs_scheduler_set_leading(s, false);
+    cs_metrics_set(s->metrics.leader_status, (const char *[]){ "kube-scheduler" }, 0);
+    if (lost) {
+        /* As kube-scheduler: leadership lost means exit, so a fresh process campaigns again. */
+        CS_ERROR_S("leaderelection lost", "Stopped leading");
+        lost_lease = 1;
+    }
+}
+
+static void on_new_leader(void *arg, const char *identity)
+{
+    (void)arg;
+    CS_INFO_S("New leader elected", CS_KV("identity", identity));
+}
 
 static void on_signal(int sig)
 {
@@ -318,6 +346,7 @@ int main(int argc, char **argv)
     }
     int rc = 1;
     struct cs_metrics_registry *reg = cs_metrics_registry_new();
+    cs_metrics_register_process(reg);
     struct cs_scheduler_opts so = {
         .batch_size = fl.batch_size,
         .initial_backoff_ns = cfg.pod_initial_backoff_seconds * 1000000000LL,
@@ -405,26 +434,63 @@ int main(int argc, char **argv)
     sigaction(SIGINT, &sa, NULL);
 
     int leader_elect = fl.leader_elect >= 0 ? fl.leader_elect : cfg.leader_election.leader_elect;
+    struct cs_le *le = NULL;
     if (leader_elect) {
-        CS_WARN_S("Leader election is not wired into this build yet; scheduling as the only "
-                  "instance (run one replica, or pass --leader-elect=false to silence this)");
+        cs_scheduler_set_leading(s, false);
+        char le_id[300];
+        cs_le_default_identity(le_id, sizeof(le_id));
+        struct cs_le_config lec = {
+            .lease = {
+                .namespace_ = cfg.leader_election.resource_namespace,
+                .name = cfg.leader_election.resource_name,
+                .identity = le_id,
+                .lease_duration_ms = cfg.leader_election.lease_duration_ms,
+                .renew_deadline_ms = cfg.leader_election.renew_deadline_ms,
+                .retry_period_ms = cfg.leader_election.retry_period_ms,
+            },
+            .request = cs_le_client_request,
+            .request_arg = client,
+            .cb = { on_started_leading, on_stopped_leading, on_new_leader, s },
+            .release_on_cancel = 1,
+        };
+        le = cs_le_new(&lec, err, sizeof(err));
+        if (le == NULL) {
+            fprintf(stderr, "cosched: leader election: %s\n", err);
+            goto out_server;
+        }
+        if (srv) {
+            cs_server_add_check(srv, "leaderElection", CS_SERVER_HEALTHZ, cs_le_check, le);
+        }
     }
     if (cs_scheduler_start(s, err, sizeof(err)) != 0) {
         fprintf(stderr, "cosched: %s\n", err);
         goto out_server;
     }
+    if (le && cs_le_start(le) != 0) {
+        fprintf(stderr, "cosched: cannot start leader election\n");
+        goto out_le;
+    }
     CS_INFO_S("Scheduler started", CS_KV("server", ccfg.server), CS_KVI("profiles", s->n_profiles),
-              CS_KVI("healthPort", srv ? cs_server_port(srv) : -1));
-    while (!got_signal) {
+              CS_KVI("healthPort", srv ? cs_server_port(srv) : -1),
+              CS_KVI("leaderElection", le != NULL));
+    while (!got_signal && !lost_lease) {
         sleep_ms(100);
     }
-    CS_INFO_S("Received signal, stopping", CS_KVI("signal", got_signal));
+    if (got_signal) {
+        CS_INFO_S("Received signal, stopping", CS_KVI("signal", got_signal));
+    }
+    cs_scheduler_set_leading(s, false);
     cs_scheduler_stop(s, 10LL * 1000000000LL);
+    if (le) {
+        cs_le_stop(le);
+    }
     CS_INFO_S("Stopped", CS_KVI("scheduled", atomic_load(&s->scheduled)),
               CS_KVI("bound", atomic_load(&s->bound)),
               CS_KVI("bindFailed", atomic_load(&s->bind_failed)),
               CS_KVI("unschedulable", atomic_load(&s->unschedulable)));
-    rc = 0;
+    rc = lost_lease ? 1 : 0;
+out_le:
+    cs_le_free(le);
 out_server:
     cs_server_free(srv);
     cs_client_stop(client);
