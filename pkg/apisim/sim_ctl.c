@@ -22,6 +22,9 @@
 #include "pkg/util/timeutil.h"
 
 #define SUSPEND_ANNOTATION "scheduling.x-k8s.io/suspend"
+/* Most pods one reconcile creates; the creations' own events trigger the next reconcile, so
+ * a huge replica count fills up in bursts instead of holding the store lock for long. */
+#define CREATE_BURST 500
 
 /* ---- pods: defaulting, creation, deletion ------------------------------------------------------- */
 
@@ -577,7 +580,7 @@ void cs_apisim_ctl_replicaset(struct cs_apisim_sim *s, const char *ns, const cha
     collect_owned(s, ns, cs_apisim_jstr(copy, "metadata.uid"), &o);
     long long active = (long long)o.active;
     snprintf(gen_name, sizeof(gen_name), "%s-", name);
-    for (long long i = active; i < want; i++) {
+    for (long long i = active, end = active + CREATE_BURST; i < want && i < end; i++) {
         if (cs_apisim_sim_create_pod(s, ns, json_object_get(spec, "template"), NULL, gen_name,
                                      copy, NULL) == 0) {
             active++;
@@ -673,7 +676,7 @@ void cs_apisim_ctl_job(struct cs_apisim_sim *s, const char *ns, const char *name
                                       uid, "batch.kubernetes.io/job-name", name,
                                       "batch.kubernetes.io/controller-uid", uid);
             snprintf(gen_name, sizeof(gen_name), "%s-", name);
-            for (long long i = active; i < want; i++) {
+            for (long long i = active, end = active + CREATE_BURST; i < want && i < end; i++) {
                 if (cs_apisim_sim_create_pod(s, ns, json_object_get(spec, "template"), NULL,
                                              gen_name, copy, extra) == 0) {
                     active++;

@@ -576,6 +576,22 @@ static void test_sim_controllers_can_be_disabled(void **state)
     fx_stop(f);
 }
 
+static void test_sim_large_replica_count_fills_in_bursts(void **state)
+{
+    (void)state;
+    struct cs_apisim_sim_opts o;
+    cs_apisim_sim_opts_init(&o);
+    struct fx *f = fx_start(&o);
+    create(f, f->rss, "big",
+           "{\"metadata\":{\"name\":\"many\"},\"spec\":{\"replicas\":1234,\"template\":{"
+           "\"metadata\":{\"labels\":{\"app\":\"many\"}},\"spec\":{\"containers\":[{\"name\":"
+           "\"c\",\"image\":\"x\"}]}}}}");
+    assert_true(wait_count(f, f->pods, "big", NULL, 1234));
+    sleep_ms(200);
+    assert_int_equal(count(f, f->pods, "big", NULL), 1234);
+    fx_stop(f);
+}
+
 static void test_sim_generates_cluster(void **state)
 {
     (void)state;
@@ -726,6 +742,7 @@ int main(void)
         cmocka_unit_test(test_sim_pytorchjob_run_policy_and_restart),
         cmocka_unit_test(test_sim_job_backoff_limit_fails),
         cmocka_unit_test(test_sim_controllers_can_be_disabled),
+        cmocka_unit_test(test_sim_large_replica_count_fills_in_bursts),
         cmocka_unit_test(test_sim_generates_cluster),
         cmocka_unit_test(test_sim_flags),
         cmocka_unit_test(test_sim_admin_endpoints),
