@@ -254,7 +254,7 @@ static void hook_pod(struct cs_apisim_sim *s, int type, const json_t *old, const
         int bound = cs_apisim_jstr(obj, "spec.nodeName")[0] != '\0';
         int pending = phase[0] == '\0' || strcmp(phase, "Pending") == 0;
         int became_running = strcmp(phase, "Running") == 0 && strcmp(old_phase, "Running") != 0;
-        if ((bound && pending) ||
+        if ((bound && pending && s->running_delay_ms >= 0) ||
             (became_running && cs_apisim_annotation(obj, RUN_SECONDS_KEY) != NULL)) {
             cs_apisim_sim_enqueue(s, CS_APISIM_W_POD, ns, name);
         }
