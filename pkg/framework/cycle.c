@@ -20,6 +20,7 @@
 #include "pkg/framework/framework.h"
 #include "pkg/util/alloc.h"
 #include "pkg/util/map.h"
+#include "pkg/util/timeutil.h"
 
 void cs_cycle_init(struct cs_cycle *c, const struct cs_api_ctx *api, uint64_t seed)
 {
@@ -176,6 +177,16 @@ static const char *join_reasons(struct cs_arena *a, const struct cs_status *st)
     return s;
 }
 
+static void plugin_time(struct cs_cycle *c, struct cs_sched_result *res, const char *plugin,
+                        enum cs_ext_point ep, enum cs_code code, int64_t t0)
+{
+    if (c->sample && res->n_plugin_ns < sizeof(res->plugin_ns) / sizeof(res->plugin_ns[0])) {
+        res->plugin_ns[res->n_plugin_ns++] = (struct cs_plugin_time){
+            .plugin = plugin, .ep = ep, .code = code, .ns = cs_mono_ns() - t0,
+        };
+    }
+}
+
 static void fail(struct cs_sched_result *res, enum cs_code code, const char *msg,
                  const char *plugin, uint32_t events)
 {
@@ -200,12 +211,15 @@ static int pick_best(struct cs_profile *prof, struct cs_cycle *c, const struct c
         *best_out = best;
         return 0;
     }
+    int64_t t_ps = cs_mono_ns();
     const struct cs_fw_point *ps = &prof->points[CS_EP_PRE_SCORE];
     bool *skip_score = cs_arena_zalloc(a, sizeof(bool) * prof->n_insts);
     for (uint32_t i = 0; i < ps->n; i++) {
         const struct cs_fw_inst *in = &prof->insts[ps->inst[i]];
         struct cs_status st = { 0 };
+        int64_t tp = c->sample ? cs_mono_ns() : 0;
         enum cs_code code = in->p->pre_score(&c->calls[in->slot], pod, feasible, n_feasible, &st);
+        plugin_time(c, res, in->p->name, CS_EP_PRE_SCORE, code, tp);
         if (code == CS_SKIP) {
             skip_score[in->slot] = true;
         } else if (code != CS_SUCCESS) {
@@ -216,6 +230,8 @@ static int pick_best(struct cs_profile *prof, struct cs_cycle *c, const struct c
             return -1;
         }
     }
+    int64_t t_s = cs_mono_ns();
+    res->ep_ns[CS_EP_PRE_SCORE] += t_s - t_ps;
     int64_t *total = cs_arena_zalloc(a, sizeof(*total) * n_feasible);
     struct cs_node_score *scores = cs_arena_alloc(a, sizeof(*scores) * n_feasible);
     /* Node indexes gathered once: the loops below then touch only dense arrays. */
@@ -235,6 +251,7 @@ static int pick_best(struct cs_profile *prof, struct cs_cycle *c, const struct c
             continue;
         }
         struct cs_fw_call *call = &c->calls[in->slot];
+        int64_t tp = c->sample ? cs_mono_ns() : 0;
         if (eq) {
             int64_t *raw = eq->raw + (size_t)i * eq->cap;
             if (!eq->raw_ok[i]) {
@@ -261,11 +278,13 @@ static int pick_best(struct cs_profile *prof, struct cs_cycle *c, const struct c
         if (in->p->normalize_score) {
             in->p->normalize_score(call, pod, scores, n_feasible);
         }
+        plugin_time(c, res, in->p->name, CS_EP_SCORE, CS_SUCCESS, tp);
         int64_t w = sp->weight[i];
         for (uint32_t j = 0; j < n_feasible; j++) {
             total[j] += scores[j].score * w;
         }
     }
+    res->ep_ns[CS_EP_SCORE] += cs_mono_ns() - t_s;
     /* Highest total; ties broken uniformly at random (count them, then pick the k-th). */
     int64_t best_score = total[0];
     uint32_t ties = 1;
@@ -346,6 +365,7 @@ static int eq_schedule(struct cs_profile *prof, struct cs_cycle *c, const struct
     eq->stale = cs_arena_alloc(a, sizeof(*eq->stale) * n_nodes);
     eq->stale_n = 0;
     uint32_t n_feasible = 0;
+    int64_t t_f = cs_mono_ns();
     const uint64_t *vers = c->snap->vers;
     struct cs_node_info *const *list = c->snap->list;
     int32_t *fidx = cs_arena_alloc(a, sizeof(*fidx) * n_nodes);
@@ -376,6 +396,7 @@ static int eq_schedule(struct cs_profile *prof, struct cs_cycle *c, const struct
             feasible[n_feasible++] = list[idx];
         }
     }
+    res->ep_ns[CS_EP_FILTER] = cs_mono_ns() - t_f;
     if (n_feasible == 0) {
         return 0;
     }
@@ -398,6 +419,7 @@ void cs_fw_schedule_pod(struct cs_profile *prof, struct cs_cycle *c, const struc
 {
     memset(res, 0, sizeof(*res));
     struct cs_arena *a = &c->arena;
+    c->sample = c->attempts++ % 10 == 0;
     prepare_calls(prof, c);
     uint32_t n_nodes = cs_snapshot_num_nodes(c->snap);
     if (n_nodes == 0) {
@@ -408,12 +430,15 @@ void cs_fw_schedule_pod(struct cs_profile *prof, struct cs_cycle *c, const struc
     struct cs_node_info *best = NULL;
 
     /* PreFilter */
+    int64_t t0 = cs_mono_ns();
     const struct cs_fw_point *pf = &prof->points[CS_EP_PRE_FILTER];
     bool *skip_filter = cs_arena_zalloc(a, sizeof(bool) * prof->n_insts);
     for (uint32_t i = 0; i < pf->n; i++) {
         const struct cs_fw_inst *in = &prof->insts[pf->inst[i]];
         struct cs_status st = { 0 };
+        int64_t tp = c->sample ? cs_mono_ns() : 0;
         enum cs_code code = in->p->pre_filter(&c->calls[in->slot], pod, &st);
+        plugin_time(c, res, in->p->name, CS_EP_PRE_FILTER, code, tp);
         if (code == CS_SKIP) {
             skip_filter[in->slot] = true;
             continue;
@@ -435,6 +460,8 @@ void cs_fw_schedule_pod(struct cs_profile *prof, struct cs_cycle *c, const struc
     }
 
     /* Filter */
+    int64_t t1 = cs_mono_ns();
+    res->ep_ns[CS_EP_PRE_FILTER] = t1 - t0;
     const struct cs_fw_point *fp = &prof->points[CS_EP_FILTER];
     const struct cs_fw_inst **filters = cs_arena_alloc(a, sizeof(*filters) * (fp->n + 1));
     uint32_t n_filters = 0;
@@ -508,6 +535,7 @@ void cs_fw_schedule_pod(struct cs_profile *prof, struct cs_cycle *c, const struc
         }
     }
     c->next_start = (start + visited) % n_nodes;
+    res->ep_ns[CS_EP_FILTER] = cs_mono_ns() - t1;
     res->evaluated = visited;
     res->feasible = n_feasible;
     if (n_feasible == 0) {
@@ -534,6 +562,7 @@ void cs_fw_schedule_pod(struct cs_profile *prof, struct cs_cycle *c, const struc
 
 reserve:
     /* Reserve, then Permit */
+    int64_t t_r = cs_mono_ns();
     const struct cs_fw_point *rp = &prof->points[CS_EP_RESERVE];
     for (uint32_t i = 0; i < rp->n; i++) {
         const struct cs_fw_inst *in = &prof->insts[rp->inst[i]];
@@ -551,6 +580,8 @@ reserve:
             return;
         }
     }
+    int64_t t_p = cs_mono_ns();
+    res->ep_ns[CS_EP_RESERVE] = t_p - t_r;
     const struct cs_fw_point *pp = &prof->points[CS_EP_PERMIT];
     for (uint32_t i = 0; i < pp->n; i++) {
         const struct cs_fw_inst *in = &prof->insts[pp->inst[i]];
@@ -574,6 +605,7 @@ reserve:
         }
         return;
     }
+    res->ep_ns[CS_EP_PERMIT] = cs_mono_ns() - t_p;
     res->code = CS_SUCCESS;
     res->node = best;
 }

@@ -98,6 +98,8 @@ struct cs_cycle {
     uint32_t cap;
     uint64_t rng;                  /* xorshift state for tie-breaks */
     uint32_t next_start;           /* rotating start index for partial node search */
+    uint64_t attempts;             /* attempts so far (plugin-time sampling) */
+    bool sample;                   /* this attempt records per-plugin times */
 };
 
 void cs_cycle_init(struct cs_cycle *c, const struct cs_api_ctx *api, uint64_t seed);
@@ -111,6 +113,16 @@ struct cs_sched_result {
     uint32_t reject_events;        /* events of the plugins that rejected the pod */
     uint32_t evaluated;            /* nodes filtered */
     uint32_t feasible;
+    int64_t ep_ns[CS_EP_COUNT];    /* time spent per extension point (0 = not reached) */
+    /* Per-plugin times, recorded on one attempt in ten (kube-scheduler samples 10%) for the
+     * points called once per pod and for each plugin's whole Score pass. */
+    struct cs_plugin_time {
+        const char *plugin;
+        enum cs_ext_point ep;
+        enum cs_code code;
+        int64_t ns;
+    } plugin_ns[24];
+    uint32_t n_plugin_ns;
 };
 
 /* Run the scheduling algorithm for one pod against c->snap (which the caller refreshed).

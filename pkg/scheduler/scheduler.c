@@ -346,12 +346,38 @@ static void commit(struct cs_scheduler *s, int64_t start_ns)
     cs_stmt_clear(&s->stmt);
 }
 
+/* Framework metrics of one attempt: per extension point durations and the algorithm time. */
+static void observe_attempt(struct cs_scheduler *s, const struct cs_profile *prof,
+                            const struct cs_sched_result *res)
+{
+    const char *status = cs_code_name(res->code);
+    for (int ep = 0; ep < CS_EP_COUNT; ep++) {
+        if (res->ep_ns[ep] > 0) {
+            cs_metrics_observe(s->metrics.extension_point_duration,
+                               (const char *[]){ cs_ext_point_name((enum cs_ext_point)ep), status,
+                                                 prof->name },
+                               (double)res->ep_ns[ep] / 1e9);
+        }
+    }
+    int64_t algo = res->ep_ns[CS_EP_PRE_FILTER] + res->ep_ns[CS_EP_FILTER] +
+                   res->ep_ns[CS_EP_PRE_SCORE] + res->ep_ns[CS_EP_SCORE];
+    cs_metrics_observe(s->metrics.algorithm_duration, NULL, (double)algo / 1e9);
+    for (uint32_t i = 0; i < res->n_plugin_ns; i++) {
+        const struct cs_plugin_time *pt = &res->plugin_ns[i];
+        cs_metrics_observe(s->metrics.plugin_execution_duration,
+                           (const char *[]){ pt->plugin, cs_ext_point_name(pt->ep),
+                                             cs_code_name(pt->code) },
+                           (double)pt->ns / 1e9);
+    }
+}
+
 static void schedule_single(struct cs_scheduler *s, struct cs_qentry *e, struct cs_profile *prof)
 {
     int64_t t0 = cs_mono_ns();
     struct cs_pod *pod = (struct cs_pod *)e->qp.pod;
     struct cs_sched_result res;
     cs_fw_schedule_pod(prof, &s->cycle, pod, &res);
+    observe_attempt(s, prof, &res);
     if (res.code == CS_SUCCESS) {
         cs_stmt_allocate(&s->stmt, &s->snap, prof, pod, res.node, e);
         commit(s, t0);
@@ -372,6 +398,7 @@ static void schedule_group(struct cs_scheduler *s, struct cs_qentry **members, u
     for (uint32_t i = 0; i < n; i++) {
         struct cs_pod *pod = (struct cs_pod *)members[i]->qp.pod;
         cs_fw_schedule_pod(prof, &s->cycle, pod, &res[i]);
+        observe_attempt(s, prof, &res[i]);
         if (res[i].code == CS_SUCCESS) {
             cs_stmt_allocate(&s->stmt, &s->snap, prof, pod, res[i].node, members[i]);
             placed++;
