@@ -35,6 +35,18 @@
  *             answer `code` with Content-Type application/json and `body` (cs_free it).
  *  7. exit:   cs_apisim_sim_stop(sim) before destroying the store.
  * All hooks accept sim/fault == NULL (no faults, admin answers 404).
+ *
+ * REQUESTS to apisim-core (store/loader owners), used by the simulation:
+ *  a. `void cs_apisim_store_compact(struct cs_apisim_store *s);` in store.h (lock held): drop
+ *     every history event older than the current RV, so a watch resuming from an older RV
+ *     gets 410. sim_core.c references it weakly; until it exists PUT {"compactNow":true}
+ *     answers 501.
+ *  b. load.c: an item that already exists (the PriorityClasses and namespaces that
+ *     cs_apisim_server_prepare_store creates) should be skipped or replaced, not fail the
+ *     load: today a GET /apisim/dump cannot be loaded back with --cluster
+ *     (test/integration/apisim_sim.sh "apisim starts from a dump").
+ *  c. store.h says cs_apisim_store_tick takes wall-clock ns, store.c compares monotonic ns;
+ *     the sim passes cs_mono_ns() (matching the code). Please fix the comment.
  * -------------------------------------------------------------------------------------------
  *
  * Ownership: the sim owns its fault context, its thread and copies of the options. Thread
