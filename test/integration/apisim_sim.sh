@@ -204,6 +204,12 @@ check "TFJob worker pods carry replica-type and index labels" \
 check "the TFJob has the Created condition" \
   test "$("${K[@]}" get tfjob mnist -o jsonpath='{.status.conditions[?(@.type=="Created")].status}')" = True
 
+# the example workloads apply and behave
+check "manifests/examples workloads apply" \
+  "${K[@]}" apply --validate=false -f manifests/examples/tfjob-queued.yaml -f manifests/examples/job-sleep.yaml
+check "the example Job starts 2 pods at a time" wait_for 15 count_is 2 default job-name=sleep-10s
+check "the example queued TFJob has no pods" count_is 0 default training.kubeflow.org/job-name=tf-queued
+
 # --- fault injection ------------------------------------------------------------------------
 "${K[@]}" run faulty --image=busybox --restart=Never >/dev/null 2>&1
 code=$("${CURL[@]}" -o "$tmp/put.json" -w '%{http_code}' -X PUT -H 'Content-Type: application/json' \
