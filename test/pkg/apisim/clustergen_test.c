@@ -391,6 +391,58 @@ static void test_clustergen_example_files_parse(void **state)
     }
 }
 
+/* Random specs built from the generator's own vocabulary never crash and either parse or
+ * explain themselves. */
+static void test_generator_random_specs_do_not_crash(void **state)
+{
+    (void)state;
+    static const char *const keys[] = { "nodes", "cpu", "memory", "zones", "taints", "labels",
+                                        "sockets", "cores", "threads", "numa", "gpus", "gpu-mem",
+                                        "eci", "count", "bound", "priority", "images", "x" };
+    static const char *const vals[] = { "1", "0", "-1", "4", "32Gi", "abc", "", "k=v:NoSchedule",
+                                        "a=b;c", "true", "maybe", "1e3", "99999999999999999999",
+                                        ";;", "=", ":", "1.5", "k:NoExecute;=v:NoSchedule" };
+    uint64_t x = 88172645463325252ULL;
+    struct cs_buf err;
+    cs_buf_init(&err);
+    for (int round = 0; round < 3000; round++) {
+        char spec[512];
+        size_t len = 0;
+        int n = 1 + (int)(x % 5);
+        for (int k = 0; k < n && len < sizeof(spec) - 80; k++) {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            len += (size_t)snprintf(spec + len, sizeof(spec) - len, "%s%s=%s", k ? "," : "",
+                                    keys[x % (sizeof(keys) / sizeof(keys[0]))],
+                                    vals[(x >> 20) % (sizeof(vals) / sizeof(vals[0]))]);
+        }
+        struct cs_apisim_nodegen g;
+        struct cs_apisim_podgen pg;
+        cs_buf_reset(&err);
+        if (cs_apisim_nodegen_parse(spec, &g, &err) == 0) {
+            if (g.count <= 4) {
+                json_t *node = cs_apisim_nodegen_node(&g, 0, 0);
+                assert_non_null(node);
+                json_decref(node);
+            }
+            cs_apisim_nodegen_free(&g);
+        } else {
+            assert_true(err.len > 0);
+        }
+        cs_buf_reset(&err);
+        if (cs_apisim_podgen_parse(spec, &pg, &err) == 0) {
+            json_t *pod = cs_apisim_podgen_pod(&pg, 0, pg.bound ? "n" : NULL, "10.0.0.1", 0);
+            assert_non_null(pod);
+            json_decref(pod);
+            cs_apisim_podgen_free(&pg);
+        } else {
+            assert_true(err.len > 0);
+        }
+    }
+    cs_buf_free(&err);
+}
+
 static void test_clustergen_speed_5000_nodes_11000_pods(void **state)
 {
     (void)state;
@@ -437,6 +489,7 @@ int main(void)
         cmocka_unit_test(test_pod_terminated_status),
         cmocka_unit_test(test_clustergen_file_yaml),
         cmocka_unit_test(test_clustergen_example_files_parse),
+        cmocka_unit_test(test_generator_random_specs_do_not_crash),
         cmocka_unit_test(test_clustergen_speed_5000_nodes_11000_pods),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
