@@ -19,7 +19,7 @@ trap cleanup EXIT
 echo "== starting apisim: 4 nodes (4 cpu, 16Gi), 1 GPU node tainted dedicated=gpu:NoSchedule"
 "$APISIM_BIN" --listen 127.0.0.1:0 --kubeconfig-out "$KCFG" \
   --cluster-gen "nodes=4,cpu=4,memory=16Gi,pods=110,prefix=node-,zones=2" \
-  --cluster-gen "nodes=1,cpu=8,memory=64Gi,pods=110,prefix=gpu-,labels=accelerator:nvidia,taints=dedicated:gpu:NoSchedule" \
+  --cluster-gen "nodes=1,cpu=8,memory=64Gi,pods=110,prefix=gpu-,labels=accelerator=nvidia,taints=dedicated=gpu:NoSchedule" \
   >"$WORK/apisim.out" 2>"$WORK/apisim.log" &
 APID=$!
 for _ in $(seq 1 100); do grep -q "serving on" "$WORK/apisim.out" 2>/dev/null && break; sleep 0.1; done

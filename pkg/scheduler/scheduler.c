@@ -116,11 +116,11 @@ static void pod_apply(struct cs_scheduler *s, json_t *obj, bool is_add)
         if (pod->deletion_ns) {
             cs_queue_delete(&s->queue, pod->key);
         } else if (profile_for(s, pod->scheduler_name) && !cs_cache_is_assumed(&s->cache, pod->key)) {
+            /* An update of the pending pod itself is handled by the queue (it re-activates
+             * the pod only when its spec changed); other pods only care about arrivals. */
             cs_queue_add(&s->queue, pod);
             if (is_add) {
                 cs_queue_on_event(&s->queue, CS_EV_POD_ADD);
-            } else {
-                cs_queue_on_event(&s->queue, CS_EV_POD_UPDATE);
             }
         }
     }
