@@ -13,6 +13,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdint.h>
+#include <unistd.h>
+#include <sys/mman.h>
 
 #include "pkg/apisim/load.h"
 #include "pkg/apisim/server.h"
@@ -31,6 +34,41 @@ struct opts {
     const char *token;
     unsigned long long history;
 };
+
+/*
+ * Transparent huge pages for the heap. Every write publishes a new object version and the
+ * history ring keeps old ones, so the heap grows steadily while binds stream in; with 4 KiB
+ * pages the first touch of each page costs a (paravirtualised, expensive) page fault, which
+ * profiles showed as the biggest single cost of a bind. The system's THP mode is `madvise`,
+ * so advise the brk heap (all allocations live there: one arena, no mmap threshold) whenever
+ * it has grown. This is what glibc's glibc.malloc.hugetlb=1 tunable does, without having to
+ * set the environment before start. Runs as a store write hook (store lock held).
+ */
+static uintptr_t heap_advised;
+
+static void heap_thp_advise(void)
+{
+    uintptr_t cur = (uintptr_t)sbrk(0), page = (uintptr_t)sysconf(_SC_PAGESIZE);
+    if (cur == (uintptr_t)-1 || cur <= heap_advised + (2u << 20))
+        return;
+    uintptr_t from = heap_advised & ~(page - 1), to = cur & ~(page - 1);
+    if (to > from)
+        (void)madvise((void *)from, to - from, MADV_HUGEPAGE);
+    heap_advised = cur;
+}
+
+static void heap_thp_hook(void *arg, struct cs_apisim_store *s, const struct cs_apisim_rtype *rt,
+                          int type, const json_t *old_obj, const json_t *new_obj, uint64_t rv)
+{
+    (void)arg;
+    (void)s;
+    (void)rt;
+    (void)type;
+    (void)old_obj;
+    (void)new_obj;
+    (void)rv;
+    heap_thp_advise();
+}
 
 static void usage(FILE *f)
 {
@@ -154,12 +192,20 @@ int main(int argc, char **argv)
     mallopt(M_TRIM_THRESHOLD, 256 * 1024 * 1024);
     mallopt(M_TOP_PAD, 64 * 1024 * 1024);
     mallopt(M_MMAP_THRESHOLD, 64 * 1024 * 1024);
+    /* one arena: the HTTP thread and the simulation thread allocate and free each other's
+     * object versions; with per-thread arenas every thread keeps growing (page faults) instead
+     * of reusing what the other one freed */
+    mallopt(M_ARENA_MAX, 1);
     cs_apisim_sim_opts_init(&so);
     if (parse_args(&o, &so, argc, argv)) {
         rc = 2;
         goto done;
     }
+    heap_advised = (uintptr_t)sbrk(0);
     store = cs_apisim_store_new((size_t)o.history, o.seed);
+    cs_apisim_store_lock(store);
+    cs_apisim_store_add_hook(store, heap_thp_hook, NULL);
+    cs_apisim_store_unlock(store);
     cs_apisim_server_prepare_store(store);
     for (int i = 0; i < o.ncluster; i++) {
         int n = cs_apisim_load_file(store, o.cluster[i], err, sizeof(err));

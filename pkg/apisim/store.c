@@ -46,17 +46,71 @@ struct cs_apisim_pending_del {
 
 /* --- objects -------------------------------------------------------------------------------- */
 
-static struct cs_apisim_obj *obj_new(json_t *j, const char *key)
+static int dump_cb(const char *buffer, size_t size, void *data)
+{
+    cs_buf_append(data, buffer, size);
+    return 0;
+}
+
+/*
+ * Compact JSON of j as one exact-size malloc'd string (same bytes as json_dumps(j,
+ * JSON_COMPACT)). Serializes into a scratch buffer reused across calls (guarded by the store
+ * lock), so a write costs one allocation instead of jansson's strbuffer growth + strdup.
+ */
+static char *dump_compact(struct cs_apisim_store *s, const json_t *j, size_t *len)
+{
+    struct cs_buf *b = &s->scratch;
+    cs_buf_reset(b);
+    if (!j || json_dump_callback(j, dump_cb, b, JSON_COMPACT) != 0 || b->len == 0) {
+        cs_buf_reset(b);
+        cs_buf_puts(b, "{}");
+    }
+    char *t = cs_malloc(b->len + 1);  /* freed with free() like jansson's strings */
+    memcpy(t, b->data, b->len);
+    t[b->len] = 0;
+    *len = b->len;
+    if (b->cap > (size_t)4 << 20) /* do not keep a huge scratch buffer after a huge object */
+        cs_buf_free(b);
+    return t;
+}
+
+static struct cs_apisim_obj *obj_new(struct cs_apisim_store *s, json_t *j, const char *key)
 {
     struct cs_apisim_obj *o = cs_calloc(1, sizeof(*o));
     o->refs = 1;
     o->j = j;
-    o->text = json_dumps(j, JSON_COMPACT);
-    if (!o->text)
-        o->text = cs_strdup("{}");
-    o->len = strlen(o->text);
+    o->text = dump_compact(s, j, &o->len);
     o->key = cs_strdup(key);
     return o;
+}
+
+/*
+ * Private copy for a mutator: every object and array is copied (so any of them may be edited
+ * in place), while the immutable leaves (strings, numbers) are shared with the stored
+ * version: they may be replaced but never changed in place (json_string_set & co.). Key order
+ * is preserved, so the serialization of an unchanged copy is byte-identical.
+ */
+static json_t *copy_tree(json_t *v)
+{
+    if (json_is_object(v)) {
+        json_t *n = json_object();
+        void *it = json_object_iter(v);
+        while (it) {
+            json_object_setn_new_nocheck(n, json_object_iter_key(it),
+                                         json_object_iter_key_len(it),
+                                         copy_tree(json_object_iter_value(it)));
+            it = json_object_iter_next(v, it);
+        }
+        return n;
+    }
+    if (json_is_array(v)) {
+        size_t n = json_array_size(v);
+        json_t *a = json_array();
+        for (size_t i = 0; i < n; i++)
+            json_array_append_new(a, copy_tree(json_array_get(v, i)));
+        return a;
+    }
+    return json_incref(v);
 }
 
 static void obj_unref(struct cs_apisim_obj *o)
@@ -176,6 +230,7 @@ struct cs_apisim_store *cs_apisim_store_new(size_t history_cap, uint64_t seed)
     s->ring_cap = history_cap;
     s->ring = cs_calloc(history_cap, sizeof(*s->ring));
     s->rand_state = seed ? seed : 0x5eed;
+    cs_buf_init(&s->scratch);
     return s;
 }
 
@@ -229,6 +284,7 @@ void cs_apisim_store_free(struct cs_apisim_store *s)
     }
     cs_free(s->pending);
     cs_free(s->hooks);
+    cs_buf_free(&s->scratch);
     pthread_mutex_destroy(&s->mu);
     cs_free(s);
 }
@@ -493,7 +549,7 @@ static struct cs_apisim_obj *publish(struct cs_apisim_store *s, struct cs_apisim
 {
     s->rv++;
     set_rv(meta_of(j), s->rv);
-    struct cs_apisim_obj *o = obj_new(j, key);
+    struct cs_apisim_obj *o = obj_new(s, j, key);
     o->current = 1;
     cs_map_put(&rt->objects, o->key, o);  /* the map's reference is the one from obj_new */
     if (old)
@@ -510,9 +566,9 @@ static void remove_obj(struct cs_apisim_store *s, struct cs_apisim_rtype *rt,
     cs_map_del(&rt->objects, old->key);
     old->current = 0;
     s->rv++;
-    json_t *j = json_deep_copy(cs_apisim_obj_json(old));
+    json_t *j = copy_tree((json_t *)cs_apisim_obj_json(old));
     set_rv(meta_of(j), s->rv);
-    struct cs_apisim_obj *last = obj_new(j, old->key);
+    struct cs_apisim_obj *last = obj_new(s, j, old->key);
     record(s, rt, CS_APISIM_DELETED, old, last);
 }
 
@@ -720,7 +776,7 @@ int cs_apisim_store_update(struct cs_apisim_store *s, const struct cs_apisim_rty
     json_t *j;
     if (subres == 1) {
         /* status subresource: everything but .status comes from the stored object */
-        j = json_deep_copy(oj);
+        j = copy_tree((json_t *)oj);
         json_t *stv = json_object_get(obj, "status");
         if (stv)
             json_object_set(j, "status", stv);
@@ -755,7 +811,7 @@ int cs_apisim_store_update_fn(struct cs_apisim_store *s, const struct cs_apisim_
     if (!old)
         return cs_apisim_status_set(st, 404, "NotFound", "%s \"%s\" not found", rt->resource,
                                     name);
-    json_t *j = json_deep_copy(cs_apisim_obj_json(old));
+    json_t *j = copy_tree((json_t *)cs_apisim_obj_json(old));
     int rc = fn(j, arg, st);
     if (rc) {
         json_decref(j);

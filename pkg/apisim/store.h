@@ -32,6 +32,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "pkg/util/buf.h"
 #include "pkg/util/map.h"
 
 struct cs_apisim_store;
@@ -101,8 +102,11 @@ typedef void (*cs_apisim_write_hook_fn)(void *arg, struct cs_apisim_store *s,
                                         const json_t *old_obj, const json_t *new_obj,
                                         uint64_t rv);
 
-/* Mutator for cs_apisim_store_update_fn: edit obj in place (a private deep copy). Return 0 to
- * commit, or an HTTP code after filling *st to abort without writing. */
+/* Mutator for cs_apisim_store_update_fn: edit obj in place (a private copy: every object and
+ * array in it is private, but string and number leaves are shared with the stored version, so
+ * replace them with json_object_set* / json_array_set* and never change one in place with
+ * json_string_set / json_integer_set / json_real_set). Return 0 to commit, or an HTTP code
+ * after filling *st to abort without writing. */
 typedef int (*cs_apisim_mutate_fn)(json_t *obj, void *arg, struct cs_apisim_status *st);
 
 /* One history entry; old/new are borrowed from the ring (valid under the lock). Read them
@@ -134,6 +138,7 @@ struct cs_apisim_store {
     size_t npending, pending_cap;
     uint64_t uid_seq;                  /* uid generator state (seeded) */
     uint64_t rand_state;               /* generateName suffixes (seeded, deterministic) */
+    struct cs_buf scratch;             /* internal: serialization buffer (lock held) */
 };
 
 /* history_cap: number of events kept for watch resume (>= 16). seed makes uids/names
