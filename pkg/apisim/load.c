@@ -91,13 +91,33 @@ static int load_one(struct cs_apisim_store *s, json_t *o, int crds_only, const c
     char nsbuf[256];
     snprintf(nsbuf, sizeof(nsbuf), "%s", ns ? ns : "");
     const json_t *stored = NULL;
+    json_t *again = json_deep_copy(c);  /* for the replace path; create steals c */
     if (cs_apisim_store_create(s, rt, rt->namespaced ? nsbuf : NULL, c, &stored, &st)) {
-        if (st.code == 409 && !strcmp(rt->resource, "namespaces"))
-            return 0;  /* the built-in namespaces are usually part of a dump */
+        if (st.code == 409 && name) {
+            /* The object exists already (built-in namespaces and PriorityClasses are part of
+             * every dump): the loaded version replaces it, status included. */
+            json_t *status_copy = rt->has_status ? json_deep_copy(again) : NULL;
+            int rc = cs_apisim_store_update(s, rt, rt->namespaced ? nsbuf : NULL, name, again, 0,
+                                            &stored, &st);
+            again = NULL;
+            if (rc == 0 && status_copy) {
+                rc = cs_apisim_store_update(s, rt, rt->namespaced ? nsbuf : NULL, name,
+                                            status_copy, 1, &stored, &st);
+                status_copy = NULL;
+            }
+            json_decref(status_copy);
+            if (rc == 0) {
+                if (is_crd)
+                    cs_apisim_crd_serve(s, stored);
+                return 1;
+            }
+        }
+        json_decref(again);
         snprintf(err, errlen, "%s: item %zu (%s %s): %s", path, idx, kind, name ? name : "?",
                  st.message);
         return -1;
     }
+    json_decref(again);
     if (is_crd)
         cs_apisim_crd_serve(s, stored);
     return 1;
