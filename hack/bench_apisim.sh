@@ -2,7 +2,7 @@
 # apisim's raw bind ceiling: start build/apisim with NODES nodes and PODS pending pods, run
 # build/bindbench with WATCHERS watchers and CONCURRENCY binds in flight, print its figures,
 # stop apisim. Environment overrides: NODES (5000), PODS (10000), WATCHERS (3),
-# CONCURRENCY (128), MAX_CONNS (client pool, default the client's), APISIM_BIN, BINDBENCH_BIN,
+# CONCURRENCY (64), MAX_CONNS (client pool, default the client's), APISIM_BIN, BINDBENCH_BIN,
 # APISIM_FLAGS (extra apisim flags, e.g. "--running-delay off").
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -11,7 +11,7 @@ BINDBENCH=${BINDBENCH_BIN:-build/bindbench}
 NODES=${NODES:-5000}
 PODS=${PODS:-10000}
 WATCHERS=${WATCHERS:-3}
-CONCURRENCY=${CONCURRENCY:-128}
+CONCURRENCY=${CONCURRENCY:-64}
 for b in "$APISIM" "$BINDBENCH"; do
   if [ ! -x "$b" ]; then echo "bench_apisim: $b is not built (run make all)" >&2; exit 1; fi
 done

@@ -303,7 +303,7 @@ static void start_watchers(struct bench *b, int watch_timeout_s)
 int main(int argc, char **argv)
 {
     const char *kubeconfig = NULL, *ns = NULL;
-    long concurrency = 128, watchers = 0, max_conns = 0, watch_timeout = 120;
+    long concurrency = 64, watchers = 0, max_conns = 0, watch_timeout = 120;
     double qps = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];

@@ -1028,7 +1028,7 @@ struct cs_client *cs_client_new(const struct cs_client_config *cfg, char *err, s
         c->cfg.user_agent = cs_strdup("cosched/0.1");
     }
     if (c->cfg.max_conns_per_host <= 0) {
-        c->cfg.max_conns_per_host = 16;
+        c->cfg.max_conns_per_host = 8;
     }
     if (parse_server(c, err, errlen) < 0) {
         cs_client_config_free(&c->cfg);

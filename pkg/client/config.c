@@ -22,7 +22,7 @@ void cs_client_config_init(struct cs_client_config *cfg)
     memset(cfg, 0, sizeof(*cfg));
     cfg->qps = 50;
     cfg->burst = 100;
-    cfg->max_conns_per_host = 16;
+    cfg->max_conns_per_host = 8;
     cfg->request_timeout_ms = 60000;
     cfg->token_reread_ms = 60000;
 }
