@@ -1065,6 +1065,10 @@ void cs_client_stop(struct cs_client *c)
     if (!c) {
         return;
     }
+    if (cs_client_on_io_thread(c)) {
+        CS_ERROR_S("misuse", "cs_client_stop called on the I/O thread; ignored");
+        return;
+    }
     pthread_mutex_lock(&c->mu);
     int already = c->stopping;
     c->stopping = 1;
@@ -1074,10 +1078,6 @@ void cs_client_stop(struct cs_client *c)
         return;
     }
     if (c->started) {
-        if (pthread_equal(pthread_self(), c->thread)) {
-            CS_ERROR_S("misuse", "cs_client_stop called on the I/O thread; ignored");
-            return;
-        }
         curl_multi_wakeup(c->multi);
         pthread_join(c->thread, NULL);
         c->joined = 1;

@@ -486,6 +486,24 @@ static void post_fn(void *arg)
     mark(o, 'p');
 }
 
+static void stop_from_io(void *arg)
+{
+    cs_client_stop(arg); /* refused: would deadlock joining itself */
+}
+
+static void test_stop_on_io_thread_is_refused(void **state)
+{
+    (void)state;
+    struct cs_client *c = new_client(0, 1, NULL);
+    assert_int_equal(cs_client_post(c, stop_from_io, c), 0);
+    struct cs_client_req req = { .path = "/echo" };
+    struct cs_client_resp r;
+    assert_int_equal(cs_client_do(c, &req, &r), 0); /* still running */
+    assert_int_equal(r.status, 200);
+    cs_client_resp_free(&r);
+    cs_client_free(c);
+}
+
 static void test_timers_and_post(void **state)
 {
     (void)state;
@@ -621,6 +639,7 @@ int main(void)
         cmocka_unit_test(test_stream_lines_across_chunks),
         cmocka_unit_test(test_stream_cancel_from_another_thread),
         cmocka_unit_test(test_timers_and_post),
+        cmocka_unit_test(test_stop_on_io_thread_is_refused),
         cmocka_unit_test(test_limiter_spaces_requests),
         cmocka_unit_test(test_stop_fails_pending_requests_once),
         cmocka_unit_test(test_token_file_is_reread),
