@@ -199,6 +199,11 @@ void cs_client_stats(struct cs_client *c, struct cs_client_stats *out)
     pthread_mutex_unlock(&c->stats_mu);
 }
 
+int cs_client_running(const struct cs_client *c)
+{
+    return c->started && !c->joined && !__atomic_load_n(&c->stopping, __ATOMIC_ACQUIRE);
+}
+
 int cs_client_on_io_thread(const struct cs_client *c)
 {
     return c->started && !c->joined && pthread_equal(pthread_self(), c->thread);

@@ -92,6 +92,8 @@ int cs_client_start(struct cs_client *c);
 void cs_client_stop(struct cs_client *c);
 /* Stop if needed and free. NULL is a no-op. */
 void cs_client_free(struct cs_client *c);
+/* 1 while the I/O thread runs (started, not yet stopped). */
+int cs_client_running(const struct cs_client *c);
 /* 1 when called on this client's I/O thread. */
 int cs_client_on_io_thread(const struct cs_client *c);
 /* The server URL (borrowed, lives as long as the client). */

@@ -601,6 +601,11 @@ void cs_informer_stop(struct cs_informer *inf)
         stop_now(inf);
         return;
     }
+    if (!cs_client_running(inf->c)) {
+        /* Not started or already stopped: no I/O thread touches the informer. */
+        stop_now(inf);
+        return;
+    }
     pthread_mutex_lock(&inf->mu);
     inf->stop_acked = 0;
     pthread_mutex_unlock(&inf->mu);
@@ -633,7 +638,7 @@ void cs_informer_free(struct cs_informer *inf)
         return;
     }
     cs_informer_stop(inf);
-    if (cs_client_post(inf->c, free_io, inf) < 0) {
+    if (!cs_client_running(inf->c) || cs_client_post(inf->c, free_io, inf) < 0) {
         free_io(inf);
     }
 }

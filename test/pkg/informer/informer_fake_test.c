@@ -356,6 +356,26 @@ static void test_free_after_client_stop_while_backing_off(void **state)
     tsrv_stop(&srv);
 }
 
+/* A client that never started: stop/free of its informer neither hang nor leak. */
+static void test_stop_free_with_client_not_started(void **state)
+{
+    (void)state;
+    struct cs_client_config cfg;
+    cs_client_config_init(&cfg);
+    cfg.server = cs_strdup("http://127.0.0.1:1");
+    char err[256];
+    struct cs_client *c = cs_client_new(&cfg, err, sizeof(err));
+    cs_client_config_free(&cfg);
+    assert_non_null(c);
+    assert_false(cs_client_running(c));
+    struct cs_informer_opts o = { .path = "/api/v1/pods" };
+    struct cs_informer *inf = cs_informer_new(c, &o, err, sizeof(err));
+    assert_int_equal(cs_informer_start(inf), 0); /* queued until the client runs */
+    cs_informer_stop(inf);
+    cs_informer_free(inf);
+    cs_client_free(c);
+}
+
 int main(void)
 {
     curl_global_init(CURL_GLOBAL_ALL);
@@ -363,6 +383,7 @@ int main(void)
         cmocka_unit_test(test_reflector_script),
         cmocka_unit_test(test_free_while_listing_and_from_a_handler),
         cmocka_unit_test(test_free_after_client_stop_while_backing_off),
+        cmocka_unit_test(test_stop_free_with_client_not_started),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     curl_global_cleanup();
