@@ -35,6 +35,7 @@ struct h2srv {
     int stop;
     int connections;             /* atomic */
     int requests;                /* atomic */
+    int live;                    /* atomic: connection threads still running */
     char *ca_pem;
 };
 
@@ -204,6 +205,7 @@ static void *h2_conn_main(void *arg)
     int fd = SSL_get_fd(c->ssl);
     SSL_free(c->ssl);
     close(fd);
+    __atomic_sub_fetch(&c->srv->live, 1, __ATOMIC_SEQ_CST);
     cs_free(c);
     return NULL;
 }
@@ -234,6 +236,7 @@ static void *h2_accept_main(void *arg)
             continue;
         }
         __atomic_add_fetch(&srv->connections, 1, __ATOMIC_SEQ_CST);
+        __atomic_add_fetch(&srv->live, 1, __ATOMIC_SEQ_CST);
         struct h2conn *c = cs_calloc(1, sizeof(*c));
         c->srv = srv;
         c->ssl = SSL_new(srv->ctx);
@@ -291,7 +294,10 @@ static int teardown(void **state)
     shutdown(SRV.lfd, SHUT_RDWR);
     close(SRV.lfd);
     pthread_join(SRV.th, NULL);
-    usleep(100 * 1000); /* let connection threads finish after the client closed */
+    /* let connection threads finish after the clients closed their connections */
+    for (int i = 0; i < 500 && __atomic_load_n(&SRV.live, __ATOMIC_SEQ_CST) > 0; i++) {
+        usleep(10 * 1000);
+    }
     SSL_CTX_free(SRV.ctx);
     cs_free(SRV.ca_pem);
     curl_global_cleanup();
