@@ -269,6 +269,12 @@ void cs_queue_add(struct cs_queue *q, struct cs_pod *pod)
     cs_pod_unref(old);
     switch (e->where) {
     case CS_Q_INFLIGHT:
+        if (e->deleted) {
+            /* Deleted and created again under the same name while its predecessor was
+             * being scheduled: the new pod must be scheduled afresh, never dropped. */
+            e->deleted = false;
+            changed = true;
+        }
         e->updated = e->updated || changed;
         break;
     case CS_Q_GATED:
@@ -378,6 +384,14 @@ size_t cs_queue_pop(struct cs_queue *q, struct cs_qentry **out, size_t max, int6
 out:
     pthread_mutex_unlock(&q->mu);
     return n;
+}
+
+bool cs_queue_still_current(struct cs_queue *q, struct cs_qentry *e, const struct cs_pod *pod)
+{
+    pthread_mutex_lock(&q->mu);
+    bool ok = !e->deleted && e->qp.pod->uid && pod->uid && strcmp(e->qp.pod->uid, pod->uid) == 0;
+    pthread_mutex_unlock(&q->mu);
+    return ok;
 }
 
 void cs_queue_done_scheduled(struct cs_queue *q, struct cs_qentry *e)

@@ -100,6 +100,10 @@ void cs_queue_requeue_backoff(struct cs_queue *q, struct cs_pod *pod);
  * for at least one. Returns the number popped (0 on timeout or close). */
 size_t cs_queue_pop(struct cs_queue *q, struct cs_qentry **out, size_t max, int64_t timeout_ns);
 
+/* Is the popped entry still the same pod (not deleted, not replaced by a new pod with the same
+ * name)? Checked before committing a decision. */
+bool cs_queue_still_current(struct cs_queue *q, struct cs_qentry *e, const struct cs_pod *pod);
+
 /* Results of an attempt (scheduler thread). Each consumes the popped entry. */
 void cs_queue_done_scheduled(struct cs_queue *q, struct cs_qentry *e);
 void cs_queue_done_unschedulable(struct cs_queue *q, struct cs_qentry *e, uint32_t events);

@@ -62,22 +62,37 @@ static bool q_changed(void *arg, const struct cs_pod *old, const struct cs_pod *
 
 /* ---- live map (I/O thread) ---------------------------------------------------------------- */
 
-static int live_get(struct cs_scheduler *s, const char *key)
+/* What the informer last saw of a pod: pending or assigned, and which incarnation (uid). */
+struct live_pod {
+    int state;
+    char uid[64];
+};
+
+static int live_get(struct cs_scheduler *s, const char *key, const char *uid)
 {
-    return (int)(uintptr_t)cs_map_get(&s->live, key);
+    struct live_pod *lp = cs_map_get(&s->live, key);
+    if (lp == NULL || (uid && strcmp(lp->uid, uid) != 0)) {
+        return 0;
+    }
+    return lp->state;
 }
 
-static void live_set(struct cs_scheduler *s, const char *key, int v)
+static void live_set(struct cs_scheduler *s, const struct cs_pod *pod, int v)
 {
-    const char *k = cs_map_get_key(&s->live, key);
-    cs_map_put(&s->live, k ? k : cs_strdup(key), (void *)(uintptr_t)v);
+    struct live_pod *lp = cs_map_get(&s->live, pod->key);
+    if (lp == NULL) {
+        lp = cs_calloc(1, sizeof(*lp));
+        cs_map_put(&s->live, cs_strdup(pod->key), lp);
+    }
+    lp->state = v;
+    snprintf(lp->uid, sizeof(lp->uid), "%s", pod->uid ? pod->uid : "");
 }
 
 static void live_del(struct cs_scheduler *s, const char *key)
 {
     const char *k = cs_map_get_key(&s->live, key);
     if (k) {
-        cs_map_del(&s->live, k);
+        cs_free(cs_map_del(&s->live, k));
         cs_free((void *)k);
     }
 }
@@ -106,13 +121,13 @@ static void pod_apply(struct cs_scheduler *s, json_t *obj, bool is_add)
     if (pod->node_name) {
         cs_cache_upsert_pod(&s->cache, pod);
         cs_queue_delete(&s->queue, pod->key);
-        bool was_known = live_get(s, pod->key) == LIVE_ASSIGNED;
-        live_set(s, pod->key, LIVE_ASSIGNED);
+        bool was_known = live_get(s, pod->key, NULL) == LIVE_ASSIGNED;
+        live_set(s, pod, LIVE_ASSIGNED);
         if (!was_known) {
             cs_queue_on_event(&s->queue, CS_EV_POD_ADD);
         }
     } else {
-        live_set(s, pod->key, LIVE_PENDING);
+        live_set(s, pod, LIVE_PENDING);
         if (pod->deletion_ns) {
             cs_queue_delete(&s->queue, pod->key);
         } else if (profile_for(s, pod->scheduler_name) && !cs_cache_is_assumed(&s->cache, pod->key)) {
@@ -146,7 +161,7 @@ static void on_pod_delete(void *arg, json_t *obj)
     snprintf(key, sizeof(key), "%s/%s",
              json_string_value(json_object_get(md, "namespace")) ?: "",
              json_string_value(json_object_get(md, "name")) ?: "");
-    int was = live_get(s, key);
+    int was = live_get(s, key, NULL);
     live_del(s, key);
     cs_cache_remove_pod(&s->cache, key);
     cs_queue_delete(&s->queue, key);
@@ -222,7 +237,9 @@ static void on_bind_done(void *arg, struct cs_bind_job *job, const struct cs_bin
     cs_metrics_inc(s->metrics.binds, (const char *[]){ "error" });
     cs_cache_forget_pod(&s->cache, pod->key);
     cs_queue_on_event(&s->queue, CS_EV_POD_DELETE);
-    int live = live_get(s, pod->key);
+    /* State of this incarnation (a pod deleted and re-created under the same name counts as
+     * gone: the new one is queued by its own informer event). */
+    int live = live_get(s, pod->key, pod->uid);
     const char *msg = r->message ? r->message : "unknown error";
     CS_WARN_S("Binding failed", CS_KV("pod", pod->key), CS_KV("node", job->node),
               CS_KVI("status", r->http_status), CS_KV("err", msg));
@@ -300,6 +317,15 @@ static void commit(struct cs_scheduler *s, int64_t start_ns)
         struct cs_qentry *e = op->owner;
         struct cs_profile *prof = op->prof;
         double secs = (double)(cs_mono_ns() - start_ns) / 1e9;
+        if (!cs_queue_still_current(&s->queue, e, op->pod)) {
+            /* Deleted (or deleted and re-created) during the attempt: never bind the old
+             * pod; the queue drops the entry or schedules the new pod afresh. */
+            cs_node_info_remove_pod(op->ni, op->pod);
+            cs_snapshot_touch(&s->snap, op->ni);
+            cs_fw_unreserve(prof, &s->cycle, op->pod, op->ni->name);
+            cs_queue_done_error(&s->queue, e);
+            continue;
+        }
         if (cs_cache_assume_pod(&s->cache, op->pod, op->ni->name) != 0) {
             /* Already counted (assigned meanwhile): undo our tentative placement. */
             cs_node_info_remove_pod(op->ni, op->pod);
@@ -496,7 +522,9 @@ static void *scheduler_main(void *arg)
     size_t cap = (size_t)s->opts.batch_size;
     struct cs_qentry **batch = cs_calloc(cap, sizeof(*batch));
     while (!atomic_load(&s->stop)) {
-        if (!atomic_load(&s->leading)) {
+        /* Like kube-scheduler's WaitForCacheSync: never decide on a partial view of the
+         * cluster (nodes not yet listed, assigned pods not yet counted). */
+        if (!atomic_load(&s->leading) || !cs_scheduler_synced(s)) {
             struct timespec ts = { 0, 50 * 1000000L };
             nanosleep(&ts, NULL);
             continue;
@@ -644,7 +672,9 @@ void cs_scheduler_destroy(struct cs_scheduler *s)
     cs_recorder_destroy(&s->recorder);
     size_t it = 0;
     const char *k;
-    while (cs_map_next(&s->live, &it, &k, NULL)) {
+    void *v;
+    while (cs_map_next(&s->live, &it, &k, &v)) {
+        cs_free(v);
         cs_free((void *)k);
     }
     cs_map_destroy(&s->live);
