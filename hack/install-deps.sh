@@ -7,7 +7,7 @@ PKGS=(
   build-essential pkg-config
   libcurl4-openssl-dev libnghttp2-dev libssl-dev openssl
   libjansson-dev libprotobuf-c-dev protobuf-c-compiler
-  libcmocka-dev libyaml-dev libmicrohttpd-dev
+  libcmocka-dev libyaml-dev libmicrohttpd-dev libjemalloc-dev
   cppcheck valgrind python3 python3-kubernetes python3-yaml curl
 )
 

@@ -10,7 +10,6 @@
  */
 #include <curl/curl.h>
 #include <errno.h>
-#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -327,11 +326,6 @@ int main(int argc, char **argv)
         return 1;
     }
     cs_log_set_v(fl.verbosity);
-    /* The informer and the binder allocate and free many small objects per second; keep the
-     * heap from shrinking and growing back all the time (each step costs page faults). */
-    mallopt(M_TRIM_THRESHOLD, 256 * 1024 * 1024);
-    mallopt(M_TOP_PAD, 64 * 1024 * 1024);
-    mallopt(M_MMAP_THRESHOLD, 64 * 1024 * 1024);
     char err[1024] = "";
 
     struct cs_config cfg;
