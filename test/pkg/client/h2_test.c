@@ -15,6 +15,7 @@
 #include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -432,11 +433,60 @@ static void test_h2_stream_lines_from_tiny_frames(void **state)
     cs_client_free(c);
 }
 
+static long get_status(const char *ca, const char *sni, int insecure, char *err, size_t errlen)
+{
+    struct cs_client_config cfg;
+    cs_client_config_init(&cfg);
+    char url[64], e[256];
+    snprintf(url, sizeof(url), "https://127.0.0.1:%d", SRV.port);
+    cfg.server = cs_strdup(url);
+    if (ca) {
+        cfg.ca_data = cs_strdup(ca);
+        cfg.ca_data_len = strlen(ca);
+    }
+    if (sni) {
+        cfg.tls_server_name = cs_strdup(sni);
+    }
+    cfg.insecure_skip_tls_verify = insecure;
+    struct cs_client *c = cs_client_new(&cfg, e, sizeof(e));
+    cs_client_config_free(&cfg);
+    assert_non_null(c);
+    assert_int_equal(cs_client_start(c), 0);
+    struct cs_client_req req = { .path = "/tls" };
+    struct cs_client_resp r;
+    assert_int_equal(cs_client_do(c, &req, &r), 0);
+    long st = r.status;
+    snprintf(err, errlen, "%s", r.err ? r.err : "");
+    cs_client_resp_free(&r);
+    cs_client_free(c);
+    return st;
+}
+
+static void test_tls_verification_options(void **state)
+{
+    (void)state;
+    char err[256];
+    /* the CA verifies the server */
+    assert_int_equal(get_status(SRV.ca_pem, NULL, 0, err, sizeof(err)), 200);
+    /* without it the system trust store does not */
+    assert_int_equal(get_status(NULL, NULL, 0, err, sizeof(err)), 0);
+    assert_true(strlen(err) > 0);
+    /* unless the kubeconfig said insecure-skip-tls-verify */
+    assert_int_equal(get_status(NULL, NULL, 1, err, sizeof(err)), 200);
+    /* tls-server-name is the name verified: the certificate covers localhost ... */
+    assert_int_equal(get_status(SRV.ca_pem, "localhost", 0, err, sizeof(err)), 200);
+    /* ... and not wrong.example, although the address is the same */
+    assert_int_equal(get_status(SRV.ca_pem, "wrong.example", 0, err, sizeof(err)), 0);
+    assert_true(strlen(err) > 0);
+}
+
 int main(void)
 {
+    signal(SIGPIPE, SIG_IGN); /* the server writes to clients that gave up on the handshake */
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_h2_multiplexes_requests_on_one_connection),
         cmocka_unit_test(test_h2_stream_lines_from_tiny_frames),
+        cmocka_unit_test(test_tls_verification_options),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
