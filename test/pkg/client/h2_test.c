@@ -14,6 +14,7 @@
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -249,58 +250,81 @@ static void *h2_accept_main(void *arg)
     return NULL;
 }
 
-static struct h2srv SRV;
+static struct h2srv SRV;   /* server-authenticated TLS */
+static struct h2srv MTLS;  /* also requires a client certificate signed by the CA */
+static char *CERT_PEM, *KEY_PEM;
+
+static int srv_init(struct h2srv *srv, int require_client_cert)
+{
+    srv->ctx = SSL_CTX_new(TLS_server_method());
+    BIO *cb = BIO_new_mem_buf(CERT_PEM, -1), *kb = BIO_new_mem_buf(KEY_PEM, -1);
+    BIO *ab = BIO_new_mem_buf(SRV.ca_pem, -1);
+    X509 *x = PEM_read_bio_X509(cb, NULL, NULL, NULL);
+    X509 *ca = PEM_read_bio_X509(ab, NULL, NULL, NULL);
+    EVP_PKEY *pk = PEM_read_bio_PrivateKey(kb, NULL, NULL, NULL);
+    int ok = x && pk && ca && SSL_CTX_use_certificate(srv->ctx, x) == 1 &&
+             SSL_CTX_use_PrivateKey(srv->ctx, pk) == 1;
+    if (ok && require_client_cert) {
+        /* The generated certificate says serverAuth; accept it as a client certificate too. */
+        ok = X509_STORE_add_cert(SSL_CTX_get_cert_store(srv->ctx), ca) == 1 &&
+             SSL_CTX_set_purpose(srv->ctx, X509_PURPOSE_ANY) == 1;
+        SSL_CTX_set_verify(srv->ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, NULL);
+    }
+    X509_free(x);
+    X509_free(ca);
+    EVP_PKEY_free(pk);
+    BIO_free(cb);
+    BIO_free(kb);
+    BIO_free(ab);
+    if (!ok) {
+        return -1;
+    }
+    SSL_CTX_set_alpn_select_cb(srv->ctx, alpn_select, NULL);
+    srv->lfd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = 0 };
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (bind(srv->lfd, (struct sockaddr *)&a, sizeof(a)) < 0 || listen(srv->lfd, 64) < 0) {
+        return -1;
+    }
+    socklen_t al = sizeof(a);
+    getsockname(srv->lfd, (struct sockaddr *)&a, &al);
+    srv->port = ntohs(a.sin_port);
+    return pthread_create(&srv->th, NULL, h2_accept_main, srv) == 0 ? 0 : -1;
+}
+
+static void srv_fini(struct h2srv *srv)
+{
+    __atomic_store_n(&srv->stop, 1, __ATOMIC_SEQ_CST);
+    shutdown(srv->lfd, SHUT_RDWR);
+    close(srv->lfd);
+    pthread_join(srv->th, NULL);
+    /* let connection threads finish after the clients closed their connections */
+    for (int i = 0; i < 500 && __atomic_load_n(&srv->live, __ATOMIC_SEQ_CST) > 0; i++) {
+        usleep(10 * 1000);
+    }
+    SSL_CTX_free(srv->ctx);
+}
 
 static int setup(void **state)
 {
     (void)state;
     curl_global_init(CURL_GLOBAL_ALL);
-    char *cert = NULL, *key = NULL, err[256];
-    if (cs_apisim_tls_generate(&SRV.ca_pem, &cert, &key, err, sizeof(err)) < 0) {
+    char err[256];
+    if (cs_apisim_tls_generate(&SRV.ca_pem, &CERT_PEM, &KEY_PEM, err, sizeof(err)) < 0) {
         fprintf(stderr, "tls: %s\n", err);
         return -1;
     }
-    SRV.ctx = SSL_CTX_new(TLS_server_method());
-    BIO *cb = BIO_new_mem_buf(cert, -1), *kb = BIO_new_mem_buf(key, -1);
-    X509 *x = PEM_read_bio_X509(cb, NULL, NULL, NULL);
-    EVP_PKEY *pk = PEM_read_bio_PrivateKey(kb, NULL, NULL, NULL);
-    int ok = x && pk && SSL_CTX_use_certificate(SRV.ctx, x) == 1 &&
-             SSL_CTX_use_PrivateKey(SRV.ctx, pk) == 1;
-    X509_free(x);
-    EVP_PKEY_free(pk);
-    BIO_free(cb);
-    BIO_free(kb);
-    cs_free(cert);
-    cs_free(key);
-    if (!ok) {
-        return -1;
-    }
-    SSL_CTX_set_alpn_select_cb(SRV.ctx, alpn_select, NULL);
-    SRV.lfd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = 0 };
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (bind(SRV.lfd, (struct sockaddr *)&a, sizeof(a)) < 0 || listen(SRV.lfd, 64) < 0) {
-        return -1;
-    }
-    socklen_t al = sizeof(a);
-    getsockname(SRV.lfd, (struct sockaddr *)&a, &al);
-    SRV.port = ntohs(a.sin_port);
-    return pthread_create(&SRV.th, NULL, h2_accept_main, &SRV) == 0 ? 0 : -1;
+    return srv_init(&SRV, 0) == 0 && srv_init(&MTLS, 1) == 0 ? 0 : -1;
 }
 
 static int teardown(void **state)
 {
     (void)state;
-    __atomic_store_n(&SRV.stop, 1, __ATOMIC_SEQ_CST);
-    shutdown(SRV.lfd, SHUT_RDWR);
-    close(SRV.lfd);
-    pthread_join(SRV.th, NULL);
-    /* let connection threads finish after the clients closed their connections */
-    for (int i = 0; i < 500 && __atomic_load_n(&SRV.live, __ATOMIC_SEQ_CST) > 0; i++) {
-        usleep(10 * 1000);
-    }
-    SSL_CTX_free(SRV.ctx);
+    srv_fini(&SRV);
+    srv_fini(&MTLS);
     cs_free(SRV.ca_pem);
+    cs_free(CERT_PEM);
+    cs_free(KEY_PEM);
     curl_global_cleanup();
     return 0;
 }
@@ -480,6 +504,44 @@ static void test_tls_verification_options(void **state)
     assert_true(strlen(err) > 0);
 }
 
+static long mtls_status(int with_cert, char *err, size_t errlen)
+{
+    struct cs_client_config cfg;
+    cs_client_config_init(&cfg);
+    char url[64], e[256];
+    snprintf(url, sizeof(url), "https://127.0.0.1:%d", MTLS.port);
+    cfg.server = cs_strdup(url);
+    cfg.ca_data = cs_strdup(SRV.ca_pem);
+    cfg.ca_data_len = strlen(SRV.ca_pem);
+    if (with_cert) {
+        cfg.cert_data = cs_strdup(CERT_PEM);
+        cfg.cert_data_len = strlen(CERT_PEM);
+        cfg.key_data = cs_strdup(KEY_PEM);
+        cfg.key_data_len = strlen(KEY_PEM);
+    }
+    struct cs_client *c = cs_client_new(&cfg, e, sizeof(e));
+    cs_client_config_free(&cfg);
+    assert_non_null(c);
+    assert_int_equal(cs_client_start(c), 0);
+    struct cs_client_req req = { .path = "/mtls" };
+    struct cs_client_resp r;
+    assert_int_equal(cs_client_do(c, &req, &r), 0);
+    long st = r.status;
+    snprintf(err, errlen, "%s", r.err ? r.err : "");
+    cs_client_resp_free(&r);
+    cs_client_free(c);
+    return st;
+}
+
+static void test_client_certificate_from_data(void **state)
+{
+    (void)state;
+    char err[256];
+    assert_int_equal(mtls_status(1, err, sizeof(err)), 200);
+    assert_int_equal(mtls_status(0, err, sizeof(err)), 0); /* refused without a certificate */
+    assert_true(strlen(err) > 0);
+}
+
 int main(void)
 {
     signal(SIGPIPE, SIG_IGN); /* the server writes to clients that gave up on the handshake */
@@ -487,6 +549,7 @@ int main(void)
         cmocka_unit_test(test_h2_multiplexes_requests_on_one_connection),
         cmocka_unit_test(test_h2_stream_lines_from_tiny_frames),
         cmocka_unit_test(test_tls_verification_options),
+        cmocka_unit_test(test_client_certificate_from_data),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
