@@ -533,6 +533,48 @@ static long mtls_status(int with_cert, char *err, size_t errlen)
     return st;
 }
 
+static char *write_tmp(const char *text)
+{
+    char *path = cs_strdup("/tmp/cs-h2-pem-XXXXXX");
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+    close(fd);
+    return path;
+}
+
+/* The same with a kubeconfig of file paths: CA, client certificate and key read from disk. */
+static void test_tls_material_from_files(void **state)
+{
+    (void)state;
+    char *ca = write_tmp(SRV.ca_pem), *cert = write_tmp(CERT_PEM), *key = write_tmp(KEY_PEM);
+    struct cs_client_config cfg;
+    cs_client_config_init(&cfg);
+    char url[64], e[256];
+    snprintf(url, sizeof(url), "https://127.0.0.1:%d", MTLS.port);
+    cfg.server = cs_strdup(url);
+    cfg.ca_file = cs_strdup(ca);
+    cfg.cert_file = cs_strdup(cert);
+    cfg.key_file = cs_strdup(key);
+    struct cs_client *c = cs_client_new(&cfg, e, sizeof(e));
+    cs_client_config_free(&cfg);
+    assert_int_equal(cs_client_start(c), 0);
+    struct cs_client_req req = { .path = "/files" };
+    struct cs_client_resp r;
+    assert_int_equal(cs_client_do(c, &req, &r), 0);
+    if (r.status != 200) {
+        fail_msg("status %ld err %s", r.status, r.err ? r.err : "");
+    }
+    cs_client_resp_free(&r);
+    cs_client_free(c);
+    unlink(ca);
+    unlink(cert);
+    unlink(key);
+    cs_free(ca);
+    cs_free(cert);
+    cs_free(key);
+}
+
 static void test_client_certificate_from_data(void **state)
 {
     (void)state;
@@ -550,6 +592,7 @@ int main(void)
         cmocka_unit_test(test_h2_stream_lines_from_tiny_frames),
         cmocka_unit_test(test_tls_verification_options),
         cmocka_unit_test(test_client_certificate_from_data),
+        cmocka_unit_test(test_tls_material_from_files),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
