@@ -25,7 +25,7 @@ start_apisim() {
     --cluster-gen "nodes=$NODES,cpu=4,memory=32Gi,pods=110,prefix=node-" \
     --pods-gen "count=$EXISTING,cpu=100m,memory=500Mi,bound=true,scheduler=ack-co-scheduler,prefix=existing-" \
     --pods-gen "count=$PODS,cpu=100m,memory=500Mi,scheduler=ack-co-scheduler,prefix=measured-" \
-    "$@" >"$WORK/apisim.out" 2>"$WORK/apisim.log" &
+    --running-delay off "$@" >"$WORK/apisim.out" 2>"$WORK/apisim.log" &
   APID=$!
   for _ in $(seq 1 300); do grep -q "serving on" "$WORK/apisim.out" 2>/dev/null && return 0; sleep 0.1; done
   echo "apisim did not start"; cat "$WORK/apisim.log"; exit 1

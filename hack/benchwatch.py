@@ -36,11 +36,11 @@ def bound(text):
 
 def quantile(text, q):
     buckets = []
-    for m in re.finditer(r'^scheduler_scheduling_attempt_duration_seconds_bucket\{([^}]*)\} ([0-9.e+]+)$', text, re.M):
+    for m in re.finditer(r'^cosched_scheduling_attempt_duration_seconds_bucket\{([^}]*)\} ([0-9.e+]+)$', text, re.M):
         labels = m.group(1)
         if 'result="scheduled"' not in labels:
             continue
-        le = re.search(r'le="([^"]+)"', labels).group(1)
+        le = re.search(r'(?:^|,)le="([^"]+)"', labels).group(1)
         buckets.append((float("inf") if le == "+Inf" else float(le), float(m.group(2))))
     buckets.sort()
     if not buckets or buckets[-1][1] == 0:
@@ -70,27 +70,43 @@ def proc_stats(pid):
     return rss, cpu
 
 
+# Poll every 100 ms so the first and last binds are timed to 0.1 s; per-second throughput
+# samples (as scheduler_perf reports them) are aggregated from those polls.
 start = time.time()
-samples = []
-first_t = None
-last = 0.0
-t_prev = time.time()
+polls = []            # (time, bound)
 text = ""
+last = 0.0
 while time.time() - start < a.timeout:
-    time.sleep(1.0)
+    time.sleep(0.1)
     text = scrape()
     n = bound(text)
-    now = time.time()
-    if n > 0 and first_t is None:
-        first_t = t_prev
-    if first_t is not None and n > last:
-        samples.append((n - last) / (now - t_prev))
-    last, t_prev = n, now
+    polls.append((time.time(), n))
+    last = n
     if n >= a.want:
         break
-end_t = t_prev
+first_t = None
+end_t = None
+prev_t, prev_n = start, 0.0
+for t, n in polls:
+    if first_t is None and n > 0:
+        # the first bind happened between the previous poll and this one
+        first_t = prev_t
+    if n >= last and end_t is None:
+        end_t = t
+    prev_t, prev_n = t, n
+samples = []
+if first_t is not None:
+    edge, edge_n = first_t, 0.0
+    for t, n in polls:
+        if t <= first_t:
+            continue
+        if t - edge >= 1.0 or n >= last:
+            samples.append((n - edge_n) / (t - edge))
+            edge, edge_n = t, n
+        if n >= last:
+            break
 rss, cpu = proc_stats(a.pid)
-elapsed = (end_t - first_t) if first_t else float("nan")
+elapsed = (end_t - first_t) if first_t and end_t else float("nan")
 avg = last / elapsed if elapsed and elapsed == elapsed and elapsed > 0 else 0
 s = sorted(samples)
 

@@ -72,6 +72,10 @@ int cs_sched_metrics_init(struct cs_sched_metrics *m, struct cs_metrics_registry
     m->session_duration = hist_exp(reg, "cosched_session_duration_seconds",
         "Duration of one scheduling session (snapshot, actions, commit), in seconds.", NULL,
         0.001, 2, 15, &bad);
+    m->attempt_duration_fine = hist_exp(reg, "cosched_scheduling_attempt_duration_seconds",
+        "Scheduling attempt latency with buckets from 10 microseconds, finer than "
+        "scheduler_scheduling_attempt_duration_seconds (whose first bucket is 1 ms).",
+        CS_METRICS_LABELS("result"), 0.00001, 2, 20, &bad);
     m->leader_status = chk(cs_metrics_gauge_new(reg, "leader_election_master_status",
         "[ALPHA] 1 while this process holds the named leader-election lease, 0 on standby.",
         CS_METRICS_LABELS("name")), &bad);
@@ -84,6 +88,7 @@ void cs_sched_metrics_attempt(const struct cs_sched_metrics *m, const char *resu
     const char *const lv[2] = { result, profile };
     cs_metrics_inc(m->schedule_attempts, lv);
     cs_metrics_observe(m->attempt_duration, lv, seconds);
+    cs_metrics_observe(m->attempt_duration_fine, lv, seconds);
 }
 
 void cs_sched_metrics_pending(const struct cs_sched_metrics *m, long active, long backoff,

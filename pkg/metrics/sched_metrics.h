@@ -40,6 +40,8 @@ struct cs_sched_metrics {
     struct cs_metric *queue_incoming_pods;        /* counter {queue, event} */
     struct cs_metric *cache_size;                 /* gauge {type} */
     struct cs_metric *binds;                      /* counter cosched_binds_total {result} */
+    struct cs_metric *attempt_duration_fine;      /* histogram cosched_scheduling_attempt_
+                                                   * duration_seconds {result} exp(1e-5,2,20) */
     struct cs_metric *session_duration;           /* histogram cosched_session_duration_seconds
                                                      exp(0.001,2,15) */
     struct cs_metric *leader_status;              /* gauge leader_election_master_status {name}
