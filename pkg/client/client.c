@@ -1020,7 +1020,13 @@ static int parse_server(struct cs_client *c, char *err, size_t errlen)
         cs_buf_printf(&b, "%s:%s:%s:%s", c->cfg.tls_server_name, port, host, port);
         c->connect_to = curl_slist_append(NULL, b.data);
         cs_buf_reset(&b);
-        cs_buf_printf(&b, "https://%s:%s", c->cfg.tls_server_name, port);
+        /* keep a path prefix (proxies serve clusters under /k8s/clusters/<id>) */
+        const char *prefix = hp + hl;
+        size_t plen = strlen(prefix);
+        while (plen > 0 && prefix[plen - 1] == '/') {
+            plen--;
+        }
+        cs_buf_printf(&b, "https://%s:%s%.*s", c->cfg.tls_server_name, port, (int)plen, prefix);
         cs_free(c->base_url);
         c->base_url = cs_buf_steal(&b);
         cs_buf_free(&b);

@@ -124,6 +124,8 @@ static void *conn_main(void *arg)
             snprintf(out, sizeof(out), "{\"method\":\"%s\",\"auth\":\"%s\",\"ct\":\"%s\",\"body\":%s}",
                      method, auth, ct, blen ? body : "null");
             reply(fd, 200, NULL, out);
+        } else if (!strcmp(path, "/pre/fix/echo")) {
+            reply(fd, 200, NULL, "{\"prefixed\":true}");
         } else if (!strcmp(path, "/flaky")) {
             int n = __atomic_add_fetch(&S.flaky_count, 1, __ATOMIC_SEQ_CST);
             if (n <= 2) {
@@ -263,6 +265,26 @@ static void test_request_roundtrip_with_token_and_body(void **state)
     assert_int_equal(st.requests[CS_VERB_POST][2], 1);
     assert_int_equal(st.requests[CS_VERB_DELETE][2], 1);
     assert_int_equal(st.in_flight, 0);
+    cs_client_free(c);
+}
+
+static void test_server_url_path_prefix(void **state)
+{
+    (void)state;
+    struct cs_client_config cfg;
+    cs_client_config_init(&cfg);
+    char url[64], err[256];
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d/pre/fix/", S.port);
+    cfg.server = cs_strdup(url);
+    struct cs_client *c = cs_client_new(&cfg, err, sizeof(err));
+    cs_client_config_free(&cfg);
+    assert_int_equal(cs_client_start(c), 0);
+    struct cs_client_req req = { .path = "/echo" };
+    struct cs_client_resp r;
+    assert_int_equal(cs_client_do(c, &req, &r), 0);
+    assert_int_equal(r.status, 200);
+    assert_non_null(strstr(r.body, "prefixed"));
+    cs_client_resp_free(&r);
     cs_client_free(c);
 }
 
@@ -635,6 +657,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_request_roundtrip_with_token_and_body),
         cmocka_unit_test(test_retry_on_503_honours_retry_after),
+        cmocka_unit_test(test_server_url_path_prefix),
         cmocka_unit_test(test_connection_refused_is_a_transport_error),
         cmocka_unit_test(test_stream_lines_across_chunks),
         cmocka_unit_test(test_stream_cancel_from_another_thread),

@@ -457,12 +457,14 @@ static void test_h2_stream_lines_from_tiny_frames(void **state)
     cs_client_free(c);
 }
 
+static char last_body[512];
+
 static long get_status(const char *ca, const char *sni, int insecure, char *err, size_t errlen)
 {
     struct cs_client_config cfg;
     cs_client_config_init(&cfg);
     char url[64], e[256];
-    snprintf(url, sizeof(url), "https://127.0.0.1:%d", SRV.port);
+    snprintf(url, sizeof(url), "https://127.0.0.1:%d/pre", SRV.port);
     cfg.server = cs_strdup(url);
     if (ca) {
         cfg.ca_data = cs_strdup(ca);
@@ -481,6 +483,7 @@ static long get_status(const char *ca, const char *sni, int insecure, char *err,
     assert_int_equal(cs_client_do(c, &req, &r), 0);
     long st = r.status;
     snprintf(err, errlen, "%s", r.err ? r.err : "");
+    snprintf(last_body, sizeof(last_body), "%s", r.body);
     cs_client_resp_free(&r);
     cs_client_free(c);
     return st;
@@ -499,6 +502,7 @@ static void test_tls_verification_options(void **state)
     assert_int_equal(get_status(NULL, NULL, 1, err, sizeof(err)), 200);
     /* tls-server-name is the name verified: the certificate covers localhost ... */
     assert_int_equal(get_status(SRV.ca_pem, "localhost", 0, err, sizeof(err)), 200);
+    assert_non_null(strstr(last_body, "\"path\":\"/pre/tls\"")); /* the URL's path prefix stays */
     /* ... and not wrong.example, although the address is the same */
     assert_int_equal(get_status(SRV.ca_pem, "wrong.example", 0, err, sizeof(err)), 0);
     assert_true(strlen(err) > 0);
