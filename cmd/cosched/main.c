@@ -401,9 +401,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "cosched: %s\n", err);
         goto out_curl;
     }
-    s->client = client;
-    s->binder.client = client;
-    s->recorder.client = client;
+    cs_scheduler_set_client(s, client);
     if (cs_client_start(client) != 0) {
         fprintf(stderr, "cosched: cannot start the client\n");
         goto out_client;

@@ -570,6 +570,13 @@ void cs_scheduler_init(struct cs_scheduler *s, struct cs_client *client,
     atomic_store(&s->leading, true);
 }
 
+void cs_scheduler_set_client(struct cs_scheduler *s, struct cs_client *client)
+{
+    s->client = client;
+    s->binder.client = client;
+    s->recorder.client = client;
+}
+
 void cs_scheduler_add_profile(struct cs_scheduler *s, const struct cs_profile *prof)
 {
     s->profiles = cs_realloc(s->profiles, sizeof(*s->profiles) * (s->n_profiles + 1));

@@ -76,6 +76,9 @@ struct cs_scheduler {
 /* Initialise everything that does not talk to the cluster. Profiles are added next. */
 void cs_scheduler_init(struct cs_scheduler *s, struct cs_client *client,
                        struct cs_metrics_registry *reg, const struct cs_scheduler_opts *opts);
+/* Connect the API client (profiles are built before any connection, so a bad configuration
+ * fails before the client exists). Call once, before cs_scheduler_start. */
+void cs_scheduler_set_client(struct cs_scheduler *s, struct cs_client *client);
 /* Add a profile built by the caller (ownership moves to the scheduler). */
 void cs_scheduler_add_profile(struct cs_scheduler *s, const struct cs_profile *prof);
 /* Start informers (the client must be running) and the scheduler thread. */
