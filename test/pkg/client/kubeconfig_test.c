@@ -203,6 +203,43 @@ static void test_json_kubeconfig(void **state)
     cs_client_config_free(&cfg);
 }
 
+static void test_malformed_kubeconfigs_fail_cleanly(void **state)
+{
+    (void)state;
+    static const char *const bad[] = {
+        "",
+        "[]",
+        "42",
+        "current-context: [a]\n",
+        "current-context: a\ncontexts: 7\n",
+        "current-context: a\ncontexts: [7, \"x\", {name: 3}]\n",
+        "current-context: a\ncontexts: [{name: a, context: \"str\"}]\n",
+        "current-context: a\ncontexts: [{name: a, context: {cluster: [1]}}]\n",
+        "current-context: a\ncontexts: [{name: a, context: {cluster: c}}]\nclusters: {c: 1}\n",
+        "current-context: a\ncontexts: [{name: a, context: {cluster: c}}]\n"
+        "clusters: [{name: c, cluster: {server: 5}}]\n",
+        "current-context: a\ncontexts: [{name: a, context: {cluster: c, user: u}}]\n"
+        "clusters: [{name: c, cluster: {server: 'https://h', insecure-skip-tls-verify: maybe}}]\n",
+        "current-context: a\ncontexts: [{name: a, context: {cluster: c, user: u}}]\n"
+        "clusters: [{name: c, cluster: {server: 'https://h'}}]\nusers: [{name: u, user: {token: [x]}}]\n",
+        "current-context: a\ncontexts: [{name: a, context: {cluster: c, user: u}}]\n"
+        "clusters: [{name: c, cluster: {server: 'https://h'}}]\n"
+        "users: [{name: u, user: {client-certificate-data: Y2VydA==}}]\n",
+        "current-context: a\ncontexts: [{name: a, context: {cluster: c, user: u}}]\n"
+        "clusters: [{name: c, cluster: {server: 'https://h', certificate-authority-data: 'QQ=A'}}]\n",
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        char err[256] = "";
+        struct cs_client_config cfg;
+        cs_client_config_init(&cfg);
+        int rc = cs_kubeconfig_parse(bad[i], strlen(bad[i]), NULL, NULL, &cfg, err, sizeof(err));
+        if (rc != -1 || strncmp(err, "kubeconfig: ", 12) != 0) {
+            fail_msg("case %zu: rc %d err \"%s\"", i, rc, err);
+        }
+        assert_null(cfg.server);
+    }
+}
+
 static void test_in_cluster(void **state)
 {
     (void)state;
@@ -256,6 +293,7 @@ int main(void)
         cmocka_unit_test(test_files_relative_to_kubeconfig_dir),
         cmocka_unit_test(test_errors_name_the_field),
         cmocka_unit_test(test_json_kubeconfig),
+        cmocka_unit_test(test_malformed_kubeconfigs_fail_cleanly),
         cmocka_unit_test(test_in_cluster),
         cmocka_unit_test(test_client_rejects_bad_server),
     };
