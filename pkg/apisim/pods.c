@@ -292,7 +292,8 @@ static int do_bind(json_t *pod, void *arg, struct cs_apisim_status *st)
                                     "\"%s\": Precondition failed: ResourceVersion in "
                                     "precondition: %s, ResourceVersion in object meta: %s",
                                     b->pod, b->rv, rv ? rv : "");
-    json_t *spec = ensure(pod, "spec", 0);
+    /* copy-on-write object (cs_apisim_store_update_cow): cs_apisim_cow before editing */
+    json_t *spec = json_object_get(pod, "spec");
     const char *cur = json_string_value(json_object_get(spec, "nodeName"));
     if (json_object_get(meta, "deletionTimestamp"))
         return cs_apisim_status_set(st, 409, "Conflict", "Operation cannot be fulfilled on "
@@ -307,14 +308,15 @@ static int do_bind(json_t *pod, void *arg, struct cs_apisim_status *st)
         return cs_apisim_status_set(st, 409, "Conflict", "Operation cannot be fulfilled on "
                                     "pods/binding \"%s\": pod %s has non-empty "
                                     ".spec.schedulingGates", b->pod, b->pod);
+    spec = cs_apisim_cow(pod, "spec", 0);
     json_object_set_new(spec, "nodeName", json_string(b->node));
     if (json_is_object(b->annotations) && json_object_size(b->annotations)) {
-        json_t *ann = ensure(meta, "annotations", 0);
+        json_t *ann = cs_apisim_cow(meta, "annotations", 0);
         json_object_update(ann, (json_t *)b->annotations);
     }
-    json_t *status = ensure(pod, "status", 0);
+    json_t *status = cs_apisim_cow(pod, "status", 0);
     json_object_del(status, "nominatedNodeName");
-    json_t *conds = ensure(status, "conditions", 1);
+    json_t *conds = cs_apisim_cow(status, "conditions", 1);
     char ts[40];
     cs_fmt_time(cs_wall_ns(), ts, sizeof(ts));
     size_t i;
@@ -381,8 +383,8 @@ void cs_apisim_pod_binding(struct cs_apisim_server *sv, struct cs_apisim_req *q,
         .rv = json_string_value(json_object_get(meta, "resourceVersion")),
         .annotations = json_object_get(meta, "annotations"),
     };
-    int rc = cs_apisim_store_update_fn(sv->store, sv->pod_rt, q->ns, q->name, do_bind, &a, NULL,
-                                       &st);
+    int rc = cs_apisim_store_update_cow(sv->store, sv->pod_rt, q->ns, q->name, do_bind, &a,
+                                        NULL, &st);
     if (rc) {
         const char *kind = strstr(st.message, "pods/binding") ? "pods/binding" : "pods";
         cs_apisim_reply_st(r, &st, q->name, kind);

@@ -19,7 +19,7 @@
 #include "pkg/util/alloc.h"
 #include "pkg/util/timeutil.h"
 
-#define CS_TREE_WINDOW 4096
+#define CS_TREE_WINDOW 512
 
 struct cs_apisim_obj {
     int refs;
@@ -53,6 +53,96 @@ static int dump_cb(const char *buffer, size_t size, void *data)
 }
 
 /*
+ * Fast compact serializer producing exactly jansson's JSON_COMPACT bytes for the common case
+ * (insertion-ordered keys, integers, ASCII strings). Returns -1 on anything it does not
+ * reproduce byte-for-byte itself (reals, non-ASCII or rare control characters in strings,
+ * excessive depth); the caller then falls back to jansson.
+ */
+static int put_str(struct cs_buf *b, const char *str, size_t n)
+{
+    cs_buf_reserve(b, 2 * n + 2);
+    char *o = b->data + b->len;
+    *o++ = '"';
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)str[i];
+        if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') {
+            *o++ = (char)c;
+            continue;
+        }
+        switch (c) {
+        case '"': *o++ = '\\'; *o++ = '"'; break;
+        case '\\': *o++ = '\\'; *o++ = '\\'; break;
+        case '\b': *o++ = '\\'; *o++ = 'b'; break;
+        case '\f': *o++ = '\\'; *o++ = 'f'; break;
+        case '\n': *o++ = '\\'; *o++ = 'n'; break;
+        case '\r': *o++ = '\\'; *o++ = 'r'; break;
+        case '\t': *o++ = '\\'; *o++ = 't'; break;
+        default:
+            return -1;
+        }
+    }
+    *o++ = '"';
+    b->len = (size_t)(o - b->data);
+    return 0;
+}
+
+static int put_value(struct cs_buf *b, const json_t *v, int depth)
+{
+    if (depth > 64)
+        return -1;
+    switch (json_typeof(v)) {
+    case JSON_OBJECT: {
+        cs_buf_putc(b, '{');
+        int first = 1;
+        for (void *it = json_object_iter((json_t *)v); it;
+             it = json_object_iter_next((json_t *)v, it)) {
+            if (!first)
+                cs_buf_putc(b, ',');
+            first = 0;
+            if (put_str(b, json_object_iter_key(it), json_object_iter_key_len(it)))
+                return -1;
+            cs_buf_putc(b, ':');
+            if (put_value(b, json_object_iter_value(it), depth + 1))
+                return -1;
+        }
+        cs_buf_putc(b, '}');
+        return 0;
+    }
+    case JSON_ARRAY: {
+        size_t n = json_array_size(v);
+        cs_buf_putc(b, '[');
+        for (size_t i = 0; i < n; i++) {
+            if (i)
+                cs_buf_putc(b, ',');
+            if (put_value(b, json_array_get(v, i), depth + 1))
+                return -1;
+        }
+        cs_buf_putc(b, ']');
+        return 0;
+    }
+    case JSON_STRING:
+        return put_str(b, json_string_value(v), json_string_length(v));
+    case JSON_INTEGER: {
+        char num[32];
+        int k = snprintf(num, sizeof(num), "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+        cs_buf_append(b, num, (size_t)k);
+        return 0;
+    }
+    case JSON_TRUE:
+        cs_buf_append(b, "true", 4);
+        return 0;
+    case JSON_FALSE:
+        cs_buf_append(b, "false", 5);
+        return 0;
+    case JSON_NULL:
+        cs_buf_append(b, "null", 4);
+        return 0;
+    default:
+        return -1;  /* reals: jansson's %.17g fix-ups */
+    }
+}
+
+/*
  * Compact JSON of j as one exact-size malloc'd string (same bytes as json_dumps(j,
  * JSON_COMPACT)). Serializes into a scratch buffer reused across calls (guarded by the store
  * lock), so a write costs one allocation instead of jansson's strbuffer growth + strdup.
@@ -61,10 +151,14 @@ static char *dump_compact(struct cs_apisim_store *s, const json_t *j, size_t *le
 {
     struct cs_buf *b = &s->scratch;
     cs_buf_reset(b);
+    if (json_is_object(j) && put_value(b, j, 0) == 0)
+        goto done;
+    cs_buf_reset(b);
     if (!j || json_dump_callback(j, dump_cb, b, JSON_COMPACT) != 0 || b->len == 0) {
         cs_buf_reset(b);
         cs_buf_puts(b, "{}");
     }
+done:;
     char *t = cs_malloc(b->len + 1);  /* freed with free() like jansson's strings */
     memcpy(t, b->data, b->len);
     t[b->len] = 0;
@@ -812,6 +906,36 @@ int cs_apisim_store_update_fn(struct cs_apisim_store *s, const struct cs_apisim_
         return cs_apisim_status_set(st, 404, "NotFound", "%s \"%s\" not found", rt->resource,
                                     name);
     json_t *j = copy_tree((json_t *)cs_apisim_obj_json(old));
+    int rc = fn(j, arg, st);
+    if (rc) {
+        json_decref(j);
+        return rc;
+    }
+    return commit_update(s, rt, old, j, 0, out);
+}
+
+json_t *cs_apisim_cow(json_t *parent, const char *key, int array)
+{
+    json_t *c = json_object_get(parent, key);
+    if (array ? json_is_array(c) : json_is_object(c))
+        c = json_copy(c);  /* shallow: children stay shared; key order preserved */
+    else
+        c = array ? json_array() : json_object();
+    json_object_set_new(parent, key, c);  /* an existing key keeps its position */
+    return c;
+}
+
+int cs_apisim_store_update_cow(struct cs_apisim_store *s, const struct cs_apisim_rtype *crt,
+                               const char *ns, const char *name, cs_apisim_mutate_fn fn,
+                               void *arg, const json_t **out, struct cs_apisim_status *st)
+{
+    struct cs_apisim_rtype *rt = (struct cs_apisim_rtype *)crt;
+    struct cs_apisim_obj *old = lookup(rt, ns, name);
+    if (!old)
+        return cs_apisim_status_set(st, 404, "NotFound", "%s \"%s\" not found", rt->resource,
+                                    name);
+    json_t *j = json_copy((json_t *)cs_apisim_obj_json(old));
+    cs_apisim_cow(j, "metadata", 0);  /* the commit stamps resourceVersion into it */
     int rc = fn(j, arg, st);
     if (rc) {
         json_decref(j);

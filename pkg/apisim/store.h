@@ -224,6 +224,18 @@ int cs_apisim_store_update(struct cs_apisim_store *s, const struct cs_apisim_rty
 int cs_apisim_store_update_fn(struct cs_apisim_store *s, const struct cs_apisim_rtype *rt,
                               const char *ns, const char *name, cs_apisim_mutate_fn fn,
                               void *arg, const json_t **out, struct cs_apisim_status *st);
+/*
+ * Like cs_apisim_store_update_fn, but fn gets a copy-on-write object: only the top level and
+ * its metadata are private, every other object or array is still shared with the stored
+ * version and must be made private with cs_apisim_cow before it is edited. For hot paths that
+ * touch a few fields of a big object (pods/binding).
+ */
+int cs_apisim_store_update_cow(struct cs_apisim_store *s, const struct cs_apisim_rtype *rt,
+                               const char *ns, const char *name, cs_apisim_mutate_fn fn,
+                               void *arg, const json_t **out, struct cs_apisim_status *st);
+/* Make parent[key] a private shallow copy (a new empty object, or array when array != 0, if
+ * it is missing or of another type) and return it (borrowed from parent). */
+json_t *cs_apisim_cow(json_t *parent, const char *key, int array);
 
 struct cs_apisim_delete_opts {
     long long grace_seconds;     /* < 0: type default (pods: terminationGracePeriodSeconds
