@@ -1202,6 +1202,9 @@ int cs_client_do(struct cs_client *c, const struct cs_client_req *req, struct cs
         CS_ERROR_S("misuse", "cs_client_do called on the I/O thread", CS_KV("path", req->path));
         return -1;
     }
+    if (!cs_client_running(c)) {
+        return -1; /* nothing would ever answer */
+    }
     struct do_wait w = { .done = 0, .out = out };
     pthread_mutex_init(&w.mu, NULL);
     pthread_cond_init(&w.cv, NULL);

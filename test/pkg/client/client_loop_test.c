@@ -580,6 +580,19 @@ static void slow_cb(void *arg, const struct cs_client_resp *r)
 static void test_stop_fails_pending_requests_once(void **state)
 {
     (void)state;
+    {
+        /* a client that never started: cs_client_do refuses instead of waiting forever */
+        struct cs_client_config cfg;
+        cs_client_config_init(&cfg);
+        cfg.server = cs_strdup("http://127.0.0.1:1");
+        char err[128];
+        struct cs_client *idle = cs_client_new(&cfg, err, sizeof(err));
+        cs_client_config_free(&cfg);
+        struct cs_client_req req = { .path = "/x" };
+        struct cs_client_resp r;
+        assert_int_equal(cs_client_do(idle, &req, &r), -1);
+        cs_client_free(idle);
+    }
     struct cs_client *c = new_client(1, 1, NULL); /* second and third wait on the limiter */
     for (int i = 0; i < 3; i++) {
         struct cs_client_req req = { .path = "/slow", .cb = slow_cb };
