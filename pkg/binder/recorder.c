@@ -138,14 +138,15 @@ static void send(struct cs_recorder *r, const char *method, struct cs_buf *path,
     pump(r);
 }
 
-void cs_recorder_event(struct cs_recorder *r, const struct cs_pod *pod, const char *type,
-                       const char *reason, const char *action, const char *note,
-                       const char *controller)
+void cs_recorder_event_ref(struct cs_recorder *r, const char *ns, const char *name,
+                           const char *uid, const char *type, const char *reason,
+                           const char *action, const char *note, const char *controller)
 {
     struct cs_buf body, path;
     cs_buf_init(&body);
     cs_buf_init(&path);
     struct cs_event ev = {
+        .regarding = { .kind = "Pod", .api_version = "v1", .ns = ns, .name = name, .uid = uid },
         .type = type,
         .reason = reason,
         .action = action,
@@ -154,10 +155,17 @@ void cs_recorder_event(struct cs_recorder *r, const struct cs_pod *pod, const ch
         .reporting_instance = r->instance,
         .event_time_ns = cs_wall_ns(),
     };
-    cs_object_ref_from_pod(&ev.regarding, pod);
     cs_encode_event(&body, &ev);
-    cs_buf_printf(&path, "/apis/events.k8s.io/v1/namespaces/%s/events", pod->ns);
+    cs_buf_printf(&path, "/apis/events.k8s.io/v1/namespaces/%s/events", ns);
     send(r, "POST", &path, &body, "application/json");
+}
+
+void cs_recorder_event(struct cs_recorder *r, const struct cs_pod *pod, const char *type,
+                       const char *reason, const char *action, const char *note,
+                       const char *controller)
+{
+    cs_recorder_event_ref(r, pod->ns, pod->name, pod->uid, type, reason, action, note,
+                          controller);
 }
 
 void cs_recorder_unschedulable(struct cs_recorder *r, const struct cs_pod *pod, const char *reason,

@@ -42,6 +42,10 @@ void cs_recorder_destroy(struct cs_recorder *r);
 void cs_recorder_event(struct cs_recorder *r, const struct cs_pod *pod, const char *type,
                        const char *reason, const char *action, const char *note,
                        const char *controller);
+/* The same for a pod known only by reference (e.g. one that failed to decode). */
+void cs_recorder_event_ref(struct cs_recorder *r, const char *ns, const char *name,
+                           const char *uid, const char *type, const char *reason,
+                           const char *action, const char *note, const char *controller);
 /* PATCH pods/{name}/status: PodScheduled=False with reason (Unschedulable|SchedulerError). */
 void cs_recorder_unschedulable(struct cs_recorder *r, const struct cs_pod *pod, const char *reason,
                                const char *message);

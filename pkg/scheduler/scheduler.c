@@ -116,6 +116,19 @@ static void pod_apply(struct cs_scheduler *s, json_t *obj, bool is_add)
         char name[256];
         CS_ERROR_S(err, "Cannot decode pod; ignoring this version",
                    CS_KV("pod", obj_name(obj, name, sizeof(name))));
+        /* A pending pod of ours that cannot be read would otherwise wait silently: tell the
+         * user on the pod itself. */
+        const json_t *md = json_object_get(obj, "metadata");
+        const json_t *spec = json_object_get(obj, "spec");
+        const char *sched = json_string_value(json_object_get(spec, "schedulerName"));
+        const char *ns = json_string_value(json_object_get(md, "namespace"));
+        const char *pname = json_string_value(json_object_get(md, "name"));
+        if (sched && ns && pname && profile_for(s, sched) &&
+            !json_string_value(json_object_get(spec, "nodeName"))) {
+            cs_recorder_event_ref(&s->recorder, ns, pname,
+                                  json_string_value(json_object_get(md, "uid")), "Warning",
+                                  "FailedScheduling", "Scheduling", err, sched);
+        }
         return;
     }
     if (pod->node_name) {
