@@ -1129,6 +1129,9 @@ static int enqueue(struct cs_client *c, struct xfer *x)
         pthread_mutex_unlock(&c->mu);
         return -1;
     }
+    /* Only the push that finds both queues empty must wake the loop: the loop takes whole
+     * queues, and it checks them under the lock before it sleeps. */
+    int wake = !c->sub_head && !c->post_head;
     x->next = NULL;
     if (c->sub_tail) {
         c->sub_tail->next = x;
@@ -1137,7 +1140,7 @@ static int enqueue(struct cs_client *c, struct xfer *x)
     }
     c->sub_tail = x;
     pthread_mutex_unlock(&c->mu);
-    if (!cs_client_on_io_thread(c)) {
+    if (wake && !cs_client_on_io_thread(c)) {
         curl_multi_wakeup(c->multi);
     }
     return 0;
@@ -1247,6 +1250,7 @@ int cs_client_post(struct cs_client *c, cs_client_fn fn, void *arg)
         cs_free(p);
         return -1;
     }
+    int wake = !c->sub_head && !c->post_head; /* see enqueue */
     if (c->post_tail) {
         c->post_tail->next = p;
     } else {
@@ -1254,7 +1258,7 @@ int cs_client_post(struct cs_client *c, cs_client_fn fn, void *arg)
     }
     c->post_tail = p;
     pthread_mutex_unlock(&c->mu);
-    if (!cs_client_on_io_thread(c)) {
+    if (wake && !cs_client_on_io_thread(c)) {
         curl_multi_wakeup(c->multi);
     }
     return 0;
