@@ -54,7 +54,10 @@ static void put_obj(struct cs_apisim_watch *w, const char *type, const json_t *o
                     const char *text, size_t len)
 {
     struct cs_buf *b = &w->out;
-    cs_buf_printf(b, "{\"type\":\"%s\",\"object\":", type);
+    cs_buf_reserve(b, len + 48);  /* one growth at most for the whole line */
+    cs_buf_puts(b, "{\"type\":\"");
+    cs_buf_puts(b, type);
+    cs_buf_puts(b, "\",\"object\":");
     if (w->q.as_table) {
         const json_t *one[1] = { obj };
         cs_apisim_table(&w->q, one, 1, NULL, NULL, !w->cols_sent, b);
