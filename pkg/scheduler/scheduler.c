@@ -148,6 +148,7 @@ static void pod_apply(struct cs_scheduler *s, json_t *obj, bool is_add)
              * the pod only when its spec changed); other pods only care about arrivals. */
             cs_queue_add(&s->queue, pod);
             if (is_add) {
+                cs_metrics_inc(s->metrics.queue_incoming_pods, (const char *[]){ "active", "PodAdd" });
                 cs_queue_on_event(&s->queue, CS_EV_POD_ADD);
             }
         }
@@ -269,6 +270,7 @@ static void on_bind_done(void *arg, struct cs_bind_job *job, const struct cs_bin
     cs_recorder_unschedulable(&s->recorder, pod, "SchedulerError", text);
     cs_recorder_event(&s->recorder, pod, "Warning", "FailedScheduling", "Scheduling", text,
                       prof_name);
+    cs_metrics_inc(s->metrics.queue_incoming_pods, (const char *[]){ "backoff", "BindingFailure" });
     cs_queue_requeue_backoff(&s->queue, pod);
 }
 
@@ -314,9 +316,13 @@ static void report_failure(struct cs_scheduler *s, struct cs_qentry *e, struct c
     cs_sched_metrics_attempt(&s->metrics, unsched ? "unschedulable" : "error", prof->name, secs);
     if (unsched) {
         atomic_fetch_add(&s->unschedulable, 1);
+        cs_metrics_inc(s->metrics.queue_incoming_pods,
+                       (const char *[]){ "unschedulable", "ScheduleAttemptFailure" });
         cs_queue_done_unschedulable(&s->queue, e, res->reject_events);
     } else {
         atomic_fetch_add(&s->errors, 1);
+        cs_metrics_inc(s->metrics.queue_incoming_pods,
+                       (const char *[]){ "backoff", "ScheduleAttemptFailure" });
         cs_queue_done_error(&s->queue, e);
     }
 }
@@ -378,6 +384,7 @@ static void commit(struct cs_scheduler *s, int64_t start_ns)
             job->n_annotations = patch.n_annotations;
         }
         cs_sched_metrics_attempt(&s->metrics, "scheduled", prof->name, secs);
+        cs_metrics_observe(s->metrics.pod_scheduling_attempts, NULL, (double)e->qp.attempts);
         atomic_fetch_add(&s->scheduled, 1);
         cs_queue_done_scheduled(&s->queue, e);
         cs_binder_submit(&s->binder, job);
