@@ -41,6 +41,17 @@ import json,sys
 d=json.load(sys.stdin)
 print(sum(1 for e in d["items"] if e.get("reason")=="Scheduled"))')
 check "a Scheduled event per bound pod (got $ev)" [ "$ev" = 2000 ]
+port=$(grep -o 'healthPort=[0-9]*' "$WORK/cosched.log" | head -1 | cut -d= -f2)
+curl -s "http://127.0.0.1:$port/metrics" >"$WORK/metrics.txt"
+check "/healthz answers ok" bash -c "[ \"\$(curl -s http://127.0.0.1:$port/healthz)\" = ok ]"
+check "/readyz answers ok once informers synced" bash -c "[ \"\$(curl -s http://127.0.0.1:$port/readyz)\" = ok ]"
+check "scheduler_schedule_attempts_total counts 2000 scheduled" \
+  grep -q '^scheduler_schedule_attempts_total{profile="ack-co-scheduler",result="scheduled"} 2000$' "$WORK/metrics.txt"
+for m in scheduler_scheduling_attempt_duration_seconds_bucket scheduler_pending_pods \
+         scheduler_framework_extension_point_duration_seconds_bucket \
+         scheduler_plugin_execution_duration_seconds_bucket scheduler_scheduler_cache_size; do
+  check "/metrics exposes $m" grep -q "^$m" "$WORK/metrics.txt"
+done
 stop_cosched
 check "cosched exits 0 on SIGTERM" [ "${COSCHED_RC:-1}" = 0 ]
 dups=$(grep -o '"Pod bound" pod="[^"]*"' "$WORK/cosched.log" | sort | uniq -d | wc -l)
