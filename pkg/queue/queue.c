@@ -246,17 +246,25 @@ void cs_queue_destroy(struct cs_queue *q)
     pthread_mutex_destroy(&q->mu);
 }
 
+/* A new entry for pod, known to the queue but in no place yet (caller holds the lock). */
+static struct cs_qentry *new_entry(struct cs_queue *q, struct cs_pod *pod, uint32_t attempts)
+{
+    struct cs_qentry *e = cs_calloc(1, sizeof(*e));
+    e->key = cs_strdup(pod->key);
+    e->qp.pod = cs_pod_ref(pod);
+    e->qp.timestamp_ns = q->now();
+    e->qp.attempts = attempts;
+    e->heap_idx = -1;
+    cs_map_put(&q->all, e->key, e);
+    return e;
+}
+
 void cs_queue_add(struct cs_queue *q, struct cs_pod *pod)
 {
     pthread_mutex_lock(&q->mu);
     struct cs_qentry *e = cs_map_get(&q->all, pod->key);
     if (e == NULL) {
-        e = cs_calloc(1, sizeof(*e));
-        e->key = cs_strdup(pod->key);
-        e->qp.pod = cs_pod_ref(pod);
-        e->qp.timestamp_ns = q->now();
-        e->heap_idx = -1;
-        cs_map_put(&q->all, e->key, e);
+        e = new_entry(q, pod, 0);
         if (admit(q, e)) {
             to_active(q, e);
         }
@@ -319,13 +327,7 @@ void cs_queue_requeue_backoff(struct cs_queue *q, struct cs_pod *pod)
     pthread_mutex_lock(&q->mu);
     struct cs_qentry *e = cs_map_get(&q->all, pod->key);
     if (e == NULL) {
-        e = cs_calloc(1, sizeof(*e));
-        e->key = cs_strdup(pod->key);
-        e->qp.pod = cs_pod_ref(pod);
-        e->qp.timestamp_ns = q->now();
-        e->qp.attempts = 1;
-        e->heap_idx = -1;
-        cs_map_put(&q->all, e->key, e);
+        e = new_entry(q, pod, 1);
     }
     if (e->where != CS_Q_INFLIGHT) {
         e->backoff_expiry_ns = q->now() + backoff_duration(q, e->qp.attempts);
