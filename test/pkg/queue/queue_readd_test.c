@@ -1,17 +1,10 @@
 /*
- * KNOWN BUG (pkg/queue/queue.c, not owned by the test author): FAILS until queue.c is fixed.
- *
- * A pod deleted while it is in flight, then created again under the same name before the
- * attempt ends (a StatefulSet replacing its pod, a Job retrying with a fixed name ...), is lost:
- * cs_queue_delete marks the in-flight entry `deleted`; cs_queue_add finds that entry and only
- * swaps in the new pod (the `deleted` flag stays set); the attempt's done_* call then sees
- * `deleted` and drops the entry, new pod included. Nothing re-adds it (the informer reported
- * the add already), so the new pod stays Pending forever.
- *
- * Fix (queue.c, cs_queue_add, case CS_Q_INFLIGHT): when e->deleted is set, clear it and set
- * e->updated = true, so the entry survives the attempt and goes back through requeue (it is a
- * new pod; it must be scheduled afresh). done_scheduled must then not drop an entry that was
- * re-added during the attempt (e.g. track `readded` and requeue instead of dropping).
+ * Regression: a pod deleted while it is in flight and created again under the same name before
+ * the attempt ends (a StatefulSet replacing its pod, a Job retrying with a fixed name ...) must
+ * not be lost. cs_queue_delete marks the in-flight entry `deleted`; cs_queue_add of the new pod
+ * clears the mark and flags the entry updated, so done_unschedulable/done_error requeue it and
+ * the new pod is scheduled afresh. (The scheduler also checks cs_queue_still_current before
+ * committing, so the old incarnation is never bound.)
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -73,7 +66,7 @@ static void run_case(int done_kind)
 
     /* The new pod must still be owned by the queue (and eventually poppable). */
     struct cs_qentry *en = cs_map_get(&q.all, "default/web-0");
-    assert_non_null(en); /* FAILS today: the entry was dropped with the new pod in it */
+    assert_non_null(en); /* the entry survives with the new pod in it */
     assert_string_equal(en->qp.pod->uid, "uid-new");
     fake_now += 3600 * SEC;
     cs_queue_on_event(&q, CS_EV_ALL);
