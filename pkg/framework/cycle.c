@@ -265,7 +265,19 @@ static int pick_best(struct cs_profile *prof, struct cs_cycle *c, const struct c
                     raw[ni->index] = in->p->score(call, pod, ni);
                 }
             }
-            for (uint32_t j = 0; j < n_feasible; j++) {
+            /* A plugin that scores every feasible node the same adds a constant to every
+             * total (normalisation maps equal inputs to equal outputs): it cannot change the
+             * ranking or the set of ties, so it is skipped. */
+            int64_t first = raw[fidx[0]];
+            uint32_t j = 1;
+            while (j < n_feasible && raw[fidx[j]] == first) {
+                j++;
+            }
+            if (j == n_feasible) {
+                plugin_time(c, res, in->p->name, CS_EP_SCORE, CS_SUCCESS, tp);
+                continue;
+            }
+            for (j = 0; j < n_feasible; j++) {
                 scores[j].index = fidx[j];
                 scores[j].score = raw[fidx[j]];
             }
