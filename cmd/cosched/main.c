@@ -396,13 +396,21 @@ int main(int argc, char **argv)
     }
 
     curl_global_init(CURL_GLOBAL_DEFAULT);
+    struct cs_client *bclient = NULL;
     struct cs_client *client = cs_client_new(&ccfg, err, sizeof(err));
     if (client == NULL) {
         fprintf(stderr, "cosched: %s\n", err);
         goto out_curl;
     }
-    cs_scheduler_set_client(s, client);
-    if (cs_client_start(client) != 0) {
+    /* A second connection manager for binds and events: its I/O thread completes binds while
+     * the first one decodes watch events. */
+    bclient = cs_client_new(&ccfg, err, sizeof(err));
+    if (bclient == NULL) {
+        fprintf(stderr, "cosched: %s\n", err);
+        goto out_client;
+    }
+    cs_scheduler_set_client(s, client, bclient);
+    if (cs_client_start(client) != 0 || cs_client_start(bclient) != 0) {
         fprintf(stderr, "cosched: cannot start the client\n");
         goto out_client;
     }
@@ -491,11 +499,13 @@ out_le:
     cs_le_free(le);
 out_server:
     cs_server_free(srv);
+    cs_client_stop(bclient);
     cs_client_stop(client);
 out_client:
     cs_scheduler_destroy(s);
     cs_free(s);
     s = NULL;
+    cs_client_free(bclient);
     cs_client_free(client);
 out_curl:
     curl_global_cleanup();

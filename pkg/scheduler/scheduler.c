@@ -70,15 +70,16 @@ struct live_pod {
 
 static int live_get(struct cs_scheduler *s, const char *key, const char *uid)
 {
+    pthread_mutex_lock(&s->live_mu);
     struct live_pod *lp = cs_map_get(&s->live, key);
-    if (lp == NULL || (uid && strcmp(lp->uid, uid) != 0)) {
-        return 0;
-    }
-    return lp->state;
+    int state = lp == NULL || (uid && strcmp(lp->uid, uid) != 0) ? 0 : lp->state;
+    pthread_mutex_unlock(&s->live_mu);
+    return state;
 }
 
 static void live_set(struct cs_scheduler *s, const struct cs_pod *pod, int v)
 {
+    pthread_mutex_lock(&s->live_mu);
     struct live_pod *lp = cs_map_get(&s->live, pod->key);
     if (lp == NULL) {
         lp = cs_calloc(1, sizeof(*lp));
@@ -86,15 +87,18 @@ static void live_set(struct cs_scheduler *s, const struct cs_pod *pod, int v)
     }
     lp->state = v;
     snprintf(lp->uid, sizeof(lp->uid), "%s", pod->uid ? pod->uid : "");
+    pthread_mutex_unlock(&s->live_mu);
 }
 
 static void live_del(struct cs_scheduler *s, const char *key)
 {
+    pthread_mutex_lock(&s->live_mu);
     const char *k = cs_map_get_key(&s->live, key);
     if (k) {
         cs_free(cs_map_del(&s->live, k));
         cs_free((void *)k);
     }
+    pthread_mutex_unlock(&s->live_mu);
 }
 
 /* ---- informer handlers (I/O thread) -------------------------------------------------------- */
@@ -583,18 +587,22 @@ void cs_scheduler_init(struct cs_scheduler *s, struct cs_client *client,
     cs_cycle_init(&s->cycle, &s->api, opts->seed ? opts->seed : (uint64_t)cs_wall_ns());
     cs_stmt_init(&s->stmt);
     struct cs_binder_hooks hooks = { .on_done = on_bind_done, .arg = s };
+    s->bind_client = client;
     cs_binder_init(&s->binder, client, &hooks);
     cs_recorder_init(&s->recorder, client, opts->identity, 64);
     cs_sched_metrics_init(&s->metrics, reg);
     cs_map_init(&s->live);
+    pthread_mutex_init(&s->live_mu, NULL);
     atomic_store(&s->leading, true);
 }
 
-void cs_scheduler_set_client(struct cs_scheduler *s, struct cs_client *client)
+void cs_scheduler_set_client(struct cs_scheduler *s, struct cs_client *client,
+                             struct cs_client *bind_client)
 {
     s->client = client;
-    s->binder.client = client;
-    s->recorder.client = client;
+    s->bind_client = bind_client ? bind_client : client;
+    s->binder.client = s->bind_client;
+    s->recorder.client = s->bind_client;
 }
 
 void cs_scheduler_add_profile(struct cs_scheduler *s, const struct cs_profile *prof)
@@ -705,6 +713,7 @@ void cs_scheduler_destroy(struct cs_scheduler *s)
         cs_free((void *)k);
     }
     cs_map_destroy(&s->live);
+    pthread_mutex_destroy(&s->live_mu);
     cs_resource_names_destroy(&s->resources);
     cs_intern_destroy(&s->strings);
 }

@@ -6,8 +6,8 @@
  * stops it on SIGTERM (in-flight binds finish first).
  *
  * Threads:
- *   I/O thread (pkg/client): informer handlers (decode, cache, queue), bind completions,
- *                            event writes, periodic housekeeping timers.
+ *   watch I/O thread:        informer handlers (decode, cache, queue), housekeeping timers.
+ *   bind I/O thread:         bind requests and completions, event and status writes.
  *   scheduler thread:        session cycles: pop a batch, refresh the snapshot, place pods
  *                            through statements, commit (assume + bind), report failures.
  * Shared state is the cache (its lock), the queue (its lock) and atomics for counters.
@@ -45,7 +45,8 @@ struct cs_scheduler {
     struct cs_intern strings;
     struct cs_resource_names resources;
     struct cs_api_ctx api;
-    struct cs_client *client;      /* borrowed; outlives the scheduler */
+    struct cs_client *client;      /* borrowed: informers, timers, leader election */
+    struct cs_client *bind_client; /* borrowed: binds, events, status patches (may == client) */
     struct cs_informer *pod_inf;
     struct cs_informer *node_inf;
     struct cs_cache cache;
@@ -65,7 +66,8 @@ struct cs_scheduler {
     bool thread_started;
     atomic_bool stop;
     atomic_bool leading;           /* schedule only while true */
-    struct cs_map live;            /* I/O thread: key -> (uintptr) 1 unassigned, 2 assigned */
+    pthread_mutex_t live_mu;       /* guards live (informer and bind threads) */
+    struct cs_map live;            /* key -> what the informer last saw of the pod */
     atomic_long scheduled;
     atomic_long unschedulable;
     atomic_long errors;
@@ -76,9 +78,12 @@ struct cs_scheduler {
 /* Initialise everything that does not talk to the cluster. Profiles are added next. */
 void cs_scheduler_init(struct cs_scheduler *s, struct cs_client *client,
                        struct cs_metrics_registry *reg, const struct cs_scheduler_opts *opts);
-/* Connect the API client (profiles are built before any connection, so a bad configuration
- * fails before the client exists). Call once, before cs_scheduler_start. */
-void cs_scheduler_set_client(struct cs_scheduler *s, struct cs_client *client);
+/* Connect the API clients (profiles are built before any connection, so a bad configuration
+ * fails before a client exists). Call once, before cs_scheduler_start. Informer handlers run
+ * on `client`'s I/O thread, bind completions on `bind_client`'s: two threads share the work of
+ * a busy scheduler (pass the same client twice for one thread). */
+void cs_scheduler_set_client(struct cs_scheduler *s, struct cs_client *client,
+                             struct cs_client *bind_client);
 /* Add a profile built by the caller (ownership moves to the scheduler). */
 void cs_scheduler_add_profile(struct cs_scheduler *s, const struct cs_profile *prof);
 /* Start informers (the client must be running) and the scheduler thread. */
