@@ -21,8 +21,8 @@
 #include "pkg/util/intern.h"
 #include "pkg/util/timeutil.h"
 
-#define POD_ARENA_BLOCK 4096
-#define NODE_ARENA_BLOCK 4096
+#define POD_ARENA_BLOCK 512
+#define NODE_ARENA_BLOCK 1024
 
 struct dec {
     const struct cs_api_ctx *ctx;

@@ -32,8 +32,11 @@ void cs_arena_init(struct cs_arena *a, size_t block_size)
 {
     a->head = NULL;
     a->block_size = block_size ? block_size : 64 * 1024;
+    a->next_size = a->block_size;
     a->used_total = 0;
 }
+
+#define ARENA_MAX_GROWTH (64 * 1024)
 
 void *cs_arena_alloc(struct cs_arena *a, size_t n)
 {
@@ -48,7 +51,7 @@ void *cs_arena_alloc(struct cs_arena *a, size_t n)
         b->off += n;
         return p;
     }
-    if (n > a->block_size / 4) {
+    if (n > a->next_size / 4) {
         /* Dedicated block, linked behind the head so the head keeps serving small requests. */
         struct cs_arena_block *big = new_block(n);
         big->off = n;
@@ -60,7 +63,10 @@ void *cs_arena_alloc(struct cs_arena *a, size_t n)
         }
         return big->data;
     }
-    b = new_block(a->block_size);
+    b = new_block(a->next_size);
+    if (a->next_size < ARENA_MAX_GROWTH) {
+        a->next_size *= 2;
+    }
     b->next = a->head;
     a->head = b;
     b->off = n;
@@ -128,6 +134,7 @@ void cs_arena_reset(struct cs_arena *a)
         keep->off = 0;
     }
     a->head = keep;
+    a->next_size = a->block_size;
     a->used_total = 0;
 }
 

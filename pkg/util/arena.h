@@ -12,7 +12,9 @@ struct cs_arena_block;
 
 struct cs_arena {
     struct cs_arena_block *head;  /* current block; older blocks chained behind it */
-    size_t block_size;            /* default size of new blocks */
+    size_t block_size;            /* size of the first block (and the one kept by reset) */
+    size_t next_size;             /* size of the next block: doubles up to 64 KiB, so small
+                                   * per-object arenas (a pod, a node) waste little */
     size_t used_total;            /* bytes handed out since the last reset (stats) */
 };
 
