@@ -9,7 +9,14 @@ set -uo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 B=$ROOT/build
 PY=/usr/bin/python3
-if [ "${1:-}" = apisim ]; then exec bash "$ROOT/hack/bench_apisim.sh"; fi
+if [ "${1:-}" = apisim ]; then
+  echo "# apisim raw bind rate (no watchers) and watch fan-out (3 watchers); pod lifecycle off"
+  WATCHERS=0 APISIM_FLAGS="--running-delay off" bash "$ROOT/hack/bench_apisim.sh" || exit 1
+  WATCHERS=3 APISIM_FLAGS="--running-delay off" bash "$ROOT/hack/bench_apisim.sh" || exit 1
+  echo "# the same with the pod lifecycle on (each bound pod also turns Running: two writes per pod)"
+  WATCHERS=3 bash "$ROOT/hack/bench_apisim.sh"
+  exit $?
+fi
 WORK=$(mktemp -d /tmp/cosched-bench.XXXXXX)
 KCFG=$WORK/kubeconfig
 APID=""; CPID=""

@@ -37,7 +37,17 @@ extra=()
 if [ -n "${MAX_CONNS:-}" ]; then extra+=(--max-conns "$MAX_CONNS"); fi
 echo "bench_apisim: nodes=$NODES pods=$PODS watchers=$WATCHERS concurrency=$CONCURRENCY"
 rc=0
-"$BINDBENCH" --kubeconfig "$tmp/kubeconfig" --concurrency "$CONCURRENCY" --watchers "$WATCHERS" "${extra[@]}" || rc=$?
+# apisim's own CPU across the run (all its threads), for "binds per apisim CPU-second".
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$apisim_pid/stat"; }
+t0=$(cpu_ticks)
+"$BINDBENCH" --kubeconfig "$tmp/kubeconfig" --concurrency "$CONCURRENCY" --watchers "$WATCHERS" "${extra[@]}" | tee "$tmp/bb.txt" || rc=$?
+t1=$(cpu_ticks)
+hz=$(getconf CLK_TCK)
+binds=$(grep -o 'binds=[0-9]*' "$tmp/bb.txt" | head -1 | cut -d= -f2)
+if [ -n "$binds" ] && [ "$t1" -gt "$t0" ]; then
+  awk -v b="$binds" -v t=$((t1 - t0)) -v hz="$hz" \
+    'BEGIN { printf "apisim_cpu_seconds=%.2f binds_per_apisim_cpu_second=%.0f\n", t / hz, b / (t / hz) }'
+fi
 if [ "$rc" -ne 0 ]; then
   if ! kill -0 "$apisim_pid" 2>/dev/null; then
     wait "$apisim_pid"; echo "bench_apisim: apisim died (exit $?)" >&2; apisim_pid=
