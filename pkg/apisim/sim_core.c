@@ -879,11 +879,6 @@ struct cs_apisim_fault *cs_apisim_sim_fault(struct cs_apisim_sim *s)
 
 /* ---- admin endpoints --------------------------------------------------------------------------- */
 
-/* Requested of apisim-core: `void cs_apisim_store_compact(struct cs_apisim_store *s)` in
- * store.h, dropping every history event older than the current RV (so any watch resuming
- * from an older RV gets 410). Until it exists, compactNow answers 501. */
-void cs_apisim_store_compact(struct cs_apisim_store *s) __attribute__((weak));
-
 static void dump_all(struct cs_apisim_sim *s, struct cs_buf *b)
 {
     int first = 1;
@@ -934,11 +929,6 @@ static int put_faults(struct cs_apisim_sim *s, const char *body, size_t len, str
     int compact = json_is_true(json_object_get(root, "compactNow"));
     int drop = json_is_true(json_object_get(root, "dropWatchesNow"));
     json_decref(root);
-    if (compact && cs_apisim_store_compact == NULL) {
-        status_body(b, 501, "NotImplemented", "compactNow: the store has no compaction");
-        code = 501;
-        goto out;
-    }
     cs_apisim_fault_set(&s->fault, &c);
     if (compact) {
         cs_apisim_store_lock(s->st);

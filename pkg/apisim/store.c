@@ -561,6 +561,20 @@ uint64_t cs_apisim_store_oldest_rv(struct cs_apisim_store *s)
     return s->rv - s->ring_len + 1;
 }
 
+void cs_apisim_store_compact(struct cs_apisim_store *s)
+{
+    /* Keep only the newest event: a watch resuming from the current RV misses nothing, any
+     * older RV is now beyond the window and gets 410 Expired, as after etcd compaction. */
+    while (s->ring_len > 1) {
+        uint64_t rv = cs_apisim_store_oldest_rv(s);
+        struct cs_apisim_hist *h = &s->ring[rv % s->ring_cap];
+        obj_unref(h->old_obj);
+        obj_unref(h->new_obj);
+        memset(h, 0, sizeof(*h));
+        s->ring_len--;
+    }
+}
+
 int cs_apisim_store_event(struct cs_apisim_store *s, uint64_t rv, struct cs_apisim_event *ev)
 {
     if (rv == 0 || rv > s->rv || rv < cs_apisim_store_oldest_rv(s))

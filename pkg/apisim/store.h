@@ -262,6 +262,9 @@ void cs_apisim_store_add_hook(struct cs_apisim_store *s, cs_apisim_write_hook_fn
 void cs_apisim_store_remove_hook(struct cs_apisim_store *s, cs_apisim_write_hook_fn fn,
                                  void *arg);
 /* Oldest RV still in the history ring (events with rv >= this are available); rv+1 if empty. */
+/* Drop all watch history but the newest event (fault injection: "compact now"); watches
+ * resuming from an older resourceVersion then get 410 Expired. Store lock held. */
+void cs_apisim_store_compact(struct cs_apisim_store *s);
 uint64_t cs_apisim_store_oldest_rv(struct cs_apisim_store *s);
 /* The event recorded at rv; 0 and *ev untouched if rv is outside the ring. */
 int cs_apisim_store_event(struct cs_apisim_store *s, uint64_t rv, struct cs_apisim_event *ev);

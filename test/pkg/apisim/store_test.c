@@ -316,6 +316,38 @@ static void test_list_is_sorted_filtered_and_a_snapshot(void **state)
     cs_apisim_store_free(s);
 }
 
+/* Compaction (fault injection "compactNow") keeps only the newest event: a watch resuming
+ * from the current resourceVersion misses nothing, any older one is out of the window. */
+static void test_compact_keeps_only_the_newest_event(void **state)
+{
+    (void)state;
+    struct cs_apisim_store *s = cs_apisim_store_new(64, 3);
+    cs_apisim_store_lock(s);
+    struct cs_apisim_rtype *pods = cs_apisim_store_register(s, &pod_def);
+    struct cs_apisim_status st;
+    const json_t *out = NULL;
+    char buf[96];
+    for (int i = 0; i < 5; i++) {
+        snprintf(buf, sizeof(buf), "{\"metadata\":{\"name\":\"p%d\"}}", i);
+        assert_int_equal(cs_apisim_store_create(s, pods, "d", obj(buf), &out, &st), 0);
+    }
+    uint64_t rv = s->rv;
+    struct cs_apisim_event ev;
+    assert_true(cs_apisim_store_oldest_rv(s) < rv);
+    assert_int_equal(cs_apisim_store_event(s, rv - 1, &ev), 1);
+    cs_apisim_store_compact(s);
+    assert_int_equal(cs_apisim_store_oldest_rv(s), rv);
+    assert_int_equal(cs_apisim_store_event(s, rv - 1, &ev), 0);
+    assert_int_equal(cs_apisim_store_event(s, rv, &ev), 1);
+    /* history grows again after compaction */
+    assert_int_equal(cs_apisim_store_create(s, pods, "d", obj("{\"metadata\":{\"name\":\"q\"}}"),
+                                            &out, &st), 0);
+    assert_int_equal(cs_apisim_store_event(s, rv, &ev), 1);
+    assert_int_equal(cs_apisim_store_event(s, rv + 1, &ev), 1);
+    cs_apisim_store_unlock(s);
+    cs_apisim_store_free(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -324,6 +356,7 @@ int main(void)
         cmocka_unit_test(test_update_fn_generation_hooks_and_history),
         cmocka_unit_test(test_pod_delete_is_graceful_only_when_bound),
         cmocka_unit_test(test_list_is_sorted_filtered_and_a_snapshot),
+        cmocka_unit_test(test_compact_keeps_only_the_newest_event),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
