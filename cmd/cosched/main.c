@@ -381,13 +381,9 @@ int main(int argc, char **argv)
         ccfg.server = cs_strdup(fl.master);
     }
     /* kube-scheduler's 50/100 would cap binding near 50 pods/s; cosched's default is higher
-     * unless the configuration file or the flags set a value. */
-    ccfg.qps = 10000;
-    ccfg.burst = 20000;
-    if (fl.config && (cfg.client_connection.qps != 50 || cfg.client_connection.burst != 100)) {
-        ccfg.qps = cfg.client_connection.qps;
-        ccfg.burst = cfg.client_connection.burst;
-    }
+     * unless the configuration file (clientConnection) or the flags set a value. */
+    ccfg.qps = cfg.client_connection.qps_set ? cfg.client_connection.qps : 10000;
+    ccfg.burst = cfg.client_connection.burst_set ? cfg.client_connection.burst : 20000;
     if (fl.qps >= 0) {
         ccfg.qps = fl.qps;
     }

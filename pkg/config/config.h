@@ -67,6 +67,8 @@ struct cs_config_client_connection {
     char *content_type;         /* default application/vnd.kubernetes.protobuf */
     double qps;                 /* default 50 */
     int32_t burst;              /* default 100 */
+    int qps_set;                /* 1 when the file gave qps (so callers may apply own defaults) */
+    int burst_set;              /* 1 when the file gave burst */
 };
 
 struct cs_config_leader_election {

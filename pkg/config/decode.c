@@ -264,6 +264,8 @@ static int dec_client(struct dec *d, const json_t *o, struct cs_config_client_co
         get_num(d, o, p, "qps", &cc->qps) < 0 || get_i32(d, o, p, "burst", &cc->burst) < 0) {
         return -1;
     }
+    cc->qps_set = json_object_get(o, "qps") != NULL;
+    cc->burst_set = json_object_get(o, "burst") != NULL;
     return 0;
 }
 

@@ -447,6 +447,23 @@ static void test_ext_point_names(void **state)
     assert_int_equal(cs_ext_point_from_config_key("Score"), CS_EP_COUNT);
 }
 
+/* Whether clientConnection.qps/burst were written (even with kube-scheduler's default
+ * values) is kept, so cosched can apply its own default only when the user said nothing. */
+static void test_client_connection_rates_remember_being_set(void **state)
+{
+    (void)state;
+    struct cs_config c;
+    load_ok(HDR, &c);
+    assert_int_equal(c.client_connection.qps_set, 0);
+    assert_int_equal(c.client_connection.burst_set, 0);
+    cs_config_free(&c);
+    load_ok(HDR "clientConnection:\n  qps: 50\n", &c);
+    assert_int_equal(c.client_connection.qps_set, 1);
+    assert_int_equal(c.client_connection.burst_set, 0);
+    assert_true(c.client_connection.qps == 50);
+    cs_config_free(&c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -457,6 +474,7 @@ int main(void)
         cmocka_unit_test(test_config_validate_in_code),
         cmocka_unit_test(test_config_encode_round_trip),
         cmocka_unit_test(test_ext_point_names),
+        cmocka_unit_test(test_client_connection_rates_remember_being_set),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
