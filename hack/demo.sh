@@ -59,6 +59,8 @@ for p in sorted(d["items"], key=lambda p: p["metadata"]["name"]):
     for c in p.get("status", {}).get("conditions", []):
         if c["type"] == "PodScheduled" and c["status"] != "True":
             why = "%s: %s" % (c.get("reason", ""), c.get("message", ""))
+    if p["spec"].get("schedulerName") != "ack-co-scheduler":
+        why = "not ours: left to %s (still counted on nodes once bound)" % p["spec"].get("schedulerName")
     print("%-16s %-18s %-10s %s" % (p["metadata"]["name"], p["spec"].get("schedulerName"), node, why))'
 echo "== cosched metrics (excerpt)"
 port=$(grep -o 'healthPort=[0-9]*' "$WORK/cosched.log" | head -1 | cut -d= -f2)
