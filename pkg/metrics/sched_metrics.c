@@ -79,6 +79,17 @@ int cs_sched_metrics_init(struct cs_sched_metrics *m, struct cs_metrics_registry
     m->leader_status = chk(cs_metrics_gauge_new(reg, "leader_election_master_status",
         "[ALPHA] 1 while this process holds the named leader-election lease, 0 on standby.",
         CS_METRICS_LABELS("name")), &bad);
+    if (!bad) {
+        /* Metrics without labels exist from the start (value 0), as the Go client renders
+         * them; labelled families appear with their first label set. */
+        struct cs_metric *const plain[] = {
+            m->preemption_attempts, m->preemption_victims, m->pod_scheduling_attempts,
+            m->algorithm_duration, m->session_duration,
+        };
+        for (size_t i = 0; i < sizeof(plain) / sizeof(plain[0]); i++) {
+            cs_metrics_with(plain[i], NULL);
+        }
+    }
     return bad ? -1 : 0;
 }
 
