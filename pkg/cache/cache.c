@@ -170,6 +170,22 @@ void cs_cache_upsert_pod(struct cs_cache *c, struct cs_pod *pod)
     pthread_mutex_unlock(&c->mu);
 }
 
+bool cs_cache_confirm_assumed(struct cs_cache *c, const char *key, const char *uid,
+                              const char *node)
+{
+    bool ok = false;
+    pthread_mutex_lock(&c->mu);
+    struct cs_cache_pod *cp = cs_map_get(&c->pods, key);
+    if (cp && cp->assumed && cp->pod->uid && strcmp(cp->pod->uid, uid) == 0 &&
+        strcmp(cp->node, node) == 0) {
+        cp->assumed = false;
+        c->n_assumed--;
+        ok = true;
+    }
+    pthread_mutex_unlock(&c->mu);
+    return ok;
+}
+
 static void drop_pod(struct cs_cache *c, struct cs_cache_pod *cp)
 {
     cs_map_del(&c->pods, cp->key);

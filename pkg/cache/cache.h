@@ -58,6 +58,12 @@ void cs_cache_remove_node(struct cs_cache *c, const char *name);
 /* Assigned pods reported by the API server (pod->node_name set). Confirms an assumed pod of the
  * same key (moving it if the server placed it elsewhere). Replaces an older version. */
 void cs_cache_upsert_pod(struct cs_cache *c, struct cs_pod *pod);
+/* The informer reports `key` assigned to `node` and the cache holds exactly that decision as
+ * an assumed pod of the same uid: confirm it in place (the counted object stays; nothing is
+ * re-decoded). Returns true when confirmed, false when the caller must upsert the decoded pod
+ * (unknown, different uid or node, or already confirmed). */
+bool cs_cache_confirm_assumed(struct cs_cache *c, const char *key, const char *uid,
+                              const char *node);
 /* A pod went away (deleted, or finished): stop counting it. No-op when unknown. */
 void cs_cache_remove_pod(struct cs_cache *c, const char *key);
 

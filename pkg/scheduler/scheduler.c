@@ -90,6 +90,19 @@ static void live_set(struct cs_scheduler *s, const struct cs_pod *pod, int v)
     pthread_mutex_unlock(&s->live_mu);
 }
 
+static void live_set_raw(struct cs_scheduler *s, const char *key, const char *uid, int v)
+{
+    pthread_mutex_lock(&s->live_mu);
+    struct live_pod *lp = cs_map_get(&s->live, key);
+    if (lp == NULL) {
+        lp = cs_calloc(1, sizeof(*lp));
+        cs_map_put(&s->live, cs_strdup(key), lp);
+    }
+    lp->state = v;
+    snprintf(lp->uid, sizeof(lp->uid), "%s", uid ? uid : "");
+    pthread_mutex_unlock(&s->live_mu);
+}
+
 static void live_del(struct cs_scheduler *s, const char *key)
 {
     pthread_mutex_lock(&s->live_mu);
@@ -112,10 +125,41 @@ static const char *obj_name(const json_t *obj, char *buf, size_t n)
     return buf;
 }
 
+/* The watch event that confirms one of our own binds: the pod is assumed in the cache with this
+ * uid on this node, so the decoded object would equal the one already counted (plus nodeName).
+ * Confirm in place and skip the decode: the binding confirmation is one event per scheduled
+ * pod. Any later update (status, labels) is decoded as usual and replaces the object. */
+static bool confirm_own_bind(struct cs_scheduler *s, const json_t *obj)
+{
+    const json_t *md = json_object_get(obj, "metadata");
+    const char *node = json_string_value(json_object_get(json_object_get(obj, "spec"), "nodeName"));
+    const char *uid = json_string_value(json_object_get(md, "uid"));
+    const char *ns = json_string_value(json_object_get(md, "namespace"));
+    const char *name = json_string_value(json_object_get(md, "name"));
+    if (!node || !uid || !ns || !name || json_object_get(md, "deletionTimestamp")) {
+        return false;
+    }
+    char key[512];
+    if ((size_t)snprintf(key, sizeof(key), "%s/%s", ns, name) >= sizeof(key) ||
+        !cs_cache_confirm_assumed(&s->cache, key, uid, node)) {
+        return false;
+    }
+    cs_queue_delete(&s->queue, key);
+    bool was_known = live_get(s, key, NULL) == LIVE_ASSIGNED;
+    live_set_raw(s, key, uid, LIVE_ASSIGNED);
+    if (!was_known) {
+        cs_queue_on_event(&s->queue, CS_EV_POD_ADD);
+    }
+    return true;
+}
+
 static void pod_apply(struct cs_scheduler *s, json_t *obj, bool is_add)
 {
     char err[512];
     struct cs_pod *pod = NULL;
+    if (!is_add && confirm_own_bind(s, obj)) {
+        return;
+    }
     if (cs_pod_decode(&s->api, obj, &pod, err, sizeof(err)) != 0) {
         char name[256];
         CS_ERROR_S(err, "Cannot decode pod; ignoring this version",

@@ -360,6 +360,33 @@ static void test_cache_remove_assumed_pod(void **state)
     env_free(e);
 }
 
+/* The watch event confirming our own bind is applied in place: only an assumed pod of the same
+ * uid on the same node is confirmed (usage unchanged, no longer assumed); anything else is
+ * refused so the caller decodes and upserts the server's version. */
+static void test_cache_confirm_assumed_in_place(void **state)
+{
+    (void)state;
+    struct env *e = env_new();
+    add_node(e, "n1", 4000, 8 * GI);
+    add_node(e, "n2", 4000, 8 * GI);
+    assert_int_equal(assume(e, "p1", "n1", 500, 64 * MI), 0);
+    assert_false(cs_cache_confirm_assumed(&e->cache, "default/p1", "u-other", "n1"));
+    assert_false(cs_cache_confirm_assumed(&e->cache, "default/p1", "u-p1", "n2"));
+    assert_false(cs_cache_confirm_assumed(&e->cache, "default/nope", "u-nope", "n1"));
+    assert_true(cs_cache_is_assumed(&e->cache, "default/p1"));
+    assert_true(cs_cache_confirm_assumed(&e->cache, "default/p1", "u-p1", "n1"));
+    assert_false(cs_cache_is_assumed(&e->cache, "default/p1"));
+    assert_usage(cinfo(e, "n1"), 500, 64 * MI, 1);
+    struct cs_cache_stats st;
+    cs_cache_stats(&e->cache, &st);
+    assert_int_equal(st.assumed, 0);
+    assert_int_equal(st.pods, 1);
+    /* confirmed pods are never forgotten, and a second confirmation is refused */
+    assert_int_equal(cs_cache_forget_pod(&e->cache, "default/p1"), -1);
+    assert_false(cs_cache_confirm_assumed(&e->cache, "default/p1", "u-p1", "n1"));
+    env_free(e);
+}
+
 /* A node deleted while pods still count on it stays as a placeholder (no Node object, not in
  * the snapshot's node list) until its last pod goes. */
 static void test_cache_deleted_node_placeholder_until_last_pod(void **state)
@@ -752,6 +779,7 @@ int main(void)
         cmocka_unit_test(test_cache_confirm_same_node),
         cmocka_unit_test(test_cache_confirm_other_node_moves_usage),
         cmocka_unit_test(test_cache_remove_assumed_pod),
+        cmocka_unit_test(test_cache_confirm_assumed_in_place),
         cmocka_unit_test(test_cache_deleted_node_placeholder_until_last_pod),
         cmocka_unit_test(test_cache_node_readded_over_placeholder),
         cmocka_unit_test(test_cache_pod_before_node),
