@@ -75,6 +75,12 @@ $(ASAN)/cosched: $(ASAN)/obj/cmd/cosched/main.o $(ASAN)/libsched.a $(ASAN)/libco
 $(ASAN)/apisim: $(ASAN)/obj/cmd/apisim/main.o $(ASAN)/libapisim.a $(ASAN)/libcommon.a
 	$(CC) $(BASE_CFLAGS) $(SAN_CFLAGS) -o $@ $^ $(LDLIBS)
 
+# cosched for valgrind: the optimised objects linked with the system allocator (valgrind cannot
+# see jemalloc's allocations), used by test/integration/sched_valgrind.sh.
+$(BUILD)/vg/cosched: $(BUILD)/obj/cmd/cosched/main.o $(BUILD)/libsched.a $(BUILD)/libcommon.a
+	@mkdir -p $(dir $@)
+	$(CC) $(BASE_CFLAGS) $(OPT_CFLAGS) -o $@ $^ $(LDLIBS)
+
 # One binary per test file: test/a/b/x_test.c -> build/asan/test/a/b/x_test
 TEST_BINS := $(patsubst %.c,$(ASAN)/%,$(TEST_SRCS))
 $(ASAN)/test/%: $(ASAN)/obj/test/%.o $(ASAN)/libsched.a $(ASAN)/libapisim.a $(ASAN)/libcommon.a
@@ -85,7 +91,7 @@ asan: $(ASAN)/cosched $(ASAN)/apisim $(TEST_BINS)
 
 unit-tests: $(TEST_BINS)
 
-test: asan all
+test: asan all $(BUILD)/vg/cosched
 	@bash hack/run-tests.sh $(ASAN)
 
 lint:
