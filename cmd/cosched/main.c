@@ -19,6 +19,7 @@
 
 #include "pkg/client/client.h"
 #include "pkg/config/config.h"
+#include "pkg/config/duration.h"
 #include "pkg/config/resolve.h"
 #include "pkg/framework/framework.h"
 #include "pkg/leaderelection/leaderelection.h"
@@ -45,6 +46,27 @@ struct flags {
     int verbosity;
     int batch_size;
     unsigned long long seed;
+    /* --leader-elect-* overrides of the configuration (0 / NULL: unset) */
+    int64_t le_lease_ns, le_renew_ns, le_retry_ns;
+    const char *le_name, *le_namespace;
+};
+
+/* kube-scheduler flags that a drop-in replacement must accept (kubeadm's static pod passes
+ * some of them) but that cosched does not act on: delegated authentication/authorization of
+ * its health and metrics port, profiling switches, TLS tuning, feature gates. Each is logged
+ * once as ignored. The second column tells whether the flag is a boolean. */
+static const struct {
+    const char *name;
+    bool boolean;
+} ignored_flags[] = {
+    { "authentication-kubeconfig", false }, { "authorization-kubeconfig", false },
+    { "authorization-always-allow-paths", false }, { "client-ca-file", false },
+    { "requestheader-client-ca-file", false }, { "requestheader-allowed-names", false },
+    { "requestheader-extra-headers-prefix", false }, { "requestheader-group-headers", false },
+    { "requestheader-username-headers", false }, { "feature-gates", false },
+    { "tls-min-version", false }, { "tls-cipher-suites", false }, { "cert-dir", false },
+    { "log-flush-frequency", false }, { "profiling", true }, { "contention-profiling", true },
+    { "permit-port-sharing", true }, { "permit-address-sharing", true },
 };
 
 static volatile sig_atomic_t got_signal;
@@ -93,6 +115,10 @@ static void usage(FILE *f)
           "  --secure-port N              its port (default 10259; 0 = pick a free port, -1 = off)\n"
           "  --tls-cert-file, --tls-private-key-file   serve HTTPS with these (else plain HTTP)\n"
           "  --kube-api-qps N, --kube-api-burst N      client rate limit (default 10000/20000)\n"
+          "  --leader-elect-lease-duration, --leader-elect-renew-deadline, --leader-elect-retry-period D,\n"
+          "  --leader-elect-resource-name, --leader-elect-resource-namespace, --leader-elect-resource-lock\n"
+          "                               override the configuration's leaderElection block\n"
+          "  --logging-format text        (json is not supported)\n"
           "  --batch-size N               pods per scheduling session (default 256)\n"
           "  --seed N                     tie-break random seed (tests)\n",
           f);
@@ -153,11 +179,32 @@ static int parse_flags(int argc, char **argv, struct flags *f)
         static const char *const known[] = {
             "kubeconfig", "config", "master", "v", "leader-elect", "bind-address", "secure-port",
             "tls-cert-file", "tls-private-key-file", "kube-api-qps", "kube-api-burst",
-            "batch-size", "seed", NULL,
+            "batch-size", "seed", "leader-elect-lease-duration", "leader-elect-renew-deadline",
+            "leader-elect-retry-period", "leader-elect-resource-name",
+            "leader-elect-resource-namespace", "leader-elect-resource-lock", "logging-format",
+            NULL,
         };
         bool is_known = false;
         for (int k = 0; known[k]; k++) {
             is_known = is_known || strcmp(known[k], key) == 0;
+        }
+        int ignored = -1;
+        for (size_t k = 0; k < sizeof(ignored_flags) / sizeof(ignored_flags[0]); k++) {
+            if (strcmp(ignored_flags[k].name, key) == 0) {
+                ignored = (int)k;
+            }
+        }
+        if (ignored >= 0) {
+            if (!ignored_flags[ignored].boolean && val == NULL) {
+                if (i + 1 >= argc) {
+                    fprintf(stderr, "cosched: flag needs an argument: %s\n", a);
+                    return -1;
+                }
+                i++;
+            }
+            CS_WARN_S("Flag accepted for kube-scheduler compatibility but not acted on",
+                      CS_KV("flag", key));
+            continue;
         }
         if (!is_known) {
             fprintf(stderr, "cosched: unknown flag: %s\n", a);
@@ -220,6 +267,39 @@ static int parse_flags(int argc, char **argv, struct flags *f)
                 return -1;
             }
             f->batch_size = (int)n;
+        } else if (strcmp(key, "leader-elect-lease-duration") == 0 ||
+                   strcmp(key, "leader-elect-renew-deadline") == 0 ||
+                   strcmp(key, "leader-elect-retry-period") == 0) {
+            char derr[128] = "must be positive";
+            int64_t ns = 0;
+            if (cs_duration_parse(val, &ns, derr, sizeof(derr)) != 0 || ns <= 0) {
+                fprintf(stderr, "cosched: invalid value \"%s\" for --%s: %s\n", val, key,
+                        ns > 0 ? derr : (derr[0] ? derr : "must be positive"));
+                return -1;
+            }
+            if (strcmp(key, "leader-elect-lease-duration") == 0) {
+                f->le_lease_ns = ns;
+            } else if (strcmp(key, "leader-elect-renew-deadline") == 0) {
+                f->le_renew_ns = ns;
+            } else {
+                f->le_retry_ns = ns;
+            }
+        } else if (strcmp(key, "leader-elect-resource-name") == 0) {
+            f->le_name = val;
+        } else if (strcmp(key, "leader-elect-resource-namespace") == 0) {
+            f->le_namespace = val;
+        } else if (strcmp(key, "leader-elect-resource-lock") == 0) {
+            if (strcmp(val, "leases") != 0) {
+                fprintf(stderr, "cosched: --leader-elect-resource-lock: only \"leases\" is "
+                                "supported, got \"%s\"\n", val);
+                return -1;
+            }
+        } else if (strcmp(key, "logging-format") == 0) {
+            if (strcmp(val, "text") != 0) {
+                fprintf(stderr, "cosched: --logging-format: only \"text\" is supported, got "
+                                "\"%s\"\n", val);
+                return -1;
+            }
         } else if (strcmp(key, "seed") == 0) {
             if (parse_long("--seed", val, 0, 0x7fffffffL, &n)) {
                 return -1;
@@ -336,6 +416,26 @@ int main(int argc, char **argv)
         }
     } else {
         cs_config_defaults(&cfg);
+    }
+
+    /* --leader-elect-* flags override the configuration file, as in kube-scheduler. */
+    struct cs_config_leader_election *lec_cfg = &cfg.leader_election;
+    if (fl.le_lease_ns) {
+        lec_cfg->lease_duration_ms = fl.le_lease_ns / 1000000;
+    }
+    if (fl.le_renew_ns) {
+        lec_cfg->renew_deadline_ms = fl.le_renew_ns / 1000000;
+    }
+    if (fl.le_retry_ns) {
+        lec_cfg->retry_period_ms = fl.le_retry_ns / 1000000;
+    }
+    if (fl.le_name) {
+        cs_free(lec_cfg->resource_name);
+        lec_cfg->resource_name = cs_strdup(fl.le_name);
+    }
+    if (fl.le_namespace) {
+        cs_free(lec_cfg->resource_namespace);
+        lec_cfg->resource_namespace = cs_strdup(fl.le_namespace);
     }
 
     struct cs_client_config ccfg;

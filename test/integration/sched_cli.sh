@@ -26,6 +26,10 @@ runs --kubeconfig "$KCFG" --config "$WORK/typo.yaml"
 check "misspelt field: exit 1 naming it" bash -c "[ $(rc) = 1 ] && grep -q 'podMaxBackofSeconds' '$WORK/out.txt'"
 pods_seen=$(k get events -A -o name | wc -l)
 check "none of the failed starts wrote to the cluster" [ "$pods_seen" = 0 ]
+runs --kubeconfig "$KCFG" --logging-format=json
+check "unsupported --logging-format: exit 1" bash -c "[ $(rc) = 1 ] && grep -q 'logging-format' '$WORK/out.txt'"
+runs --kubeconfig "$KCFG" --leader-elect-resource-lock=endpoints
+check "unsupported --leader-elect-resource-lock: exit 1" bash -c "[ $(rc) = 1 ] && grep -q 'leases' '$WORK/out.txt'"
 runs --help
 check "--help prints usage and exits 0" bash -c "[ $(rc) = 0 ] && grep -q -- '--kubeconfig' '$WORK/out.txt'"
 
@@ -33,3 +37,24 @@ start_cosched --config "$ROOT/manifests/config/scheduler-config.yaml" --leader-e
 "$PY" "$ROOT/test/integration/genpods.py" --count 5 --prefix cfg- | k create -f - -o name >/dev/null
 wait_until 15 all_ours_bound
 check "the example configuration schedules pods" all_ours_bound
+stop_cosched
+
+# kubeadm's kube-scheduler static pod flags work as given (a drop-in replacement), and the
+# --leader-elect-* flags override the configuration.
+"$COSCHED_BIN" --authentication-kubeconfig="$KCFG" --authorization-kubeconfig="$KCFG" \
+  --bind-address=127.0.0.1 --kubeconfig="$KCFG" --leader-elect=true --secure-port=0 \
+  --leader-elect-resource-name=cli-lease --leader-elect-lease-duration=3s \
+  --leader-elect-renew-deadline=2s --leader-elect-retry-period=500ms --profiling=false -v=3 \
+  >>"$WORK/cosched-kubeadm.log" 2>&1 &
+COSCHED_PID=$!
+holder() { k get lease -n kube-system cli-lease -o jsonpath='{.spec.holderIdentity}' 2>/dev/null; }
+wait_until 15 test -n "$(holder)"
+check "kubeadm-style flags accepted; the lease named by --leader-elect-resource-name is held" \
+  test -n "$(holder)"
+check "the lease duration comes from --leader-elect-lease-duration" \
+  [ "$(k get lease -n kube-system cli-lease -o jsonpath='{.spec.leaseDurationSeconds}')" = 3 ]
+"$PY" "$ROOT/test/integration/genpods.py" --count 5 --prefix lead- | k create -f - -o name >/dev/null
+wait_until 15 all_ours_bound
+check "the elected replica schedules pods" all_ours_bound
+check "ignored compatibility flags are logged by name" \
+  grep -q 'not acted on" flag="authentication-kubeconfig"' "$WORK/cosched-kubeadm.log"
