@@ -58,8 +58,6 @@ void cs_profile_destroy(struct cs_profile *prof);
 /* 1 when the registered plugin implements the point, 0 when not, -1 when there is no such
  * plugin (the config resolver's callback). */
 int cs_fw_plugin_implements(const char *name, enum cs_ext_point ep);
-/* Union of the cluster events the plugins of this profile declared. */
-uint32_t cs_profile_events(const struct cs_profile *prof);
 
 /* True when every field a plugin may read is equal (see equiv.c). */
 bool cs_fw_pod_equivalent(const struct cs_pod *a, const struct cs_pod *b);

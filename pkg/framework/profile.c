@@ -151,12 +151,3 @@ void cs_profile_destroy(struct cs_profile *prof)
     cs_free((void *)prof->name);
     memset(prof, 0, sizeof(*prof));
 }
-
-uint32_t cs_profile_events(const struct cs_profile *prof)
-{
-    uint32_t ev = 0;
-    for (uint32_t i = 0; i < prof->n_insts; i++) {
-        ev |= prof->insts[i].p->events;
-    }
-    return ev;
-}
