@@ -13,6 +13,20 @@
 
 #include "api/types.h"
 
+struct cs_node_state_ops;
+
+/* Per-node plugin state kinds (registered by plugins at init through cs_fw_node_state). A node
+ * info created with a registry carries one state per kind, kept current by add_pod/remove_pod
+ * and deep-copied by cs_node_info_copy. The registry is filled before any node exists. */
+#define CS_NODE_STATE_MAX 16
+struct cs_node_state_reg {
+    uint32_t n;
+    struct {
+        const struct cs_node_state_ops *ops;
+        void *arg;
+    } slot[CS_NODE_STATE_MAX];
+};
+
 struct cs_used_port {
     const char *host_ip;     /* NULL = 0.0.0.0 (all addresses) */
     enum cs_protocol protocol;
@@ -35,10 +49,14 @@ struct cs_node_info {
     uint32_t n_ports;
     uint32_t cap_ports;
     int32_t index;                       /* position in the snapshot's node list */
+    const struct cs_node_state_reg *nsreg;  /* NULL: no per-node plugin state */
+    void **nstate;                       /* nsreg->n states (heap), owned */
 };
 
 /* Lifecycle and mutation (used by the cache, the snapshot and statements; not by plugins). */
 void cs_node_info_init(struct cs_node_info *ni, const char *name);
+/* Attach the plugin states of reg (creates one per kind); call right after init. */
+void cs_node_info_attach_states(struct cs_node_info *ni, const struct cs_node_state_reg *reg);
 void cs_node_info_destroy(struct cs_node_info *ni);
 void cs_node_info_set_node(struct cs_node_info *ni, struct cs_node *node);
 void cs_node_info_add_pod(struct cs_node_info *ni, struct cs_pod *pod);

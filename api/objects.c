@@ -25,8 +25,10 @@ void cs_pod_unref(struct cs_pod *p)
         abort();
     if (atomic_fetch_sub_explicit(&p->refcnt, 1, memory_order_acq_rel) == 1) {
         p->magic = 0;
+        struct cs_pod *base = p->base;
         cs_arena_destroy(&p->arena);
         cs_free(p);
+        cs_pod_unref(base);
     }
 }
 

@@ -5,15 +5,37 @@
  * designated initialisers; a NULL op means the plugin does not act at that extension point.
  * plugins/registry.c lists every plugin; core code never names one.
  *
- * Calling context (all ops unless noted): the scheduling thread, inside a session, with the
- * snapshot read-only and private to that thread; no locks held; ops must not block or do I/O.
- * Plugins never talk to the API server: what they want written (annotations before binding, the
- * binding itself) they describe, and the binder performs it.
+ * Threads. Three threads exist (pkg/scheduler/scheduler.h): the watch I/O thread (informers),
+ * the bind I/O thread (binds, events, API writes) and the scheduling thread (sessions). Unless
+ * the table below says otherwise, an op runs on the scheduling thread, inside a session, with
+ * the snapshot private to that thread, no lock held, and must neither block nor do I/O.
+ * Plugins never talk to the API server directly: they describe writes (annotations before
+ * binding, evictions, status updates) and the framework performs them on the bind connection.
  *
- * Memory: `call->arena` is the cycle arena, freed when the session ends; statuses and reasons may
- * point into it or at static strings. Per-pod cycle state lives in `*call->state` (NULL at the
- * start of each pod attempt), written in pre_filter/pre_score and read in filter/score.
- * Long-lived plugin state is `call->priv`, created by init and freed by destroy.
+ * Memory. `call->arena` is the *pod arena*: it lives from the pod's attempt until the pod is
+ * committed or discarded (the end of the session at the latest), so per-pod state written in
+ * pre_filter/reserve is still valid in pre_bind and unreserve of a whole group. Statuses and
+ * reasons may point into it or at static strings. Per-pod state lives in `*call->state` (NULL
+ * at the start of each attempt). Long-lived state is `call->priv` (from init, freed by
+ * destroy); state several profiles share comes from cs_fw_shared (one instance per key).
+ *
+ *  op / service          thread (lock held)          may block  when
+ *  init, destroy         main                        yes        profile build / shutdown
+ *  pre_enqueue           informer or scheduling (queue lock)  no   pod added/updated, gated recheck
+ *  queue_less            any (queue lock)            no         activeQ ordering
+ *  queueing_hint         informer/scheduling (queue lock)  no   event vs a pod this plugin rejected
+ *  pre_filter .. permit  scheduling                  no         one pod attempt
+ *  post_filter           scheduling                  no         no node fits (incl. PreFilter reject)
+ *  pre_bind              scheduling                  no         placement entered in a statement
+ *  bind                  scheduling                  no         at commit: claim the binding
+ *  post_bind             bind I/O                    no         bind succeeded
+ *  unreserve             scheduling                  no         statement discarded, commit or bind failed
+ *  session_open/close    scheduling                  no         around every session
+ *  on_pod, on_node       scheduling                  no         cluster changes, replayed at session open
+ *  pod_group, group_*    scheduling                  no         sessions: gangs
+ *  may_evict, victims_ok scheduling                  no         preemption engine dry runs
+ *  node-state ops        any (cache lock)            no         pod added/removed on a node info
+ *  watch callbacks       informer (none)             no         custom objects change
  */
 #include <stdbool.h>
 #include <stddef.h>
@@ -50,7 +72,7 @@ struct cs_status {
 /* Set code and append one reason (static string or arena string); returns code. */
 enum cs_code cs_status_set(struct cs_status *st, enum cs_code code, const char *reason);
 
-/* Cluster events a plugin's rejections wait for (queueing hints, coarse). */
+/* Cluster events a plugin's rejections wait for (coarse mask; queueing_hint refines it). */
 enum cs_cluster_event {
     CS_EV_NODE_ADD = 1u << 0,
     CS_EV_NODE_UPDATE = 1u << 1,        /* labels, taints, allocatable, unschedulable */
@@ -58,7 +80,7 @@ enum cs_cluster_event {
     CS_EV_POD_ADD = 1u << 3,            /* any pod added (e.g. a gang member arrives) */
     CS_EV_POD_UPDATE = 1u << 4,
     CS_EV_POD_DELETE = 1u << 5,         /* an assigned pod went away: room freed */
-    CS_EV_CUSTOM = 1u << 6,             /* a plugin-watched custom object changed */
+    CS_EV_CUSTOM = 1u << 6,             /* a plugin-raised event (cs_fw_raise) */
     CS_EV_ALL = 0x7f,
 };
 
@@ -69,7 +91,8 @@ enum cs_cluster_event {
  * result and raw score for an equivalent pod (same spec, labels and annotations) as long as the
  * node's info did not change, which makes scheduling a run of identical pods O(changed nodes)
  * instead of O(nodes x plugins) while deciding exactly as a full evaluation would. Plugins whose
- * results depend on other nodes' pods (topology spread, inter-pod affinity) must not set it. */
+ * results depend on other nodes' pods (topology spread, inter-pod affinity) must not set it
+ * unless their `node_local` op says, per pod, that they are node-local for that pod. */
 #define CS_PLUGIN_NODE_LOCAL 0x1u
 
 struct cs_snapshot;
@@ -81,11 +104,11 @@ struct cs_node_info *cs_snapshot_node_at(const struct cs_snapshot *s, uint32_t i
 /* Number of nodes that have the image (ImageLocality's spread factor). */
 uint32_t cs_snapshot_image_nodes(const struct cs_snapshot *s, const char *image);
 
-/* Passed to every op. */
+/* Passed to every op of a pod attempt. */
 struct cs_fw_call {
     void *priv;                        /* the plugin instance (from init) */
     void **state;                      /* this plugin's per-pod cycle state slot */
-    struct cs_arena *arena;            /* cycle arena */
+    struct cs_arena *arena;            /* pod arena: lives until commit or discard */
     const struct cs_snapshot *snap;
     const struct cs_api_ctx *api;
 };
@@ -98,11 +121,13 @@ struct cs_node_score {
 /* What a pod waits behind in the queue (QueueSort input). */
 struct cs_queued_pod {
     const struct cs_pod *pod;
-    int64_t timestamp_ns;              /* when it was first queued (initial attempt) */
+    int64_t timestamp_ns;              /* when it was last queued (refreshed on re-add) */
     uint32_t attempts;
 };
 
-/* What pre_bind asks the binder to write before binding (one merge PATCH on the pod). */
+/* What pre_bind asks the binder to write before binding (one merge PATCH on the pod). The
+ * annotations are also on the pod object the cache and snapshot count, so node-state plugins
+ * that rebuild allocations from annotations see this pod's allocation at once. */
 struct cs_bind_patch {
     struct cs_label *annotations;      /* arena-owned */
     uint32_t n_annotations;
@@ -111,18 +136,108 @@ struct cs_bind_patch {
 void cs_bind_patch_annotate(struct cs_bind_patch *p, struct cs_arena *a, const char *key,
                             const char *value);
 
+/* Per-node status of the last Filter pass, for PostFilter (indexed by snapshot node index). */
+struct cs_node_status_map {
+    const uint8_t *code;               /* enum cs_code per node; CS_SKIP = not evaluated */
+    uint32_t n;
+};
+
+/* ---- the framework handle ----------------------------------------------------------------- */
+
+struct cs_fw_handle;                   /* opaque; valid from init until the scheduler stops */
+
+/* A watch on any collection (a CRD, or a built-in kind the core does not watch). */
+struct cs_watch_spec {
+    const char *name;                  /* for logs ("elasticquotatrees") */
+    const char *path;                  /* "/apis/GROUP/VERSION[/namespaces/NS]/RESOURCE" */
+    const char *label_selector;        /* optional */
+    const char *field_selector;        /* optional */
+    /* Informer thread; objects are borrowed for the call. */
+    void (*on_add)(void *priv, const json_t *obj);
+    void (*on_update)(void *priv, const json_t *old, const json_t *obj);
+    void (*on_delete)(void *priv, const json_t *obj);
+};
+/* Register a watch (init only). The scheduler does not schedule before every watch has listed
+ * once (cs_scheduler_synced). Returns 0, or -1 with err. */
+int cs_fw_watch(struct cs_fw_handle *h, void *priv, const struct cs_watch_spec *w, char *err,
+                size_t errlen);
+
+/* Raise a cluster event of the plugin's own (any thread): pods waiting on CS_EV_CUSTOM are
+ * offered to the queueing hints of their rejectors with ev->custom = name. */
+void cs_fw_raise(struct cs_fw_handle *h, const char *name, const void *old_obj,
+                 const void *new_obj);
+
+/* An API write performed on the bind connection (never blocks the caller). */
+struct cs_api_write {
+    const char *method;                /* "POST", "PUT", "PATCH", "DELETE" */
+    const char *path;                  /* e.g. ".../elasticquotatrees/x/status" */
+    const char *body;                  /* copied; may be NULL */
+    const char *content_type;          /* default application/json (merge-patch for PATCH) */
+    /* bind I/O thread; body borrowed for the call; may be NULL */
+    void (*done)(void *arg, long http_status, const char *body);
+    void *arg;
+};
+int cs_fw_write(struct cs_fw_handle *h, const struct cs_api_write *w);
+
+/* Per-node plugin state, part of the node info: created per node, kept current as pods are
+ * added to or removed from the node (cache and snapshot alike), copied into the snapshot with
+ * the node. Ops run under the cache lock or on the scheduling thread: pure data updates. */
+struct cs_node_state_ops {
+    void *(*create)(void *arg, const struct cs_node_info *ni);
+    void (*destroy)(void *arg, void *st);
+    /* Copy src into *dst (NULL: create a new copy); returns the copy. */
+    void *(*copy)(void *arg, void *dst, const void *src);
+    void (*add_pod)(void *arg, void *st, const struct cs_node_info *ni, const struct cs_pod *pod);
+    void (*remove_pod)(void *arg, void *st, const struct cs_node_info *ni,
+                       const struct cs_pod *pod);
+    /* The Node object changed (may be NULL for a placeholder); optional. */
+    void (*set_node)(void *arg, void *st, const struct cs_node_info *ni);
+};
+/* Register per-node state (init only); returns its slot for cs_node_state(), or -1. */
+int cs_fw_node_state(struct cs_fw_handle *h, const struct cs_node_state_ops *ops, void *arg);
+/* The plugin's per-node state of a node info (NULL when the slot is unknown). */
+void *cs_node_state(const struct cs_node_info *ni, int slot);
+
+/* State shared by every profile that enables the plugin: the first call for `key` creates it
+ * with create(arg); later calls (other profiles) return the same object. It is destroyed with
+ * the scheduler. */
+void *cs_fw_shared(struct cs_fw_handle *h, const char *key, void *(*create)(void *arg),
+                   void (*destroy)(void *obj), void *arg);
+
 /* Plugin init input. args is the pluginConfig args for this plugin (borrowed; may be NULL). */
 struct cs_plugin_init {
     const json_t *args;
     const char *profile;               /* schedulerName of the profile */
     const struct cs_api_ctx *api;
+    struct cs_fw_handle *fw;           /* NULL in unit tests that build profiles bare */
+};
+
+/* ---- sessions and groups ------------------------------------------------------------------ */
+
+/* A pod group as the session sees it. */
+struct cs_group_view {
+    const char *name;                  /* as pod_group answered */
+    int32_t min_member;
+    uint32_t n_pending;                /* members taken from the queue for this session */
+    uint32_t n_assigned;               /* members bound or assumed already (cache) */
+    uint32_t n_placed;                 /* members placed in the current statement */
+    int32_t priority;                  /* highest member priority */
+};
+
+/* ---- preemption --------------------------------------------------------------------------- */
+
+struct cs_preempt_result {
+    const char *node;                  /* chosen node (interned), NULL when none */
+    struct cs_pod **victims;           /* pod arena */
+    uint32_t n_victims;
+    uint32_t pdb_violations;
 };
 
 struct cs_plugin {
     unsigned abi;                      /* CS_PLUGIN_ABI_V1 */
     const char *name;                  /* kube-scheduler's plugin name */
     uint32_t events;                   /* cs_cluster_event mask that may make rejected pods fit */
-    uint32_t flags;                    /* CS_PLUGIN_* below */
+    uint32_t flags;                    /* CS_PLUGIN_* above */
 
     int (*init)(const struct cs_plugin_init *in, void **priv, char *err, size_t errlen);
     void (*destroy)(void *priv);
@@ -136,9 +251,12 @@ struct cs_plugin {
                                struct cs_status *st);
     enum cs_code (*filter)(struct cs_fw_call *c, const struct cs_pod *pod,
                            const struct cs_node_info *ni, struct cs_status *st);
-    /* Only when no node fits. May nominate a node (preemption). */
+    /* When no node fits (also after a PreFilter rejection). `statuses` has every node's Filter
+     * result. CS_SUCCESS with out->node set nominates that node; out->victims are evicted
+     * through the session's statement (cs_fw_preempt fills both). */
     enum cs_code (*post_filter)(struct cs_fw_call *c, const struct cs_pod *pod,
-                                const char **nominated_node, struct cs_status *st);
+                                const struct cs_node_status_map *statuses,
+                                struct cs_preempt_result *out, struct cs_status *st);
     enum cs_code (*pre_score)(struct cs_fw_call *c, const struct cs_pod *pod,
                               struct cs_node_info *const *feasible, uint32_t n,
                               struct cs_status *st);
@@ -153,18 +271,47 @@ struct cs_plugin {
     enum cs_code (*permit)(struct cs_fw_call *c, const struct cs_pod *pod, const char *node,
                            struct cs_status *st);
 
-    /* Binding (still the scheduling thread, when the decision is committed). */
+    /* Binding. pre_bind runs when the placement enters a statement and describes what to
+     * write before binding; bind claims the binding at commit. */
     enum cs_code (*pre_bind)(struct cs_fw_call *c, const struct cs_pod *pod, const char *node,
                              struct cs_bind_patch *patch, struct cs_status *st);
     /* CS_SKIP = not mine; CS_SUCCESS = bind through pods/binding to `node`. */
     enum cs_code (*bind)(struct cs_fw_call *c, const struct cs_pod *pod, const char *node,
                          struct cs_status *st);
-    /* Called on the binder's thread after a successful bind; must not block. */
+    /* Called on the bind I/O thread after a successful bind; must not block. */
     void (*post_bind)(void *priv, const struct cs_pod *pod, const char *node);
 
-    /* Session hooks (gang / queue plugins). pod_group names the group a pod belongs to and its
-     * minimum member count; pods of one group are placed all-or-nothing through a statement. */
+    /* Sessions. */
+    void (*session_open)(void *priv, const struct cs_snapshot *snap);
+    void (*session_close)(void *priv);
+    /* Cluster changes, in the order the cache saw them, replayed at session open (scheduling
+     * thread): assigned pods (bound, or assumed by us) appear, change and go; nodes likewise.
+     * old is NULL on add, new is NULL on delete. */
+    void (*on_pod)(void *priv, const struct cs_pod *old, const struct cs_pod *new_pod);
+    void (*on_node)(void *priv, const struct cs_node *old, const struct cs_node *new_node);
+
+    /* Groups. pod_group names the group a pod belongs to and its minimum member count; the
+     * session takes a group's pending members from the queue together and places them through
+     * one statement, committed only when the group is ready. */
     const char *(*pod_group)(void *priv, const struct cs_pod *pod, int32_t *min_member);
+    /* May the group be attempted now? (e.g. its PodGroup object exists). NULL = yes. */
+    bool (*group_valid)(void *priv, const struct cs_group_view *g, struct cs_status *st);
+    /* Is the group ready to commit? NULL = n_placed + n_assigned >= min_member. */
+    bool (*group_ready)(void *priv, const struct cs_group_view *g);
+    /* Order of units (groups and single pods) in a session: a before b? NULL = priority desc,
+     * then queue timestamp. */
+    bool (*group_less)(void *priv, const struct cs_group_view *a, const struct cs_group_view *b);
+
+    /* Preemption engine extension (pkg/framework/preempt.h). */
+    /* May `victim` be evicted for `preemptor`? NULL = yes (priority rules apply anyway). */
+    bool (*may_evict)(void *priv, const struct cs_pod *preemptor, const struct cs_pod *victim);
+    /* Is the cluster acceptable once these victims are gone (quota, gang minimums)? */
+    bool (*victims_ok)(void *priv, const struct cs_pod *preemptor,
+                       struct cs_pod *const *victims, uint32_t n);
+
+    /* Per pod: does this plugin behave as CS_PLUGIN_NODE_LOCAL for this pod (e.g. a pod
+     * without spread constraints)? NULL = the flag decides. */
+    bool (*node_local)(void *priv, const struct cs_pod *pod);
 };
 
 #endif

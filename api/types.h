@@ -162,6 +162,8 @@ struct cs_pod {
     unsigned magic;
     atomic_int refcnt;
     struct cs_arena arena;
+    struct cs_pod *base;          /* a placed pod (cs_pod_placed): the queued pod it extends,
+                                   * whose arena its borrowed fields live in (counted) */
 
     /* metadata */
     const char *ns;               /* interned */

@@ -366,10 +366,9 @@ static int build_profiles(struct cs_scheduler *s, const struct cs_config *cfg, c
             }
         }
         struct cs_profile prof;
-        if (cs_profile_build(&prof, cp->scheduler_name, (const struct cs_fw_entry *const *)pts,
-                             npts, args_cb, (void *)cp,
-                             pct_nodes(cfg, cp), &s->api, err,
-                             errlen) != 0) {
+        if (cs_profile_build_fw(&prof, cp->scheduler_name,
+                                (const struct cs_fw_entry *const *)pts, npts, args_cb, (void *)cp,
+                                pct_nodes(cfg, cp), &s->api, &s->fw, err, errlen) != 0) {
             rc = -1;
         } else {
             cs_scheduler_add_profile(s, &prof);

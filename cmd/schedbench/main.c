@@ -137,13 +137,15 @@ int main(int argc, char **argv)
         struct cs_sched_result res;
         cs_fw_schedule_pod(&prof, &cyc, pod, &res);
         if (res.code == CS_SUCCESS) {
-            cs_stmt_allocate(&st, &snap, &prof, pod, res.node, NULL);
+            struct cs_status est = { 0 };
+            cs_stmt_allocate(&st, &snap, res.att, pod, res.node, NULL, &est);
             cs_stmt_clear(&st);
             ok++;
         } else {
             failed++;
         }
         cs_cycle_reset(&cyc);
+        cs_cycle_release(&cyc);
     }
     double secs = (double)(cs_mono_ns() - t0) / 1e9;
     fprintf(stderr, "eqcache: hits=%llu recomputed=%llu\n", (unsigned long long)cyc.eq.hits,

@@ -22,6 +22,90 @@ void cs_cache_init(struct cs_cache *c)
     pthread_mutex_init(&c->mu, NULL);
     cs_map_init(&c->nodes);
     cs_map_init(&c->pods);
+    cs_map_init(&c->groups);
+}
+
+void cs_cache_set_node_states(struct cs_cache *c, const struct cs_node_state_reg *reg)
+{
+    c->nsreg = reg;
+}
+
+void cs_cache_set_group_fn(struct cs_cache *c,
+                           const char *(*group_of)(void *arg, const struct cs_pod *pod), void *arg)
+{
+    c->group_of = group_of;
+    c->group_arg = arg;
+}
+
+void cs_cache_enable_journal(struct cs_cache *c)
+{
+    pthread_mutex_lock(&c->mu);
+    c->journal_on = true;
+    pthread_mutex_unlock(&c->mu);
+}
+
+/* Caller holds the lock; takes its own references. */
+static void journal(struct cs_cache *c, struct cs_pod *old_pod, struct cs_pod *new_pod,
+                    struct cs_node *old_node, struct cs_node *new_node)
+{
+    if (!c->journal_on) {
+        return;
+    }
+    if (c->n_journal == c->cap_journal) {
+        c->cap_journal = c->cap_journal ? c->cap_journal * 2 : 64;
+        c->journal = cs_realloc(c->journal, sizeof(*c->journal) * c->cap_journal);
+    }
+    c->journal[c->n_journal++] = (struct cs_cache_change){
+        .old_pod = cs_pod_ref(old_pod),
+        .new_pod = cs_pod_ref(new_pod),
+        .old_node = cs_node_ref(old_node),
+        .new_node = cs_node_ref(new_node),
+    };
+}
+
+static void change_release(struct cs_cache_change *ch)
+{
+    cs_pod_unref(ch->old_pod);
+    cs_pod_unref(ch->new_pod);
+    cs_node_unref(ch->old_node);
+    cs_node_unref(ch->new_node);
+}
+
+uint32_t cs_cache_drain(struct cs_cache *c, void (*fn)(void *arg, const struct cs_cache_change *ch),
+                        void *arg)
+{
+    pthread_mutex_lock(&c->mu);
+    struct cs_cache_change *v = c->journal;
+    uint32_t n = c->n_journal;
+    c->journal = NULL;
+    c->n_journal = c->cap_journal = 0;
+    pthread_mutex_unlock(&c->mu);
+    for (uint32_t i = 0; i < n; i++) {
+        fn(arg, &v[i]);
+        change_release(&v[i]);
+    }
+    cs_free(v);
+    return n;
+}
+
+uint32_t cs_cache_group_count(struct cs_cache *c, const char *group)
+{
+    pthread_mutex_lock(&c->mu);
+    uint32_t n = (uint32_t)(uintptr_t)cs_map_get(&c->groups, group);
+    pthread_mutex_unlock(&c->mu);
+    return n;
+}
+
+static void group_adjust(struct cs_cache *c, const char *group, int delta)
+{
+    uintptr_t n = (uintptr_t)cs_map_get(&c->groups, group);
+    if (delta > 0) {
+        cs_map_put(&c->groups, group, (void *)(n + 1));
+    } else if (n <= 1) {
+        cs_map_del(&c->groups, group);
+    } else {
+        cs_map_put(&c->groups, group, (void *)(n - 1));
+    }
 }
 
 void cs_cache_destroy(struct cs_cache *c)
@@ -42,6 +126,11 @@ void cs_cache_destroy(struct cs_cache *c)
     }
     cs_map_destroy(&c->pods);
     cs_map_destroy(&c->nodes);
+    cs_map_destroy(&c->groups);
+    for (uint32_t i = 0; i < c->n_journal; i++) {
+        change_release(&c->journal[i]);
+    }
+    cs_free(c->journal);
     pthread_mutex_destroy(&c->mu);
 }
 
@@ -77,6 +166,7 @@ static struct cs_cache_node *get_or_add_node(struct cs_cache *c, const char *nam
     if (cn == NULL) {
         cn = cs_calloc(1, sizeof(*cn));
         cs_node_info_init(&cn->info, name);
+        cs_node_info_attach_states(&cn->info, c->nsreg);
         cs_map_put(&c->nodes, cn->info.name, cn);
     }
     return cn;
@@ -100,6 +190,7 @@ void cs_cache_upsert_node(struct cs_cache *c, struct cs_node *node)
     if (cn->info.node == NULL) {
         c->n_real_nodes++;
     }
+    journal(c, NULL, NULL, (struct cs_node *)cn->info.node, node);
     cs_node_info_set_node(&cn->info, node);
     touch(c, cn);
     pthread_mutex_unlock(&c->mu);
@@ -111,6 +202,7 @@ void cs_cache_remove_node(struct cs_cache *c, const char *name)
     struct cs_cache_node *cn = cs_map_get(&c->nodes, name);
     if (cn && cn->info.node) {
         c->n_real_nodes--;
+        journal(c, NULL, NULL, (struct cs_node *)cn->info.node, NULL);
         cs_node_info_set_node(&cn->info, NULL);
         touch(c, cn);
         maybe_drop_node(c, cn);
@@ -127,6 +219,10 @@ static void count_on(struct cs_cache *c, struct cs_cache_pod *cp, struct cs_pod 
     touch(c, cn);
     cp->pod = cs_pod_ref(pod);
     cp->node = cn->info.name;
+    cp->group = c->group_of ? c->group_of(c->group_arg, pod) : NULL;
+    if (cp->group) {
+        group_adjust(c, cp->group, +1);
+    }
 }
 
 static void uncount(struct cs_cache *c, struct cs_cache_pod *cp)
@@ -137,6 +233,10 @@ static void uncount(struct cs_cache *c, struct cs_cache_pod *cp)
             touch(c, cn);
         }
         maybe_drop_node(c, cn);
+    }
+    if (cp->group) {
+        group_adjust(c, cp->group, -1);
+        cp->group = NULL;
     }
     cs_pod_unref(cp->pod);
     cp->pod = NULL;
@@ -150,11 +250,13 @@ void cs_cache_upsert_pod(struct cs_cache *c, struct cs_pod *pod)
     }
     pthread_mutex_lock(&c->mu);
     struct cs_cache_pod *cp = cs_map_get(&c->pods, pod->key);
+    struct cs_pod *old = NULL;
     if (cp == NULL) {
         cp = cs_calloc(1, sizeof(*cp));
         cp->key = cs_strdup(pod->key);
         cs_map_put(&c->pods, cp->key, cp);
     } else {
+        old = cs_pod_ref(cp->pod);
         if (cp->assumed) {
             cp->assumed = false;
             c->n_assumed--;
@@ -167,6 +269,8 @@ void cs_cache_upsert_pod(struct cs_cache *c, struct cs_pod *pod)
         uncount(c, cp);
     }
     count_on(c, cp, pod, pod->node_name);
+    journal(c, old, pod, NULL, NULL);
+    cs_pod_unref(old);
     pthread_mutex_unlock(&c->mu);
 }
 
@@ -188,6 +292,7 @@ bool cs_cache_confirm_assumed(struct cs_cache *c, const char *key, const char *u
 
 static void drop_pod(struct cs_cache *c, struct cs_cache_pod *cp)
 {
+    journal(c, cp->pod, NULL, NULL, NULL);
     cs_map_del(&c->pods, cp->key);
     if (cp->assumed) {
         c->n_assumed--;
@@ -220,10 +325,42 @@ int cs_cache_assume_pod(struct cs_cache *c, struct cs_pod *pod, const char *node
     cp->assumed = true;
     cs_map_put(&c->pods, cp->key, cp);
     count_on(c, cp, pod, node);
+    journal(c, NULL, pod, NULL, NULL);
     c->n_assumed++;
 out:
     pthread_mutex_unlock(&c->mu);
     return rc;
+}
+
+int cs_cache_assume_all(struct cs_cache *c, struct cs_pod *const *pods, uint32_t n, uint32_t *bad)
+{
+    pthread_mutex_lock(&c->mu);
+    for (uint32_t i = 0; i < n; i++) {
+        if (cs_map_get(&c->pods, pods[i]->key)) {
+            *bad = i;
+            pthread_mutex_unlock(&c->mu);
+            return -1;
+        }
+    }
+    for (uint32_t i = 0; i < n; i++) {
+        struct cs_cache_pod *cp = cs_calloc(1, sizeof(*cp));
+        cp->key = cs_strdup(pods[i]->key);
+        cp->assumed = true;
+        cs_map_put(&c->pods, cp->key, cp);
+        count_on(c, cp, pods[i], pods[i]->node_name);
+        journal(c, NULL, pods[i], NULL, NULL);
+        c->n_assumed++;
+    }
+    pthread_mutex_unlock(&c->mu);
+    return 0;
+}
+
+bool cs_cache_has_pod(struct cs_cache *c, const char *key)
+{
+    pthread_mutex_lock(&c->mu);
+    bool r = cs_map_get(&c->pods, key) != NULL;
+    pthread_mutex_unlock(&c->mu);
+    return r;
 }
 
 void cs_cache_finish_binding(struct cs_cache *c, const char *key)

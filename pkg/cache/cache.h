@@ -32,6 +32,7 @@ struct cs_cache_node {
 
 struct cs_cache_pod {
     char *key;              /* owned "ns/name" */
+    const char *group;      /* group key from the group_of hook (interned), or NULL */
     struct cs_pod *pod;     /* counted reference: the version counted on the node */
     const char *node;       /* interned node name */
     bool assumed;           /* decided by us, not yet seen assigned by the informer */
@@ -46,10 +47,40 @@ struct cs_cache {
     uint64_t generation;
     uint32_t n_real_nodes;          /* nodes that have a Node object */
     uint32_t n_assumed;
+    const struct cs_node_state_reg *nsreg;  /* per-node plugin state kinds (may be NULL) */
+    /* Groups: the group key a pod counts toward (bound or assumed members), or NULL. Called
+     * under the cache lock: pure. */
+    const char *(*group_of)(void *arg, const struct cs_pod *pod);
+    void *group_arg;
+    struct cs_map groups;           /* group key -> (uintptr_t) bound + assumed members */
+    /* Change journal for plugins' on_pod/on_node (enabled when someone drains it). */
+    bool journal_on;
+    struct cs_cache_change *journal;
+    uint32_t n_journal;
+    uint32_t cap_journal;
+};
+
+/* One change of an assigned pod or a node, as plugins are told of it (counted references). */
+struct cs_cache_change {
+    struct cs_pod *old_pod;
+    struct cs_pod *new_pod;
+    struct cs_node *old_node;
+    struct cs_node *new_node;
 };
 
 void cs_cache_init(struct cs_cache *c);
 void cs_cache_destroy(struct cs_cache *c);
+/* Configuration, before any node or pod arrives. */
+void cs_cache_set_node_states(struct cs_cache *c, const struct cs_node_state_reg *reg);
+void cs_cache_set_group_fn(struct cs_cache *c,
+                           const char *(*group_of)(void *arg, const struct cs_pod *pod), void *arg);
+void cs_cache_enable_journal(struct cs_cache *c);
+/* Bound plus assumed members of a group (key as group_of returns it). */
+uint32_t cs_cache_group_count(struct cs_cache *c, const char *group);
+/* Hand the journal's changes since the last drain to fn, in order, outside the lock (the
+ * references are released after each call). Returns the number of changes. */
+uint32_t cs_cache_drain(struct cs_cache *c, void (*fn)(void *arg, const struct cs_cache_change *ch),
+                        void *arg);
 
 /* Nodes (informer thread). The cache takes its own reference. */
 void cs_cache_upsert_node(struct cs_cache *c, struct cs_node *node);
@@ -70,6 +101,11 @@ void cs_cache_remove_pod(struct cs_cache *c, const char *key);
 /* Scheduler decisions. assume returns 0, or -1 when the pod is already in the cache (it must
  * never be counted twice). */
 int cs_cache_assume_pod(struct cs_cache *c, struct cs_pod *pod, const char *node);
+/* Assume all of pods[i] on their own node_name, or none: returns 0, or -1 with *bad set to the
+ * first pod already in the cache (then nothing changed). */
+int cs_cache_assume_all(struct cs_cache *c, struct cs_pod *const *pods, uint32_t n, uint32_t *bad);
+/* Is the key in the cache (bound or assumed)? */
+bool cs_cache_has_pod(struct cs_cache *c, const char *key);
 void cs_cache_finish_binding(struct cs_cache *c, const char *key);
 /* Drop an assumed pod (bind failed). Returns 0, or -1 when the pod is not assumed (then
  * nothing changes: a confirmed pod is never forgotten). */

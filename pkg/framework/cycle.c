@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "pkg/framework/framework.h"
+#include "pkg/framework/nominator.h"
 #include "pkg/util/alloc.h"
 #include "pkg/util/map.h"
 #include "pkg/util/timeutil.h"
@@ -26,6 +27,7 @@ void cs_cycle_init(struct cs_cycle *c, const struct cs_api_ctx *api, uint64_t se
 {
     memset(c, 0, sizeof(*c));
     cs_arena_init(&c->arena, 4 * 1024 * 1024);
+    cs_arena_init(&c->pod_arena, 256 * 1024);
     c->api = api;
     c->rng = seed ? seed : 0x9e3779b97f4a7c15ULL;
 }
@@ -45,14 +47,18 @@ void cs_cycle_destroy(struct cs_cycle *c)
     cs_free(c->eq.raw);
     cs_free(c->eq.raw_ok);
     cs_arena_destroy(&c->arena);
-    cs_free(c->states);
-    cs_free(c->calls);
+    cs_arena_destroy(&c->pod_arena);
     memset(c, 0, sizeof(*c));
 }
 
 void cs_cycle_reset(struct cs_cycle *c)
 {
     cs_arena_reset(&c->arena);
+}
+
+void cs_cycle_release(struct cs_cycle *c)
+{
+    cs_arena_reset(&c->pod_arena);
 }
 
 static uint64_t rng_next(struct cs_cycle *c)
@@ -65,24 +71,25 @@ static uint64_t rng_next(struct cs_cycle *c)
     return x;
 }
 
-/* Prepare one call struct per plugin instance with a cleared state slot. */
-static void prepare_calls(struct cs_profile *prof, struct cs_cycle *c)
+/* One call struct per plugin instance with a cleared state slot, in the pod arena. */
+struct cs_fw_attempt *cs_fw_attempt_new(struct cs_profile *prof, struct cs_cycle *c)
 {
-    if (c->cap < prof->n_insts) {
-        c->cap = prof->n_insts;
-        c->states = cs_realloc(c->states, sizeof(*c->states) * c->cap);
-        c->calls = cs_realloc(c->calls, sizeof(*c->calls) * c->cap);
-    }
+    struct cs_arena *pa = &c->pod_arena;
+    struct cs_fw_attempt *att = CS_ARENA_NEW(pa, struct cs_fw_attempt);
+    uint32_t n = prof->n_insts ? prof->n_insts : 1;
+    att->prof = prof;
+    att->states = CS_ARENA_ARRAY(pa, void *, n);
+    att->calls = CS_ARENA_ARRAY(pa, struct cs_fw_call, n);
     for (uint32_t i = 0; i < prof->n_insts; i++) {
-        c->states[i] = NULL;
-        c->calls[i] = (struct cs_fw_call){
+        att->calls[i] = (struct cs_fw_call){
             .priv = prof->insts[i].priv,
-            .state = &c->states[i],
-            .arena = &c->arena,
+            .state = &att->states[i],
+            .arena = pa,
             .snap = c->snap,
             .api = c->api,
         };
     }
+    return att;
 }
 
 uint32_t cs_fw_num_nodes_to_find(uint32_t n_nodes, int32_t pct)
@@ -196,11 +203,116 @@ static void fail(struct cs_sched_result *res, enum cs_code code, const char *msg
     res->reject_events = events;
 }
 
+/* The filters of one node, first failure wins; *failed names the rejecting instance. */
+static enum cs_code filter_node(struct cs_fw_attempt *att, const struct cs_fw_inst *const *filters,
+                                uint32_t n_filters, const struct cs_pod *pod,
+                                const struct cs_node_info *ni, struct cs_status *st,
+                                const struct cs_fw_inst **failed)
+{
+    for (uint32_t f = 0; f < n_filters; f++) {
+        const struct cs_fw_inst *in = filters[f];
+        st->n_reasons = 0;
+        st->code = CS_SUCCESS;
+        enum cs_code code = in->p->filter(&att->calls[in->slot], pod, ni, st);
+        if (code != CS_SUCCESS) {
+            st->code = code;
+            *failed = in;
+            return code;
+        }
+    }
+    return CS_SUCCESS;
+}
+
+/* kube-scheduler's filter with nominated pods: pods nominated to this node with at least the
+ * pod's priority count as if they ran there (added for the check, then removed, leaving the
+ * node exactly as it was, version included). Upstream runs the filters a second time without
+ * them only when they passed with them; removing pods never makes a resource, port or
+ * affinity filter fail, so one run gives the same answer for every filter cosched has. */
+static enum cs_code filter_node_nominated(struct cs_cycle *c, struct cs_fw_attempt *att,
+                                          const struct cs_fw_inst *const *filters,
+                                          uint32_t n_filters, const struct cs_pod *pod,
+                                          struct cs_node_info *ni, struct cs_status *st,
+                                          const struct cs_fw_inst **failed)
+{
+    struct cs_pod **nom = NULL;
+    uint32_t n_nom = c->nominator ? cs_nominator_on_node(c->nominator, ni->name, pod, &nom,
+                                                         &c->arena)
+                                  : 0;
+    if (n_nom == 0) {
+        return filter_node(att, filters, n_filters, pod, ni, st, failed);
+    }
+    uint64_t gen = ni->generation;
+    for (uint32_t i = 0; i < n_nom; i++) {
+        cs_node_info_add_pod(ni, nom[i]);
+    }
+    enum cs_code code = filter_node(att, filters, n_filters, pod, ni, st, failed);
+    for (uint32_t i = n_nom; i-- > 0;) {
+        cs_node_info_remove_pod(ni, nom[i]);
+        cs_pod_unref(nom[i]);
+    }
+    ni->generation = gen;
+    return code;
+}
+
+enum cs_code cs_fw_run_filters(struct cs_fw_attempt *att, const struct cs_pod *pod,
+                               const struct cs_node_info *ni, struct cs_status *st)
+{
+    struct cs_profile *prof = att->prof;
+    const struct cs_fw_point *fp = &prof->points[CS_EP_FILTER];
+    for (uint32_t i = 0; i < fp->n; i++) {
+        const struct cs_fw_inst *in = &prof->insts[fp->inst[i]];
+        st->n_reasons = 0;
+        st->code = CS_SUCCESS;
+        enum cs_code code = in->p->filter(&att->calls[in->slot], pod, ni, st);
+        if (code != CS_SUCCESS && code != CS_SKIP) {
+            st->code = code;
+            st->plugin = in->p->name;
+            return code;
+        }
+    }
+    return CS_SUCCESS;
+}
+
+enum cs_code cs_fw_run_pre_filter(struct cs_fw_attempt *att, const struct cs_pod *pod,
+                                  struct cs_status *st)
+{
+    struct cs_profile *prof = att->prof;
+    const struct cs_fw_point *pf = &prof->points[CS_EP_PRE_FILTER];
+    for (uint32_t i = 0; i < pf->n; i++) {
+        const struct cs_fw_inst *in = &prof->insts[pf->inst[i]];
+        enum cs_code code = in->p->pre_filter(&att->calls[in->slot], pod, st);
+        if (code != CS_SUCCESS && code != CS_SKIP) {
+            st->plugin = in->p->name;
+            return code;
+        }
+    }
+    return CS_SUCCESS;
+}
+
+/* PostFilter: the plugins in order until one succeeds; its nomination and victims go into
+ * res->preempt. */
+static void post_filter(struct cs_profile *prof, struct cs_fw_attempt *att,
+                        const struct cs_pod *pod, const struct cs_node_status_map *statuses,
+                        struct cs_sched_result *res)
+{
+    const struct cs_fw_point *post = &prof->points[CS_EP_POST_FILTER];
+    for (uint32_t i = 0; i < post->n; i++) {
+        const struct cs_fw_inst *in = &prof->insts[post->inst[i]];
+        struct cs_status st = { 0 };
+        struct cs_preempt_result pr = { 0 };
+        if (in->p->post_filter(&att->calls[in->slot], pod, statuses, &pr, &st) == CS_SUCCESS) {
+            res->preempt = pr;
+            break;
+        }
+    }
+}
+
 
 /* Scoring: PreScore (Skip drops a plugin), Score (from the equivalence cache when eq is given),
  * NormalizeScore, weighted sum, best total with a uniformly random tie-break. With one feasible
  * node there is nothing to compare, as in kube-scheduler. Returns 0, or -1 with res filled. */
-static int pick_best(struct cs_profile *prof, struct cs_cycle *c, const struct cs_pod *pod,
+static int pick_best(struct cs_profile *prof, struct cs_cycle *c, struct cs_fw_attempt *att,
+                     const struct cs_pod *pod,
                      struct cs_node_info **feasible, int32_t *fidx, uint32_t n_feasible,
                      struct cs_eqcache *eq,
                      struct cs_node_info **best_out, struct cs_sched_result *res)
@@ -218,7 +330,7 @@ static int pick_best(struct cs_profile *prof, struct cs_cycle *c, const struct c
         const struct cs_fw_inst *in = &prof->insts[ps->inst[i]];
         struct cs_status st = { 0 };
         int64_t tp = c->sample ? cs_mono_ns() : 0;
-        enum cs_code code = in->p->pre_score(&c->calls[in->slot], pod, feasible, n_feasible, &st);
+        enum cs_code code = in->p->pre_score(&att->calls[in->slot], pod, feasible, n_feasible, &st);
         plugin_time(c, res, in->p->name, CS_EP_PRE_SCORE, code, tp);
         if (code == CS_SKIP) {
             skip_score[in->slot] = true;
@@ -250,7 +362,7 @@ static int pick_best(struct cs_profile *prof, struct cs_cycle *c, const struct c
             }
             continue;
         }
-        struct cs_fw_call *call = &c->calls[in->slot];
+        struct cs_fw_call *call = &att->calls[in->slot];
         int64_t tp = c->sample ? cs_mono_ns() : 0;
         if (eq) {
             int64_t *raw = eq->raw + (size_t)i * eq->cap;
@@ -319,13 +431,21 @@ static int pick_best(struct cs_profile *prof, struct cs_cycle *c, const struct c
     return 0;
 }
 
-static bool profile_node_local(const struct cs_profile *prof)
+/* May the equivalence cache decide this pod? Every filter and score plugin must be node-local,
+ * by flag or, for plugins whose results depend on other pods only when the pod asks for it
+ * (spread, inter-pod affinity), by their per-pod node_local op. */
+static bool pod_node_local(const struct cs_profile *prof, const struct cs_pod *pod)
 {
     static const int pts[] = { CS_EP_FILTER, CS_EP_SCORE };
     for (size_t k = 0; k < 2; k++) {
         const struct cs_fw_point *p = &prof->points[pts[k]];
         for (uint32_t i = 0; i < p->n; i++) {
-            if (!(prof->insts[p->inst[i]].p->flags & CS_PLUGIN_NODE_LOCAL)) {
+            const struct cs_fw_inst *in = &prof->insts[p->inst[i]];
+            if (in->p->node_local) {
+                if (!in->p->node_local(in->priv, pod)) {
+                    return false;
+                }
+            } else if (!(in->p->flags & CS_PLUGIN_NODE_LOCAL)) {
                 return false;
             }
         }
@@ -360,7 +480,8 @@ static void eq_reset(struct cs_eqcache *eq, const struct cs_profile *prof, const
 /* Fast path: filter only the nodes whose version moved since the cached entry, then score from
  * cached raw scores. Returns 1 when a node was chosen, 0 to fall back to the full evaluation
  * (no feasible node: the full path builds the failure message), -1 on a plugin error. */
-static int eq_schedule(struct cs_profile *prof, struct cs_cycle *c, const struct cs_pod *pod,
+static int eq_schedule(struct cs_profile *prof, struct cs_cycle *c, struct cs_fw_attempt *att,
+                       const struct cs_pod *pod,
                        const struct cs_fw_inst *const *filters, uint32_t n_filters,
                        uint64_t skip_mask, struct cs_node_info **best, struct cs_sched_result *res)
 {
@@ -389,7 +510,7 @@ static int eq_schedule(struct cs_profile *prof, struct cs_cycle *c, const struct
                 struct cs_status st;
                 st.n_reasons = 0;
                 st.code = CS_SUCCESS;
-                enum cs_code code = filters[f]->p->filter(&c->calls[filters[f]->slot], pod, ni, &st);
+                enum cs_code code = filters[f]->p->filter(&att->calls[filters[f]->slot], pod, ni, &st);
                 if (code == CS_ERROR) {
                     eq_drop(eq);
                     return 0;
@@ -414,7 +535,7 @@ static int eq_schedule(struct cs_profile *prof, struct cs_cycle *c, const struct
     }
     res->evaluated = n_nodes;
     res->feasible = n_feasible;
-    if (pick_best(prof, c, pod, feasible, fidx, n_feasible, eq, best, res) != 0) {
+    if (pick_best(prof, c, att, pod, feasible, fidx, n_feasible, eq, best, res) != 0) {
         return -1;
     }
     if (n_feasible == 1) {
@@ -432,7 +553,8 @@ void cs_fw_schedule_pod(struct cs_profile *prof, struct cs_cycle *c, const struc
     memset(res, 0, sizeof(*res));
     struct cs_arena *a = &c->arena;
     c->sample = c->attempts++ % 10 == 0;
-    prepare_calls(prof, c);
+    struct cs_fw_attempt *att = cs_fw_attempt_new(prof, c);
+    res->att = att;
     uint32_t n_nodes = cs_snapshot_num_nodes(c->snap);
     if (n_nodes == 0) {
         fail(res, CS_ERROR, "no nodes available to schedule pods", NULL, CS_EV_NODE_ADD);
@@ -449,7 +571,7 @@ void cs_fw_schedule_pod(struct cs_profile *prof, struct cs_cycle *c, const struc
         const struct cs_fw_inst *in = &prof->insts[pf->inst[i]];
         struct cs_status st = { 0 };
         int64_t tp = c->sample ? cs_mono_ns() : 0;
-        enum cs_code code = in->p->pre_filter(&c->calls[in->slot], pod, &st);
+        enum cs_code code = in->p->pre_filter(&att->calls[in->slot], pod, &st);
         plugin_time(c, res, in->p->name, CS_EP_PRE_FILTER, code, tp);
         if (code == CS_SKIP) {
             skip_filter[in->slot] = true;
@@ -468,6 +590,13 @@ void cs_fw_schedule_pod(struct cs_profile *prof, struct cs_cycle *c, const struc
         fail(res, CS_UNSCHEDULABLE,
              cs_arena_printf(a, "0/%u nodes are available: %s.", n_nodes, join_reasons(a, &st)),
              in->p->name, in->p->events);
+        res->reject_plugins = in->slot < 64 ? 1ull << in->slot : ~0ull;
+        /* kube-scheduler runs PostFilter after a PreFilter rejection too: every node has the
+         * rejection's code (UnschedulableAndUnresolvable stops preemption on all of them). */
+        uint8_t *codes = cs_arena_alloc(a, n_nodes);
+        memset(codes, code, n_nodes);
+        struct cs_node_status_map sm = { .code = codes, .n = n_nodes };
+        post_filter(prof, att, pod, &sm, res);
         return;
     }
 
@@ -483,7 +612,8 @@ void cs_fw_schedule_pod(struct cs_profile *prof, struct cs_cycle *c, const struc
             filters[n_filters++] = in;
         }
     }
-    if (profile_node_local(prof)) {
+    if ((c->nominator == NULL || cs_nominator_len(c->nominator) == 0) &&
+        pod_node_local(prof, pod)) {
         uint64_t skip_mask = 0;
         for (uint32_t i = 0; i < prof->n_insts && i < 64; i++) {
             if (skip_filter[i]) {
@@ -491,7 +621,7 @@ void cs_fw_schedule_pod(struct cs_profile *prof, struct cs_cycle *c, const struc
             }
         }
         struct cs_node_info *chosen = NULL;
-        int r = eq_schedule(prof, c, pod, filters, n_filters, skip_mask, &chosen, res);
+        int r = eq_schedule(prof, c, att, pod, filters, n_filters, skip_mask, &chosen, res);
         if (r < 0) {
             return;
         }
@@ -508,43 +638,39 @@ void cs_fw_schedule_pod(struct cs_profile *prof, struct cs_cycle *c, const struc
     rs.events = 0;
     uint32_t start = want < n_nodes ? c->next_start % n_nodes : 0;
     uint32_t visited = 0;
+    uint8_t *codes = cs_arena_alloc(a, n_nodes);
+    memset(codes, CS_SKIP, n_nodes);
+    uint64_t rejectors = 0;
     for (; visited < n_nodes && n_feasible < want; visited++) {
         uint32_t idx = start + visited;
         if (idx >= n_nodes) {
             idx -= n_nodes;
         }
         struct cs_node_info *ni = cs_snapshot_node_at(c->snap, idx);
-        bool ok = true;
-        for (uint32_t f = 0; f < n_filters; f++) {
-            const struct cs_fw_inst *in = filters[f];
-            struct cs_status st;
-            st.n_reasons = 0;
-            st.code = CS_SUCCESS;
-            enum cs_code code = in->p->filter(&c->calls[in->slot], pod, ni, &st);
-            if (code == CS_SUCCESS) {
-                continue;
-            }
-            ok = false;
-            if (code == CS_ERROR) {
-                cs_map_destroy(&rs.map);
-                fail(res, CS_ERROR,
-                     cs_arena_printf(a, "running \"%s\" filter plugin: %s", in->p->name,
-                                     join_reasons(a, &st)),
-                     in->p->name, 0);
-                return;
-            }
-            if (st.n_reasons == 0) {
-                count_reason(&rs, a, cs_arena_printf(a, "node(s) were rejected by %s", in->p->name));
-            }
-            for (uint32_t r = 0; r < st.n_reasons; r++) {
-                count_reason(&rs, a, st.reasons[r]);
-            }
-            rs.events |= in->p->events;
-            break;
-        }
-        if (ok) {
+        struct cs_status st;
+        const struct cs_fw_inst *in = NULL;
+        enum cs_code code = filter_node_nominated(c, att, filters, n_filters, pod, ni, &st, &in);
+        codes[idx] = (uint8_t)code;
+        if (code == CS_SUCCESS) {
             feasible[n_feasible++] = ni;
+            continue;
         }
+        if (code == CS_ERROR) {
+            cs_map_destroy(&rs.map);
+            fail(res, CS_ERROR,
+                 cs_arena_printf(a, "running \"%s\" filter plugin: %s", in->p->name,
+                                 join_reasons(a, &st)),
+                 in->p->name, 0);
+            return;
+        }
+        if (st.n_reasons == 0) {
+            count_reason(&rs, a, cs_arena_printf(a, "node(s) were rejected by %s", in->p->name));
+        }
+        for (uint32_t r = 0; r < st.n_reasons; r++) {
+            count_reason(&rs, a, st.reasons[r]);
+        }
+        rs.events |= in->p->events;
+        rejectors |= in->slot < 64 ? 1ull << in->slot : ~0ull;
     }
     c->next_start = (start + visited) % n_nodes;
     res->ep_ns[CS_EP_FILTER] = cs_mono_ns() - t1;
@@ -552,23 +678,17 @@ void cs_fw_schedule_pod(struct cs_profile *prof, struct cs_cycle *c, const struc
     res->feasible = n_feasible;
     if (n_feasible == 0) {
         /* PostFilter (preemption) may nominate a node; the pod is still unschedulable now. */
-        const struct cs_fw_point *post = &prof->points[CS_EP_POST_FILTER];
-        for (uint32_t i = 0; i < post->n; i++) {
-            const struct cs_fw_inst *in = &prof->insts[post->inst[i]];
-            struct cs_status st = { 0 };
-            const char *nominated = NULL;
-            if (in->p->post_filter(&c->calls[in->slot], pod, &nominated, &st) == CS_SUCCESS) {
-                break;
-            }
-        }
         fail(res, CS_UNSCHEDULABLE, fit_error(a, n_nodes, &rs), NULL, rs.events);
+        res->reject_plugins = rejectors;
         cs_map_destroy(&rs.map);
+        struct cs_node_status_map sm = { .code = codes, .n = n_nodes };
+        post_filter(prof, att, pod, &sm, res);
         return;
     }
     cs_map_destroy(&rs.map);
 
     /* Score */
-    if (pick_best(prof, c, pod, feasible, NULL, n_feasible, NULL, &best, res) != 0) {
+    if (pick_best(prof, c, att, pod, feasible, NULL, n_feasible, NULL, &best, res) != 0) {
         return;
     }
 
@@ -582,9 +702,9 @@ reserve:
             continue;
         }
         struct cs_status st = { 0 };
-        enum cs_code code = in->p->reserve(&c->calls[in->slot], pod, best, &st);
+        enum cs_code code = in->p->reserve(&att->calls[in->slot], pod, best, &st);
         if (code != CS_SUCCESS) {
-            cs_fw_unreserve(prof, c, pod, best->name);
+            cs_fw_unreserve(att, pod, best->name);
             fail(res, code == CS_ERROR ? CS_ERROR : CS_UNSCHEDULABLE,
                  cs_arena_printf(a, "running Reserve plugin \"%s\": %s", in->p->name,
                                  join_reasons(a, &st)),
@@ -598,11 +718,11 @@ reserve:
     for (uint32_t i = 0; i < pp->n; i++) {
         const struct cs_fw_inst *in = &prof->insts[pp->inst[i]];
         struct cs_status st = { 0 };
-        enum cs_code code = in->p->permit(&c->calls[in->slot], pod, best->name, &st);
+        enum cs_code code = in->p->permit(&att->calls[in->slot], pod, best->name, &st);
         if (code == CS_SUCCESS) {
             continue;
         }
-        cs_fw_unreserve(prof, c, pod, best->name);
+        cs_fw_unreserve(att, pod, best->name);
         if (code == CS_WAIT) {
             /* Gangs are placed all-or-nothing by statements; waiting at Permit is not used. */
             fail(res, CS_ERROR,
@@ -622,34 +742,42 @@ reserve:
     res->node = best;
 }
 
-void cs_fw_unreserve(struct cs_profile *prof, struct cs_cycle *c, const struct cs_pod *pod,
-                     const char *node)
+void cs_fw_unreserve(struct cs_fw_attempt *att, const struct cs_pod *pod, const char *node)
 {
+    struct cs_profile *prof = att->prof;
     const struct cs_fw_point *rp = &prof->points[CS_EP_RESERVE];
     for (uint32_t i = rp->n; i-- > 0;) {
         const struct cs_fw_inst *in = &prof->insts[rp->inst[i]];
         if (in->p->unreserve) {
-            in->p->unreserve(&c->calls[in->slot], pod, node);
+            in->p->unreserve(&att->calls[in->slot], pod, node);
         }
     }
 }
 
-enum cs_code cs_fw_pre_bind(struct cs_profile *prof, struct cs_cycle *c, const struct cs_pod *pod,
-                            const char *node, struct cs_bind_patch *patch, struct cs_status *st)
+enum cs_code cs_fw_pre_bind(struct cs_fw_attempt *att, const struct cs_pod *pod, const char *node,
+                            struct cs_bind_patch *patch, struct cs_status *st)
 {
+    struct cs_profile *prof = att->prof;
     const struct cs_fw_point *pb = &prof->points[CS_EP_PRE_BIND];
     for (uint32_t i = 0; i < pb->n; i++) {
         const struct cs_fw_inst *in = &prof->insts[pb->inst[i]];
-        enum cs_code code = in->p->pre_bind(&c->calls[in->slot], pod, node, patch, st);
+        enum cs_code code = in->p->pre_bind(&att->calls[in->slot], pod, node, patch, st);
         if (code != CS_SUCCESS && code != CS_SKIP) {
             st->plugin = in->p->name;
             return code;
         }
     }
+    return CS_SUCCESS;
+}
+
+enum cs_code cs_fw_bind(struct cs_fw_attempt *att, const struct cs_pod *pod, const char *node,
+                        struct cs_status *st)
+{
+    struct cs_profile *prof = att->prof;
     const struct cs_fw_point *bp = &prof->points[CS_EP_BIND];
     for (uint32_t i = 0; i < bp->n; i++) {
         const struct cs_fw_inst *in = &prof->insts[bp->inst[i]];
-        enum cs_code code = in->p->bind(&c->calls[in->slot], pod, node, st);
+        enum cs_code code = in->p->bind(&att->calls[in->slot], pod, node, st);
         if (code == CS_SKIP) {
             continue;
         }

@@ -54,6 +54,13 @@ int cs_profile_build(struct cs_profile *prof, const char *name,
                      const json_t *(*args_for)(void *arg, const char *plugin), void *args_arg,
                      int32_t pct_nodes_to_score, const struct cs_api_ctx *api, char *err,
                      size_t errlen);
+/* As cs_profile_build, with the framework handle plugins get at init (NULL for none). */
+int cs_profile_build_fw(struct cs_profile *prof, const char *name,
+                        const struct cs_fw_entry *const points[CS_EP_COUNT],
+                        const uint32_t n_points[CS_EP_COUNT],
+                        const json_t *(*args_for)(void *arg, const char *plugin), void *args_arg,
+                        int32_t pct_nodes_to_score, const struct cs_api_ctx *api,
+                        struct cs_fw_handle *fw, char *err, size_t errlen);
 void cs_profile_destroy(struct cs_profile *prof);
 /* 1 when the registered plugin implements the point, 0 when not, -1 when there is no such
  * plugin (the config resolver's callback). */
@@ -85,15 +92,29 @@ struct cs_eqcache {
     uint64_t recomputed;           /* stats: node entries recomputed */
 };
 
-/* Per-attempt working memory, reused across pods by the scheduler thread. */
+/* The plugin calls of one pod attempt: one cycle-state slot and one call struct per plugin
+ * instance, allocated in the pod arena, so the state outlives the attempt until the pod is
+ * committed or discarded (pre_bind and unreserve of a group see each member's own state). */
+struct cs_fw_attempt {
+    struct cs_profile *prof;
+    void **states;
+    struct cs_fw_call *calls;
+};
+
+struct cs_nominator;
+
+/* Per-attempt working memory, reused across pods by the scheduler thread.
+ *   arena      framework scratch of one attempt (reset by cs_cycle_reset after each attempt)
+ *   pod_arena  plugin-visible memory (call->arena): per-pod state, reasons, patches; reset by
+ *              cs_cycle_release when no statement holds a pod of it (end of a unit)
+ */
 struct cs_cycle {
     struct cs_eqcache eq;
-    struct cs_arena arena;         /* reset after each pod attempt */
+    struct cs_arena arena;
+    struct cs_arena pod_arena;
     struct cs_snapshot *snap;
     const struct cs_api_ctx *api;
-    void **states;                 /* one slot per plugin instance */
-    struct cs_fw_call *calls;      /* one per plugin instance */
-    uint32_t cap;
+    struct cs_nominator *nominator;  /* borrowed; NULL = no nominated pods */
     uint64_t rng;                  /* xorshift state for tie-breaks */
     uint32_t next_start;           /* rotating start index for partial node search */
     uint64_t attempts;             /* attempts so far (plugin-time sampling) */
@@ -106,6 +127,9 @@ void cs_cycle_destroy(struct cs_cycle *c);
 struct cs_sched_result {
     enum cs_code code;             /* CS_SUCCESS, CS_UNSCHEDULABLE or CS_ERROR */
     struct cs_node_info *node;     /* chosen snapshot node on success */
+    struct cs_fw_attempt *att;     /* the attempt's plugin state (pod arena) */
+    struct cs_preempt_result preempt;  /* PostFilter's nomination and victims (pod arena) */
+    uint64_t reject_plugins;       /* instance indexes (bit i = insts[i]) that rejected the pod */
     const char *message;           /* cycle arena: kube-scheduler's failure text */
     const char *plugin;            /* the rejecting plugin for single-plugin failures */
     uint32_t reject_events;        /* events of the plugins that rejected the pod */
@@ -125,16 +149,29 @@ struct cs_sched_result {
 
 /* Run the scheduling algorithm for one pod against c->snap (which the caller refreshed).
  * On success the pod is reserved (Reserve and Permit passed) but not yet added to the
- * snapshot: the caller does that through a statement. The result's strings live in c->arena
- * until the next cs_cycle_reset. */
+ * snapshot: the caller does that through a statement. On failure PostFilter plugins ran (also
+ * after a PreFilter rejection) and res->preempt holds a nomination, if any. The result's
+ * strings live in c->arena until the next cs_cycle_reset; res->att lives in the pod arena. */
 void cs_fw_schedule_pod(struct cs_profile *prof, struct cs_cycle *c, const struct cs_pod *pod,
                         struct cs_sched_result *res);
+/* A fresh attempt (empty state) in the pod arena, for ops outside a scheduling attempt (an
+ * Unreserve after a failed bind, preemption dry runs). */
+struct cs_fw_attempt *cs_fw_attempt_new(struct cs_profile *prof, struct cs_cycle *c);
 /* Run Unreserve of every plugin in reverse order (after a discarded or failed decision). */
-void cs_fw_unreserve(struct cs_profile *prof, struct cs_cycle *c, const struct cs_pod *pod,
-                     const char *node);
-/* PreBind and Bind: fills patch; returns CS_SUCCESS when some bind plugin accepted. */
-enum cs_code cs_fw_pre_bind(struct cs_profile *prof, struct cs_cycle *c, const struct cs_pod *pod,
-                            const char *node, struct cs_bind_patch *patch, struct cs_status *st);
+void cs_fw_unreserve(struct cs_fw_attempt *att, const struct cs_pod *pod, const char *node);
+/* PreBind: fills patch (when the placement enters a statement). */
+enum cs_code cs_fw_pre_bind(struct cs_fw_attempt *att, const struct cs_pod *pod, const char *node,
+                            struct cs_bind_patch *patch, struct cs_status *st);
+/* Bind: returns CS_SUCCESS when some bind plugin accepted the pod. */
+enum cs_code cs_fw_bind(struct cs_fw_attempt *att, const struct cs_pod *pod, const char *node,
+                        struct cs_status *st);
+/* Every Filter plugin of the profile on one node (no nominated pods added): the preemption
+ * engine's dry runs. PreFilter must have run in att. */
+enum cs_code cs_fw_run_filters(struct cs_fw_attempt *att, const struct cs_pod *pod,
+                               const struct cs_node_info *ni, struct cs_status *st);
+/* PreFilter of every plugin (fills att's state); CS_SUCCESS or the first rejection. */
+enum cs_code cs_fw_run_pre_filter(struct cs_fw_attempt *att, const struct cs_pod *pod,
+                                  struct cs_status *st);
 void cs_fw_post_bind(struct cs_profile *prof, const struct cs_pod *pod, const char *node);
 /* QueueSort and PreEnqueue through the profile's plugins. */
 bool cs_fw_queue_less(struct cs_profile *prof, const struct cs_queued_pod *a,
@@ -144,6 +181,8 @@ bool cs_fw_pre_enqueue(struct cs_profile *prof, const struct cs_pod *pod, char *
 const char *cs_fw_pod_group(struct cs_profile *prof, const struct cs_pod *pod, int32_t *min_member);
 /* Reset the cycle arena (call after each pod attempt once its result has been consumed). */
 void cs_cycle_reset(struct cs_cycle *c);
+/* Reset the pod arena: no statement may hold a pod attempted since the last release. */
+void cs_cycle_release(struct cs_cycle *c);
 
 /* Adaptive node count as kube-scheduler computes numFeasibleNodesToFind. */
 uint32_t cs_fw_num_nodes_to_find(uint32_t n_nodes, int32_t pct);

@@ -11,6 +11,8 @@
 
 #include <string.h>
 
+#include "api/plugin.h"
+
 #include "pkg/util/alloc.h"
 
 void cs_node_info_init(struct cs_node_info *ni, const char *name)
@@ -20,8 +22,41 @@ void cs_node_info_init(struct cs_node_info *ni, const char *name)
     ni->index = -1;
 }
 
+void cs_node_info_attach_states(struct cs_node_info *ni, const struct cs_node_state_reg *reg)
+{
+    if (reg == NULL || reg->n == 0) {
+        return;
+    }
+    ni->nsreg = reg;
+    ni->nstate = cs_calloc(reg->n, sizeof(*ni->nstate));
+    for (uint32_t i = 0; i < reg->n; i++) {
+        ni->nstate[i] = reg->slot[i].ops->create(reg->slot[i].arg, ni);
+    }
+}
+
+void *cs_node_state(const struct cs_node_info *ni, int slot)
+{
+    if (ni->nsreg == NULL || slot < 0 || (uint32_t)slot >= ni->nsreg->n) {
+        return NULL;
+    }
+    return ni->nstate[slot];
+}
+
+static void states_destroy(struct cs_node_info *ni)
+{
+    if (ni->nsreg == NULL) {
+        return;
+    }
+    for (uint32_t i = 0; i < ni->nsreg->n; i++) {
+        ni->nsreg->slot[i].ops->destroy(ni->nsreg->slot[i].arg, ni->nstate[i]);
+    }
+    cs_free(ni->nstate);
+    ni->nstate = NULL;
+}
+
 void cs_node_info_destroy(struct cs_node_info *ni)
 {
+    states_destroy(ni);
     for (uint32_t i = 0; i < ni->n_pods; i++) {
         cs_pod_unref(ni->pods[i]);
     }
@@ -43,6 +78,11 @@ void cs_node_info_set_node(struct cs_node_info *ni, struct cs_node *node)
         memset(&ni->allocatable, 0, sizeof(ni->allocatable));
     }
     cs_node_unref(old);
+    for (uint32_t i = 0; ni->nsreg && i < ni->nsreg->n; i++) {
+        if (ni->nsreg->slot[i].ops->set_node) {
+            ni->nsreg->slot[i].ops->set_node(ni->nsreg->slot[i].arg, ni->nstate[i], ni);
+        }
+    }
 }
 
 static bool is_wildcard(const char *ip)
@@ -111,6 +151,9 @@ void cs_node_info_add_pod(struct cs_node_info *ni, struct cs_pod *pod)
     if (pod->n_host_ports) {
         add_ports(ni, pod);
     }
+    for (uint32_t i = 0; ni->nsreg && i < ni->nsreg->n; i++) {
+        ni->nsreg->slot[i].ops->add_pod(ni->nsreg->slot[i].arg, ni->nstate[i], ni, pod);
+    }
     ni->generation++;
 }
 
@@ -129,6 +172,10 @@ int cs_node_info_remove_pod(struct cs_node_info *ni, const struct cs_pod *pod)
             }
             if (have->n_host_ports) {
                 remove_ports(ni, have);
+            }
+            for (uint32_t k = 0; ni->nsreg && k < ni->nsreg->n; k++) {
+                ni->nsreg->slot[k].ops->remove_pod(ni->nsreg->slot[k].arg, ni->nstate[k], ni,
+                                                   have);
             }
             ni->pods[i] = ni->pods[--ni->n_pods];
             cs_pod_unref(have);
@@ -158,6 +205,8 @@ void cs_node_info_copy(struct cs_node_info *dst, const struct cs_node_info *src)
     struct cs_used_port *ports = dst->ports;
     uint32_t cap_ports = dst->cap_ports;
     int32_t index = dst->index;
+    void **nstate = dst->nstate;
+    const struct cs_node_state_reg *dreg = dst->nsreg;
     if (cap_pods < src->n_pods) {
         cap_pods = src->n_pods;
         pods = cs_realloc(pods, sizeof(*pods) * (cap_pods ? cap_pods : 1));
@@ -172,6 +221,17 @@ void cs_node_info_copy(struct cs_node_info *dst, const struct cs_node_info *src)
     dst->ports = ports;
     dst->cap_ports = cap_ports;
     dst->index = index;
+    /* Plugin states: copied into the destination's own objects (same registry). */
+    if (src->nsreg) {
+        if (dreg != src->nsreg) {
+            nstate = cs_calloc(src->nsreg->n, sizeof(*nstate));
+        }
+        for (uint32_t i = 0; i < src->nsreg->n; i++) {
+            nstate[i] = src->nsreg->slot[i].ops->copy(src->nsreg->slot[i].arg, nstate[i],
+                                                      src->nstate[i]);
+        }
+    }
+    dst->nstate = nstate;
     if (src->n_pods) {
         memcpy(dst->pods, src->pods, sizeof(*pods) * src->n_pods);
     }

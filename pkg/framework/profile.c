@@ -54,7 +54,7 @@ int cs_fw_plugin_implements(const char *name, enum cs_ext_point ep)
     return implements(p, ep) ? 1 : 0;
 }
 
-static int find_or_init(struct cs_profile *prof, const char *name,
+static int find_or_init(struct cs_profile *prof, struct cs_fw_handle *fw, const char *name,
                         const json_t *(*args_for)(void *arg, const char *plugin), void *args_arg,
                         char *err, size_t errlen)
 {
@@ -79,6 +79,7 @@ static int find_or_init(struct cs_profile *prof, const char *name,
             .args = args_for ? args_for(args_arg, name) : NULL,
             .profile = prof->name,
             .api = prof->api,
+            .fw = fw,
         };
         char perr[512] = "";
         if (p->init(&in, &priv, perr, sizeof(perr)) != 0) {
@@ -99,6 +100,17 @@ int cs_profile_build(struct cs_profile *prof, const char *name,
                      int32_t pct_nodes_to_score, const struct cs_api_ctx *api, char *err,
                      size_t errlen)
 {
+    return cs_profile_build_fw(prof, name, points, n_points, args_for, args_arg,
+                               pct_nodes_to_score, api, NULL, err, errlen);
+}
+
+int cs_profile_build_fw(struct cs_profile *prof, const char *name,
+                        const struct cs_fw_entry *const points[CS_EP_COUNT],
+                        const uint32_t n_points[CS_EP_COUNT],
+                        const json_t *(*args_for)(void *arg, const char *plugin), void *args_arg,
+                        int32_t pct_nodes_to_score, const struct cs_api_ctx *api,
+                        struct cs_fw_handle *fw, char *err, size_t errlen)
+{
     memset(prof, 0, sizeof(*prof));
     prof->name = cs_strdup(name);
     prof->api = api;
@@ -108,7 +120,7 @@ int cs_profile_build(struct cs_profile *prof, const char *name,
         pt->inst = cs_calloc(n_points[ep] ? n_points[ep] : 1, sizeof(*pt->inst));
         pt->weight = cs_calloc(n_points[ep] ? n_points[ep] : 1, sizeof(*pt->weight));
         for (uint32_t i = 0; i < n_points[ep]; i++) {
-            int idx = find_or_init(prof, points[ep][i].name, args_for, args_arg, err, errlen);
+            int idx = find_or_init(prof, fw, points[ep][i].name, args_for, args_arg, err, errlen);
             if (idx < 0) {
                 goto fail;
             }

@@ -255,6 +255,7 @@ static struct cs_qentry *new_entry(struct cs_queue *q, struct cs_pod *pod, uint3
     e->qp.timestamp_ns = q->now();
     e->qp.attempts = attempts;
     e->heap_idx = -1;
+    e->group = q->ops.group_of ? q->ops.group_of(q->ops.arg, pod) : NULL;
     cs_map_put(&q->all, e->key, e);
     return e;
 }
@@ -275,6 +276,7 @@ void cs_queue_add(struct cs_queue *q, struct cs_pod *pod)
     bool changed = q->ops.changed == NULL || q->ops.changed(q->ops.arg, old, pod);
     e->qp.pod = cs_pod_ref(pod);
     cs_pod_unref(old);
+    e->group = q->ops.group_of ? q->ops.group_of(q->ops.arg, pod) : NULL;
     switch (e->where) {
     case CS_Q_INFLIGHT:
         if (e->deleted) {
@@ -384,6 +386,35 @@ size_t cs_queue_pop(struct cs_queue *q, struct cs_qentry **out, size_t max, int6
         out[n++] = e;
     }
 out:
+    pthread_mutex_unlock(&q->mu);
+    return n;
+}
+
+size_t cs_queue_take_group(struct cs_queue *q, const char *group, struct cs_qentry **out,
+                           size_t max)
+{
+    size_t n = 0;
+    pthread_mutex_lock(&q->mu);
+    size_t it = 0;
+    void *v;
+    while (n < max && cs_map_next(&q->all, &it, NULL, &v)) {
+        struct cs_qentry *e = v;
+        if (e->group != group || (e->where != CS_Q_ACTIVE && e->where != CS_Q_BACKOFF &&
+                                  e->where != CS_Q_UNSCHEDULABLE)) {
+            continue;
+        }
+        out[n++] = e;
+    }
+    /* Detach after the scan: detaching mutates the unschedulable map, not `all`. */
+    for (size_t i = 0; i < n; i++) {
+        struct cs_qentry *e = out[i];
+        detach(q, e);
+        e->where = CS_Q_INFLIGHT;
+        q->n_inflight++;
+        e->qp.attempts++;
+        e->pop_seq = q->event_seq;
+        e->updated = false;
+    }
     pthread_mutex_unlock(&q->mu);
     return n;
 }

@@ -46,6 +46,7 @@ struct cs_qentry {
     bool deleted;                /* deleted while in flight */
     bool updated;                /* a newer version arrived while in flight */
     char *gated_reason;          /* owned; why PreEnqueue refused it */
+    const char *group;           /* the pod's group key (ops->group_of, interned), or NULL */
 };
 
 struct cs_queue_ops {
@@ -57,6 +58,9 @@ struct cs_queue_ops {
      * scheduler's own PodScheduled condition) must not re-activate a rejected pod. NULL: every
      * update counts. Called under the queue lock. */
     bool (*changed)(void *arg, const struct cs_pod *old, const struct cs_pod *pod);
+    /* The group key of a pod (an interned string compared by pointer), or NULL. Called under
+     * the queue lock when a pod is added or updated. NULL op: no groups. */
+    const char *(*group_of)(void *arg, const struct cs_pod *pod);
     void *arg;
 };
 
@@ -99,6 +103,13 @@ void cs_queue_requeue_backoff(struct cs_queue *q, struct cs_pod *pod);
 /* Pop up to max pods from activeQ (moving expired backoff pods first); waits up to timeout_ns
  * for at least one. Returns the number popped (0 on timeout or close). */
 size_t cs_queue_pop(struct cs_queue *q, struct cs_qentry **out, size_t max, int64_t timeout_ns);
+
+/* Take the pending members of a group that wait anywhere but in flight (active, backoff,
+ * unschedulable; not gated) into out, at most max; they are in flight afterwards, exactly as if
+ * popped. Returns how many. Groups are taken whole whatever the batch size, and a member in
+ * backoff does not hold its group back. O(pending pods). */
+size_t cs_queue_take_group(struct cs_queue *q, const char *group, struct cs_qentry **out,
+                           size_t max);
 
 /* Is the popped entry still the same pod (not deleted, not replaced by a new pod with the same
  * name)? Checked before committing a decision. */

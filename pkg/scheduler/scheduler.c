@@ -10,9 +10,11 @@
  * A session (scheduler thread) pops a batch, refreshes the snapshot (changed nodes only), and
  * places each pod through a statement; a committed placement is assumed in the cache and
  * handed to the binder at once, so binds flow while the session continues. Pods that name a
- * group (a plugin's pod_group hook) are placed all-or-nothing per group within the session.
+ * group (a plugin's pod_group hook) are placed all-or-nothing per group within the session
+ * (pkg/framework/session.c; the scheduler's side of it is commit.c).
  */
 #include "pkg/scheduler/scheduler.h"
+#include "pkg/scheduler/internal.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -31,7 +33,7 @@ enum { LIVE_PENDING = 1, LIVE_ASSIGNED = 2 };
 
 /* ---- profiles ----------------------------------------------------------------------------- */
 
-static struct cs_profile *profile_for(struct cs_scheduler *s, const char *sched_name)
+struct cs_profile *cs_sched_profile_for(struct cs_scheduler *s, const char *sched_name)
 {
     for (uint32_t i = 0; i < s->n_profiles; i++) {
         if (strcmp(s->profiles[i].name, sched_name) == 0) {
@@ -50,7 +52,7 @@ static bool q_less(void *arg, const struct cs_queued_pod *a, const struct cs_que
 static bool q_pre_enqueue(void *arg, const struct cs_pod *pod, char *reason, size_t n)
 {
     struct cs_scheduler *s = arg;
-    struct cs_profile *p = profile_for(s, pod->scheduler_name);
+    struct cs_profile *p = cs_sched_profile_for(s, pod->scheduler_name);
     return p == NULL || cs_fw_pre_enqueue(p, pod, reason, n);
 }
 
@@ -171,7 +173,7 @@ static void pod_apply(struct cs_scheduler *s, json_t *obj, bool is_add)
         const char *sched = json_string_value(json_object_get(spec, "schedulerName"));
         const char *ns = json_string_value(json_object_get(md, "namespace"));
         const char *pname = json_string_value(json_object_get(md, "name"));
-        if (sched && ns && pname && profile_for(s, sched) &&
+        if (sched && ns && pname && cs_sched_profile_for(s, sched) &&
             !json_string_value(json_object_get(spec, "nodeName"))) {
             cs_recorder_event_ref(&s->recorder, ns, pname,
                                   json_string_value(json_object_get(md, "uid")), "Warning",
@@ -180,6 +182,7 @@ static void pod_apply(struct cs_scheduler *s, json_t *obj, bool is_add)
         return;
     }
     if (pod->node_name) {
+        cs_nominator_remove(&s->nominator, pod->key);
         cs_cache_upsert_pod(&s->cache, pod);
         cs_queue_delete(&s->queue, pod->key);
         bool was_known = live_get(s, pod->key, NULL) == LIVE_ASSIGNED;
@@ -191,7 +194,7 @@ static void pod_apply(struct cs_scheduler *s, json_t *obj, bool is_add)
         live_set(s, pod, LIVE_PENDING);
         if (pod->deletion_ns) {
             cs_queue_delete(&s->queue, pod->key);
-        } else if (profile_for(s, pod->scheduler_name) && !cs_cache_is_assumed(&s->cache, pod->key)) {
+        } else if (cs_sched_profile_for(s, pod->scheduler_name) && !cs_cache_is_assumed(&s->cache, pod->key)) {
             /* An update of the pending pod itself is handled by the queue (it re-activates
              * the pod only when its spec changed); other pods only care about arrivals. */
             cs_queue_add(&s->queue, pod);
@@ -225,6 +228,7 @@ static void on_pod_delete(void *arg, json_t *obj)
              json_string_value(json_object_get(md, "name")) ?: "");
     int was = live_get(s, key, NULL);
     live_del(s, key);
+    cs_nominator_remove(&s->nominator, key);
     cs_cache_remove_pod(&s->cache, key);
     cs_queue_delete(&s->queue, key);
     if (was == LIVE_ASSIGNED) {
@@ -297,7 +301,18 @@ static void on_bind_done(void *arg, struct cs_bind_job *job, const struct cs_bin
     }
     atomic_fetch_add(&s->bind_failed, 1);
     cs_metrics_inc(s->metrics.binds, (const char *[]){ "error" });
-    cs_cache_forget_pod(&s->cache, pod->key);
+    if (cs_cache_forget_pod(&s->cache, pod->key) == 0) {
+        /* kube-scheduler runs Unreserve after a failed bind; ours runs on the scheduling
+         * thread at the next session open. */
+        struct cs_unreserve_job *uj = cs_calloc(1, sizeof(*uj));
+        uj->pod = cs_pod_ref(pod);
+        uj->prof = job->prof;
+        uj->node = job->node;
+        pthread_mutex_lock(&s->unres_mu);
+        uj->next = s->unres;
+        s->unres = uj;
+        pthread_mutex_unlock(&s->unres_mu);
+    }
     cs_queue_on_event(&s->queue, CS_EV_POD_DELETE);
     /* State of this incarnation (a pod deleted and re-created under the same name counts as
      * gone: the new one is queued by its own informer event). */
@@ -346,244 +361,6 @@ static void start_housekeeping(void *arg)
     cs_client_timer_add(s->client, 1000, housekeeping, s);
 }
 
-/* ---- sessions (scheduler thread) ----------------------------------------------------------- */
-
-static void report_failure(struct cs_scheduler *s, struct cs_qentry *e, struct cs_profile *prof,
-                           const struct cs_sched_result *res, double secs)
-{
-    const struct cs_pod *pod = e->qp.pod;
-    bool unsched = res->code == CS_UNSCHEDULABLE;
-    const char *reason = unsched ? "Unschedulable" : "SchedulerError";
-    const char *msg = res->message ? res->message : "scheduling failed";
-    if (CS_V(2)) {
-        CS_INFO_S("Unable to schedule pod; waiting", CS_KV("pod", pod->key), CS_KV("err", msg));
-    }
-    cs_recorder_unschedulable(&s->recorder, pod, reason, msg);
-    cs_recorder_event(&s->recorder, pod, "Warning", "FailedScheduling", "Scheduling", msg,
-                      prof->name);
-    cs_sched_metrics_attempt(&s->metrics, unsched ? "unschedulable" : "error", prof->name, secs);
-    if (unsched) {
-        atomic_fetch_add(&s->unschedulable, 1);
-        cs_metrics_inc(s->metrics.queue_incoming_pods,
-                       (const char *[]){ "unschedulable", "ScheduleAttemptFailure" });
-        cs_queue_done_unschedulable(&s->queue, e, res->reject_events);
-    } else {
-        atomic_fetch_add(&s->errors, 1);
-        cs_metrics_inc(s->metrics.queue_incoming_pods,
-                       (const char *[]){ "backoff", "ScheduleAttemptFailure" });
-        cs_queue_done_error(&s->queue, e);
-    }
-}
-
-/* Commit every placement of the statement: assume in the cache, PreBind/Bind, hand to the
- * binder. A placement that cannot be committed is undone and its pod sent to backoff. */
-static void commit(struct cs_scheduler *s, int64_t start_ns)
-{
-    for (uint32_t i = 0; i < s->stmt.n; i++) {
-        struct cs_stmt_op *op = &s->stmt.ops[i];
-        struct cs_qentry *e = op->owner;
-        struct cs_profile *prof = op->prof;
-        double secs = (double)(cs_mono_ns() - start_ns) / 1e9;
-        if (!cs_queue_still_current(&s->queue, e, op->pod)) {
-            /* Deleted (or deleted and re-created) during the attempt: never bind the old
-             * pod; the queue drops the entry or schedules the new pod afresh. */
-            cs_node_info_remove_pod(op->ni, op->pod);
-            cs_snapshot_touch(&s->snap, op->ni);
-            cs_fw_unreserve(prof, &s->cycle, op->pod, op->ni->name);
-            cs_queue_done_error(&s->queue, e);
-            continue;
-        }
-        if (cs_cache_assume_pod(&s->cache, op->pod, op->ni->name) != 0) {
-            /* Already counted (assigned meanwhile): undo our tentative placement. */
-            cs_node_info_remove_pod(op->ni, op->pod);
-            cs_snapshot_touch(&s->snap, op->ni);
-            cs_fw_unreserve(prof, &s->cycle, op->pod, op->ni->name);
-            cs_queue_done_scheduled(&s->queue, e);
-            continue;
-        }
-        struct cs_bind_patch patch = { 0 };
-        struct cs_status st = { 0 };
-        enum cs_code code = cs_fw_pre_bind(prof, &s->cycle, op->pod, op->ni->name, &patch, &st);
-        if (code != CS_SUCCESS) {
-            cs_cache_forget_pod(&s->cache, op->pod->key);
-            cs_node_info_remove_pod(op->ni, op->pod);
-            cs_snapshot_touch(&s->snap, op->ni);
-            cs_fw_unreserve(prof, &s->cycle, op->pod, op->ni->name);
-            struct cs_sched_result res = {
-                .code = CS_ERROR,
-                .message = cs_arena_printf(&s->cycle.arena, "running PreBind/Bind plugin \"%s\": %s",
-                                           st.plugin ? st.plugin : "?",
-                                           st.n_reasons ? st.reasons[0] : cs_code_name(code)),
-            };
-            report_failure(s, e, prof, &res, secs);
-            continue;
-        }
-        struct cs_bind_job *job = cs_calloc(1, sizeof(*job));
-        job->pod = cs_pod_ref(op->pod);
-        job->node = op->ni->name;
-        job->prof = prof;
-        job->start_ns = start_ns;
-        if (patch.n_annotations) {
-            job->annotations = cs_calloc(patch.n_annotations, sizeof(*job->annotations));
-            for (uint32_t k = 0; k < patch.n_annotations; k++) {
-                job->annotations[k].key = cs_strdup(patch.annotations[k].key);
-                job->annotations[k].value = cs_strdup(patch.annotations[k].value);
-            }
-            job->n_annotations = patch.n_annotations;
-        }
-        cs_sched_metrics_attempt(&s->metrics, "scheduled", prof->name, secs);
-        cs_metrics_observe(s->metrics.pod_scheduling_attempts, NULL, (double)e->qp.attempts);
-        atomic_fetch_add(&s->scheduled, 1);
-        cs_queue_done_scheduled(&s->queue, e);
-        cs_binder_submit(&s->binder, job);
-    }
-    cs_stmt_clear(&s->stmt);
-}
-
-/* Framework metrics of one attempt: per extension point durations and the algorithm time. */
-static void observe_attempt(struct cs_scheduler *s, const struct cs_profile *prof,
-                            const struct cs_sched_result *res)
-{
-    const char *status = cs_code_name(res->code);
-    for (int ep = 0; ep < CS_EP_COUNT; ep++) {
-        if (res->ep_ns[ep] > 0) {
-            cs_metrics_observe(s->metrics.extension_point_duration,
-                               (const char *[]){ cs_ext_point_name((enum cs_ext_point)ep), status,
-                                                 prof->name },
-                               (double)res->ep_ns[ep] / 1e9);
-        }
-    }
-    int64_t algo = res->ep_ns[CS_EP_PRE_FILTER] + res->ep_ns[CS_EP_FILTER] +
-                   res->ep_ns[CS_EP_PRE_SCORE] + res->ep_ns[CS_EP_SCORE];
-    cs_metrics_observe(s->metrics.algorithm_duration, NULL, (double)algo / 1e9);
-    for (uint32_t i = 0; i < res->n_plugin_ns; i++) {
-        const struct cs_plugin_time *pt = &res->plugin_ns[i];
-        cs_metrics_observe(s->metrics.plugin_execution_duration,
-                           (const char *[]){ pt->plugin, cs_ext_point_name(pt->ep),
-                                             cs_code_name(pt->code) },
-                           (double)pt->ns / 1e9);
-    }
-}
-
-static void schedule_single(struct cs_scheduler *s, struct cs_qentry *e, struct cs_profile *prof)
-{
-    int64_t t0 = cs_mono_ns();
-    struct cs_pod *pod = (struct cs_pod *)e->qp.pod;
-    struct cs_sched_result res;
-    cs_fw_schedule_pod(prof, &s->cycle, pod, &res);
-    observe_attempt(s, prof, &res);
-    if (res.code == CS_SUCCESS) {
-        cs_stmt_allocate(&s->stmt, &s->snap, prof, pod, res.node, e);
-        commit(s, t0);
-    } else {
-        report_failure(s, e, prof, &res, (double)(cs_mono_ns() - t0) / 1e9);
-    }
-    cs_cycle_reset(&s->cycle);
-}
-
-/* Place the members of one group all-or-nothing. */
-static void schedule_group(struct cs_scheduler *s, struct cs_qentry **members, uint32_t n,
-                           struct cs_profile *prof, const char *group, int32_t min_member)
-{
-    int64_t t0 = cs_mono_ns();
-    uint32_t placed = 0;
-    struct cs_sched_result *res = cs_calloc(n, sizeof(*res));
-    char **msgs = cs_calloc(n, sizeof(*msgs));
-    for (uint32_t i = 0; i < n; i++) {
-        struct cs_pod *pod = (struct cs_pod *)members[i]->qp.pod;
-        cs_fw_schedule_pod(prof, &s->cycle, pod, &res[i]);
-        observe_attempt(s, prof, &res[i]);
-        if (res[i].code == CS_SUCCESS) {
-            cs_stmt_allocate(&s->stmt, &s->snap, prof, pod, res[i].node, members[i]);
-            placed++;
-        } else {
-            msgs[i] = cs_strdup(res[i].message ? res[i].message : "scheduling failed");
-        }
-        cs_cycle_reset(&s->cycle);
-    }
-    if ((int32_t)placed >= min_member) {
-        commit(s, t0);
-        for (uint32_t i = 0; i < n; i++) {
-            if (res[i].code != CS_SUCCESS) {
-                res[i].message = msgs[i];
-                report_failure(s, members[i], prof, &res[i], (double)(cs_mono_ns() - t0) / 1e9);
-            }
-        }
-    } else {
-        cs_stmt_discard(&s->stmt, &s->snap, &s->cycle);
-        for (uint32_t i = 0; i < n; i++) {
-            struct cs_sched_result r = {
-                .code = CS_UNSCHEDULABLE,
-                .reject_events = CS_EV_ALL,
-                .message = cs_arena_printf(
-                    &s->cycle.arena,
-                    "pod group %s: only %u of %u pods could be placed together, %d needed%s%s",
-                    group, placed, n, min_member, msgs[i] ? ": " : "", msgs[i] ? msgs[i] : ""),
-            };
-            report_failure(s, members[i], prof, &r, (double)(cs_mono_ns() - t0) / 1e9);
-        }
-        cs_cycle_reset(&s->cycle);
-    }
-    for (uint32_t i = 0; i < n; i++) {
-        cs_free(msgs[i]);
-    }
-    cs_free(msgs);
-    cs_free(res);
-}
-
-static void run_session(struct cs_scheduler *s, struct cs_qentry **batch, size_t n)
-{
-    int64_t t0 = cs_mono_ns();
-    cs_cache_update_snapshot(&s->cache, &s->snap);
-    s->cycle.snap = &s->snap;
-    const char **groups = cs_calloc(n, sizeof(*groups));
-    int32_t *mins = cs_calloc(n, sizeof(*mins));
-    struct cs_profile **profs = cs_calloc(n, sizeof(*profs));
-    for (size_t i = 0; i < n; i++) {
-        struct cs_qentry *e = batch[i];
-        profs[i] = profile_for(s, e->qp.pod->scheduler_name);
-        if (profs[i] == NULL) {
-            cs_queue_done_scheduled(&s->queue, e);  /* no longer ours (schedulerName changed) */
-            batch[i] = NULL;
-            continue;
-        }
-        groups[i] = cs_fw_pod_group(profs[i], e->qp.pod, &mins[i]);
-    }
-    for (size_t i = 0; i < n; i++) {
-        if (batch[i] && groups[i] == NULL) {
-            schedule_single(s, batch[i], profs[i]);
-            batch[i] = NULL;
-        }
-    }
-    struct cs_qentry **members = cs_calloc(n, sizeof(*members));
-    for (size_t i = 0; i < n; i++) {
-        if (batch[i] == NULL) {
-            continue;
-        }
-        uint32_t m = 0;
-        int32_t min_member = mins[i];
-        const char *g = groups[i];
-        struct cs_profile *prof = profs[i];
-        for (size_t j = i; j < n; j++) {
-            if (batch[j] && groups[j] && strcmp(groups[j], g) == 0 && profs[j] == prof) {
-                members[m++] = batch[j];
-                batch[j] = NULL;
-            }
-        }
-        schedule_group(s, members, m, prof, g, min_member);
-    }
-    cs_free(members);
-    cs_free(groups);
-    cs_free(mins);
-    cs_free(profs);
-    double secs = (double)(cs_mono_ns() - t0) / 1e9;
-    cs_metrics_observe(s->metrics.session_duration, NULL, secs);
-    if (CS_V(4)) {
-        CS_INFO_S("Session done", CS_KVI("pods", n), CS_KVF("seconds", secs),
-                  CS_KVI("eqHits", s->cycle.eq.hits), CS_KVI("eqRecomputed", s->cycle.eq.recomputed));
-    }
-}
-
 static void *scheduler_main(void *arg)
 {
     struct cs_scheduler *s = arg;
@@ -599,7 +376,9 @@ static void *scheduler_main(void *arg)
         }
         size_t n = cs_queue_pop(&s->queue, batch, cap, 200 * 1000000LL);
         if (n) {
-            run_session(s, batch, n);
+            cs_sched_run_session(s, batch, n);
+        } else {
+            cs_sched_run_session(s, batch, 0);   /* plugins still hear of cluster changes */
         }
     }
     cs_free(batch);
@@ -624,12 +403,18 @@ void cs_scheduler_init(struct cs_scheduler *s, struct cs_client *client,
     }
     cs_cache_init(&s->cache);
     struct cs_queue_ops qops = {
-        .less = q_less, .pre_enqueue = q_pre_enqueue, .changed = q_changed, .arg = s,
+        .less = q_less, .pre_enqueue = q_pre_enqueue, .changed = q_changed,
+        .group_of = cs_sched_group_of, .arg = s,
     };
     cs_queue_init(&s->queue, &qops, opts->initial_backoff_ns, opts->max_backoff_ns);
     cs_snapshot_init(&s->snap);
     cs_cycle_init(&s->cycle, &s->api, opts->seed ? opts->seed : (uint64_t)cs_wall_ns());
-    cs_stmt_init(&s->stmt);
+    cs_fw_handle_init(&s->fw);
+    cs_nominator_init(&s->nominator);
+    s->cycle.nominator = &s->nominator;
+    pthread_mutex_init(&s->unres_mu, NULL);
+    cs_sched_services_init(s);
+    cs_sched_env_init(s);
     struct cs_binder_hooks hooks = { .on_done = on_bind_done, .arg = s };
     s->bind_client = client;
     cs_binder_init(&s->binder, client, &hooks);
@@ -657,6 +442,15 @@ void cs_scheduler_add_profile(struct cs_scheduler *s, const struct cs_profile *p
 
 int cs_scheduler_start(struct cs_scheduler *s, char *err, size_t errlen)
 {
+    /* Profiles are final now: per-node plugin state, groups, the change journal, sessions. */
+    cs_cache_set_node_states(&s->cache, &s->fw.nsreg);
+    cs_cache_set_group_fn(&s->cache, cs_sched_group_of, s);
+    s->journal = cs_fw_wants_changes(s->profiles, s->n_profiles);
+    if (s->journal) {
+        cs_cache_enable_journal(&s->cache);
+    }
+    cs_session_init(&s->session, &s->snap, &s->cycle, s->profiles, s->n_profiles, &s->env,
+                    &s->api, s->opts.actions);
     struct cs_informer_opts po = {
         .path = "/api/v1/pods",
         .field_selector = "status.phase!=Succeeded,status.phase!=Failed",
@@ -689,6 +483,9 @@ int cs_scheduler_start(struct cs_scheduler *s, char *err, size_t errlen)
         snprintf(err, errlen, "cannot start informers: client not running");
         return -1;
     }
+    if (cs_sched_services_start(s, err, errlen) != 0) {
+        return -1;
+    }
     cs_client_post(s->client, start_housekeeping, s);
     if (pthread_create(&s->thread, NULL, scheduler_main, s) != 0) {
         snprintf(err, errlen, "cannot start the scheduler thread");
@@ -701,7 +498,7 @@ int cs_scheduler_start(struct cs_scheduler *s, char *err, size_t errlen)
 int cs_scheduler_synced(struct cs_scheduler *s)
 {
     return s->pod_inf && s->node_inf && cs_informer_has_synced(s->pod_inf) &&
-           cs_informer_has_synced(s->node_inf);
+           cs_informer_has_synced(s->node_inf) && cs_sched_services_synced(s);
 }
 
 void cs_scheduler_set_leading(struct cs_scheduler *s, bool leading)
@@ -732,6 +529,7 @@ void cs_scheduler_stop(struct cs_scheduler *s, int64_t drain_timeout_ns)
     if (s->node_inf) {
         cs_informer_stop(s->node_inf);
     }
+    cs_sched_services_stop(s);
 }
 
 void cs_scheduler_destroy(struct cs_scheduler *s)
@@ -743,7 +541,20 @@ void cs_scheduler_destroy(struct cs_scheduler *s)
         cs_profile_destroy(&s->profiles[i]);
     }
     cs_free(s->profiles);
-    cs_stmt_destroy(&s->stmt);
+    cs_session_destroy(&s->session);
+    for (uint32_t i = 0; i < s->n_extra_inf; i++) {
+        cs_informer_free(s->extra_inf[i]);
+    }
+    cs_free(s->extra_inf);
+    cs_fw_handle_destroy(&s->fw);
+    while (s->unres) {
+        struct cs_unreserve_job *j = s->unres;
+        s->unres = j->next;
+        cs_pod_unref(j->pod);
+        cs_free(j);
+    }
+    pthread_mutex_destroy(&s->unres_mu);
+    cs_nominator_destroy(&s->nominator);
     cs_cycle_destroy(&s->cycle);
     cs_snapshot_destroy(&s->snap);
     cs_queue_destroy(&s->queue);

@@ -22,6 +22,9 @@
 #include "pkg/binder/recorder.h"
 #include "pkg/cache/cache.h"
 #include "pkg/framework/framework.h"
+#include "pkg/framework/handle.h"
+#include "pkg/framework/nominator.h"
+#include "pkg/framework/session.h"
 #include "pkg/framework/snapshot.h"
 #include "pkg/framework/statement.h"
 #include "pkg/metrics/sched_metrics.h"
@@ -39,6 +42,16 @@ struct cs_scheduler_opts {
     int64_t max_backoff_ns;
     uint64_t seed;                 /* tie-break randomness; 0 = from the clock */
     const char *identity;          /* reportingInstance / leader identity */
+    uint32_t actions;              /* session actions (CS_ACTION_*); 0 = allocate, preempt */
+};
+
+/* A bind that failed on the bind I/O thread: Unreserve runs on the scheduling thread at the
+ * next session open (the attempt's state is gone by then: plugins get a fresh state). */
+struct cs_unreserve_job {
+    struct cs_pod *pod;            /* counted */
+    struct cs_profile *prof;
+    const char *node;
+    struct cs_unreserve_job *next;
 };
 
 struct cs_scheduler {
@@ -55,7 +68,15 @@ struct cs_scheduler {
     uint32_t n_profiles;
     struct cs_snapshot snap;
     struct cs_cycle cycle;
-    struct cs_statement stmt;
+    struct cs_fw_handle fw;        /* what plugins registered at init; hooks set here */
+    struct cs_nominator nominator;
+    struct cs_session session;
+    struct cs_session_env env;
+    struct cs_informer **extra_inf;  /* plugins' watches (cs_fw_watch) */
+    uint32_t n_extra_inf;
+    bool journal;                  /* some plugin wants on_pod/on_node */
+    pthread_mutex_t unres_mu;
+    struct cs_unreserve_job *unres;  /* failed binds awaiting Unreserve (LIFO) */
     struct cs_binder binder;
     struct cs_recorder recorder;
     struct cs_metrics_registry *registry;   /* borrowed */

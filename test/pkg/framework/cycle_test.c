@@ -89,9 +89,9 @@ static void test_cycle_picks_least_allocated(void **state)
         /* Placing pods through statements moves the choice as usage changes. */
         struct cs_statement st;
         cs_stmt_init(&st);
-        cs_stmt_allocate(&st, &e->snap, &e->prof, p, res.node, NULL);
+        cs_stmt_allocate(&st, &e->snap, cs_fw_attempt_new(&e->prof, &e->cyc), p, res.node, NULL, NULL);
         struct cs_pod *q = simple_pod(e, "q", "1500m", "3Gi");
-        cs_stmt_allocate(&st, &e->snap, &e->prof, q, res.node, NULL);
+        cs_stmt_allocate(&st, &e->snap, cs_fw_attempt_new(&e->prof, &e->cyc), q, res.node, NULL, NULL);
         cs_stmt_clear(&st);
         cs_fw_schedule_pod(&e->prof, &e->cyc, p, &res);
         assert_int_equal(res.code, CS_SUCCESS);
@@ -440,8 +440,8 @@ static void run_equivalence(uint64_t seed, bool node_changes, struct eq_stats *o
         assert_int_equal(ra.code, rb.code);
         if (ra.code == CS_SUCCESS) {
             assert_string_equal(ra.node->name, rb.node->name);
-            cs_stmt_allocate(&fast.st, &fast.snap, &fast.prof, pod, ra.node, NULL);
-            cs_stmt_allocate(&full.st, &full.snap, &full.prof, pod, rb.node, NULL);
+            cs_stmt_allocate(&fast.st, &fast.snap, cs_fw_attempt_new(&fast.prof, &fast.cyc), pod, ra.node, NULL, NULL);
+            cs_stmt_allocate(&full.st, &full.snap, cs_fw_attempt_new(&full.prof, &full.cyc), pod, rb.node, NULL, NULL);
             cs_stmt_clear(&fast.st);
             cs_stmt_clear(&full.st);
             out->ok++;

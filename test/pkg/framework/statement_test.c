@@ -117,9 +117,12 @@ static void test_stmt_allocate_counts_and_bumps_version(void **state)
     assert_int_equal(v1, n1->generation);
 
     struct cs_pod *p = pod(e, "p", "500m", "256Mi", "[{'containerPort':8080,'hostPort':8080}]");
-    cs_stmt_allocate(&e->st, &e->snap, &e->prof, p, n1, (void *)0x1);
+    cs_stmt_allocate(&e->st, &e->snap, cs_fw_attempt_new(&e->prof, &e->cyc), p, n1, (void *)0x1, NULL);
     assert_int_equal(e->st.n, 1);
-    assert_ptr_equal(e->st.ops[0].pod, p);
+    /* The snapshot counts the pod as placed: the queued object with its node name. */
+    assert_ptr_equal(e->st.ops[0].orig, p);
+    assert_ptr_equal(e->st.ops[0].pod->base, p);
+    assert_string_equal(e->st.ops[0].pod->node_name, "n1");
     assert_ptr_equal(e->st.ops[0].ni, n1);
     assert_ptr_equal(e->st.ops[0].owner, (void *)0x1);
     assert_int_equal(n1->requested.v[CS_RES_CPU], 1500);
@@ -138,7 +141,7 @@ static void test_stmt_allocate_counts_and_bumps_version(void **state)
     /* The statement holds its own reference. */
     cs_pod_unref(p);
     assert_string_equal(e->st.ops[0].pod->name, "p");
-    cs_stmt_discard(&e->st, &e->snap, &e->cyc);
+    cs_stmt_discard(&e->st, &e->snap);
     env_free(e);
 }
 
@@ -160,10 +163,10 @@ static void test_stmt_discard_restores_exactly(void **state)
         pod(e, "c", "2", "3Gi", NULL),
         pod(e, "d", "250m", "64Mi", "[{'containerPort':90,'hostPort':90}]"),
     };
-    cs_stmt_allocate(&e->st, &e->snap, &e->prof, ps[0], n1, NULL);
-    cs_stmt_allocate(&e->st, &e->snap, &e->prof, ps[1], n2, NULL);
-    cs_stmt_allocate(&e->st, &e->snap, &e->prof, ps[2], n1, NULL);
-    cs_stmt_allocate(&e->st, &e->snap, &e->prof, ps[3], n2, NULL);
+    cs_stmt_allocate(&e->st, &e->snap, cs_fw_attempt_new(&e->prof, &e->cyc), ps[0], n1, NULL, NULL);
+    cs_stmt_allocate(&e->st, &e->snap, cs_fw_attempt_new(&e->prof, &e->cyc), ps[1], n2, NULL, NULL);
+    cs_stmt_allocate(&e->st, &e->snap, cs_fw_attempt_new(&e->prof, &e->cyc), ps[2], n1, NULL, NULL);
+    cs_stmt_allocate(&e->st, &e->snap, cs_fw_attempt_new(&e->prof, &e->cyc), ps[3], n2, NULL, NULL);
     assert_int_equal(e->st.n, 4);
     assert_int_equal(n1->n_pods, 3);
     assert_int_equal(n2->n_pods, 2);
@@ -172,7 +175,7 @@ static void test_stmt_discard_restores_exactly(void **state)
     assert_int_equal(n2->nonzero_requested.v[CS_RES_CPU], 250);
     uint64_t top1 = n1->generation, top2 = n2->generation;
 
-    cs_stmt_discard(&e->st, &e->snap, &e->cyc);
+    cs_stmt_discard(&e->st, &e->snap);
     assert_int_equal(e->st.n, 0);
     usage_of(n1, &a1);
     usage_of(n2, &a2);
@@ -189,7 +192,7 @@ static void test_stmt_discard_restores_exactly(void **state)
     assert_int_equal(e->snap.vers[n2->index], n2->generation);
 
     /* A second discard has nothing left to undo. */
-    cs_stmt_discard(&e->st, &e->snap, &e->cyc);
+    cs_stmt_discard(&e->st, &e->snap);
     usage_of(n1, &a1);
     assert_usage_equal(&a1, &b1);
     for (int i = 0; i < 4; i++) {
@@ -207,22 +210,22 @@ static void test_stmt_clear_keeps_placements(void **state)
     struct cs_node_info *n2 = cs_snapshot_get(&e->snap, "n2");
     struct cs_pod *p = pod(e, "p", "1", "1Gi", NULL);
     struct cs_pod *q = pod(e, "q", "2", "1Gi", NULL);
-    cs_stmt_allocate(&e->st, &e->snap, &e->prof, p, n2, NULL);
-    cs_stmt_allocate(&e->st, &e->snap, &e->prof, q, n2, NULL);
+    cs_stmt_allocate(&e->st, &e->snap, cs_fw_attempt_new(&e->prof, &e->cyc), p, n2, NULL, NULL);
+    cs_stmt_allocate(&e->st, &e->snap, cs_fw_attempt_new(&e->prof, &e->cyc), q, n2, NULL, NULL);
     cs_stmt_clear(&e->st);
     assert_int_equal(e->st.n, 0);
     assert_int_equal(n2->n_pods, 2);
     assert_int_equal(n2->requested.v[CS_RES_CPU], 3000);
     uint64_t v = n2->generation;
-    cs_stmt_discard(&e->st, &e->snap, &e->cyc);
+    cs_stmt_discard(&e->st, &e->snap);
     assert_int_equal(n2->n_pods, 2);
     assert_int_equal(n2->requested.v[CS_RES_CPU], 3000);
     assert_int_equal(n2->generation, v);
 
     /* The statement can be reused after a clear. */
     struct cs_pod *r = pod(e, "r", "1", "1Gi", NULL);
-    cs_stmt_allocate(&e->st, &e->snap, &e->prof, r, n2, NULL);
-    cs_stmt_discard(&e->st, &e->snap, &e->cyc);
+    cs_stmt_allocate(&e->st, &e->snap, cs_fw_attempt_new(&e->prof, &e->cyc), r, n2, NULL, NULL);
+    cs_stmt_discard(&e->st, &e->snap);
     assert_int_equal(n2->n_pods, 2);
     assert_int_equal(n2->requested.v[CS_RES_CPU], 3000);
     cs_pod_unref(p);

@@ -1,0 +1,111 @@
+/* Nominated pods (nominator.h). A map by pod key; lookups by node scan the nominations, which
+ * are few (one per pending preemptor) and are consulted only while the map is non-empty. */
+#include "pkg/framework/nominator.h"
+
+#include <string.h>
+
+#include "pkg/util/alloc.h"
+
+struct cs_nomination {
+    char *key;                     /* owned */
+    struct cs_pod *pod;            /* counted */
+    const char *node;              /* interned by the caller */
+};
+
+void cs_nominator_init(struct cs_nominator *n)
+{
+    memset(n, 0, sizeof(*n));
+    pthread_mutex_init(&n->mu, NULL);
+    cs_map_init(&n->by_pod);
+}
+
+static void nom_free(struct cs_nomination *nm)
+{
+    cs_pod_unref(nm->pod);
+    cs_free(nm->key);
+    cs_free(nm);
+}
+
+void cs_nominator_destroy(struct cs_nominator *n)
+{
+    size_t it = 0;
+    void *v;
+    while (cs_map_next(&n->by_pod, &it, NULL, &v)) {
+        nom_free(v);
+    }
+    cs_map_destroy(&n->by_pod);
+    pthread_mutex_destroy(&n->mu);
+}
+
+static void remove_locked(struct cs_nominator *n, const char *key)
+{
+    struct cs_nomination *nm = cs_map_get(&n->by_pod, key);
+    if (nm) {
+        cs_map_del(&n->by_pod, nm->key);
+        nom_free(nm);
+        n->n--;
+    }
+}
+
+void cs_nominator_set(struct cs_nominator *n, struct cs_pod *pod, const char *node)
+{
+    pthread_mutex_lock(&n->mu);
+    remove_locked(n, pod->key);
+    if (node) {
+        struct cs_nomination *nm = cs_calloc(1, sizeof(*nm));
+        nm->key = cs_strdup(pod->key);
+        nm->pod = cs_pod_ref(pod);
+        nm->node = node;
+        cs_map_put(&n->by_pod, nm->key, nm);
+        n->n++;
+    }
+    pthread_mutex_unlock(&n->mu);
+}
+
+void cs_nominator_remove(struct cs_nominator *n, const char *key)
+{
+    pthread_mutex_lock(&n->mu);
+    remove_locked(n, key);
+    pthread_mutex_unlock(&n->mu);
+}
+
+const char *cs_nominator_node_of(struct cs_nominator *n, const char *key)
+{
+    pthread_mutex_lock(&n->mu);
+    struct cs_nomination *nm = cs_map_get(&n->by_pod, key);
+    const char *node = nm ? nm->node : NULL;
+    pthread_mutex_unlock(&n->mu);
+    return node;
+}
+
+uint32_t cs_nominator_len(struct cs_nominator *n)
+{
+    pthread_mutex_lock(&n->mu);
+    uint32_t len = n->n;
+    pthread_mutex_unlock(&n->mu);
+    return len;
+}
+
+uint32_t cs_nominator_on_node(struct cs_nominator *n, const char *node, const struct cs_pod *pod,
+                              struct cs_pod ***out, struct cs_arena *a)
+{
+    uint32_t k = 0;
+    pthread_mutex_lock(&n->mu);
+    if (n->n == 0) {
+        pthread_mutex_unlock(&n->mu);
+        return 0;
+    }
+    struct cs_pod **v = cs_arena_alloc(a, sizeof(*v) * n->n);
+    size_t it = 0;
+    void *val;
+    while (cs_map_next(&n->by_pod, &it, NULL, &val)) {
+        struct cs_nomination *nm = val;
+        if (strcmp(nm->node, node) == 0 && strcmp(nm->key, pod->key) != 0 &&
+            nm->pod->priority >= pod->priority) {
+            v[k++] = cs_pod_ref(nm->pod);
+        }
+    }
+    pthread_mutex_unlock(&n->mu);
+    *out = v;
+    return k;
+}
