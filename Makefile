@@ -87,7 +87,13 @@ $(ASAN)/test/%: $(ASAN)/obj/test/%.o $(ASAN)/libsched.a $(ASAN)/libapisim.a $(AS
 	@mkdir -p $(dir $@)
 	$(CC) $(BASE_CFLAGS) $(SAN_CFLAGS) -o $@ $^ $(LDLIBS) $(TEST_LIBS)
 
-asan: $(ASAN)/cosched $(ASAN)/apisim $(TEST_BINS)
+# cosched with the test-only plugins of test/plugins/<name>/ (their own registry table).
+TESTPLUGIN_SRCS := $(wildcard test/plugins/*/*.c)
+$(ASAN)/cosched-test: $(ASAN)/obj/cmd/cosched/main.o $(call obj,$(ASAN),$(TESTPLUGIN_SRCS)) \
+                      $(ASAN)/libsched.a $(ASAN)/libcommon.a
+	$(CC) $(BASE_CFLAGS) $(SAN_CFLAGS) -o $@ $^ $(LDLIBS)
+
+asan: $(ASAN)/cosched $(ASAN)/cosched-test $(ASAN)/apisim $(TEST_BINS)
 
 unit-tests: $(TEST_BINS)
 

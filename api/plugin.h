@@ -111,6 +111,7 @@ struct cs_fw_call {
     struct cs_arena *arena;            /* pod arena: lives until commit or discard */
     const struct cs_snapshot *snap;
     const struct cs_api_ctx *api;
+    void *fw;                          /* framework-private: the pod's attempt */
 };
 
 struct cs_node_score {

@@ -23,6 +23,11 @@ const struct cs_plugin *const cs_registry_plugins[] = {
 
 const size_t cs_registry_count = sizeof(cs_registry_plugins) / sizeof(cs_registry_plugins[0]);
 
+/* A test binary may link a second table of plugins that never ship (test/plugins/); the
+ * weak references are NULL in cosched itself. */
+extern const struct cs_plugin *const cs_registry_extra[] __attribute__((weak));
+extern const size_t cs_registry_extra_count __attribute__((weak));
+
 const struct cs_plugin *cs_registry_lookup(const char *name)
 {
     if (name == NULL) {
@@ -31,6 +36,13 @@ const struct cs_plugin *cs_registry_lookup(const char *name)
     for (size_t i = 0; i < cs_registry_count; i++) {
         if (strcmp(cs_registry_plugins[i]->name, name) == 0) {
             return cs_registry_plugins[i];
+        }
+    }
+    if (&cs_registry_extra_count != NULL && cs_registry_extra != NULL) {
+        for (size_t i = 0; i < cs_registry_extra_count; i++) {
+            if (strcmp(cs_registry_extra[i]->name, name) == 0) {
+                return cs_registry_extra[i];
+            }
         }
     }
     return NULL;

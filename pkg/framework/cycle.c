@@ -87,8 +87,10 @@ struct cs_fw_attempt *cs_fw_attempt_new(struct cs_profile *prof, struct cs_cycle
             .arena = pa,
             .snap = c->snap,
             .api = c->api,
+            .fw = att,
         };
     }
+    att->cycle = c;
     return att;
 }
 

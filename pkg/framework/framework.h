@@ -97,6 +97,7 @@ struct cs_eqcache {
  * committed or discarded (pre_bind and unreserve of a group see each member's own state). */
 struct cs_fw_attempt {
     struct cs_profile *prof;
+    struct cs_cycle *cycle;
     void **states;
     struct cs_fw_call *calls;
 };

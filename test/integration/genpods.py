@@ -24,6 +24,7 @@ ap.add_argument("--toleration", action="append", default=[])
 ap.add_argument("--host-port", type=int, default=0)
 ap.add_argument("--gate", action="append", default=[])
 ap.add_argument("--priority", type=int)
+ap.add_argument("--grace", type=int, help="terminationGracePeriodSeconds")
 ap.add_argument("--affinity-json")
 a = ap.parse_args()
 
@@ -64,6 +65,8 @@ for i in range(a.start, a.start + a.count):
         spec["schedulingGates"] = [{"name": g} for g in a.gate]
     if a.priority is not None:
         spec["priority"] = a.priority
+    if a.grace is not None:
+        spec["terminationGracePeriodSeconds"] = a.grace
     if a.affinity_json:
         spec["affinity"] = json.loads(a.affinity_json)
     md = {"name": "%s%d" % (a.prefix, i), "namespace": a.namespace}

@@ -1,0 +1,45 @@
+#ifndef CS_PKG_FRAMEWORK_PREEMPT_H
+#define CS_PKG_FRAMEWORK_PREEMPT_H
+/*
+ * The preemption engine: victim selection as a service for PostFilter plugins (DefaultPreemption,
+ * gang and quota preemption). kube-scheduler's algorithm, extended by two plugin ops:
+ *
+ *   eligible    preemptionPolicy Never, or a lower-priority pod still terminating on the pod's
+ *               nominated node, make the pod ineligible;
+ *   candidates  nodes whose Filter status is not UnschedulableAndUnresolvable, visited from a
+ *               random offset; dry runs stop after max(minCandidateNodesAbsolute,
+ *               N * minCandidateNodesPercentage / 100) candidates (capped at N) that violate no
+ *               PodDisruptionBudget;
+ *   victims     on a node: every pod of lower priority that each plugin's may_evict allows is
+ *               removed; if the preemptor then passes Filter, victims are reprieved one by one
+ *               (PDB-violating first, then the rest, each by priority descending, earlier start
+ *               first) while it still fits; the remaining set must satisfy every plugin's
+ *               victims_ok;
+ *   pick        fewest PDB violations, then the lowest highest-victim priority, the smallest sum
+ *               of (priority + 2^31), the fewest victims, the latest start among the
+ *               highest-priority victims, then the first found.
+ *
+ * Dry runs change snapshot nodes in place and restore them exactly (pods, aggregates, plugin
+ * node state, version). Runs on the scheduling thread, inside PostFilter.
+ */
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "api/plugin.h"
+
+struct cs_preempt_opts {
+    int32_t min_candidate_pct;     /* 0 = 10 */
+    int32_t min_candidate_abs;     /* 0 = 100 */
+    /* Would evicting the victim violate a PodDisruptionBudget? NULL = no budgets. */
+    bool (*violates_pdb)(void *arg, const struct cs_pod *victim);
+    void *pdb_arg;
+};
+
+/* From PostFilter: c and pod as PostFilter got them. CS_SUCCESS with out filled (victims in the
+ * pod arena, borrowed from the snapshot), or CS_UNSCHEDULABLE with *why (static text). */
+enum cs_code cs_fw_preempt(struct cs_fw_call *c, const struct cs_pod *pod,
+                           const struct cs_node_status_map *statuses,
+                           const struct cs_preempt_opts *opts, struct cs_preempt_result *out,
+                           const char **why);
+
+#endif
