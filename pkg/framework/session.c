@@ -342,9 +342,16 @@ static void run_group(struct cs_session *s, struct unit *u)
         return;
     }
     if ((int64_t)u->n + assigned < (int64_t)u->min_member) {
+        /* Stable text (no running count): members arrive one by one and each arrival retries
+         * the group, which must not rewrite every member's condition. */
         const char *msg = cs_arena_printf(
-            &c->arena, "pod group %s: %u pending and %u bound or assumed pods, %d needed",
-            u->group, u->n, assigned, u->min_member);
+            &c->arena, "pod group %s: waiting for members: fewer than %d pending, bound or assumed",
+            u->group, u->min_member);
+        if (CS_V(4)) {
+            CS_INFO_S("Pod group short of members", CS_KV("group", u->key),
+                      CS_KVI("pending", u->n), CS_KVI("assigned", assigned),
+                      CS_KVI("minMember", u->min_member));
+        }
         for (uint32_t i = 0; i < u->n; i++) {
             fail_with(s, u->m[i], prof, CS_UNSCHEDULABLE, msg, CS_EV_POD_ADD | CS_EV_CUSTOM, t0);
         }

@@ -162,6 +162,7 @@ static void to_gated(struct cs_queue *q, struct cs_qentry *e, const char *reason
 
 static void free_entry(struct cs_qentry *e)
 {
+    cs_pod_unref(e->newer);
     cs_pod_unref((struct cs_pod *)e->qp.pod);
     cs_free(e->key);
     cs_free(e->gated_reason);
@@ -271,11 +272,17 @@ void cs_queue_add(struct cs_queue *q, struct cs_pod *pod)
         }
         goto out;
     }
-    /* An update: keep the newest version. */
-    struct cs_pod *old = (struct cs_pod *)e->qp.pod;
+    /* An update: keep the newest version. An entry in flight keeps the version being scheduled
+     * (the scheduling thread holds it without the lock) and parks the new one in e->newer. */
+    struct cs_pod *old = e->newer ? e->newer : (struct cs_pod *)e->qp.pod;
     bool changed = q->ops.changed == NULL || q->ops.changed(q->ops.arg, old, pod);
-    e->qp.pod = cs_pod_ref(pod);
-    cs_pod_unref(old);
+    if (e->where == CS_Q_INFLIGHT) {
+        cs_pod_unref(e->newer);
+        e->newer = cs_pod_ref(pod);
+    } else {
+        e->qp.pod = cs_pod_ref(pod);
+        cs_pod_unref(old);
+    }
     e->group = q->ops.group_of ? q->ops.group_of(q->ops.arg, pod) : NULL;
     switch (e->where) {
     case CS_Q_INFLIGHT:
@@ -419,10 +426,21 @@ size_t cs_queue_take_group(struct cs_queue *q, const char *group, struct cs_qent
     return n;
 }
 
+/* The attempt of an in-flight entry ended: the newest version becomes the queued one. */
+static void land(struct cs_qentry *e)
+{
+    if (e->newer) {
+        cs_pod_unref((struct cs_pod *)e->qp.pod);
+        e->qp.pod = e->newer;
+        e->newer = NULL;
+    }
+}
+
 bool cs_queue_still_current(struct cs_queue *q, struct cs_qentry *e, const struct cs_pod *pod)
 {
     pthread_mutex_lock(&q->mu);
-    bool ok = !e->deleted && e->qp.pod->uid && pod->uid && strcmp(e->qp.pod->uid, pod->uid) == 0;
+    const struct cs_pod *cur = e->newer ? e->newer : e->qp.pod;
+    bool ok = !e->deleted && cur->uid && pod->uid && strcmp(cur->uid, pod->uid) == 0;
     pthread_mutex_unlock(&q->mu);
     return ok;
 }
@@ -447,6 +465,7 @@ static bool event_since(const struct cs_queue *q, uint32_t events, uint64_t seq)
 void cs_queue_done_unschedulable(struct cs_queue *q, struct cs_qentry *e, uint32_t events)
 {
     pthread_mutex_lock(&q->mu);
+    land(e);
     if (e->deleted) {
         drop(q, e);
         goto out;
@@ -468,6 +487,7 @@ out:
 void cs_queue_done_error(struct cs_queue *q, struct cs_qentry *e)
 {
     pthread_mutex_lock(&q->mu);
+    land(e);
     if (e->deleted) {
         drop(q, e);
         goto out;

@@ -45,7 +45,11 @@ struct cs_qentry {
     uint64_t pop_seq;            /* event sequence number when popped */
     bool deleted;                /* deleted while in flight */
     bool updated;                /* a newer version arrived while in flight */
+    struct cs_pod *newer;        /* that version (counted), swapped in when the attempt ends:
+                                  * the scheduling thread reads qp.pod without the lock */
     char *gated_reason;          /* owned; why PreEnqueue refused it */
+    uint64_t reported;           /* hash of the last failure reported for this pod (0: none);
+                                  * owned by the scheduling thread, which skips repeating it */
     const char *group;           /* the pod's group key (ops->group_of, interned), or NULL */
 };
 

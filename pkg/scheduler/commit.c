@@ -16,6 +16,7 @@
 
 #include "api/encode.h"
 #include "pkg/scheduler/internal.h"
+#include "pkg/util/map.h"
 #include "pkg/metrics/metrics.h"
 #include "pkg/util/alloc.h"
 #include "pkg/util/buf.h"
@@ -43,12 +44,21 @@ static void report_failure(struct cs_scheduler *s, struct cs_qentry *e, struct c
     bool unsched = res->code == CS_UNSCHEDULABLE;
     const char *reason = unsched ? "Unschedulable" : "SchedulerError";
     const char *msg = res->message ? res->message : "scheduling failed";
-    if (CS_V(2)) {
-        CS_INFO_S("Unable to schedule pod; waiting", CS_KV("pod", pod->key), CS_KV("err", msg));
+    /* The same failure again for the same pod (a gang waiting for its members is retried on
+     * every member's arrival) is neither logged, written nor recorded again: the condition
+     * already says it, and kube-scheduler's event correlator would fold the event anyway. */
+    uint64_t h = cs_hash_str(msg) ^ (cs_hash_str(reason) * 31u) ^
+                 (cs_hash_str(pod->uid ? pod->uid : "") * 7u);
+    h = h ? h : 1;
+    if (h != e->reported) {
+        e->reported = h;
+        if (CS_V(2)) {
+            CS_INFO_S("Unable to schedule pod; waiting", CS_KV("pod", pod->key), CS_KV("err", msg));
+        }
+        cs_recorder_unschedulable(&s->recorder, pod, reason, msg);
+        cs_recorder_event(&s->recorder, pod, "Warning", "FailedScheduling", "Scheduling", msg,
+                          prof->name);
     }
-    cs_recorder_unschedulable(&s->recorder, pod, reason, msg);
-    cs_recorder_event(&s->recorder, pod, "Warning", "FailedScheduling", "Scheduling", msg,
-                      prof->name);
     cs_sched_metrics_attempt(&s->metrics, unsched ? "unschedulable" : "error", prof->name, secs);
     if (unsched) {
         atomic_fetch_add(&s->unschedulable, 1);

@@ -534,19 +534,16 @@ void cs_scheduler_stop(struct cs_scheduler *s, int64_t drain_timeout_ns)
 
 void cs_scheduler_destroy(struct cs_scheduler *s)
 {
+    /* Informers first (their callbacks reach plugins), then everything holding plugin state
+     * (session, cycle, snapshot and cache node states), then the plugins themselves. */
     cs_informer_free(s->pod_inf);
     cs_informer_free(s->node_inf);
     s->pod_inf = s->node_inf = NULL;
-    for (uint32_t i = 0; i < s->n_profiles; i++) {
-        cs_profile_destroy(&s->profiles[i]);
-    }
-    cs_free(s->profiles);
-    cs_session_destroy(&s->session);
     for (uint32_t i = 0; i < s->n_extra_inf; i++) {
         cs_informer_free(s->extra_inf[i]);
     }
     cs_free(s->extra_inf);
-    cs_fw_handle_destroy(&s->fw);
+    cs_session_destroy(&s->session);
     while (s->unres) {
         struct cs_unreserve_job *j = s->unres;
         s->unres = j->next;
@@ -559,6 +556,11 @@ void cs_scheduler_destroy(struct cs_scheduler *s)
     cs_snapshot_destroy(&s->snap);
     cs_queue_destroy(&s->queue);
     cs_cache_destroy(&s->cache);
+    for (uint32_t i = 0; i < s->n_profiles; i++) {
+        cs_profile_destroy(&s->profiles[i]);
+    }
+    cs_free(s->profiles);
+    cs_fw_handle_destroy(&s->fw);
     cs_recorder_destroy(&s->recorder);
     size_t it = 0;
     const char *k;

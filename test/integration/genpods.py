@@ -3,7 +3,7 @@
 
 genpods.py --count N [--prefix p-] [--namespace default] [--cpu 100m] [--memory 500Mi]
            [--scheduler ack-co-scheduler] [--label k=v]... [--node-selector k=v]...
-           [--toleration key=value:Effect]... [--host-port N] [--gate name] [--priority N]
+           [--toleration key=value:Effect]... [--host-port N] [--gate name] [--priority N] [--priority-class NAME]
 """
 import argparse
 import json
@@ -24,6 +24,7 @@ ap.add_argument("--toleration", action="append", default=[])
 ap.add_argument("--host-port", type=int, default=0)
 ap.add_argument("--gate", action="append", default=[])
 ap.add_argument("--priority", type=int)
+ap.add_argument("--priority-class", help="priorityClassName")
 ap.add_argument("--grace", type=int, help="terminationGracePeriodSeconds")
 ap.add_argument("--affinity-json")
 a = ap.parse_args()
@@ -65,6 +66,8 @@ for i in range(a.start, a.start + a.count):
         spec["schedulingGates"] = [{"name": g} for g in a.gate]
     if a.priority is not None:
         spec["priority"] = a.priority
+    if a.priority_class:
+        spec["priorityClassName"] = a.priority_class
     if a.grace is not None:
         spec["terminationGracePeriodSeconds"] = a.grace
     if a.affinity_json:

@@ -39,6 +39,12 @@ wait_until() {
   "$@" >/dev/null 2>&1
 }
 
+# Predicates for wait_until (which re-runs its command; a "$(...)" argument would be expanded
+# only once): nonempty CMD... is true when CMD prints something, equals WANT CMD... when it
+# prints exactly WANT.
+nonempty() { [ -n "$("$@")" ]; }
+equals() { local want=$1; shift; [ "$("$@")" = "$want" ]; }
+
 k() { kubectl --kubeconfig "$KCFG" "$@"; }
 
 # start_apisim [apisim flags...]: starts apisim, waits for its URL line, sets APISIM_URL.

@@ -48,7 +48,7 @@ stop_cosched
   >>"$WORK/cosched-kubeadm.log" 2>&1 &
 COSCHED_PID=$!
 holder() { k get lease -n kube-system cli-lease -o jsonpath='{.spec.holderIdentity}' 2>/dev/null; }
-wait_until 15 test -n "$(holder)"
+wait_until 15 nonempty holder
 check "kubeadm-style flags accepted; the lease named by --leader-elect-resource-name is held" \
   test -n "$(holder)"
 check "the lease duration comes from --leader-elect-lease-duration" \

@@ -23,7 +23,7 @@ run_replica() {
 A=$(run_replica a)
 B=$(run_replica b)
 holder() { k get lease -n kube-system ack-co-scheduler -o jsonpath='{.spec.holderIdentity}' 2>/dev/null; }
-wait_until 15 test -n "$(holder)"
+wait_until 15 nonempty holder
 first=$(holder)
 check "a replica holds the lease ($first)" test -n "$first"
 "$PY" "$ROOT/test/integration/genpods.py" --count 20 --prefix one- | k create -f - -o name >/dev/null

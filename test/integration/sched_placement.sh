@@ -34,7 +34,7 @@ check "toleration for dedicated=gpu:NoSchedule lands on the tainted node-b" boun
 
 gen --prefix notol- --affinity-json "$HOST_B" | k create -f - -o name >/dev/null
 want='0/4 nodes are available: 1 node(s) had untolerated taint {dedicated: gpu}, 1 node(s) were unschedulable, 2 node(s) didn'"'"'t match Pod'"'"'s node affinity/selector.'
-wait_until 10 test -n "$(cond_msg notol-0)"
+wait_until 10 nonempty cond_msg notol-0
 got=$(cond_msg notol-0)
 check "untolerated taint + unschedulable + affinity refused with upstream's message" [ "$got" = "$want" ]
 if [ "$got" != "$want" ]; then echo "#   got:  $got"; echo "#   want: $want"; fi
@@ -57,7 +57,7 @@ gen --prefix port1- --host-port 8080 --node-selector disk=ssd | k create -f - -o
 wait_until 10 bound_to port1-0 node-a
 check "first hostPort 8080 pod binds" bound_to port1-0 node-a
 gen --prefix port2- --host-port 8080 --node-selector disk=ssd | k create -f - -o name >/dev/null
-wait_until 10 test -n "$(cond_msg port2-0)"
+wait_until 10 nonempty cond_msg port2-0
 got=$(cond_msg port2-0)
 check "second hostPort 8080 pod on the same node is refused: $got" \
   bash -c "[[ \"$got\" == *\"1 node(s) didn't have free ports for the requested pod ports\"* ]]"
@@ -67,11 +67,11 @@ sleep 1.5
 check "gated pod is not scheduled" [ -z "$(pod_node gated-0)" ]
 check "gated pod keeps the apiserver's SchedulingGated reason" [ "$(cond_reason gated-0)" = SchedulingGated ]
 k patch pod gated-0 --type=json -p '[{"op":"remove","path":"/spec/schedulingGates"}]' >/dev/null
-wait_until 10 test -n "$(pod_node gated-0)"
+wait_until 10 nonempty pod_node gated-0
 check "removing the gate lets it schedule" [ -n "$(pod_node gated-0)" ]
 
 gen --prefix unsched- --node-selector kubernetes.io/hostname=node-c | k create -f - -o name >/dev/null
-wait_until 10 test -n "$(cond_msg unsched-0)"
+wait_until 10 nonempty cond_msg unsched-0
 got=$(cond_msg unsched-0)
 check "only-unschedulable-node pod refused: $got" \
   bash -c "[[ \"$got\" == *\"1 node(s) were unschedulable\"* ]]"

@@ -38,16 +38,18 @@ count_bound() { k get pods -l "$1" -o jsonpath='{range .items[*]}{.spec.nodeName
 bound_is() { [ "$(count_bound "$1")" = "$2" ]; }
 
 # --- a group of 600 (more than two batches), all or nothing -------------------------------
+t0=$(date +%s%N)
 gen --count 600 --prefix big- --node-selector pool=gang --label test.cosched.io/group=big \
     --label test.cosched.io/min=600 | k create -f - -o name >/dev/null
 wait_until 60 bound_is test.cosched.io/group=big 600
+echo "# 600-pod group created and bound in $(( ($(date +%s%N) - t0) / 1000000 )) ms"
 check "a 600-pod group (batch size 256) is placed whole" bound_is test.cosched.io/group=big 600
 
 # --- a group that does not fit stays entirely pending, then fits when a node arrives -------
 # 15 nodes x 4 cpu = 600 pods of 100m: the cluster is full; a group of 30 with min 30 waits.
 gen --count 30 --prefix more- --node-selector pool=gang --label test.cosched.io/group=more \
     --label test.cosched.io/min=30 | k create -f - -o name >/dev/null
-wait_until 15 test -n "$(cond_msg more-0)"
+wait_until 15 nonempty cond_msg more-0
 sleep 1
 check "a group that cannot reach its minimum binds no member" bound_is test.cosched.io/group=more 0
 check "its pods say why (pod group message)" grep -q "pod group more" <<<"$(cond_msg more-0)"
@@ -69,11 +71,11 @@ check "a late member of a group binds when bound members complete its minimum" \
 # --- a CRD watch and a custom event --------------------------------------------------------
 gen --count 1 --prefix gated- --node-selector pool=slots --label test.cosched.io/gated=true \
   | k create -f - -o name >/dev/null
-wait_until 15 test -n "$(cond_msg gated-0)"
+wait_until 15 nonempty cond_msg gated-0
 check "a gated pod waits with the plugin's reason" grep -q "gate closed" <<<"$(cond_msg gated-0)"
 t0=$(date +%s%N)
 k create -f - -o name >/dev/null <<<'{"apiVersion":"test.cosched.io/v1","kind":"Gate","metadata":{"name":"open"}}'
-wait_until 10 test -n "$(pod_node gated-0)"
+wait_until 10 nonempty pod_node gated-0
 t1=$(date +%s%N)
 check "creating the Gate raises the plugin's event and the pod binds" test -n "$(pod_node gated-0)"
 echo "# gated pod bound $(( (t1 - t0) / 1000000 )) ms after the Gate was created"
@@ -94,15 +96,16 @@ last=$(k get pods -l test.cosched.io/slots=true -o jsonpath='{range .items[?(@.s
 check "the waiting slot pod gets the freed slot $freed, no slot twice" test "$last" = "0 1 "
 
 # --- evictions through a statement (preemption) --------------------------------------------
-gen --count 2 --prefix low- --cpu 1 --priority 0 --grace 0 --node-selector pool=preempt \
+k create -f - -o name >/dev/null <<<'{"apiVersion":"scheduling.k8s.io/v1","kind":"PriorityClass","metadata":{"name":"high"},"value":1000}'
+gen --count 2 --prefix low- --cpu 1 --grace 0 --node-selector pool=preempt \
   | k create -f - -o name >/dev/null
-wait_until 15 test -n "$(pod_node low-1)"
-gen --count 1 --prefix high- --cpu 1 --priority 1000 --node-selector pool=preempt \
+wait_until 15 nonempty pod_node low-1
+gen --count 1 --prefix high- --cpu 1 --priority-class high --node-selector pool=preempt \
     --label test.cosched.io/preemptor=true | k create -f - -o name >/dev/null
 low_left() { k get pods -o name | grep -c '^pod/low-'; }
-wait_until 20 test "$(low_left)" = 1
+wait_until 20 equals 1 low_left
 check "the preemptor evicted exactly one lower-priority pod" test "$(low_left)" = 1
-wait_until 20 test -n "$(pod_node high-0)"
+wait_until 20 nonempty pod_node high-0
 check "the preemptor binds on the node it preempted on" test "$(pod_node high-0)" = p-0
 check "the preemptor was nominated first" \
   grep -q "TestPlatform preempting.*high-0" "$WORK/cosched.log"
@@ -115,7 +118,7 @@ gen --count 1 --prefix unres- --node-selector pool=slots --scheduler second-sche
 wait_until 15 grep -q 'TestPlatform unreserve.*unres-0' "$WORK/cosched.log"
 check "a failed bind runs Unreserve for the pod" grep -q 'TestPlatform unreserve.*unres-0' "$WORK/cosched.log"
 curl -sf -o /dev/null -X PUT -H 'Content-Type: application/json' "$APISIM_URL/apisim/faults" -d '{}'
-wait_until 20 test -n "$(pod_node unres-0)"
+wait_until 20 nonempty pod_node unres-0
 check "once binds work again the pod binds" test -n "$(pod_node unres-0)"
 
 check "per-pod state always belonged to its own pod" \

@@ -8,7 +8,7 @@ start_apisim --cluster-gen "nodes=3,cpu=4,memory=8Gi,pods=110,prefix=small-" \
 start_cosched
 "$PY" "$ROOT/test/integration/genpods.py" --count 1 --prefix big- --cpu 9 --memory 1Gi | k create -f - -o name >/dev/null
 msg() { k get pod big-0 -o jsonpath='{.status.conditions[?(@.type=="PodScheduled")].message}'; }
-wait_until 10 test -n "$(msg)"
+wait_until 10 nonempty msg
 check "condition says 0/3 nodes are available: 3 Insufficient cpu. (got: $(msg))" \
   [ "$(msg)" = "0/3 nodes are available: 3 Insufficient cpu." ]
 check "reason Unschedulable" [ "$(k get pod big-0 -o jsonpath='{.status.conditions[?(@.type=="PodScheduled")].reason}')" = Unschedulable ]
@@ -21,6 +21,6 @@ check "no event flood while nothing changes (events: $n_events)" [ "$n_events" -
 printf '{"apiVersion":"v1","kind":"Node","metadata":{"name":"big-node","labels":{"kubernetes.io/hostname":"big-node"}},"status":{"capacity":{"cpu":"16","memory":"64Gi","pods":"110"},"conditions":[{"type":"Ready","status":"True"}]}}' >"$WORK/node.json"
 t0=$(date +%s%N)
 k create -f "$WORK/node.json" -o name >/dev/null
-wait_until 5 test "$(pod_node big-0)" = big-node
+wait_until 5 equals big-node pod_node big-0
 ms=$(( ($(date +%s%N) - t0) / 1000000 ))
 check "bound to the new node within 2 s (took ${ms} ms)" bash -c "[ '$(pod_node big-0)' = big-node ] && [ $ms -le 2000 ]"
