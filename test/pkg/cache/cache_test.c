@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "api/decode.h"
+#include "api/placed.h"
 #include "pkg/cache/cache.h"
 #include "pkg/framework/snapshot.h"
 #include "pkg/util/log.h"
@@ -768,6 +769,61 @@ static void test_cache_snapshot_matches_model_random(void **state)
     fclose(devnull);
 }
 
+/* A group is assumed all or nothing (issue 7, defect 3): when one member is already in the
+ * cache, assume_all reports it and assumes none of the others. */
+static void test_cache_assume_all_is_all_or_nothing(void **state)
+{
+    (void)state;
+    struct env *e = env_new();
+    add_node(e, "n1", 4000, 8 * GI);
+    add_node(e, "n2", 4000, 8 * GI);
+    add_assigned(e, "g1", "n2", 100, MI, 0);
+    struct cs_pod *pods[3] = { mkpod(e, "g0", "n1", 500, MI, 0), mkpod(e, "g1", "n1", 500, MI, 0),
+                               mkpod(e, "g2", "n1", 500, MI, 0) };
+    uint32_t bad = 99;
+    assert_int_equal(cs_cache_assume_all(&e->cache, pods, 3, &bad), -1);
+    assert_int_equal(bad, 1);
+    assert_false(cs_cache_has_pod(&e->cache, "default/g0"));
+    assert_false(cs_cache_has_pod(&e->cache, "default/g2"));
+    assert_usage(cinfo(e, "n1"), 0, 0, 0);
+    assert_usage(cinfo(e, "n2"), 100, MI, 1);
+
+    /* Without the conflict every member is assumed on its own node. */
+    cs_cache_remove_pod(&e->cache, "default/g1");
+    assert_int_equal(cs_cache_assume_all(&e->cache, pods, 3, &bad), 0);
+    assert_usage(cinfo(e, "n1"), 1500, 3 * MI, 3);
+    assert_true(cs_cache_is_assumed(&e->cache, "default/g1"));
+    for (int i = 0; i < 3; i++) {
+        cs_pod_unref(pods[i]);
+    }
+    env_free(e);
+}
+
+/* The cache holds what the API server will hold for a pod we bind (issue 7, defect 5): the
+ * placed pod carries nodeName and PreBind's annotations, in the cache and in the snapshot. */
+static void test_cache_holds_placed_pod_with_prebind_annotations(void **state)
+{
+    (void)state;
+    struct env *e = env_new();
+    add_node(e, "n1", 4000, 8 * GI);
+    struct cs_pod *queued = mkpod(e, "p", NULL, 500, MI, 0);
+    struct cs_label ann[1] = { { .key = "example.com/cpuset", .value = "0-3" } };
+    struct cs_pod *placed = cs_pod_placed(queued, "n1", ann, 1);
+    assert_null(queued->node_name);
+    assert_string_equal(placed->node_name, "n1");
+    assert_int_equal(cs_cache_assume_pod(&e->cache, placed, "n1"), 0);
+    const struct cs_node_info *ni = cinfo(e, "n1");
+    assert_int_equal(ni->n_pods, 1);
+    assert_string_equal(cs_pod_annotation(ni->pods[0], "example.com/cpuset"), "0-3");
+    assert_string_equal(ni->pods[0]->node_name, "n1");
+    cs_cache_update_snapshot(&e->cache, &e->snap);
+    const struct cs_node_info *si = cs_snapshot_node(&e->snap, "n1");
+    assert_string_equal(cs_pod_annotation(si->pods[0], "example.com/cpuset"), "0-3");
+    cs_pod_unref(placed);
+    cs_pod_unref(queued);
+    env_free(e);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -786,6 +842,8 @@ int main(void)
         cmocka_unit_test(test_cache_snapshot_refresh_is_incremental),
         cmocka_unit_test(test_cache_two_snapshots_converge),
         cmocka_unit_test(test_cache_snapshot_matches_model_random),
+        cmocka_unit_test(test_cache_assume_all_is_all_or_nothing),
+        cmocka_unit_test(test_cache_holds_placed_pod_with_prebind_annotations),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
