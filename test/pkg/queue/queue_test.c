@@ -628,6 +628,31 @@ static void test_queue_gated_admitted_after_update(void **state)
 
 /* A pod whose bind failed comes back through requeue_backoff: into backoff (1s for a pod the
  * queue no longer knows), popped when it expires; the newest version is used. */
+/* An update that arrives while the pod is being scheduled never changes the object the
+ * scheduling thread holds (it reads it without the queue's lock): the newer version waits
+ * beside it, counts for still_current, and becomes the queued one when the attempt ends. */
+static void test_queue_update_in_flight_keeps_scheduled_version(void **state)
+{
+    (void)state;
+    struct env *e = env_new(true);
+    add(e, "p", 0);
+    struct cs_qentry *en = pop1(e);
+    const struct cs_pod *scheduled = en->qp.pod;
+    assert_string_equal(scheduled->resource_version, "1");
+    add(e, "p", 5);
+    add(e, "p", 7);
+    assert_ptr_equal(en->qp.pod, scheduled);
+    assert_string_equal(scheduled->resource_version, "1");
+    assert_string_equal(en->newer->resource_version, "3");
+    assert_true(cs_queue_still_current(&e->q, en, scheduled));
+    cs_queue_done_unschedulable(&e->q, en, CS_EV_NODE_ADD);
+    en = cs_map_get(&e->q.all, "default/p");
+    assert_null(en->newer);
+    assert_string_equal(en->qp.pod->resource_version, "3");
+    assert_int_equal(en->qp.pod->priority, 7);
+    env_free(e);
+}
+
 static void test_queue_requeue_backoff(void **state)
 {
     (void)state;
@@ -774,7 +799,8 @@ static void check_invariants(struct env *e, const struct mkey *m, uint32_t step)
         assert_int_equal(en->where == CS_Q_INFLIGHT, m[k].inflight);
         assert_int_equal(en->deleted, !m[k].live);
         if (m[k].live) {
-            assert_ptr_equal(en->qp.pod, m[k].newest);
+            /* in flight, the version being scheduled stays; a newer one waits beside it */
+            assert_ptr_equal(en->newer ? en->newer : en->qp.pod, m[k].newest);
         }
         if (en->where != CS_Q_INFLIGHT) {
             assert_int_equal(en->where == CS_Q_GATED, m[k].gated);
@@ -939,6 +965,7 @@ int main(void)
         cmocka_unit_test(test_queue_update_unschedulable_respects_changed),
         cmocka_unit_test(test_queue_gated_admitted_after_update),
         cmocka_unit_test(test_queue_requeue_backoff),
+        cmocka_unit_test(test_queue_update_in_flight_keeps_scheduled_version),
         cmocka_unit_test(test_queue_stats_every_state),
         cmocka_unit_test(test_queue_no_pod_lost_random),
     };
