@@ -134,9 +134,11 @@ static inline int fw_implements_cb(void *arg, const char *plugin, enum cs_ext_po
     return cs_fw_plugin_implements(plugin, ep);
 }
 
-/* kube-scheduler's default profile (registry defaults, resolved like the real config). */
-static inline void fw_default_profile(struct cs_profile *prof, const struct cs_api_ctx *api,
-                                      int32_t pct)
+/* kube-scheduler's default profile (registry defaults, resolved like the real config), with
+ * the plugin `extra` (a test plugin of the binary's cs_registry_extra table, or NULL) first at
+ * every point it implements: first at Bind, it sees every bind before DefaultBinder takes it. */
+static inline void fw_profile_with(struct cs_profile *prof, const struct cs_api_ctx *api,
+                                   int32_t pct, const char *extra)
 {
     char err[512] = "";
     struct cs_config cfg;
@@ -156,16 +158,21 @@ static inline void fw_default_profile(struct cs_profile *prof, const struct cs_a
         print_error("resolve: %s\n", err);
     }
     assert_int_equal(rc, 0);
-    struct cs_fw_entry entries[CS_EP_COUNT][32];
+    struct cs_fw_entry entries[CS_EP_COUNT][33];
     const struct cs_fw_entry *pts[CS_EP_COUNT];
     uint32_t npts[CS_EP_COUNT];
     for (int ep = 0; ep < CS_EP_COUNT; ep++) {
         assert_true(rp.n[ep] <= 32);
-        npts[ep] = (uint32_t)rp.n[ep];
-        for (size_t k = 0; k < rp.n[ep]; k++) {
-            entries[ep][k].name = rp.points[ep][k].name;
-            entries[ep][k].weight = rp.points[ep][k].weight;
+        uint32_t k = 0;
+        if (extra && cs_fw_plugin_implements(extra, (enum cs_ext_point)ep)) {
+            entries[ep][k].name = extra;
+            entries[ep][k++].weight = 1;
         }
+        for (size_t i = 0; i < rp.n[ep]; i++) {
+            entries[ep][k].name = rp.points[ep][i].name;
+            entries[ep][k++].weight = rp.points[ep][i].weight;
+        }
+        npts[ep] = k;
         pts[ep] = entries[ep];
     }
     rc = cs_profile_build(prof, "default-scheduler", pts, npts, NULL, NULL, pct, api, err,
@@ -176,6 +183,12 @@ static inline void fw_default_profile(struct cs_profile *prof, const struct cs_a
     assert_int_equal(rc, 0);
     cs_resolved_profile_free(&rp);
     cs_config_free(&cfg);
+}
+
+static inline void fw_default_profile(struct cs_profile *prof, const struct cs_api_ctx *api,
+                                      int32_t pct)
+{
+    fw_profile_with(prof, api, pct, NULL);
 }
 
 #endif

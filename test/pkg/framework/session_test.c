@@ -113,56 +113,6 @@ struct env {
     char last_msg[512];
 };
 
-static int implements_cb(void *arg, const char *plugin, enum cs_ext_point ep)
-{
-    (void)arg;
-    return cs_fw_plugin_implements(plugin, ep);
-}
-
-/* kube-scheduler's default profile with SessionProbe first at each point it implements (first
- * at Bind, so it sees every bind before DefaultBinder takes it). */
-static void build_profile(struct env *e)
-{
-    char err[512] = "";
-    struct cs_config cfg;
-    cs_config_defaults(&cfg);
-    size_t nd = cs_registry_default_profile_len;
-    struct cs_config_default_plugin defs[32];
-    for (size_t i = 0; i < nd; i++) {
-        defs[i].name = cs_registry_default_profile[i].name;
-        defs[i].weight = cs_registry_default_profile[i].weight;
-    }
-    struct cs_resolved_profile rp;
-    memset(&rp, 0, sizeof(rp));
-    assert_int_equal(cs_config_resolve(&cfg.profiles[0], defs, nd, implements_cb, NULL, &rp,
-                                       err, sizeof(err)),
-                     0);
-    struct cs_fw_entry entries[CS_EP_COUNT][33];
-    const struct cs_fw_entry *pts[CS_EP_COUNT];
-    uint32_t npts[CS_EP_COUNT];
-    for (int ep = 0; ep < CS_EP_COUNT; ep++) {
-        uint32_t k = 0;
-        if (cs_fw_plugin_implements("SessionProbe", (enum cs_ext_point)ep)) {
-            entries[ep][k].name = "SessionProbe";
-            entries[ep][k++].weight = 1;
-        }
-        for (size_t i = 0; i < rp.n[ep]; i++) {
-            entries[ep][k].name = rp.points[ep][i].name;
-            entries[ep][k++].weight = rp.points[ep][i].weight;
-        }
-        npts[ep] = k;
-        pts[ep] = entries[ep];
-    }
-    int rc = cs_profile_build(&e->prof, "default-scheduler", pts, npts, NULL, NULL, -1, &e->api,
-                              err, sizeof(err));
-    if (rc != 0) {
-        print_error("profile: %s\n", err);
-    }
-    assert_int_equal(rc, 0);
-    cs_resolved_profile_free(&rp);
-    cs_config_free(&cfg);
-}
-
 static bool q_less(void *arg, const struct cs_queued_pod *a, const struct cs_queued_pod *b)
 {
     struct env *e = arg;
@@ -242,7 +192,7 @@ static struct env *env_new(int nodes, int cpu)
     struct env *e = test_calloc(1, sizeof(*e));
     cs_api_ctx_init(&e->api);
     cs_snapshot_init(&e->snap);
-    build_profile(e);
+    fw_profile_with(&e->prof, &e->api, -1, "SessionProbe");
     cs_cycle_init(&e->cyc, &e->api, 7);
     e->cyc.snap = &e->snap;
     struct cs_queue_ops qops = { .less = q_less, .group_of = q_group_of, .arg = e };
