@@ -22,6 +22,7 @@
 #include "pkg/config/duration.h"
 #include "pkg/config/resolve.h"
 #include "pkg/framework/framework.h"
+#include "pkg/framework/session.h"
 #include "pkg/leaderelection/leaderelection.h"
 #include "pkg/metrics/metrics.h"
 #include "pkg/scheduler/scheduler.h"
@@ -45,6 +46,7 @@ struct flags {
     int burst;                 /* < 0 unset */
     int verbosity;
     int batch_size;
+    uint32_t actions;          /* --session-actions; 0 unset */
     unsigned long long seed;
     /* --leader-elect-* overrides of the configuration (0 / NULL: unset) */
     int64_t le_lease_ns, le_renew_ns, le_retry_ns;
@@ -120,6 +122,7 @@ static void usage(FILE *f)
           "                               override the configuration's leaderElection block\n"
           "  --logging-format text        (json is not supported)\n"
           "  --batch-size N               pods per scheduling session (default 256)\n"
+          "  --session-actions LIST       ordered session actions (default allocate,preempt)\n"
           "  --seed N                     tie-break random seed (tests)\n",
           f);
 }
@@ -179,7 +182,7 @@ static int parse_flags(int argc, char **argv, struct flags *f)
         static const char *const known[] = {
             "kubeconfig", "config", "master", "v", "leader-elect", "bind-address", "secure-port",
             "tls-cert-file", "tls-private-key-file", "kube-api-qps", "kube-api-burst",
-            "batch-size", "seed", "leader-elect-lease-duration", "leader-elect-renew-deadline",
+            "batch-size", "session-actions", "seed", "leader-elect-lease-duration", "leader-elect-renew-deadline",
             "leader-elect-retry-period", "leader-elect-resource-name",
             "leader-elect-resource-namespace", "leader-elect-resource-lock", "logging-format",
             NULL,
@@ -267,6 +270,13 @@ static int parse_flags(int argc, char **argv, struct flags *f)
                 return -1;
             }
             f->batch_size = (int)n;
+        } else if (strcmp(key, "session-actions") == 0) {
+            char aerr[200];
+            if (cs_session_parse_actions(val, &f->actions, aerr, sizeof(aerr)) != 0) {
+                fprintf(stderr, "cosched: invalid value \"%s\" for --session-actions: %s\n", val,
+                        aerr);
+                return -1;
+            }
         } else if (strcmp(key, "leader-elect-lease-duration") == 0 ||
                    strcmp(key, "leader-elect-renew-deadline") == 0 ||
                    strcmp(key, "leader-elect-retry-period") == 0) {
@@ -448,6 +458,7 @@ int main(int argc, char **argv)
     cs_metrics_register_process(reg);
     struct cs_scheduler_opts so = {
         .batch_size = fl.batch_size,
+        .actions = fl.actions,
         .initial_backoff_ns = cfg.pod_initial_backoff_seconds * 1000000000LL,
         .max_backoff_ns = cfg.pod_max_backoff_seconds * 1000000000LL,
         .seed = fl.seed,

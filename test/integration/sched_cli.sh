@@ -12,6 +12,8 @@ runs --kubeconfig "$KCFG" --frobnicate
 check "unknown flag: exit 1 naming it" bash -c "[ $(rc) = 1 ] && grep -q -- 'unknown flag: --frobnicate' '$WORK/out.txt'"
 runs --kubeconfig "$KCFG" --secure-port notaport
 check "bad flag value: exit 1 naming the flag" bash -c "[ $(rc) = 1 ] && grep -q -- '--secure-port' '$WORK/out.txt'"
+runs --kubeconfig "$KCFG" --session-actions allocate,reclaimx
+check "unknown session action: exit 1 naming it" bash -c "[ $(rc) = 1 ] && grep -q 'unknown session action \"reclaimx\"' '$WORK/out.txt'"
 runs --kubeconfig "$KCFG" --config "$WORK/missing.yaml"
 check "missing config file: exit 1" bash -c "[ $(rc) = 1 ] && grep -q 'missing.yaml' '$WORK/out.txt'"
 printf 'apiVersion: kubescheduler.config.k8s.io/v1\nkind: KubeSchedulerConfiguration\nprofiles:\n- schedulerName: x\n  plugins:\n    score:\n      enabled:\n      - name: Foo\n' >"$WORK/bad.yaml"
