@@ -79,7 +79,7 @@ static const char *probe_pod_group(void *priv, const struct cs_pod *pod, int32_t
     if (g == NULL) {
         return NULL;
     }
-    *min_member = m ? atoi(m) : 1;
+    *min_member = m ? (int)strtol(m, NULL, 10) : 1;
     return g;
 }
 

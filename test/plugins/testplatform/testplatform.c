@@ -87,7 +87,7 @@ static void *slots_copy(void *arg, void *dst, const void *src)
 static int slot_of(const struct cs_pod *pod)
 {
     const char *v = cs_pod_annotation(pod, A_SLOT);
-    return v ? atoi(v) : -1;
+    return v ? (int)strtol(v, NULL, 10) : -1;
 }
 
 static void slots_add(void *arg, void *st, const struct cs_node_info *ni, const struct cs_pod *pod)
@@ -126,7 +126,7 @@ static const struct cs_node_state_ops slot_ops = {
 static int node_slots(const struct cs_node_info *ni)
 {
     const char *v = ni->node ? cs_node_label(ni->node, L_SLOTS) : NULL;
-    int n = v ? atoi(v) : 0;
+    int n = v ? (int)strtol(v, NULL, 10) : 0;
     return n > 64 ? 64 : n;
 }
 
@@ -323,7 +323,7 @@ static const char *tp_pod_group(void *priv, const struct cs_pod *pod, int32_t *m
         return NULL;
     }
     const char *m = cs_pod_label(pod, L_MIN);
-    *min_member = m ? atoi(m) : 1;
+    *min_member = m ? (int)strtol(m, NULL, 10) : 1;
     return g;
 }
 
