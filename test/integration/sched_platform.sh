@@ -79,6 +79,9 @@ wait_until 10 nonempty pod_node gated-0
 t1=$(date +%s%N)
 check "creating the Gate raises the plugin's event and the pod binds" test -n "$(pod_node gated-0)"
 echo "# gated pod bound $(( (t1 - t0) / 1000000 )) ms after the Gate was created"
+gate_seen() { k get gate open -o jsonpath='{.status.seenBy}'; }
+wait_until 10 equals TestPlatform gate_seen
+check "the plugin's API write set the Gate's status (status subresource)" equals TestPlatform gate_seen
 
 # --- per-node plugin state from PreBind annotations ---------------------------------------
 gen --count 3 --prefix slot- --node-selector pool=slots --label test.cosched.io/slots=true \

@@ -7,7 +7,8 @@
  *   test.cosched.io/gated=true     PreFilter rejects the pod until a `Gate` object named "open"
  *                                   exists (a watch on the CRD test.cosched.io/v1 gates); the
  *                                   watch raises the custom event "gate" so the pod is retried
- *                                   at once instead of after the 5-minute flush.
+ *                                   at once instead of after the 5-minute flush, and records
+ *                                   status.seenBy on the Gate (an API write, status subresource).
  *   test.cosched.io/slots=true     the pod takes one "slot" of its node: nodes labelled
  *                                   test.cosched.io/slots=N have N. Slots in use are per-node
  *                                   plugin state rebuilt from the annotation test.cosched.io/slot
@@ -138,12 +139,36 @@ static bool is_open_gate(const json_t *obj)
     return name && strcmp(name, "open") == 0;
 }
 
+static void gate_seen_written(void *arg, long http_status, const char *body)
+{
+    (void)arg;
+    (void)body;
+    CS_INFO_S("TestPlatform wrote the Gate's status", CS_KVI("status", http_status));
+}
+
+/* The open Gate's status records that the plugin saw it (an API write through the framework,
+ * on the status subresource), once. */
+static void mark_seen(struct tp *t, const json_t *obj)
+{
+    if (json_object_get(json_object_get(obj, "status"), "seenBy")) {
+        return;
+    }
+    struct cs_api_write w = {
+        .method = "PATCH",
+        .path = "/apis/test.cosched.io/v1/gates/open/status",
+        .body = "{\"status\":{\"seenBy\":\"TestPlatform\"}}",
+        .done = gate_seen_written,
+    };
+    cs_fw_write(t->fw, &w);
+}
+
 static void gate_add(void *priv, const json_t *obj)
 {
     struct tp *t = priv;
     if (is_open_gate(obj)) {
         atomic_store(&t->gate_open, true);
         cs_fw_raise(t->fw, "gate", NULL, obj);
+        mark_seen(t, obj);
     }
 }
 
