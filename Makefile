@@ -34,7 +34,7 @@ TEST_SRCS   := $(shell find test -name '*_test.c' 2>/dev/null)
 obj = $(patsubst %.c,$(1)/obj/%.o,$(2))
 
 .SECONDARY:
-.PHONY: all test unit-tests lint bench bench-apisim demo clean asan
+.PHONY: all test test-run unit-tests lint bench bench-apisim demo demo-run clean asan
 all: $(BUILD)/cosched $(BUILD)/apisim $(BUILD)/bindbench $(BUILD)/schedbench
 
 # --- optimised build ---------------------------------------------------------------------------
@@ -97,7 +97,13 @@ asan: $(ASAN)/cosched $(ASAN)/cosched-test $(ASAN)/apisim $(TEST_BINS)
 
 unit-tests: $(TEST_BINS)
 
-test: asan all $(BUILD)/vg/cosched
+# `make test` and `make demo` work on a fresh machine: they install what is missing first
+# (hack/install-deps.sh, idempotent), then build in a sub-make that sees the installed packages.
+test:
+	@bash hack/install-deps.sh
+	@$(MAKE) --no-print-directory test-run
+
+test-run: asan all $(BUILD)/vg/cosched
 	@bash hack/run-tests.sh $(ASAN)
 
 lint:
@@ -109,7 +115,11 @@ bench: all
 bench-apisim: all
 	@bash hack/bench.sh apisim
 
-demo: all
+demo:
+	@bash hack/install-deps.sh
+	@$(MAKE) --no-print-directory demo-run
+
+demo-run: all
 	@bash hack/demo.sh
 
 clean:
