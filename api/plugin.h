@@ -157,6 +157,9 @@ struct cs_watch_spec {
     void (*on_add)(void *priv, const json_t *obj);
     void (*on_update)(void *priv, const json_t *old, const json_t *obj);
     void (*on_delete)(void *priv, const json_t *obj);
+    /* The resource may not be served (a CRD not installed): a 404 counts as an empty list for
+     * cs_scheduler_synced, and the watch keeps retrying until the resource appears. */
+    bool optional;
 };
 /* Register a watch (init only). The scheduler does not schedule before every watch has listed
  * once (cs_scheduler_synced). Returns 0, or -1 with err. */
@@ -217,8 +220,10 @@ struct cs_plugin_init {
 
 /* A pod group as the session sees it. */
 struct cs_group_view {
-    const char *name;                  /* as pod_group answered */
+    const char *name;                  /* "namespace/name", or the plugin's own qualified name */
     int32_t min_member;
+    const struct cs_pod *const *members;  /* the pending members (n_pending of them) */
+    const bool *placed;                /* per member: placed in the statement (NULL: none yet) */
     uint32_t n_pending;                /* members taken from the queue for this session */
     uint32_t n_assigned;               /* members bound or assumed already (cache) */
     uint32_t n_placed;                 /* members placed in the current statement */
@@ -293,7 +298,10 @@ struct cs_plugin {
 
     /* Groups. pod_group names the group a pod belongs to and its minimum member count; the
      * session takes a group's pending members from the queue together and places them through
-     * one statement, committed only when the group is ready. */
+     * one statement, committed only when the group is ready. A name without '/' is the pod's
+     * namespace's; a name with '/' is taken as qualified (groups spanning namespaces). The
+     * string need only live until the call returns. Also called by the queue (any thread, queue
+     * lock held). When group_valid refuses a group, its members wait for the plugin's events. */
     const char *(*pod_group)(void *priv, const struct cs_pod *pod, int32_t *min_member);
     /* May the group be attempted now? (e.g. its PodGroup object exists). NULL = yes. */
     bool (*group_valid)(void *priv, const struct cs_group_view *g, struct cs_status *st);

@@ -134,6 +134,8 @@ struct cs_sched_result {
     const char *message;           /* cycle arena: kube-scheduler's failure text */
     const char *plugin;            /* the rejecting plugin for single-plugin failures */
     uint32_t reject_events;        /* events of the plugins that rejected the pod */
+    bool quiet;                    /* report without an Event (a group's other members: one
+                                    * FailedScheduling event per group and failure) */
     uint32_t evaluated;            /* nodes filtered */
     uint32_t feasible;
     int64_t ep_ns[CS_EP_COUNT];    /* time spent per extension point (0 = not reached) */

@@ -154,7 +154,11 @@ const char *cs_session_group_key(const struct cs_api_ctx *api, struct cs_profile
         return NULL;
     }
     char buf[512];
-    snprintf(buf, sizeof(buf), "%s/%s/%s", prof->name, pod->ns, g);
+    if (strchr(g, '/')) {
+        snprintf(buf, sizeof(buf), "%s/%s", prof->name, g);
+    } else {
+        snprintf(buf, sizeof(buf), "%s/%s/%s", prof->name, pod->ns, g);
+    }
     return cs_intern(api->strings, buf);
 }
 
@@ -163,9 +167,10 @@ const char *cs_session_group_key(const struct cs_api_ctx *api, struct cs_profile
 struct unit {
     struct cs_profile *prof;
     const char *key;               /* group key, NULL for a single pod */
-    const char *group;             /* group name as the plugin gave it */
+    const char *group;             /* "ns/name" (or the plugin's qualified name) */
     int32_t min_member;
     struct cs_qentry **m;          /* members */
+    const struct cs_pod **pods;    /* members' pods (group_view), filled before the hooks */
     uint32_t n;
     uint32_t cap;
     int32_t priority;
@@ -194,6 +199,7 @@ static void group_view(const struct unit *u, struct cs_group_view *v, uint32_t a
 {
     memset(v, 0, sizeof(*v));
     v->name = u->group;
+    v->members = (const struct cs_pod *const *)u->pods;
     v->min_member = u->min_member;
     v->n_pending = u->n;
     v->n_assigned = assigned;
@@ -238,15 +244,32 @@ static double since(int64_t t0)
     return (double)(cs_mono_ns() - t0) / 1e9;
 }
 
-static void fail_with(struct cs_session *s, struct cs_qentry *e, struct cs_profile *prof,
-                      enum cs_code code, const char *msg, uint32_t events, int64_t t0)
+static void fail_quiet(struct cs_session *s, struct cs_qentry *e, struct cs_profile *prof,
+                       enum cs_code code, const char *msg, uint32_t events, int64_t t0, bool quiet)
 {
     struct cs_sched_result r;
     memset(&r, 0, sizeof(r));
     r.code = code;
     r.message = msg;
     r.reject_events = events;
+    r.quiet = quiet;
     s->env->failed(s->env->arg, e, prof, &r, since(t0));
+}
+
+static void fail_with(struct cs_session *s, struct cs_qentry *e, struct cs_profile *prof,
+                      enum cs_code code, const char *msg, uint32_t events, int64_t t0)
+{
+    fail_quiet(s, e, prof, code, msg, events, t0, false);
+}
+
+/* Every member of a group fails with one message; one Event for the group (on its first
+ * member), a condition on each. */
+static void fail_group(struct cs_session *s, const struct unit *u, const char *msg,
+                       uint32_t events, int64_t t0)
+{
+    for (uint32_t i = 0; i < u->n; i++) {
+        fail_quiet(s, u->m[i], u->prof, CS_UNSCHEDULABLE, msg, events, t0, i > 0);
+    }
 }
 
 /* Apply a PostFilter nomination: evict the victims and nominate the node, through a statement
@@ -335,9 +358,8 @@ static void run_group(struct cs_session *s, struct unit *u)
     if (valid && !valid->p->group_valid(valid->priv, &v, &vst)) {
         const char *msg = cs_arena_printf(&c->arena, "pod group %s: %s", u->group,
                                           vst.n_reasons ? vst.reasons[0] : "not valid yet");
-        for (uint32_t i = 0; i < u->n; i++) {
-            fail_with(s, u->m[i], prof, CS_UNSCHEDULABLE, msg, CS_EV_ALL, t0);
-        }
+        /* The members wait for the events of the plugin that refused the group. */
+        fail_group(s, u, msg, valid->p->events ? valid->p->events : CS_EV_ALL, t0);
         cs_cycle_reset(c);
         return;
     }
@@ -352,9 +374,7 @@ static void run_group(struct cs_session *s, struct unit *u)
                       CS_KVI("pending", u->n), CS_KVI("assigned", assigned),
                       CS_KVI("minMember", u->min_member));
         }
-        for (uint32_t i = 0; i < u->n; i++) {
-            fail_with(s, u->m[i], prof, CS_UNSCHEDULABLE, msg, CS_EV_POD_ADD | CS_EV_CUSTOM, t0);
-        }
+        fail_group(s, u, msg, CS_EV_POD_ADD | CS_EV_CUSTOM, t0);
         cs_cycle_reset(c);
         return;
     }
@@ -388,6 +408,7 @@ static void run_group(struct cs_session *s, struct unit *u)
         cs_cycle_reset(c);
     }
     group_view(u, &v, assigned, placed);
+    v.placed = ok;
     const struct cs_fw_inst *rd = first_with(prof, offsetof(struct cs_plugin, group_ready));
     bool ready = rd ? rd->p->group_ready(rd->priv, &v)
                     : (int64_t)placed + assigned >= (int64_t)u->min_member;
@@ -428,8 +449,9 @@ static void run_group(struct cs_session *s, struct unit *u)
                     msgs[i] ? ": " : (first ? "; e.g. " : ""),
                     msgs[i] ? msgs[i] : (first ? first : ""));
             }
-            fail_with(s, u->m[i], prof, why ? CS_ERROR : CS_UNSCHEDULABLE, msg,
-                      why ? 0 : (ev ? ev : CS_EV_ALL) | CS_EV_POD_ADD | CS_EV_POD_DELETE, t0);
+            fail_quiet(s, u->m[i], prof, why ? CS_ERROR : CS_UNSCHEDULABLE, msg,
+                       why ? 0 : (ev ? ev : CS_EV_ALL) | CS_EV_POD_ADD | CS_EV_POD_DELETE, t0,
+                       i > 0);
         }
     }
     for (uint32_t i = 0; i < u->n; i++) {
@@ -466,7 +488,7 @@ void cs_session_run(struct cs_session *s, struct cs_qentry **batch, size_t n)
             u->key = key;
             u->order = nu++;
             if (key) {
-                u->group = strrchr(key, '/') + 1;
+                u->group = key + strlen(prof->name) + 1;
                 u->min_member = min_member;
                 cs_map_put(&by_key, key, (void *)(uintptr_t)nu);
             }
@@ -495,6 +517,15 @@ void cs_session_run(struct cs_session *s, struct cs_qentry **batch, size_t n)
             }
         }
     }
+    for (uint32_t i = 0; i < nu; i++) {
+        struct unit *u = &units[i];
+        if (u->key) {
+            u->pods = cs_malloc(sizeof(*u->pods) * u->n);
+            for (uint32_t k = 0; k < u->n; k++) {
+                u->pods[k] = u->m[k]->qp.pod;
+            }
+        }
+    }
     qsort(units, nu, sizeof(*units), unit_cmp);
     for (uint32_t i = 0; i < nu; i++) {
         struct unit *u = &units[i];
@@ -506,6 +537,7 @@ void cs_session_run(struct cs_session *s, struct cs_qentry **batch, size_t n)
         }
         cs_cycle_release(s->cycle);   /* no statement holds this unit's pods any more */
         cs_free(u->m);
+        cs_free(u->pods);
     }
     cs_free(units);
     session_close(s);

@@ -51,6 +51,8 @@ struct cs_informer {
     uint64_t rng;
 
     int synced;                  /* atomic */
+    int sync_on_404;             /* opts: a missing resource counts as an empty, synced list */
+    int logged_404;
     struct cs_informer_stats st; /* atomic fields */
 
     pthread_mutex_t mu;          /* stop handshake */
@@ -141,6 +143,7 @@ struct cs_informer *cs_informer_new(struct cs_client *c, const struct cs_informe
     inf->bo_initial = o->backoff_initial_ms > 0 ? o->backoff_initial_ms : 800;
     inf->bo_max = o->backoff_max_ms > 0 ? o->backoff_max_ms : 30000;
     inf->h = o->handlers;
+    inf->sync_on_404 = o->sync_on_404;
     cs_inf_store_init(&inf->store, o->keep_objects);
     inf->sink.add = sink_add;
     inf->sink.update = sink_update;
@@ -252,6 +255,16 @@ static void backoff(struct cs_informer *inf)
 static void submit_page(struct cs_informer *inf, const char *cont);
 static void on_page(void *arg, const struct cs_client_resp *r);
 
+static void mark_synced(struct cs_informer *inf)
+{
+    if (!__atomic_load_n(&inf->synced, __ATOMIC_ACQUIRE)) {
+        __atomic_store_n(&inf->synced, 1, __ATOMIC_RELEASE);
+        if (inf->h.on_synced) {
+            inf->h.on_synced(inf->h.arg);
+        }
+    }
+}
+
 static void finish_list(struct cs_informer *inf)
 {
     size_t gone = cs_inf_store_list_end(&inf->store, &inf->sink);
@@ -267,12 +280,8 @@ static void finish_list(struct cs_informer *inf)
                   CS_KVI("objects", cs_inf_store_len(&inf->store)), CS_KVI("deleted", gone),
                   CS_KV("resourceVersion", inf->last_rv));
     }
-    if (!__atomic_load_n(&inf->synced, __ATOMIC_ACQUIRE)) {
-        __atomic_store_n(&inf->synced, 1, __ATOMIC_RELEASE);
-        if (inf->h.on_synced) {
-            inf->h.on_synced(inf->h.arg);
-        }
-    }
+    inf->logged_404 = 0;
+    mark_synced(inf);
     if (!inf->stopped) {
         begin_watch(inf);
     }
@@ -297,6 +306,19 @@ static void page_process(struct cs_informer *inf, const struct cs_client_resp *r
     if (r->status == 410) {
         /* An expired continue token: start the list over against the latest snapshot. */
         relist_after_410(inf);
+        return;
+    }
+    if (r->status == 404 && inf->sync_on_404) {
+        /* An optional resource that is not served (its CRD is not installed): empty and
+         * synced for now; keep asking at the longest backoff until it appears. */
+        if (!inf->logged_404) {
+            inf->logged_404 = 1;
+            CS_INFO_S("Resource not served; treated as empty until it is",
+                      CS_KV("informer", inf->name), CS_KV("path", inf->path));
+        }
+        mark_synced(inf);
+        inf->backoff_attempt = 30;
+        backoff(inf);
         return;
     }
     if (r->status != 200) {

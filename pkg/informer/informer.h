@@ -50,6 +50,7 @@ struct cs_informer_opts {
     int backoff_initial_ms;      /* 0 = 800 */
     int backoff_max_ms;          /* 0 = 30000 */
     int keep_objects;            /* keep a json ref per object (see Memory above) */
+    int sync_on_404;             /* a 404 on list counts as synced (optional CRDs); retried */
     const char *name;            /* for logs, e.g. "pods"; default = path */
     struct cs_informer_handlers handlers;
 };

@@ -56,8 +56,10 @@ static void report_failure(struct cs_scheduler *s, struct cs_qentry *e, struct c
             CS_INFO_S("Unable to schedule pod; waiting", CS_KV("pod", pod->key), CS_KV("err", msg));
         }
         cs_recorder_unschedulable(&s->recorder, pod, reason, msg);
-        cs_recorder_event(&s->recorder, pod, "Warning", "FailedScheduling", "Scheduling", msg,
-                          prof->name);
+        if (!res->quiet) {
+            cs_recorder_event(&s->recorder, pod, "Warning", "FailedScheduling", "Scheduling", msg,
+                              prof->name);
+        }
     }
     cs_sched_metrics_attempt(&s->metrics, unsched ? "unschedulable" : "error", prof->name, secs);
     if (unsched) {

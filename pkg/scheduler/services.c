@@ -141,6 +141,7 @@ int cs_sched_services_start(struct cs_scheduler *s, char *err, size_t errlen)
             .field_selector = w->spec.field_selector,
             .name = w->spec.name,
             .keep_objects = 1,
+            .sync_on_404 = w->spec.optional,
             .handlers = {
                 .on_add = w_add,
                 .on_update = w_update,

@@ -52,7 +52,7 @@ gen --count 30 --prefix more- --node-selector pool=gang --label test.cosched.io/
 wait_until 15 nonempty cond_msg more-0
 sleep 1
 check "a group that cannot reach its minimum binds no member" bound_is test.cosched.io/group=more 0
-check "its pods say why (pod group message)" grep -q "pod group more" <<<"$(cond_msg more-0)"
+check "its pods say why (pod group message)" grep -q "pod group default/more" <<<"$(cond_msg more-0)"
 node g-15 '{"pool":"gang"}' 2 >"$WORK/n15.json"; node g-16 '{"pool":"gang"}' 2 >"$WORK/n16.json"
 k create -f "$WORK/n15.json" -o name >/dev/null; k create -f "$WORK/n16.json" -o name >/dev/null
 wait_until 30 bound_is test.cosched.io/group=more 30

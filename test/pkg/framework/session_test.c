@@ -9,7 +9,8 @@
  *   - per-pod plugin state lives until the group is committed or discarded: Bind at commit and
  *     Unreserve at discard see the state their own pod's PreFilter wrote;
  *   - a group that cannot reach its minimum, or whose commit is refused, changes nothing: no
- *     member is placed, the snapshot is as before, every member is handed back to the queue.
+ *     member is placed, the snapshot is as before, every member is handed back to the queue,
+ *     with one Event for the group (on its first member) and a condition on each.
  */
 #include "test/pkg/framework/fwtest.h"
 
@@ -110,6 +111,7 @@ struct env {
     int commits;
     int placed;
     int failed;
+    int events;                    /* failures reported with an Event (not quiet) */
     char last_msg[512];
 };
 
@@ -177,6 +179,7 @@ static void env_failed(void *arg, struct cs_qentry *qe, struct cs_profile *prof,
     struct env *e = arg;
     snprintf(e->last_msg, sizeof(e->last_msg), "%s", res->message ? res->message : "");
     e->failed++;
+    e->events += !res->quiet;
     cs_queue_done_unschedulable(&e->queue, qe, res->reject_events);
 }
 
@@ -333,10 +336,11 @@ static void test_session_group_below_minimum_is_discarded_whole(void **state)
     assert_int_equal(e->commits, 0);
     assert_int_equal(e->placed, 0);
     assert_int_equal(e->failed, 10);
+    assert_int_equal(e->events, 1);            /* one Event for the group, a condition each */
     assert_int_equal(probe.unreserves, 6);
     assert_int_equal(probe.mismatches, 0);
     assert_int_equal(snap_cpu(e), 0);
-    assert_non_null(strstr(e->last_msg, "pod group g"));
+    assert_non_null(strstr(e->last_msg, "pod group default/g"));
     assert_int_equal(queued(e), 10);
     env_free(e);
 }
@@ -369,7 +373,8 @@ static void test_session_group_short_of_members_waits(void **state)
     assert_int_equal(session_of(e, 1), 1);
     assert_int_equal(probe.pre_filters, 0);
     assert_int_equal(e->failed, 3);
-    assert_non_null(strstr(e->last_msg, "pod group g: waiting for members"));
+    assert_int_equal(e->events, 1);
+    assert_non_null(strstr(e->last_msg, "pod group default/g: waiting for members"));
     assert_int_equal(queued(e), 3);
     env_free(e);
 }
