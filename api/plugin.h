@@ -303,7 +303,9 @@ struct cs_plugin {
      * string need only live until the call returns. Also called by the queue (any thread, queue
      * lock held). When group_valid refuses a group, its members wait for the plugin's events. */
     const char *(*pod_group)(void *priv, const struct cs_pod *pod, int32_t *min_member);
-    /* May the group be attempted now? (e.g. its PodGroup object exists). NULL = yes. */
+    /* May the group be attempted now? (e.g. its PodGroup object exists). NULL = yes. The
+     * reason is copied before the next call. Refused with CS_UNSCHEDULABLE_AND_UNRESOLVABLE,
+     * the members wait for custom events only (cs_fw_raise); else for the plugin's events. */
     bool (*group_valid)(void *priv, const struct cs_group_view *g, struct cs_status *st);
     /* Is the group ready to commit? NULL = n_placed + n_assigned >= min_member. */
     bool (*group_ready)(void *priv, const struct cs_group_view *g);

@@ -19,6 +19,7 @@ const struct cs_plugin *const cs_registry_plugins[] = {
     &cs_plugin_balancedallocation,
     &cs_plugin_imagelocality,
     &cs_plugin_defaultbinder,
+    &cs_plugin_coscheduling,
 };
 
 const size_t cs_registry_count = sizeof(cs_registry_plugins) / sizeof(cs_registry_plugins[0]);

@@ -21,6 +21,7 @@ extern const struct cs_plugin cs_plugin_noderesources;
 extern const struct cs_plugin cs_plugin_balancedallocation;
 extern const struct cs_plugin cs_plugin_imagelocality;
 extern const struct cs_plugin cs_plugin_defaultbinder;
+extern const struct cs_plugin cs_plugin_coscheduling;
 
 /* Every registered plugin, in no particular order. */
 extern const struct cs_plugin *const cs_registry_plugins[];

@@ -358,8 +358,12 @@ static void run_group(struct cs_session *s, struct unit *u)
     if (valid && !valid->p->group_valid(valid->priv, &v, &vst)) {
         const char *msg = cs_arena_printf(&c->arena, "pod group %s: %s", u->group,
                                           vst.n_reasons ? vst.reasons[0] : "not valid yet");
-        /* The members wait for the events of the plugin that refused the group. */
-        fail_group(s, u, msg, valid->p->events ? valid->p->events : CS_EV_ALL, t0);
+        /* The members wait for the events of the plugin that refused the group; refused as
+         * unresolvable, only for the plugin's own (custom) events. */
+        uint32_t ev = vst.code == CS_UNSCHEDULABLE_AND_UNRESOLVABLE
+                          ? CS_EV_CUSTOM
+                          : (valid->p->events ? valid->p->events : CS_EV_ALL);
+        fail_group(s, u, msg, ev, t0);
         cs_cycle_reset(c);
         return;
     }

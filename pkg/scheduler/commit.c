@@ -323,10 +323,10 @@ void cs_sched_run_session(struct cs_scheduler *s, struct cs_qentry **batch, size
         cs_cache_drain(&s->cache, replay_change, s);
     }
     unreserve_failed_binds(s);
+    cs_session_run(&s->session, batch, n);   /* also with no pods: plugins' session hooks */
     if (n == 0) {
         return;
     }
-    cs_session_run(&s->session, batch, n);
     double secs = (double)(cs_mono_ns() - t0) / 1e9;
     cs_metrics_observe(s->metrics.session_duration, NULL, secs);
     if (CS_V(4)) {
