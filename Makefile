@@ -88,7 +88,7 @@ $(ASAN)/test/%: $(ASAN)/obj/test/%.o $(ASAN)/libsched.a $(ASAN)/libapisim.a $(AS
 	$(CC) $(BASE_CFLAGS) $(SAN_CFLAGS) -o $@ $^ $(LDLIBS) $(TEST_LIBS)
 
 # cosched with the test-only plugins of test/plugins/<name>/ (their own registry table).
-TESTPLUGIN_SRCS := $(wildcard test/plugins/*/*.c)
+TESTPLUGIN_SRCS := $(filter-out %_test.c,$(wildcard test/plugins/*/*.c))
 $(ASAN)/cosched-test: $(ASAN)/obj/cmd/cosched/main.o $(call obj,$(ASAN),$(TESTPLUGIN_SRCS)) \
                       $(ASAN)/libsched.a $(ASAN)/libcommon.a
 	$(CC) $(BASE_CFLAGS) $(SAN_CFLAGS) -o $@ $^ $(LDLIBS)

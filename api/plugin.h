@@ -296,7 +296,8 @@ struct cs_plugin {
     void (*on_pod)(void *priv, const struct cs_pod *old, const struct cs_pod *new_pod);
     void (*on_node)(void *priv, const struct cs_node *old, const struct cs_node *new_node);
 
-    /* Groups. pod_group names the group a pod belongs to and its minimum member count; the
+    /* Groups (enabled with the Permit extension point, or multiPoint: kube-scheduler's
+     * coscheduling is configured at Permit). pod_group names the group a pod belongs to and its minimum member count; the
      * session takes a group's pending members from the queue together and places them through
      * one statement, committed only when the group is ready. A name without '/' is the pod's
      * namespace's; a name with '/' is taken as qualified (groups spanning namespaces). The

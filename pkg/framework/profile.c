@@ -32,7 +32,10 @@ static bool implements(const struct cs_plugin *p, enum cs_ext_point ep)
     case CS_EP_RESERVE:
         return p->reserve != NULL || p->unreserve != NULL;
     case CS_EP_PERMIT:
-        return p->permit != NULL;
+        /* The group hooks are the gang barrier kube-scheduler's coscheduling puts at Permit:
+         * enabling a plugin at Permit (or through multiPoint) enables them. */
+        return p->permit != NULL || p->pod_group != NULL || p->group_valid != NULL ||
+               p->group_ready != NULL;
     case CS_EP_PRE_BIND:
         return p->pre_bind != NULL;
     case CS_EP_BIND:
@@ -128,6 +131,9 @@ int cs_profile_build_fw(struct cs_profile *prof, const char *name,
                 snprintf(err, errlen, "profile %s: plugin %s does not implement %s", prof->name,
                          points[ep][i].name, cs_ext_point_name((enum cs_ext_point)ep));
                 goto fail;
+            }
+            if (ep == CS_EP_PERMIT && prof->insts[idx].p->permit == NULL) {
+                continue;          /* instantiated for its group hooks; no Permit call */
             }
             pt->inst[pt->n] = (uint32_t)idx;
             pt->weight[pt->n] = points[ep][i].weight > 0 ? points[ep][i].weight : 1;

@@ -454,8 +454,10 @@ static void run_group(struct cs_session *s, struct unit *u)
                     msgs[i] ? msgs[i] : (first ? first : ""));
             }
             fail_quiet(s, u->m[i], prof, why ? CS_ERROR : CS_UNSCHEDULABLE, msg,
-                       why ? 0 : (ev ? ev : CS_EV_ALL) | CS_EV_POD_ADD | CS_EV_POD_DELETE, t0,
-                       i > 0);
+                       why ? 0
+                           : (ev ? ev : CS_EV_ALL) | CS_EV_POD_ADD | CS_EV_POD_DELETE |
+                                 CS_EV_CUSTOM,   /* group plugins announce their changes */
+                       t0, i > 0);
         }
     }
     for (uint32_t i = 0; i < u->n; i++) {

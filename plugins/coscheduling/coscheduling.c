@@ -454,6 +454,22 @@ static void try_started(struct gang *g, int64_t now)
     }
 }
 
+/* A gang trying for longer than its timeout is backed off (refused for as long again). */
+static bool check_timeout(struct gang *g, int64_t now)
+{
+    if (g->first_try_ns == 0 || g->timeout_s <= 0 ||
+        now - g->first_try_ns <= (int64_t)g->timeout_s * 1000000000LL) {
+        return false;
+    }
+    CS_WARN_S("Gang timed out; backing off", CS_KV("gang", g->key),
+              CS_KVI("timeoutSeconds", g->timeout_s), CS_KVI("minMember", g->min),
+              CS_KVI("assigned", g->assigned));
+    g->backoff_until_ns = now + (int64_t)g->timeout_s * 1000000000LL;
+    g->first_try_ns = 0;
+    g->dirty = true;
+    return true;
+}
+
 static bool cosched_group_ready(void *priv, const struct cs_group_view *v)
 {
     struct cosched *cs = priv;
@@ -482,14 +498,7 @@ static bool cosched_group_ready(void *priv, const struct cs_group_view *v)
             continue;
         }
         try_started(g, now);
-        if (g->timeout_s > 0 && now - g->first_try_ns > (int64_t)g->timeout_s * 1000000000LL) {
-            CS_WARN_S("Gang timed out; backing off", CS_KV("gang", g->key),
-                      CS_KVI("timeoutSeconds", g->timeout_s), CS_KVI("minMember", g->min),
-                      CS_KVI("assigned", g->assigned));
-            g->backoff_until_ns = now + (int64_t)g->timeout_s * 1000000000LL;
-            g->first_try_ns = 0;
-            g->dirty = true;
-        }
+        check_timeout(g, now);
     }
     cs_free(u);
     return ready;
@@ -642,6 +651,9 @@ static void cosched_session_close(void *priv)
     bool expired = false;
     while (cs_map_next(&cs->gangs, &it, &k, &v)) {
         struct gang *g = v;
+        /* Members of a gang that failed wait for cluster events: its timeout is checked here
+         * too, and the change announced so that they hear the gang is refused now. */
+        expired = check_timeout(g, now) || expired;
         if (g->backoff_until_ns && g->backoff_until_ns <= now) {
             g->backoff_until_ns = 0;   /* its members wait for a custom event: raise one */
             g->dirty = true;
@@ -652,7 +664,7 @@ static void cosched_session_close(void *priv)
         }
     }
     if (expired) {
-        cs_fw_raise(cs->fw, "GangBackoffExpired", NULL, NULL);
+        cs_fw_raise(cs->fw, "GangTimeout", NULL, NULL);
     }
 }
 
