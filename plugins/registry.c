@@ -20,6 +20,7 @@ const struct cs_plugin *const cs_registry_plugins[] = {
     &cs_plugin_imagelocality,
     &cs_plugin_defaultbinder,
     &cs_plugin_coscheduling,
+    &cs_plugin_defaultpreemption,
 };
 
 const size_t cs_registry_count = sizeof(cs_registry_plugins) / sizeof(cs_registry_plugins[0]);
@@ -50,7 +51,7 @@ const struct cs_plugin *cs_registry_lookup(const char *name)
 }
 
 /* kube-scheduler v1 defaults (multiPoint). Not yet in cosched, and so absent here: the volume
- * plugins, PodTopologySpread (2), InterPodAffinity (2), DefaultPreemption. */
+ * plugins, PodTopologySpread (2), InterPodAffinity (2). */
 const struct cs_registry_profile_entry cs_registry_default_profile[] = {
     {"SchedulingGates", 0},
     {"PrioritySort", 0},
@@ -60,6 +61,7 @@ const struct cs_registry_profile_entry cs_registry_default_profile[] = {
     {"NodeAffinity", 2},
     {"NodePorts", 0},
     {"NodeResourcesFit", 1},
+    {"DefaultPreemption", 0},
     {"NodeResourcesBalancedAllocation", 1},
     {"ImageLocality", 1},
     {"DefaultBinder", 0},

@@ -243,6 +243,23 @@ static enum cs_code filter_node_nominated(struct cs_cycle *c, struct cs_fw_attem
     if (n_nom == 0) {
         return filter_node(att, filters, n_filters, pod, ni, st, failed);
     }
+    /* A nominated pod already placed on this node in the session's statement counts once. */
+    uint32_t k = 0;
+    for (uint32_t i = 0; i < n_nom; i++) {
+        bool placed = false;
+        for (uint32_t j = 0; j < ni->n_pods && !placed; j++) {
+            placed = ni->pods[j]->key == nom[i]->key || strcmp(ni->pods[j]->key, nom[i]->key) == 0;
+        }
+        if (placed) {
+            cs_pod_unref(nom[i]);
+        } else {
+            nom[k++] = nom[i];
+        }
+    }
+    n_nom = k;
+    if (n_nom == 0) {
+        return filter_node(att, filters, n_filters, pod, ni, st, failed);
+    }
     uint64_t gen = ni->generation;
     for (uint32_t i = 0; i < n_nom; i++) {
         cs_node_info_add_pod(ni, nom[i]);

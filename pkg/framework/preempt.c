@@ -207,8 +207,10 @@ enum cs_code cs_fw_preempt(struct cs_fw_call *c, const struct cs_pod *pod,
         return CS_UNSCHEDULABLE;
     }
     uint32_t n = cs_snapshot_num_nodes(snap);
-    int64_t pct = opts && opts->min_candidate_pct > 0 ? opts->min_candidate_pct : 10;
-    int64_t abs_min = opts && opts->min_candidate_abs > 0 ? opts->min_candidate_abs : 100;
+    int64_t pct = opts && opts->min_candidate_pct ? opts->min_candidate_pct : 10;
+    int64_t abs_min = opts && opts->min_candidate_abs ? opts->min_candidate_abs : 100;
+    pct = pct < 0 ? 0 : pct;               /* negative: an explicit 0 */
+    abs_min = abs_min < 0 ? 0 : abs_min;
     int64_t want = (int64_t)n * pct / 100;
     if (want < abs_min) {
         want = abs_min;

@@ -28,8 +28,8 @@
 #include "api/plugin.h"
 
 struct cs_preempt_opts {
-    int32_t min_candidate_pct;     /* 0 = 10 */
-    int32_t min_candidate_abs;     /* 0 = 100 */
+    int32_t min_candidate_pct;     /* 0 = 10; negative = an explicit 0 */
+    int32_t min_candidate_abs;     /* 0 = 100; negative = an explicit 0 */
     /* Would evicting the victim violate a PodDisruptionBudget? NULL = no budgets. */
     bool (*violates_pdb)(void *arg, const struct cs_pod *victim);
     void *pdb_arg;

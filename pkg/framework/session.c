@@ -344,6 +344,108 @@ done:
     cs_cycle_reset(c);
 }
 
+/* Gang preemption (the group could not be placed as the cluster stands). A dry run on the
+ * snapshot places the members one by one, and for a member that does not fit, evicts the
+ * victims its PostFilter chose (the platform's engine, with every plugin's may_evict and
+ * victims_ok) and places it. Only when the whole group is then ready is anything done: one
+ * statement evicts every victim and nominates every member to its node; the members bind once
+ * the victims are gone (their nominations keep lower-priority pods out meanwhile). Returns the
+ * number of victims, 0 when nothing was done. */
+static uint32_t preempt_group(struct cs_session *s, struct unit *u, uint32_t assigned,
+                              int64_t t0)
+{
+    struct cs_profile *prof = u->prof;
+    struct cs_cycle *c = s->cycle;
+    struct cs_node_info **node = cs_calloc(u->n, sizeof(*node));
+    struct cs_fw_attempt **att = cs_calloc(u->n, sizeof(*att));
+    bool *ok = cs_calloc(u->n, sizeof(*ok));
+    uint32_t cap = 16, n_vict = 0, placed = 0;
+    struct cs_pod **vict = cs_malloc(sizeof(*vict) * cap);
+    bool feasible = true;
+    for (uint32_t i = 0; i < u->n && feasible; i++) {
+        struct cs_pod *pod = (struct cs_pod *)u->m[i]->qp.pod;
+        struct cs_sched_result res;
+        cs_fw_schedule_pod(prof, c, pod, &res);
+        if (res.code != CS_SUCCESS) {
+            const struct cs_preempt_result *pr = &res.preempt;
+            feasible = res.code == CS_UNSCHEDULABLE && pr->node != NULL && pr->n_victims > 0;
+            for (uint32_t k = 0; feasible && k < pr->n_victims; k++) {
+                if (cs_stmt_evict(&s->stmt, s->snap, pr->victims[k]) != 0) {
+                    feasible = false;
+                    break;
+                }
+                if (n_vict == cap) {
+                    cap *= 2;
+                    vict = cs_realloc(vict, sizeof(*vict) * cap);
+                }
+                vict[n_vict++] = cs_pod_ref(pr->victims[k]);
+            }
+            cs_cycle_reset(c);
+            if (!feasible) {
+                break;
+            }
+            cs_fw_schedule_pod(prof, c, pod, &res);   /* room made: place it */
+            feasible = res.code == CS_SUCCESS;
+            if (!feasible) {
+                break;
+            }
+        }
+        struct cs_status st = { 0 };
+        if (cs_stmt_allocate(&s->stmt, s->snap, res.att, pod, res.node, u->m[i], &st) !=
+            CS_SUCCESS) {
+            cs_fw_unreserve(res.att, pod, res.node->name);
+            feasible = false;
+            break;
+        }
+        node[i] = res.node;
+        att[i] = res.att;
+        ok[i] = true;
+        placed++;
+        cs_cycle_reset(c);
+    }
+    bool ready = false;
+    if (feasible && n_vict > 0) {
+        struct cs_group_view v;
+        group_view(u, &v, assigned, placed);
+        v.placed = ok;
+        const struct cs_fw_inst *rd = first_with(prof, offsetof(struct cs_plugin, group_ready));
+        ready = rd ? rd->p->group_ready(rd->priv, &v)
+                   : (int64_t)placed + assigned >= (int64_t)u->min_member;
+    }
+    cs_stmt_discard(&s->stmt, s->snap);    /* the dry run: undone whatever the outcome */
+    uint32_t done = 0;
+    if (ready) {
+        bool all = true;
+        for (uint32_t k = 0; k < n_vict && all; k++) {
+            all = cs_stmt_evict(&s->stmt, s->snap, vict[k]) == 0;
+        }
+        for (uint32_t i = 0; i < u->n && all; i++) {
+            if (ok[i]) {
+                cs_stmt_nominate(&s->stmt, att[i], (struct cs_pod *)u->m[i]->qp.pod, node[i],
+                                 u->m[i]);
+            }
+        }
+        const char *why = NULL;
+        if (all && s->env->commit(s->env->arg, &s->stmt, t0, &why) == 0) {
+            done = n_vict;
+            CS_INFO_S("Pod group preempting", CS_KV("group", u->key), CS_KVI("members", placed),
+                      CS_KVI("victims", n_vict));
+        } else {
+            cs_stmt_discard(&s->stmt, s->snap);
+            CS_WARN_S("Pod group preemption not committed", CS_KV("group", u->key),
+                      CS_KV("err", why ? why : "a victim is gone"));
+        }
+    }
+    for (uint32_t k = 0; k < n_vict; k++) {
+        cs_pod_unref(vict[k]);
+    }
+    cs_free(vict);
+    cs_free(node);
+    cs_free(att);
+    cs_free(ok);
+    return done;
+}
+
 static void run_group(struct cs_session *s, struct unit *u)
 {
     struct cs_profile *prof = u->prof;
@@ -384,6 +486,7 @@ static void run_group(struct cs_session *s, struct unit *u)
     }
 
     uint32_t placed = 0;
+    bool may_preempt = false;      /* some member's PostFilter found victims */
     char **msgs = cs_calloc(u->n, sizeof(*msgs));
     uint32_t *events = cs_calloc(u->n, sizeof(*events));
     bool *ok = cs_calloc(u->n, sizeof(*ok));
@@ -408,6 +511,7 @@ static void run_group(struct cs_session *s, struct unit *u)
         } else {
             msgs[i] = cs_strdup(res.message ? res.message : "scheduling failed");
             events[i] = res.reject_events;
+            may_preempt = may_preempt || (res.preempt.node && res.preempt.n_victims);
         }
         cs_cycle_reset(c);
     }
@@ -432,6 +536,18 @@ static void run_group(struct cs_session *s, struct unit *u)
     } else {
         cs_stmt_discard(&s->stmt, s->snap);
         s->groups_discarded++;
+        uint32_t victims = 0;
+        if (why == NULL && may_preempt && (s->actions & CS_ACTION_PREEMPT)) {
+            cs_cycle_reset(c);
+            victims = preempt_group(s, u, assigned, t0);
+        }
+        if (victims) {
+            const char *msg = cs_arena_printf(
+                &c->arena, "pod group %s: preempting %u lower-priority pods to make room",
+                u->group, victims);
+            fail_group(s, u, msg, CS_EV_POD_DELETE | CS_EV_CUSTOM, t0);
+            goto out;
+        }
         const char *first = NULL;
         uint32_t ev = 0;
         for (uint32_t i = 0; i < u->n; i++) {
@@ -460,6 +576,7 @@ static void run_group(struct cs_session *s, struct unit *u)
                        t0, i > 0);
         }
     }
+out:
     for (uint32_t i = 0; i < u->n; i++) {
         cs_free(msgs[i]);
     }

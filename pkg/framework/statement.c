@@ -56,13 +56,19 @@ enum cs_code cs_stmt_allocate(struct cs_statement *st, struct cs_snapshot *snap,
 int cs_stmt_evict(struct cs_statement *st, struct cs_snapshot *snap, struct cs_pod *victim)
 {
     struct cs_node_info *ni = victim->node_name ? cs_snapshot_get(snap, victim->node_name) : NULL;
-    if (ni == NULL || cs_node_info_remove_pod(ni, victim) != 0) {
+    if (ni == NULL) {
+        return -1;
+    }
+    /* Our reference first: the node's may be the victim's last one. */
+    struct cs_pod *ref = cs_pod_ref(victim);
+    if (cs_node_info_remove_pod(ni, victim) != 0) {
+        cs_pod_unref(ref);
         return -1;
     }
     cs_snapshot_touch(snap, ni);
     struct cs_stmt_op *op = push(st);
     op->kind = CS_STMT_EVICT;
-    op->pod = cs_pod_ref(victim);
+    op->pod = ref;
     op->ni = ni;
     return 0;
 }

@@ -15,6 +15,8 @@
  *   group_ready  per gang of the unit, per match-policy: placed now + bound >= minMember;
  *   on_pod       the ledger of bound/assumed members per gang (and their phases), fed from the
  *                cache's change journal on the scheduling thread;
+ *   victims_ok   preemption never leaves another gang running below its minimum (its members
+ *                are victims only all together);
  *   session_close  PodGroup status (phase, counts, scheduleStartTime) through the status
  *                subresource, at most once per second per gang, and PodGroup objects for
  *                label-declared gangs.
@@ -546,6 +548,35 @@ static void cosched_on_pod(void *priv, const struct cs_pod *old, const struct cs
     count(cs, new_pod, +1);
 }
 
+/* ---- preemption: a satisfied gang loses members only as a whole (scheduling thread) ------- */
+
+static bool cosched_victims_ok(void *priv, const struct cs_pod *preemptor,
+                               struct cs_pod *const *victims, uint32_t n)
+{
+    (void)preemptor;
+    struct cosched *cs = priv;
+    for (uint32_t i = 0; i < n; i++) {
+        struct cs_gang_decl d;
+        if (!cs_gang_decl_parse(victims[i], &d)) {
+            continue;
+        }
+        const struct gang *g = cs_map_get(&cs->gangs, gang_key(cs, victims[i], d.name));
+        if (g == NULL || g->min <= 0) {
+            continue;
+        }
+        uint32_t k = 0;
+        for (uint32_t j = 0; j < n; j++) {
+            struct cs_gang_decl dj;
+            k += cs_gang_decl_parse(victims[j], &dj) && strcmp(dj.name, d.name) == 0 &&
+                 strcmp(victims[j]->ns, victims[i]->ns) == 0;
+        }
+        if (k < g->assigned && g->assigned - k < (uint32_t)g->min) {
+            return false;          /* would leave the gang running below its minimum */
+        }
+    }
+    return true;
+}
+
 /* ---- PodGroup objects and status (scheduling thread; writes on the bind connection) ------- */
 
 static void write_done(void *arg, long http_status, const char *body)
@@ -681,4 +712,5 @@ const struct cs_plugin cs_plugin_coscheduling = {
     .pod_group = cosched_pod_group,
     .group_valid = cosched_group_valid,
     .group_ready = cosched_group_ready,
+    .victims_ok = cosched_victims_ok,
 };

@@ -17,6 +17,7 @@ node() {  # name pool cpu
   for i in 0 1 2; do node race-$i race 3; done         # 9 cpu: one gang of 6 + 100 x 10m
   for i in $(seq 0 199); do node big-$i big 1; done    # 200 cpu for 1000 pods of 100m
   node misc-a misc 16
+  node pre-a pre 2; node pre-b pre 2                   # full of low-priority pods
 } >"$WORK/nodes.json"
 check "nodes created" kcreate "$WORK/nodes.json"
 check "TFJob and PodGroup CRDs applied" k apply -f "$ROOT/manifests/crds/kubeflow.org_tfjobs.yaml" \
@@ -163,6 +164,22 @@ kg team-b gb1 3 | k create -f - -o name >/dev/null
 wait_until 20 equals 3 nb gg=gb1 team-b
 check "GangGroup: once both gangs can, both bind (team-a)" equals 2 nb gg=ga1 team-a
 check "GangGroup: once both gangs can, both bind (team-b)" equals 3 nb gg=gb1 team-b
+
+# --- gang preemption: victims chosen for the whole gang, then the gang binds ----------------
+k create -f - -o name >/dev/null <<<'{"apiVersion":"scheduling.k8s.io/v1","kind":"PriorityClass","metadata":{"name":"gang-high"},"value":1000}'
+gen --count 4 --prefix low- --cpu 1 --grace 0 --node-selector pool=pre --label kind=low \
+  | k create -f - -o name >/dev/null
+wait_until 15 equals 4 nb kind=low
+gen --count 4 --prefix hi- --cpu 1 --node-selector pool=pre --priority-class gang-high \
+    --label pod-group.scheduling.sigs.k8s.io/name=hi --label pod-group.scheduling.sigs.k8s.io/min-available=4 \
+    | k create -f - -o name >/dev/null
+nlow() { k get pods -l kind=low -o name | grep -c .; }
+wait_until 30 equals 4 nb pod-group.scheduling.sigs.k8s.io/name=hi
+check "a higher-priority gang of 4 preempts 4 pods as one unit and binds whole" \
+  equals 4 nb pod-group.scheduling.sigs.k8s.io/name=hi
+check "the 4 lower-priority pods were evicted" equals 0 nlow
+check "the preemption was logged once for the gang" \
+  bash -c "[ \$(grep -c 'Pod group preempting' '$WORK/cosched.log') -ge 1 ]"
 
 # --- a PodGroup with a timeout, and a bad declaration --------------------------------------
 k create -f - -o name >/dev/null <<'EOF'

@@ -47,8 +47,9 @@ static void test_default_profile(void **state)
     static const struct cs_registry_profile_entry want[] = {
         {"SchedulingGates", 0}, {"PrioritySort", 0},     {"NodeUnschedulable", 0},
         {"NodeName", 0},        {"TaintToleration", 3},  {"NodeAffinity", 2},
-        {"NodePorts", 0},       {"NodeResourcesFit", 1}, {"NodeResourcesBalancedAllocation", 1},
-        {"ImageLocality", 1},   {"DefaultBinder", 0},
+        {"NodePorts", 0},       {"NodeResourcesFit", 1}, {"DefaultPreemption", 0},
+        {"NodeResourcesBalancedAllocation", 1},          {"ImageLocality", 1},
+        {"DefaultBinder", 0},
     };
     assert_int_equal(cs_registry_default_profile_len, sizeof(want) / sizeof(want[0]));
     for (size_t i = 0; i < cs_registry_default_profile_len; i++) {

@@ -110,6 +110,8 @@ struct env {
     bool refuse;                   /* commit refuses */
     int commits;
     int placed;
+    int evicted;                   /* EVICT ops committed */
+    int nominated;                 /* NOMINATE ops committed */
     int failed;
     int events;                    /* failures reported with an Event (not quiet) */
     char last_msg[512];
@@ -157,6 +159,8 @@ static int env_commit(void *arg, struct cs_statement *st, int64_t start_ns, cons
     }
     for (uint32_t i = 0; i < st->n; i++) {
         struct cs_stmt_op *op = &st->ops[i];
+        e->evicted += op->kind == CS_STMT_EVICT;
+        e->nominated += op->kind == CS_STMT_NOMINATE;
         if (op->kind != CS_STMT_ALLOCATE) {
             continue;
         }
@@ -379,6 +383,84 @@ static void test_session_group_short_of_members_waits(void **state)
     env_free(e);
 }
 
+/* n nodes of 2 cpu, each full with two 1-cpu pods of the given priority. */
+static struct env *env_full(int nodes, int victim_prio)
+{
+    struct env *e = env_new(0, 0);
+    for (int i = 0; i < nodes; i++) {
+        struct cs_node *n = fw_nodef(&e->api,
+                                     "{'metadata':{'name':'n%d'},'status':{'allocatable':"
+                                     "{'cpu':'2','memory':'64Gi','pods':'500'}}}",
+                                     i);
+        struct cs_pod *pods[2];
+        for (int k = 0; k < 2; k++) {
+            pods[k] = fw_podf(&e->api,
+                              "{'metadata':{'name':'v%d-%d','namespace':'default','uid':'uv%d-%d'},"
+                              "'spec':{'nodeName':'n%d','priority':%d,'containers':[{'name':'c',"
+                              "'image':'i','resources':{'requests':{'cpu':'1'}}}]}}",
+                              i, k, i, k, i, victim_prio);
+        }
+        fw_snap_add(&e->snap, n, pods, 2);
+        cs_pod_unref(pods[0]);
+        cs_pod_unref(pods[1]);
+        cs_node_unref(n);
+    }
+    return e;
+}
+
+static void add_prio_members(struct env *e, const char *g, int count, int prio)
+{
+    for (int i = 0; i < count; i++) {
+        struct cs_pod *p = fw_podf(&e->api,
+                                   "{'metadata':{'name':'%s-%d','namespace':'default','uid':"
+                                   "'u-%s-%d','labels':{'group':'%s','min':'%d'}},'spec':{"
+                                   "'priority':%d,'containers':[{'name':'c','image':'i',"
+                                   "'resources':{'requests':{'cpu':'1'}}}]}}",
+                                   g, i, g, i, g, count, prio);
+        cs_queue_add(&e->queue, p);
+        cs_pod_unref(p);
+    }
+}
+
+/* A gang of 4 (priority 100) on 2 full nodes of priority-0 pods preempts as one unit: one
+ * statement evicts the 4 victims and nominates the 4 members; nothing binds until the victims
+ * are gone. */
+static void test_session_gang_preempts_as_a_unit(void **state)
+{
+    (void)state;
+    struct env *e = env_full(2, 0);
+    add_prio_members(e, "hi", 4, 100);
+    assert_int_equal(session_of(e, 1), 1);
+    assert_int_equal(e->commits, 1);
+    assert_int_equal(e->evicted, 4);
+    assert_int_equal(e->nominated, 4);
+    assert_int_equal(e->placed, 0);
+    assert_int_equal(e->failed, 4);
+    assert_non_null(strstr(e->last_msg, "preempting 4 lower-priority pods"));
+    assert_int_equal(snap_cpu(e), 0);          /* victims out, members only nominated */
+    env_free(e);
+}
+
+/* When the whole gang cannot fit even with preemption (one node's pods outrank it), nothing is
+ * evicted at all, not even on the node where members would fit. */
+static void test_session_gang_preempts_nothing_unless_whole(void **state)
+{
+    (void)state;
+    struct env *e = env_full(2, 0);
+    /* n1's pods become priority 500: the gang (priority 100) can free only n0 (2 cpu). */
+    struct cs_node_info *n1 = cs_snapshot_get(&e->snap, "n1");
+    for (uint32_t i = 0; i < n1->n_pods; i++) {
+        ((struct cs_pod *)n1->pods[i])->priority = 500;
+    }
+    add_prio_members(e, "hi", 4, 100);
+    assert_int_equal(session_of(e, 1), 1);
+    assert_int_equal(e->commits, 0);
+    assert_int_equal(e->evicted, 0);
+    assert_int_equal(e->failed, 4);
+    assert_int_equal(snap_cpu(e), 4000);
+    env_free(e);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -387,6 +469,8 @@ int main(void)
         cmocka_unit_test(test_session_group_below_minimum_is_discarded_whole),
         cmocka_unit_test(test_session_refused_commit_changes_nothing),
         cmocka_unit_test(test_session_group_short_of_members_waits),
+        cmocka_unit_test(test_session_gang_preempts_as_a_unit),
+        cmocka_unit_test(test_session_gang_preempts_nothing_unless_whole),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
