@@ -48,6 +48,7 @@ run_shape() {  # name nodes existing measured
   line=$("$B/bindbench" --kubeconfig "$KCFG" 2>"$WORK/bindbench.log" | tail -1)
   stop_apisim
   ceiling=$(echo "$line" | grep -o 'binds_per_sec=[0-9.]*' | cut -d= -f2)
+  ceiling_basic=${ceiling_basic:-$ceiling}
   echo "ceiling (bindbench, same apisim shape): $line"
   start_apisim "$2" "$3" "$4"
   "$B/cosched" --kubeconfig "$KCFG" --leader-elect=false --secure-port 0 -v=0 \
@@ -63,8 +64,49 @@ run_shape() {  # name nodes existing measured
   stop_apisim
 }
 
+# Gang shapes (issue 10): GANGS gangs of SIZE pods (100m/100Mi, minMember = SIZE, ACK labels) on
+# NODES nodes with 1000 existing pods, scheduled by cosched with Coscheduling enabled; beside the
+# same ceiling as SchedulingBasic.
+run_gang_shape() {  # name nodes gangs size
+  echo
+  echo "## $1: $2 nodes (4 cpu, 32Gi, 110 pods), 1000 existing pods, $3 gangs x $4 pods (100m/100Mi, minMember $4)"
+  "$PY" - "$2" "$3" "$4" >"$WORK/gangs.json" <<'PYGEN'
+import json, sys
+nodes, gangs, size = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
+pods = [{"count": 1000, "cpu": "100m", "memory": "500Mi", "bound": True,
+         "scheduler": "ack-co-scheduler", "prefix": "existing-"}]
+for g in range(gangs):
+    pods.append({"count": size, "cpu": "100m", "memory": "100Mi", "scheduler": "ack-co-scheduler",
+                 "prefix": "g%d-" % g,
+                 "labels": {"pod-group.scheduling.sigs.k8s.io/name": "g%d" % g,
+                            "pod-group.scheduling.sigs.k8s.io/min-available": str(size)}})
+print(json.dumps({"nodes": ["nodes=%d,cpu=4,memory=32Gi,pods=110,prefix=node-" % nodes], "pods": pods}))
+PYGEN
+  local want=$(( $3 * $4 ))
+  rm -f "$WORK/apisim.out"
+  "$B/apisim" --listen 127.0.0.1:0 --kubeconfig-out "$KCFG" --running-delay off \
+    --cluster-gen-file "$WORK/gangs.json" >"$WORK/apisim.out" 2>"$WORK/apisim.log" &
+  APID=$!
+  for _ in $(seq 1 600); do grep -q "serving on" "$WORK/apisim.out" 2>/dev/null && break; sleep 0.1; done
+  printf 'apiVersion: kubescheduler.config.k8s.io/v1\nkind: KubeSchedulerConfiguration\nprofiles:\n- schedulerName: ack-co-scheduler\n  plugins:\n    multiPoint:\n      enabled: [{name: Coscheduling}]\n' >"$WORK/gang-config.yaml"
+  "$B/cosched" --kubeconfig "$KCFG" --config "$WORK/gang-config.yaml" --leader-elect=false \
+    --secure-port 0 -v=0 >"$WORK/cosched.log" 2>&1 &
+  CPID=$!
+  for _ in $(seq 1 100); do grep -q healthPort "$WORK/cosched.log" && break; sleep 0.1; done
+  local port
+  port=$(grep -o 'healthPort=[0-9]*' "$WORK/cosched.log" | head -1 | cut -d= -f2)
+  "$PY" "$ROOT/hack/benchwatch.py" --port "$port" --pid "$CPID" --want "$want" --timeout 300 \
+    --ceiling "${GANG_CEILING:-0}" --out "$WORK/result.txt"
+  cat "$WORK/result.txt"
+  kill -TERM "$CPID"; wait "$CPID" 2>/dev/null; CPID=""
+  stop_apisim
+}
+
 echo "# cosched benchmarks on $(nproc) cores; apisim, the bind client and cosched share them"
 run_shape SchedulingBasic "${BENCH_NODES:-5000}" "${BENCH_EXISTING:-1000}" "${BENCH_PODS:-10000}"
+GANG_CEILING=$ceiling_basic
+run_gang_shape Gang-1000x8 "${BENCH_NODES:-5000}" 1000 8
+run_gang_shape Gang-10x1000 "${BENCH_NODES:-5000}" 10 1000
 if [ -z "${BENCH_QUICK:-}" ]; then
   run_shape SchedulingBasic-50k 5000 5000 50000
 fi

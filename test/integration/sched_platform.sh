@@ -26,6 +26,8 @@ profiles:
   plugins:
     multiPoint:
       enabled: [{name: TestPlatform}]
+    postFilter:
+      disabled: [{name: DefaultPreemption}]   # TestPlatform asks the engine itself
 - schedulerName: second-scheduler
   plugins:
     multiPoint:
