@@ -94,6 +94,11 @@ enum cs_cluster_event {
  * results depend on other nodes' pods (topology spread, inter-pod affinity) must not set it
  * unless their `node_local` op says, per pod, that they are node-local for that pod. */
 #define CS_PLUGIN_NODE_LOCAL 0x1u
+/* CS_PLUGIN_POD_META: a node-local plugin whose filter or score reads the pod's own labels or
+ * annotations. Without any such plugin in a profile, pods that differ only in labels and
+ * annotations (the members of different gangs, replicas of different jobs) share cached
+ * results. */
+#define CS_PLUGIN_POD_META 0x2u
 
 struct cs_snapshot;
 

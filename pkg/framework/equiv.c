@@ -5,7 +5,9 @@
  * (images, requests, limits, ports), overhead, pod-level requests, nodeName, nodeSelector,
  * node affinity, tolerations, host ports, priority. Pods with pod (anti-)affinity or topology
  * spread constraints are never treated as equivalent (those plugins are not node-local anyway).
- * The comparison is conservative: "not equivalent" only costs a full evaluation.
+ * The comparison is conservative: "not equivalent" only costs a full evaluation. Labels and
+ * annotations count only when a node-local plugin of the profile reads them
+ * (CS_PLUGIN_POD_META): otherwise the members of different gangs share one class.
  */
 #include "pkg/framework/framework.h"
 
@@ -133,6 +135,11 @@ static bool tolerations_eq(const struct cs_toleration *a, uint32_t na,
 
 bool cs_fw_pod_equivalent(const struct cs_pod *a, const struct cs_pod *b)
 {
+    return cs_fw_pod_equivalent_meta(a, b, true);
+}
+
+bool cs_fw_pod_equivalent_meta(const struct cs_pod *a, const struct cs_pod *b, bool meta)
+{
     if (a == b) {
         return true;
     }
@@ -146,8 +153,9 @@ bool cs_fw_pod_equivalent(const struct cs_pod *a, const struct cs_pod *b)
            res_eq(&a->requests, &b->requests) &&
            res_eq(&a->nonzero_requests, &b->nonzero_requests) &&
            res_eq(&a->overhead, &b->overhead) && res_eq(&a->pod_requests, &b->pod_requests) &&
-           labels_eq(a->labels, a->n_labels, b->labels, b->n_labels) &&
-           labels_eq(a->annotations, a->n_annotations, b->annotations, b->n_annotations) &&
+           (!meta || (labels_eq(a->labels, a->n_labels, b->labels, b->n_labels) &&
+                      labels_eq(a->annotations, a->n_annotations, b->annotations,
+                                b->n_annotations))) &&
            labels_eq(a->node_selector, a->n_node_selector, b->node_selector, b->n_node_selector) &&
            containers_eq(a->containers, a->n_containers, b->containers, b->n_containers) &&
            containers_eq(a->init_containers, a->n_init_containers, b->init_containers,

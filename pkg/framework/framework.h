@@ -36,6 +36,8 @@ struct cs_profile {
     uint32_t n_insts;
     struct cs_fw_point points[CS_EP_COUNT];
     int32_t pct_nodes_to_score;    /* < 0: score all nodes; 0: adaptive; 1..100 */
+    bool eq_meta;                  /* equivalence compares labels/annotations (a node-local
+                                    * plugin sets CS_PLUGIN_POD_META) */
     const struct cs_api_ctx *api;
 };
 
@@ -68,6 +70,8 @@ int cs_fw_plugin_implements(const char *name, enum cs_ext_point ep);
 
 /* True when every field a plugin may read is equal (see equiv.c). */
 bool cs_fw_pod_equivalent(const struct cs_pod *a, const struct cs_pod *b);
+/* The same, comparing labels and annotations only when meta is set. */
+bool cs_fw_pod_equivalent_meta(const struct cs_pod *a, const struct cs_pod *b, bool meta);
 
 /* Per-node results of the last pod, reused for the next equivalent pod when every filter and
  * score plugin of the profile is CS_PLUGIN_NODE_LOCAL and all nodes are evaluated. Entries are

@@ -140,6 +140,10 @@ int cs_profile_build_fw(struct cs_profile *prof, const char *name,
             pt->n++;
         }
     }
+    for (uint32_t i = 0; i < prof->n_insts; i++) {
+        uint32_t f = prof->insts[i].p->flags;
+        prof->eq_meta = prof->eq_meta || ((f & CS_PLUGIN_NODE_LOCAL) && (f & CS_PLUGIN_POD_META));
+    }
     if (prof->points[CS_EP_QUEUE_SORT].n > 1) {
         snprintf(err, errlen, "profile %s: only one queueSort plugin may be enabled", prof->name);
         goto fail;

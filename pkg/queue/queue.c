@@ -104,8 +104,29 @@ static void heap_remove(struct cs_queue *q, struct cs_qheap *h, struct cs_qentry
 
 /* ---- placement ---------------------------------------------------------------------------- */
 
+static bool waiting_place(enum cs_qwhere w)
+{
+    return w == CS_Q_ACTIVE || w == CS_Q_BACKOFF || w == CS_Q_UNSCHEDULABLE;
+}
+
+/* Count the entry in (+1) or out of (-1) its group's waiting members. */
+static void group_adj(struct cs_queue *q, const struct cs_qentry *e, int delta)
+{
+    if (e->group == NULL || !waiting_place(e->where)) {
+        return;
+    }
+    uintptr_t n = (uintptr_t)cs_map_get(&q->group_waiting, e->group);
+    n = delta > 0 ? n + 1 : n - 1;
+    if (n == 0) {
+        cs_map_del(&q->group_waiting, e->group);
+    } else {
+        cs_map_put(&q->group_waiting, e->group, (void *)n);
+    }
+}
+
 static void detach(struct cs_queue *q, struct cs_qentry *e)
 {
+    group_adj(q, e, -1);
     switch (e->where) {
     case CS_Q_ACTIVE:
         heap_remove(q, &q->active, e, active_less);
@@ -132,6 +153,7 @@ static void to_active(struct cs_queue *q, struct cs_qentry *e)
 {
     detach(q, e);
     e->where = CS_Q_ACTIVE;
+    group_adj(q, e, +1);
     heap_push(q, &q->active, e, active_less);
     pthread_cond_signal(&q->cv);
 }
@@ -140,6 +162,7 @@ static void to_backoff(struct cs_queue *q, struct cs_qentry *e)
 {
     detach(q, e);
     e->where = CS_Q_BACKOFF;
+    group_adj(q, e, +1);
     heap_push(q, &q->backoff, e, backoff_less);
 }
 
@@ -147,6 +170,7 @@ static void to_unsched(struct cs_queue *q, struct cs_qentry *e)
 {
     detach(q, e);
     e->where = CS_Q_UNSCHEDULABLE;
+    group_adj(q, e, +1);
     e->unsched_since_ns = q->now();
     cs_map_put(&q->unsched, e->key, e);
 }
@@ -225,6 +249,7 @@ void cs_queue_init(struct cs_queue *q, const struct cs_queue_ops *ops, int64_t i
     }
     cs_map_init(&q->all);
     cs_map_init(&q->unsched);
+    cs_map_init(&q->group_waiting);
     q->initial_backoff_ns = initial_backoff_ns > 0 ? initial_backoff_ns : 1000000000LL;
     q->max_backoff_ns = max_backoff_ns >= q->initial_backoff_ns ? max_backoff_ns
                                                                  : q->initial_backoff_ns;
@@ -241,6 +266,7 @@ void cs_queue_destroy(struct cs_queue *q)
     }
     cs_map_destroy(&q->all);
     cs_map_destroy(&q->unsched);
+    cs_map_destroy(&q->group_waiting);
     cs_free(q->active.v);
     cs_free(q->backoff.v);
     pthread_cond_destroy(&q->cv);
@@ -283,7 +309,9 @@ void cs_queue_add(struct cs_queue *q, struct cs_pod *pod)
         e->qp.pod = cs_pod_ref(pod);
         cs_pod_unref(old);
     }
+    group_adj(q, e, -1);
     e->group = q->ops.group_of ? q->ops.group_of(q->ops.arg, pod) : NULL;
+    group_adj(q, e, +1);
     switch (e->where) {
     case CS_Q_INFLIGHT:
         if (e->deleted) {
@@ -404,6 +432,9 @@ size_t cs_queue_take_group(struct cs_queue *q, const char *group, struct cs_qent
     pthread_mutex_lock(&q->mu);
     size_t it = 0;
     void *v;
+    if (cs_map_get(&q->group_waiting, group) == NULL) {
+        goto out;                  /* every member is in flight (popped together) or gated */
+    }
     while (n < max && cs_map_next(&q->all, &it, NULL, &v)) {
         struct cs_qentry *e = v;
         if (e->group != group || (e->where != CS_Q_ACTIVE && e->where != CS_Q_BACKOFF &&
@@ -422,6 +453,7 @@ size_t cs_queue_take_group(struct cs_queue *q, const char *group, struct cs_qent
         e->pop_seq = q->event_seq;
         e->updated = false;
     }
+out:
     pthread_mutex_unlock(&q->mu);
     return n;
 }

@@ -82,6 +82,8 @@ struct cs_queue {
     struct cs_qheap active;
     struct cs_qheap backoff;
     struct cs_map unsched;       /* key -> entry */
+    struct cs_map group_waiting; /* group key -> members waiting in active/backoff/unsched
+                                  * (count as uintptr_t): take_group skips empty groups */
     uint32_t n_gated;
     uint32_t n_inflight;
     int64_t initial_backoff_ns;

@@ -30,6 +30,7 @@
  * parses the pod and reads the PodGroup table (own mutex). Everything else runs on the
  * scheduling thread. One instance serves every profile (cs_fw_shared).
  */
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -76,6 +77,7 @@ struct cosched {
     struct cs_podgroups pgs;
     struct cs_map gangs;           /* key -> struct gang * (scheduling thread) */
     int32_t default_timeout_s;     /* args.scheduleTimeoutSeconds (0 = none) */
+    atomic_bool no_crd;            /* creating a PodGroup got 404: stop trying */
     char why[400];                 /* group_valid's reason (scheduling thread; the session
                                     * copies it before the next call) */
 };
@@ -581,7 +583,9 @@ static bool cosched_victims_ok(void *priv, const struct cs_pod *preemptor,
 
 static void write_done(void *arg, long http_status, const char *body)
 {
-    (void)arg;
+    if (arg && http_status == 404) {
+        atomic_store((atomic_bool *)arg, true);   /* the PodGroup CRD is not installed */
+    }
     if (http_status >= 300 && http_status != 409 && CS_V(2)) {
         CS_INFO_S("PodGroup write failed", CS_KVI("status", http_status),
                   CS_KV("body", body ? body : ""));
@@ -592,7 +596,7 @@ static void write_done(void *arg, long http_status, const char *body)
 static void ensure_podgroup(struct cosched *cs, struct gang *g)
 {
     struct cs_podgroup pg;
-    if (g->create_tried || g->min <= 0 ||
+    if (g->create_tried || g->min <= 0 || atomic_load(&cs->no_crd) ||
         cs_podgroups_get(&cs->pgs, CS_GANG_API_SIGS, g->ns, g->name, &pg)) {
         return;
     }
@@ -607,7 +611,7 @@ static void ensure_podgroup(struct cosched *cs, struct gang *g)
                   "\"cosched\"}},\"spec\":{\"minMember\":%d}}",
                   CS_GANG_API_SIGS, g->name, g->ns, g->min);
     struct cs_api_write w = { .method = "POST", .path = path.data, .body = body.data,
-                              .done = write_done };
+                              .done = write_done, .arg = &cs->no_crd };
     cs_fw_write(cs->fw, &w);
     cs_buf_free(&path);
     cs_buf_free(&body);

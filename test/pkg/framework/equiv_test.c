@@ -176,12 +176,40 @@ static void test_equiv_pod_affinity_never_equivalent(void **state)
     cs_api_ctx_destroy(&api);
 }
 
+/* Without a node-local plugin that reads the pod's own labels or annotations
+ * (CS_PLUGIN_POD_META), pods that differ only there are equivalent; with one, they are not.
+ * Any other difference still separates them. */
+static void test_equiv_meta_only_when_read(void **state)
+{
+    (void)state;
+    struct cs_api_ctx api;
+    cs_api_ctx_init(&api);
+    struct pod_fields v = base;
+    v.labels = "{'pod-group.scheduling.sigs.k8s.io/name':'g2'}";
+    v.annotations = "{'b':'2'}";
+    v.name = "p2";
+    struct cs_pod *a = mk(&api, &base);
+    struct cs_pod *b = mk(&api, &v);
+    assert_true(cs_fw_pod_equivalent_meta(a, b, false));
+    assert_false(cs_fw_pod_equivalent_meta(a, b, true));
+    assert_false(cs_fw_pod_equivalent(a, b));
+    struct pod_fields w = v;
+    w.cpu = "3";
+    struct cs_pod *c = mk(&api, &w);
+    assert_false(cs_fw_pod_equivalent_meta(a, c, false));
+    cs_pod_unref(a);
+    cs_pod_unref(b);
+    cs_pod_unref(c);
+    cs_api_ctx_destroy(&api);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_equiv_identity_and_status_do_not_matter),
         cmocka_unit_test(test_equiv_each_relevant_difference),
         cmocka_unit_test(test_equiv_pod_affinity_never_equivalent),
+        cmocka_unit_test(test_equiv_meta_only_when_read),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
