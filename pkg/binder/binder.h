@@ -29,6 +29,7 @@ struct cs_bind_job {
     struct cs_label *annotations;  /* heap copies (key and value), freed by the binder */
     uint32_t n_annotations;
     int64_t start_ns;              /* when the scheduling attempt began (metrics) */
+    uint32_t attempts;             /* scheduling attempts so far (backoff after a failed bind) */
     void *owner;                   /* caller's tag */
 };
 

@@ -359,12 +359,14 @@ void cs_queue_delete(struct cs_queue *q, const char *key)
     pthread_mutex_unlock(&q->mu);
 }
 
-void cs_queue_requeue_backoff(struct cs_queue *q, struct cs_pod *pod)
+void cs_queue_requeue_backoff(struct cs_queue *q, struct cs_pod *pod, uint32_t attempts)
 {
     pthread_mutex_lock(&q->mu);
     struct cs_qentry *e = cs_map_get(&q->all, pod->key);
     if (e == NULL) {
-        e = new_entry(q, pod, 1);
+        e = new_entry(q, pod, attempts ? attempts : 1);
+    } else if (e->qp.attempts < attempts) {
+        e->qp.attempts = attempts;
     }
     if (e->where != CS_Q_INFLIGHT) {
         e->backoff_expiry_ns = q->now() + backoff_duration(q, e->qp.attempts);
@@ -503,6 +505,9 @@ void cs_queue_done_unschedulable(struct cs_queue *q, struct cs_qentry *e, uint32
         goto out;
     }
     e->reject_events = events;
+    /* kube-scheduler re-stamps a pod that goes back after a failed attempt, so that pods that
+     * keep failing do not stay ahead of newer pods of equal priority. */
+    e->qp.timestamp_ns = q->now();
     e->backoff_expiry_ns = q->now() + backoff_duration(q, e->qp.attempts);
     if (!admit(q, e)) {
         goto out;
@@ -524,6 +529,7 @@ void cs_queue_done_error(struct cs_queue *q, struct cs_qentry *e)
         drop(q, e);
         goto out;
     }
+    e->qp.timestamp_ns = q->now();
     e->backoff_expiry_ns = q->now() + backoff_duration(q, e->qp.attempts);
     if (admit(q, e)) {
         to_backoff(q, e);

@@ -103,8 +103,9 @@ void cs_queue_destroy(struct cs_queue *q);
 void cs_queue_add(struct cs_queue *q, struct cs_pod *pod);
 /* The pod was deleted or got assigned by someone: leave the queue. */
 void cs_queue_delete(struct cs_queue *q, const char *key);
-/* Put a pod whose bind failed back, with backoff (binder). Uses the newest known version. */
-void cs_queue_requeue_backoff(struct cs_queue *q, struct cs_pod *pod);
+/* Put a pod whose bind failed back, with the backoff its attempts so far earn (binder). The
+ * caller passes the newest version it knows; a newer one the queue holds wins. */
+void cs_queue_requeue_backoff(struct cs_queue *q, struct cs_pod *pod, uint32_t attempts);
 
 /* Pop up to max pods from activeQ (moving expired backoff pods first); waits up to timeout_ns
  * for at least one. Returns the number popped (0 on timeout or close). */

@@ -249,6 +249,7 @@ static int env_commit(void *arg, struct cs_statement *st, int64_t start_ns, cons
             job->node = op->ni->name;
             job->prof = prof;
             job->start_ns = start_ns;
+            job->attempts = e->qp.attempts;
             if (op->patch.n_annotations) {
                 job->annotations = cs_calloc(op->patch.n_annotations, sizeof(*job->annotations));
                 for (uint32_t j = 0; j < op->patch.n_annotations; j++) {

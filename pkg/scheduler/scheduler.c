@@ -155,6 +155,15 @@ static bool confirm_own_bind(struct cs_scheduler *s, const json_t *obj)
     return true;
 }
 
+/* The newest version of a pod seen while it was being bound (a counted reference), or NULL. */
+static struct cs_pod *take_newer(struct cs_scheduler *s, const char *key)
+{
+    pthread_mutex_lock(&s->live_mu);
+    struct cs_pod *p = cs_map_del(&s->newer, key);
+    pthread_mutex_unlock(&s->live_mu);
+    return p;
+}
+
 static void pod_apply(struct cs_scheduler *s, json_t *obj, bool is_add)
 {
     char err[512];
@@ -194,7 +203,14 @@ static void pod_apply(struct cs_scheduler *s, json_t *obj, bool is_add)
         live_set(s, pod, LIVE_PENDING);
         if (pod->deletion_ns) {
             cs_queue_delete(&s->queue, pod->key);
-        } else if (cs_sched_profile_for(s, pod->scheduler_name) && !cs_cache_is_assumed(&s->cache, pod->key)) {
+        } else if (cs_sched_profile_for(s, pod->scheduler_name) &&
+                   cs_cache_is_assumed(&s->cache, pod->key)) {
+            /* Being bound: keep the newest version for a requeue if the bind fails. */
+            pthread_mutex_lock(&s->live_mu);
+            struct cs_pod *old = cs_map_put(&s->newer, pod->key, cs_pod_ref(pod));
+            pthread_mutex_unlock(&s->live_mu);
+            cs_pod_unref(old);
+        } else if (cs_sched_profile_for(s, pod->scheduler_name)) {
             /* An update of the pending pod itself is handled by the queue (it re-activates
              * the pod only when its spec changed); other pods only care about arrivals. */
             cs_queue_add(&s->queue, pod);
@@ -228,6 +244,7 @@ static void on_pod_delete(void *arg, json_t *obj)
              json_string_value(json_object_get(md, "name")) ?: "");
     int was = live_get(s, key, NULL);
     live_del(s, key);
+    cs_pod_unref(take_newer(s, key));
     cs_nominator_remove(&s->nominator, key);
     cs_cache_remove_pod(&s->cache, key);
     cs_queue_delete(&s->queue, key);
@@ -284,6 +301,7 @@ static void on_bind_done(void *arg, struct cs_bind_job *job, const struct cs_bin
 {
     struct cs_scheduler *s = arg;
     struct cs_pod *pod = job->pod;
+    struct cs_pod *newer = take_newer(s, pod->key);
     const char *prof_name = job->prof->name;
     if (r->ok) {
         cs_cache_finish_binding(&s->cache, pod->key);
@@ -297,6 +315,7 @@ static void on_bind_done(void *arg, struct cs_bind_job *job, const struct cs_bin
         if (CS_V(3)) {
             CS_INFO_S("Pod bound", CS_KV("pod", pod->key), CS_KV("node", job->node));
         }
+        cs_pod_unref(newer);
         return;
     }
     atomic_fetch_add(&s->bind_failed, 1);
@@ -322,10 +341,12 @@ static void on_bind_done(void *arg, struct cs_bind_job *job, const struct cs_bin
               CS_KVI("status", r->http_status), CS_KV("err", msg));
     if (live == 0) {
         /* kube-scheduler: "Pod doesn't exist in informer cache": drop it. */
+        cs_pod_unref(newer);
         return;
     }
     if (live == LIVE_ASSIGNED || (r->http_status == 409 && strstr(msg, "already assigned"))) {
         /* Bound already (perhaps by our earlier attempt): never requeue. */
+        cs_pod_unref(newer);
         return;
     }
     char text[700];
@@ -334,7 +355,13 @@ static void on_bind_done(void *arg, struct cs_bind_job *job, const struct cs_bin
     cs_recorder_event(&s->recorder, pod, "Warning", "FailedScheduling", "Scheduling", text,
                       prof_name);
     cs_metrics_inc(s->metrics.queue_incoming_pods, (const char *[]){ "backoff", "BindingFailure" });
-    cs_queue_requeue_backoff(&s->queue, pod);
+    /* The newest version the informer delivered meanwhile (same incarnation), with the
+     * attempts this pod has made so far: its backoff keeps growing. */
+    struct cs_pod *requeue = newer && newer->uid && pod->uid && strcmp(newer->uid, pod->uid) == 0
+                                 ? newer
+                                 : pod;
+    cs_queue_requeue_backoff(&s->queue, requeue, job->attempts);
+    cs_pod_unref(newer);
 }
 
 /* ---- housekeeping (I/O thread timer) ------------------------------------------------------- */
@@ -421,6 +448,7 @@ void cs_scheduler_init(struct cs_scheduler *s, struct cs_client *client,
     cs_recorder_init(&s->recorder, client, opts->identity, 64);
     cs_sched_metrics_init(&s->metrics, reg);
     cs_map_init(&s->live);
+    cs_map_init(&s->newer);
     pthread_mutex_init(&s->live_mu, NULL);
     atomic_store(&s->leading, true);
 }
@@ -570,6 +598,11 @@ void cs_scheduler_destroy(struct cs_scheduler *s)
         cs_free((void *)k);
     }
     cs_map_destroy(&s->live);
+    it = 0;
+    while (cs_map_next(&s->newer, &it, &k, &v)) {
+        cs_pod_unref(v);
+    }
+    cs_map_destroy(&s->newer);
     pthread_mutex_destroy(&s->live_mu);
     cs_resource_names_destroy(&s->resources);
     cs_intern_destroy(&s->strings);

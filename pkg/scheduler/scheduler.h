@@ -89,6 +89,9 @@ struct cs_scheduler {
     atomic_bool leading;           /* schedule only while true */
     pthread_mutex_t live_mu;       /* guards live (informer and bind threads) */
     struct cs_map live;            /* key -> what the informer last saw of the pod */
+    struct cs_map newer;           /* key -> newest version (counted) of a pod seen while it was
+                                    * assumed; requeued instead of the bound one if the bind
+                                    * fails (guarded by live_mu) */
     atomic_long scheduled;
     atomic_long unschedulable;
     atomic_long errors;

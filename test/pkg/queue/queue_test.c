@@ -653,6 +653,47 @@ static void test_queue_update_in_flight_keeps_scheduled_version(void **state)
     env_free(e);
 }
 
+/* Issue 7, defect 4: a pod whose bind failed comes back with the attempts it made, so its
+ * backoff keeps growing (1, 2, 4, 8 s ...) instead of restarting at 1 s. */
+static void test_queue_failed_bind_keeps_attempts(void **state)
+{
+    (void)state;
+    struct env *e = env_new(true);
+    add(e, "p", 0);
+    struct cs_qentry *en = pop1(e);
+    cs_queue_done_scheduled(&e->q, en);       /* bound... */
+    struct cs_pod *pod = mkpod(e, "p", 0, NULL);
+    cs_queue_requeue_backoff(&e->q, pod, 4);  /* ...the bind failed after its 4th attempt */
+    cs_pod_unref(pod);
+    en = cs_map_get(&e->q.all, "default/p");
+    assert_int_equal(en->qp.attempts, 4);
+    assert_int_equal(en->backoff_expiry_ns, fake_now + 8 * SEC);
+    env_free(e);
+}
+
+/* Issue 7, defect 10: a pod that goes back after a failed attempt is re-stamped, so a newer pod
+ * of equal priority that arrived meanwhile is tried first. */
+static void test_queue_failed_pod_restamped(void **state)
+{
+    (void)state;
+    struct env *e = env_new(true);
+    add(e, "old", 0);
+    struct cs_qentry *a = pop1(e);
+    fake_now += SEC;
+    add(e, "new", 0);
+    fake_now += SEC;
+    cs_queue_done_unschedulable(&e->q, a, CS_EV_NODE_ADD);
+    cs_queue_on_event(&e->q, CS_EV_NODE_ADD);
+    fake_now += 10 * SEC;                     /* past any backoff */
+    struct cs_qentry *first = pop1(e);
+    assert_string_equal(first->qp.pod->name, "new");
+    struct cs_qentry *second = pop1(e);
+    assert_string_equal(second->qp.pod->name, "old");
+    cs_queue_done_scheduled(&e->q, first);
+    cs_queue_done_scheduled(&e->q, second);
+    env_free(e);
+}
+
 static void test_queue_requeue_backoff(void **state)
 {
     (void)state;
@@ -661,7 +702,7 @@ static void test_queue_requeue_backoff(void **state)
     struct cs_qentry *en = pop1(e);
     cs_queue_done_scheduled(&e->q, en);
     struct cs_pod *pod = mkpod(e, "p", 0, NULL);
-    cs_queue_requeue_backoff(&e->q, pod);
+    cs_queue_requeue_backoff(&e->q, pod, 1);
     cs_pod_unref(pod);
     assert_stats(e, 0, 1, 0, 0, 0);
     en = cs_map_get(&e->q.all, "default/p");
@@ -675,7 +716,7 @@ static void test_queue_requeue_backoff(void **state)
 
     /* requeue of a pod in flight is left to the attempt's result. */
     pod = mkpod(e, "p", 0, NULL);
-    cs_queue_requeue_backoff(&e->q, pod);
+    cs_queue_requeue_backoff(&e->q, pod, 1);
     cs_pod_unref(pod);
     assert_stats(e, 0, 0, 0, 0, 1);
     cs_queue_done_unschedulable(&e->q, en, CS_EV_NODE_ADD);
@@ -683,7 +724,7 @@ static void test_queue_requeue_backoff(void **state)
 
     /* requeue of an unschedulable pod moves it to backoff. */
     pod = mkpod(e, "p", 0, NULL);
-    cs_queue_requeue_backoff(&e->q, pod);
+    cs_queue_requeue_backoff(&e->q, pod, 1);
     cs_pod_unref(pod);
     assert_stats(e, 0, 1, 0, 0, 0);
     en = cs_map_get(&e->q.all, "default/p");
@@ -901,14 +942,14 @@ static void test_queue_no_pod_lost_random(void **state)
                 }
                 if (!m[k].live) {
                     struct cs_pod *p = mkpod(e, name, 0, NULL);
-                    cs_queue_requeue_backoff(&e->q, p);
+                    cs_queue_requeue_backoff(&e->q, p, 1);
                     m[k].live = true;
                     m[k].gated = false;
                     m[k].newest = p;
                     cs_pod_unref(p);
                 } else {
                     struct cs_pod *p = mkpod(e, name, 0, NULL);
-                    cs_queue_requeue_backoff(&e->q, p);
+                    cs_queue_requeue_backoff(&e->q, p, 1);
                     cs_pod_unref(p); /* an existing entry keeps its newest version */
                 }
             }
@@ -966,6 +1007,8 @@ int main(void)
         cmocka_unit_test(test_queue_gated_admitted_after_update),
         cmocka_unit_test(test_queue_requeue_backoff),
         cmocka_unit_test(test_queue_update_in_flight_keeps_scheduled_version),
+        cmocka_unit_test(test_queue_failed_bind_keeps_attempts),
+        cmocka_unit_test(test_queue_failed_pod_restamped),
         cmocka_unit_test(test_queue_stats_every_state),
         cmocka_unit_test(test_queue_no_pod_lost_random),
     };
