@@ -837,6 +837,15 @@ static int decode_pod_spec(struct dec *d, const json_t *spec, struct cs_pod *p)
     if (each_object(d, spec, "topologySpreadConstraints", spread_item, p->spread, &cnt) != 0)
         return -1;
     p->n_spread = (uint32_t)cnt;
+    if (p->pod_affinity || p->pod_anti_affinity || p->n_spread) {
+        /* What an update must change for these pods to be tried again (the queue's check). */
+        char *a = aff ? json_dumps(aff, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+        char *t = json_dumps(json_object_get(spec, "topologySpreadConstraints"),
+                             JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
+        p->constraints_hash = (cs_hash_str(a ? a : "") * 31u) ^ cs_hash_str(t ? t : "") ^ 1u;
+        free(a);
+        free(t);
+    }
 
     cnt = array_len(spec, "schedulingGates");
     p->scheduling_gates = cnt ? CS_ARENA_ARRAY(d->a, const char *, cnt) : NULL;

@@ -205,6 +205,8 @@ struct cs_pod {
     uint32_t n_tolerations;
     struct cs_spread_constraint *spread;
     uint32_t n_spread;
+    uint64_t constraints_hash;         /* of spec.affinity's pod (anti-)affinity and spread
+                                        * constraints, 0 when the pod has none */
     const char **scheduling_gates;
     uint32_t n_scheduling_gates;
 

@@ -138,6 +138,8 @@ bool cs_fw_pod_equivalent(const struct cs_pod *a, const struct cs_pod *b)
     return cs_fw_pod_equivalent_meta(a, b, true);
 }
 
+static bool same_fields(const struct cs_pod *a, const struct cs_pod *b, bool meta);
+
 bool cs_fw_pod_equivalent_meta(const struct cs_pod *a, const struct cs_pod *b, bool meta)
 {
     if (a == b) {
@@ -147,6 +149,16 @@ bool cs_fw_pod_equivalent_meta(const struct cs_pod *a, const struct cs_pod *b, b
         a->n_spread || b->n_spread) {
         return false;
     }
+    return same_fields(a, b, meta);
+}
+
+bool cs_fw_pod_sched_same(const struct cs_pod *a, const struct cs_pod *b)
+{
+    return a == b || (a->constraints_hash == b->constraints_hash && same_fields(a, b, true));
+}
+
+static bool same_fields(const struct cs_pod *a, const struct cs_pod *b, bool meta)
+{
     return a->ns == b->ns && str_eq(a->scheduler_name, b->scheduler_name) &&
            str_eq(a->node_name, b->node_name) && a->priority == b->priority &&
            a->preemption_policy == b->preemption_policy && a->host_network == b->host_network &&

@@ -70,6 +70,10 @@ int cs_fw_plugin_implements(const char *name, enum cs_ext_point ep);
 
 /* True when every field a plugin may read is equal (see equiv.c). */
 bool cs_fw_pod_equivalent(const struct cs_pod *a, const struct cs_pod *b);
+/* Two versions of a pod are the same for scheduling (the queue's "did the update change
+ * anything" test): every field equivalence compares, plus pod (anti-)affinity and spread
+ * constraints compared by content. A status-only update is "the same". */
+bool cs_fw_pod_sched_same(const struct cs_pod *a, const struct cs_pod *b);
 /* The same, comparing labels and annotations only when meta is set. */
 bool cs_fw_pod_equivalent_meta(const struct cs_pod *a, const struct cs_pod *b, bool meta);
 

@@ -55,7 +55,13 @@ static void report_failure(struct cs_scheduler *s, struct cs_qentry *e, struct c
         if (CS_V(2)) {
             CS_INFO_S("Unable to schedule pod; waiting", CS_KV("pod", pod->key), CS_KV("err", msg));
         }
-        cs_recorder_unschedulable(&s->recorder, pod, reason, msg);
+        /* kube-scheduler skips the status write when the pod already says exactly this. */
+        const struct cs_condition *cur = cs_pod_condition(pod, "PodScheduled");
+        bool same = cur && cur->status == CS_COND_FALSE && cur->reason && cur->message &&
+                    strcmp(cur->reason, reason) == 0 && strcmp(cur->message, msg) == 0;
+        if (!same) {
+            cs_recorder_unschedulable(&s->recorder, pod, reason, msg);
+        }
         if (!res->quiet) {
             cs_recorder_event(&s->recorder, pod, "Warning", "FailedScheduling", "Scheduling", msg,
                               prof->name);

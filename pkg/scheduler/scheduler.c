@@ -59,7 +59,7 @@ static bool q_pre_enqueue(void *arg, const struct cs_pod *pod, char *reason, siz
 static bool q_changed(void *arg, const struct cs_pod *old, const struct cs_pod *pod)
 {
     (void)arg;
-    return !cs_fw_pod_equivalent(old, pod);
+    return !cs_fw_pod_sched_same(old, pod);
 }
 
 /* ---- live map (I/O thread) ---------------------------------------------------------------- */

@@ -18,6 +18,33 @@ check "FailedScheduling event with the same message" bash -c "[[ \"$(evs)\" == *
 sleep 3
 n_events=$(k get events --field-selector involvedObject.name=big-0 -o json | "$PY" -c 'import json,sys; print(len(json.load(sys.stdin)["items"]))')
 check "no event flood while nothing changes (events: $n_events)" [ "$n_events" -le 3 ]
+# A pod with spread constraints that fits nowhere, and a restarted cosched: the condition the pod
+# already carries is not written again (issue 7, defect 9: no status-write loop, no rewrite).
+"$PY" "$ROOT/test/integration/genpods.py" --count 1 --prefix spread- --cpu 9 --memory 1Gi \
+  --label app=spread | "$PY" -c '
+import json, sys
+l = json.load(sys.stdin)
+for p in l["items"]:
+    p["spec"]["topologySpreadConstraints"] = [{"maxSkew": 1, "topologyKey": "kubernetes.io/hostname",
+        "whenUnsatisfiable": "ScheduleAnyway", "labelSelector": {"matchLabels": {"app": "spread"}}}]
+json.dump(l, sys.stdout)' | k create -f - -o name >/dev/null
+smsg() { k get pod spread-0 -o jsonpath='{.status.conditions[?(@.type=="PodScheduled")].message}'; }
+wait_until 10 nonempty smsg
+rv() { k get pod spread-0 -o jsonpath='{.metadata.resourceVersion}'; }
+rv1=$(rv); sleep 3; rv2=$(rv)
+check "an unschedulable pod with spread constraints is not rewritten in a loop (rv $rv1 -> $rv2)" test "$rv1" = "$rv2"
+stop_cosched
+# Every PATCH now fails: a condition write by the restarted cosched would be logged as failed.
+curl -sf -o /dev/null -X PUT -H 'Content-Type: application/json' "$APISIM_URL/apisim/faults" \
+  -d '{"patch":{"fraction":1,"code":500}}'
+mv "$WORK/cosched.log" "$WORK/cosched-before-restart.log"
+start_cosched
+sleep 3
+rv3=$(rv)
+patches=$(curl -sf "$APISIM_URL/apisim/faults" | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["stats"]["injected"]["patch"])')
+check "after a restart its unchanged condition is not written again (rv $rv2 -> $rv3, PATCH attempts $patches)" \
+  bash -c "[ '$rv2' = '$rv3' ] && [ '$patches' = 0 ]"
+curl -sf -o /dev/null -X PUT -H 'Content-Type: application/json' "$APISIM_URL/apisim/faults" -d '{}'
 printf '{"apiVersion":"v1","kind":"Node","metadata":{"name":"big-node","labels":{"kubernetes.io/hostname":"big-node"}},"status":{"capacity":{"cpu":"16","memory":"64Gi","pods":"110"},"conditions":[{"type":"Ready","status":"True"}]}}' >"$WORK/node.json"
 t0=$(date +%s%N)
 k create -f "$WORK/node.json" -o name >/dev/null

@@ -203,6 +203,35 @@ static void test_equiv_meta_only_when_read(void **state)
     cs_api_ctx_destroy(&api);
 }
 
+/* Issue 7, defect 9: the queue asks whether an update changed anything scheduling depends on.
+ * For pods with affinity or spread constraints a status-only update (our own PodScheduled
+ * condition) is no change; a change of the constraints is. */
+static void test_sched_same_for_constrained_pods(void **state)
+{
+    (void)state;
+    static const char *aff = "'affinity':{'podAntiAffinity':{'requiredDuringSchedulingIgnoredDuringExecution':[{"
+                             "'labelSelector':{'matchLabels':{'app':'web'}},'topologyKey':'zone'}]}},";
+    static const char *aff2 = "'affinity':{'podAntiAffinity':{'requiredDuringSchedulingIgnoredDuringExecution':[{"
+                              "'labelSelector':{'matchLabels':{'app':'db'}},'topologyKey':'zone'}]}},";
+    struct cs_api_ctx api;
+    cs_api_ctx_init(&api);
+    struct pod_fields v1 = {.extra_spec = aff};
+    struct pod_fields v2 = {.extra_spec = aff, .rv = "11",
+                            .status = "{'conditions':[{'type':'PodScheduled','status':'False',"
+                                      "'reason':'Unschedulable','message':'0/3 nodes'}]}"};
+    struct pod_fields v3 = {.extra_spec = aff2, .rv = "12"};
+    struct cs_pod *a = mk(&api, &v1);
+    struct cs_pod *b = mk(&api, &v2);
+    struct cs_pod *c = mk(&api, &v3);
+    assert_true(cs_fw_pod_sched_same(a, b));
+    assert_false(cs_fw_pod_sched_same(a, c));
+    assert_false(cs_fw_pod_equivalent(a, b));   /* still never equivalent for the eq cache */
+    cs_pod_unref(a);
+    cs_pod_unref(b);
+    cs_pod_unref(c);
+    cs_api_ctx_destroy(&api);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -210,6 +239,7 @@ int main(void)
         cmocka_unit_test(test_equiv_each_relevant_difference),
         cmocka_unit_test(test_equiv_pod_affinity_never_equivalent),
         cmocka_unit_test(test_equiv_meta_only_when_read),
+        cmocka_unit_test(test_sched_same_for_constrained_pods),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
