@@ -1079,6 +1079,49 @@ static json_t *load_text(const char *kind, const char *text, size_t len, char *e
     return obj;
 }
 
+/* obj without the spec fields in `drop` (a new reference). */
+static json_t *without(const json_t *obj, const char *const *drop)
+{
+    json_t *c = json_copy((json_t *)obj);          /* shallow: shares the members */
+    json_t *spec = json_object_get(c, "spec");
+    if (json_is_object(spec)) {
+        json_t *s2 = json_copy(spec);
+        for (int i = 0; drop[i]; i++) {
+            json_object_del(s2, drop[i]);
+        }
+        json_object_set_new(c, "spec", s2);
+    }
+    return c;
+}
+
+int cs_pod_decode_lenient(const struct cs_api_ctx *ctx, const json_t *obj, struct cs_pod **out,
+                          char *err, size_t errlen)
+{
+    if (cs_pod_decode(ctx, obj, out, err, errlen) == 0) {
+        return 0;
+    }
+    static const char *const constraints[] = { "affinity", "tolerations",
+                                               "topologySpreadConstraints", "nodeSelector",
+                                               "schedulingGates", NULL };
+    static const char *const all_but_node[] = { "affinity", "tolerations",
+                                                "topologySpreadConstraints", "nodeSelector",
+                                                "schedulingGates", "containers",
+                                                "initContainers", "overhead", "resources",
+                                                "hostNetwork", "preemptionPolicy", NULL };
+    const char *const *levels[2] = { constraints, all_but_node };
+    char e2[256];
+    for (int l = 0; l < 2; l++) {
+        json_t *stripped = without(obj, levels[l]);
+        int rc = cs_pod_decode(ctx, stripped, out, e2, sizeof(e2));
+        json_decref(stripped);
+        if (rc == 0) {
+            (*out)->decode_error = cs_arena_strdup(&(*out)->arena, err);
+            return 0;
+        }
+    }
+    return -1;
+}
+
 int cs_pod_decode_text(const struct cs_api_ctx *ctx, const char *text, size_t len,
                        struct cs_pod **out, char *err, size_t errlen)
 {

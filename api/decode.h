@@ -25,6 +25,16 @@ int cs_pod_decode(const struct cs_api_ctx *ctx, const json_t *obj, struct cs_pod
 int cs_node_decode(const struct cs_api_ctx *ctx, const json_t *obj, struct cs_node **out,
                    char *err, size_t errlen);
 
+/* A pod that fails cs_pod_decode is still read as far as it can be, so that a bound pod keeps
+ * counting on its node (requests, host ports, labels) and a pending one can be told why it
+ * waits: first without the fields scheduling constraints live in (affinity, tolerations,
+ * topology spread, node selector, scheduling gates), then, if its containers are unreadable
+ * too, with identity, labels and node name only (it counts as one pod). Returns 0 with
+ * (*out)->decode_error set to the full decode's error (NULL when that succeeded), or -1 when
+ * not even the identity can be read. */
+int cs_pod_decode_lenient(const struct cs_api_ctx *ctx, const json_t *obj, struct cs_pod **out,
+                          char *err, size_t errlen);
+
 /* The same from JSON text (len bytes). A syntax error is reported with line and column. */
 int cs_pod_decode_text(const struct cs_api_ctx *ctx, const char *text, size_t len,
                        struct cs_pod **out, char *err, size_t errlen);

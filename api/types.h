@@ -205,6 +205,8 @@ struct cs_pod {
     uint32_t n_tolerations;
     struct cs_spread_constraint *spread;
     uint32_t n_spread;
+    const char *decode_error;          /* set by cs_pod_decode_lenient: why the full decode
+                                        * failed (this object holds only what could be read) */
     uint64_t constraints_hash;         /* of spec.affinity's pod (anti-)affinity and spread
                                         * constraints, 0 when the pod has none */
     const char **scheduling_gates;

@@ -52,6 +52,11 @@ static bool q_less(void *arg, const struct cs_queued_pod *a, const struct cs_que
 static bool q_pre_enqueue(void *arg, const struct cs_pod *pod, char *reason, size_t n)
 {
     struct cs_scheduler *s = arg;
+    if (pod->decode_error) {
+        /* Not understood: never placed on a guess; waits until an update makes it readable. */
+        snprintf(reason, n, "%s", pod->decode_error);
+        return false;
+    }
     struct cs_profile *p = cs_sched_profile_for(s, pod->scheduler_name);
     return p == NULL || cs_fw_pre_enqueue(p, pod, reason, n);
 }
@@ -171,9 +176,10 @@ static void pod_apply(struct cs_scheduler *s, json_t *obj, bool is_add)
     if (!is_add && confirm_own_bind(s, obj)) {
         return;
     }
-    if (cs_pod_decode(&s->api, obj, &pod, err, sizeof(err)) != 0) {
+    if (cs_pod_decode_lenient(&s->api, obj, &pod, err, sizeof(err)) != 0 || pod->decode_error) {
         char name[256];
-        CS_ERROR_S(err, "Cannot decode pod; ignoring this version",
+        CS_ERROR_S(err, pod ? "Cannot decode pod; counting what could be read"
+                            : "Cannot decode pod; ignoring this version",
                    CS_KV("pod", obj_name(obj, name, sizeof(name))));
         /* A pending pod of ours that cannot be read would otherwise wait silently: tell the
          * user on the pod itself. */
@@ -182,13 +188,23 @@ static void pod_apply(struct cs_scheduler *s, json_t *obj, bool is_add)
         const char *sched = json_string_value(json_object_get(spec, "schedulerName"));
         const char *ns = json_string_value(json_object_get(md, "namespace"));
         const char *pname = json_string_value(json_object_get(md, "name"));
-        if (sched && ns && pname && cs_sched_profile_for(s, sched) &&
+        /* Told once: our own condition write comes back as an update with the same error. */
+        const struct cs_condition *cur = pod ? cs_pod_condition(pod, "PodScheduled") : NULL;
+        bool told = cur && cur->message && strcmp(cur->message, err) == 0;
+        if (sched && ns && pname && !told && cs_sched_profile_for(s, sched) &&
             !json_string_value(json_object_get(spec, "nodeName"))) {
             cs_recorder_event_ref(&s->recorder, ns, pname,
                                   json_string_value(json_object_get(md, "uid")), "Warning",
                                   "FailedScheduling", "Scheduling", err, sched);
+            if (pod) {
+                cs_recorder_unschedulable(&s->recorder, pod, "Unschedulable", err);
+            }
         }
-        return;
+        if (pod == NULL) {
+            return;
+        }
+        /* Read leniently: a bound pod still counts on its node; a pending one waits, gated
+         * by q_pre_enqueue until an update makes it readable. */
     }
     if (pod->node_name) {
         cs_nominator_remove(&s->nominator, pod->key);

@@ -709,6 +709,49 @@ static void test_resource_table_full(void **state)
     cs_api_ctx_destroy(&ctx);
 }
 
+/* Issue 7, defect 6: a pod the full decoder refuses is still read as far as it can be: without
+ * its constraint fields it keeps its requests, labels and node; with unreadable containers it
+ * keeps identity, labels and node (it counts as one pod). The error is kept for the caller. */
+static void test_pod_lenient_decode(void **state)
+{
+    struct cs_api_ctx *ctx = *state;
+    char err[512] = "";
+    json_error_t jerr;
+    json_t *bad_tol = json_loads(
+        "{\"metadata\":{\"name\":\"p\",\"namespace\":\"ns\",\"labels\":{\"app\":\"x\"}},"
+        "\"spec\":{\"nodeName\":\"n1\",\"tolerations\":[{\"key\":\"k\",\"tolerationSeconds\":\"soon\"}],"
+        "\"containers\":[{\"name\":\"c\",\"image\":\"i\",\"resources\":{\"requests\":{\"cpu\":\"3\"}}}]}}",
+        0, &jerr);
+    assert_non_null(bad_tol);
+    struct cs_pod *p = NULL;
+    assert_int_not_equal(cs_pod_decode(ctx, bad_tol, &p, err, sizeof(err)), 0);
+    assert_int_equal(cs_pod_decode_lenient(ctx, bad_tol, &p, err, sizeof(err)), 0);
+    assert_non_null(p->decode_error);
+    assert_non_null(strstr(p->decode_error, "tolerationSeconds"));
+    assert_string_equal(p->node_name, "n1");
+    assert_int_equal(p->requests.v[CS_RES_CPU], 3000);
+    labels_has(p->labels, p->n_labels, "app", "x");
+    cs_pod_unref(p);
+    json_decref(bad_tol);
+
+    json_t *bad_qty = json_loads(
+        "{\"metadata\":{\"name\":\"q\",\"namespace\":\"ns\"},\"spec\":{\"nodeName\":\"n1\","
+        "\"containers\":[{\"name\":\"c\",\"image\":\"i\",\"resources\":{\"requests\":{\"cpu\":\"lots\"}}}]}}",
+        0, &jerr);
+    assert_int_equal(cs_pod_decode_lenient(ctx, bad_qty, &p, err, sizeof(err)), 0);
+    assert_non_null(strstr(p->decode_error, "cpu"));
+    assert_string_equal(p->node_name, "n1");
+    assert_int_equal(p->requests.v[CS_RES_CPU], 0);
+    assert_int_equal(p->requests.v[CS_RES_PODS], 1);
+    cs_pod_unref(p);
+    json_decref(bad_qty);
+
+    json_t *no_meta = json_loads("{\"spec\":{}}", 0, &jerr);
+    assert_int_equal(cs_pod_decode_lenient(ctx, no_meta, &p, err, sizeof(err)), -1);
+    assert_null(p);
+    json_decref(no_meta);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -723,6 +766,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_malformed_fixtures_and_text, setup, teardown),
         cmocka_unit_test_setup_teardown(test_truncated_prefixes, setup, teardown),
         cmocka_unit_test(test_resource_table_full),
+        cmocka_unit_test_setup_teardown(test_pod_lenient_decode, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
