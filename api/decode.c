@@ -546,7 +546,7 @@ static int decode_containers(struct dec *d, const json_t *spec, const char *key,
 /* ---- affinity ------------------------------------------------------------------------------ */
 
 static int node_requirements(struct dec *d, const json_t *term, const char *key,
-                             struct cs_selector **out)
+                             struct cs_selector **out, bool *invalid)
 {
     const json_t *arr;
     char msg[384];
@@ -557,16 +557,20 @@ static int node_requirements(struct dec *d, const json_t *term, const char *key,
     if (arr == NULL || json_array_size(arr) == 0)
         return 0;
     size_t m = push_key(d, key);
-    if (cs_selector_from_node_requirements(arr, d->path, d->a, out, msg, sizeof(msg)) != 0)
-        rc = fail_raw(d, msg);
+    /* kube-scheduler does not refuse such a pod: the term that cannot be parsed just matches
+     * no node (component-helpers' lazy-error node selector). */
+    if (cs_selector_from_node_requirements(arr, d->path, d->a, out, msg, sizeof(msg)) != 0) {
+        *out = NULL;
+        *invalid = true;
+    }
     pop(d, m);
     return rc;
 }
 
 static int node_selector_term(struct dec *d, const json_t *term, struct cs_node_selector_term *t)
 {
-    return node_requirements(d, term, "matchExpressions", &t->match_expressions) ||
-           node_requirements(d, term, "matchFields", &t->match_fields) ? -1 : 0;
+    return node_requirements(d, term, "matchExpressions", &t->match_expressions, &t->invalid) ||
+           node_requirements(d, term, "matchFields", &t->match_fields, &t->invalid) ? -1 : 0;
 }
 
 static int required_term_item(struct dec *d, const json_t *it, size_t i, void *arg)
@@ -700,17 +704,19 @@ static const char *const effect_names[] = {NULL, "NoSchedule", "PreferNoSchedule
 
 static int toleration_item(struct dec *d, const json_t *it, size_t i, void *arg)
 {
-    static const char *const ops[] = {"Equal", "Exists"};
+    /* Gt and Lt: TaintTolerationComparisonOperators (numeric values, compared as integers). */
+    static const char *const ops[] = {"Equal", "Exists", "Gt", "Lt"};
     struct cs_toleration *t = &((struct cs_toleration *)arg)[i];
     int op = 0, effect = CS_EFFECT_NONE;
     if (get_str(d, it, "key", STR_INTERN, &t->key) != 0 ||
-        get_enum(d, it, "operator", ops, 2, &op) != 0 ||
+        get_enum(d, it, "operator", ops, 4, &op) != 0 ||
         get_str(d, it, "value", STR_COPY, &t->value) != 0 ||
         get_enum(d, it, "effect", effect_names, 4, &effect) != 0 ||
         get_i64(d, it, "tolerationSeconds", INT64_MIN, INT64_MAX, &t->toleration_seconds,
                 &t->has_seconds) != 0)
         return -1;
     t->op_exists = op == 1;
+    t->op_compare = op == 2 ? CS_TOL_GT : op == 3 ? CS_TOL_LT : 0;
     t->effect = (enum cs_taint_effect)effect;
     return 0;
 }

@@ -82,6 +82,9 @@ struct cs_container {
 struct cs_node_selector_term {
     struct cs_selector *match_expressions;  /* NULL when the term has none */
     struct cs_selector *match_fields;       /* only metadata.name is supported upstream */
+    bool invalid;                           /* a requirement upstream cannot parse (a value
+                                             * that is no label value, Gt/Lt with a non-integer):
+                                             * the term matches no node, as in kube */
 };
 
 struct cs_preferred_term {
@@ -123,9 +126,13 @@ struct cs_pod_affinity {
     uint32_t n_preferred;
 };
 
+#define CS_TOL_GT 1
+#define CS_TOL_LT 2
+
 struct cs_toleration {
     const char *key;         /* interned; NULL = empty key (matches all keys with Exists) */
-    bool op_exists;          /* operator Exists (else Equal) */
+    bool op_exists;          /* operator Exists */
+    uint8_t op_compare;      /* CS_TOL_GT / CS_TOL_LT (numeric comparison), else 0 (Equal) */
     const char *value;       /* NULL = empty */
     enum cs_taint_effect effect;
     bool has_seconds;

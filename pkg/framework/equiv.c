@@ -89,7 +89,7 @@ static bool selector_eq(const struct cs_selector *a, const struct cs_selector *b
 
 static bool term_eq(const struct cs_node_selector_term *a, const struct cs_node_selector_term *b)
 {
-    return selector_eq(a->match_expressions, b->match_expressions) &&
+    return a->invalid == b->invalid && selector_eq(a->match_expressions, b->match_expressions) &&
            selector_eq(a->match_fields, b->match_fields);
 }
 
@@ -124,6 +124,7 @@ static bool tolerations_eq(const struct cs_toleration *a, uint32_t na,
     }
     for (uint32_t i = 0; i < na; i++) {
         if (!str_eq(a[i].key, b[i].key) || a[i].op_exists != b[i].op_exists ||
+            a[i].op_compare != b[i].op_compare ||
             !str_eq(a[i].value, b[i].value) || a[i].effect != b[i].effect ||
             a[i].has_seconds != b[i].has_seconds ||
             a[i].toleration_seconds != b[i].toleration_seconds) {

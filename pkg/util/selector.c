@@ -673,7 +673,7 @@ static int jx_requirement(struct json_ctx *c, const char *arrname, size_t idx, c
             return -1;
         }
         sb_value(c->b, json_string_value(v), strlen(json_string_value(v)));
-        if (!node && cs_selector_validate_value(json_string_value(v), why, sizeof(why)) < 0) {
+        if (cs_selector_validate_value(json_string_value(v), why, sizeof(why)) < 0) {
             jx_err(c, field, "invalid value \"%s\": %s", json_string_value(v), why);
             return -1;
         }

@@ -4,6 +4,8 @@
  */
 #include "plugins/helper/helper.h"
 
+#include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 bool cs_plugin_str_eq(const char *a, const char *b)
@@ -20,6 +22,21 @@ bool cs_plugin_str_eq(const char *a, const char *b)
     return strcmp(a, b) == 0;
 }
 
+static bool parse_i64(const char *s, int64_t *out)
+{
+    if (s == NULL || *s == '\0') {
+        return false;
+    }
+    errno = 0;
+    char *end = NULL;
+    long long v = strtoll(s, &end, 10);
+    if (errno || end == s || *end) {
+        return false;
+    }
+    *out = (int64_t)v;
+    return true;
+}
+
 bool cs_toleration_tolerates(const struct cs_toleration *t, const struct cs_taint *taint)
 {
     if (t->effect != CS_EFFECT_NONE && t->effect != taint->effect) {
@@ -30,6 +47,15 @@ bool cs_toleration_tolerates(const struct cs_toleration *t, const struct cs_tain
     }
     if (t->op_exists) {
         return true;
+    }
+    if (t->op_compare) {
+        /* Gt tolerates a taint whose value is greater than the toleration's, Lt one whose
+         * value is smaller; both must be base-10 integers, else no match. */
+        int64_t tv, nv;
+        if (!parse_i64(t->value, &tv) || !parse_i64(taint->value, &nv)) {
+            return false;
+        }
+        return t->op_compare == CS_TOL_GT ? nv > tv : nv < tv;
     }
     return cs_plugin_str_eq(t->value, taint->value);
 }

@@ -70,7 +70,7 @@ static bool fields_match(const struct cs_selector *s, const char *node_name)
 
 static bool term_matches(const struct cs_node_selector_term *t, const struct cs_node *node)
 {
-    if (term_is_empty(t)) {
+    if (t->invalid || term_is_empty(t)) {
         return false;
     }
     if (sel_has_reqs(t->match_expressions) &&

@@ -497,9 +497,6 @@ static const struct mutation mutations[] = {
      "spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms.0.matchExpressions",
      "{}", "nodeSelectorTerms[0].matchExpressions: expected array"},
     {"pod_full.json",
-     "spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms.0.matchExpressions.0.operator",
-     "\"Near\"", "spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[0].matchExpressions"},
-    {"pod_full.json",
      "spec.affinity.nodeAffinity.preferredDuringSchedulingIgnoredDuringExecution.0.weight", "\"80\"",
      "spec.affinity.nodeAffinity.preferredDuringSchedulingIgnoredDuringExecution[0].weight: expected integer"},
     {"pod_full.json",
@@ -752,6 +749,41 @@ static void test_pod_lenient_decode(void **state)
     json_decref(no_meta);
 }
 
+/* Issue 7, defect 7: a node-affinity term upstream cannot parse (an unknown operator, a value
+ * that is no label value, Gt with a non-integer) is not a decode error: the term matches no
+ * node, as component-helpers' node selector does. */
+static void test_unparsable_node_affinity_term_matches_nothing(void **state)
+{
+    struct cs_api_ctx *ctx = *state;
+    static const char *const exprs[] = {
+        "{\"key\":\"zone\",\"operator\":\"Near\",\"values\":[\"a\"]}",
+        "{\"key\":\"zone\",\"operator\":\"In\",\"values\":[\"not a label value!\"]}",
+        "{\"key\":\"cores\",\"operator\":\"Gt\",\"values\":[\"many\"]}",
+    };
+    for (size_t i = 0; i < sizeof(exprs) / sizeof(exprs[0]); i++) {
+        char text[1024];
+        snprintf(text, sizeof(text),
+                 "{\"metadata\":{\"name\":\"p\",\"namespace\":\"ns\"},\"spec\":{\"affinity\":"
+                 "{\"nodeAffinity\":{\"requiredDuringSchedulingIgnoredDuringExecution\":"
+                 "{\"nodeSelectorTerms\":[{\"matchExpressions\":[%s]},{\"matchExpressions\":"
+                 "[{\"key\":\"zone\",\"operator\":\"In\",\"values\":[\"b\"]}]}]}}},"
+                 "\"containers\":[{\"name\":\"c\",\"image\":\"i\"}]}}",
+                 exprs[i]);
+        struct cs_pod *p = NULL;
+        char err[512] = "";
+        int rc = cs_pod_decode_text(ctx, text, strlen(text), &p, err, sizeof(err));
+        if (rc != 0) {
+            print_error("row %zu: %s\n", i, err);
+        }
+        assert_int_equal(rc, 0);
+        assert_non_null(p->node_affinity);
+        assert_int_equal(p->node_affinity->n_required, 2);
+        assert_true(p->node_affinity->required[0].invalid);
+        assert_false(p->node_affinity->required[1].invalid);
+        cs_pod_unref(p);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -767,6 +799,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_truncated_prefixes, setup, teardown),
         cmocka_unit_test(test_resource_table_full),
         cmocka_unit_test_setup_teardown(test_pod_lenient_decode, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_unparsable_node_affinity_term_matches_nothing, setup,
+                                        teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

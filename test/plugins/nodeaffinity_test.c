@@ -22,6 +22,17 @@ struct row {
 
 static const struct row rows[] = {
     {"nothing to check", "", "{}", "n1", CS_SUCCESS, NULL},
+    /* Issue 7, defect 7: a term upstream cannot parse matches no node; the others still count. */
+    {"a value that is no label value: its term matches nothing",
+     REQ("[{'matchExpressions':[" EXPR("zone", "In", "['a b']") "]}]"), "{'zone':'a b'}", "n1",
+     CS_UNSCHEDULABLE_AND_UNRESOLVABLE, REASON_POD},
+    {"Gt with a non-integer: its term matches nothing, the next term does",
+     REQ("[{'matchExpressions':[" EXPR("cores", "Gt", "['many']") "]},"
+         "{'matchExpressions':[" EXPR("zone", "In", "['a']") "]}]"),
+     "{'zone':'a','cores':'9'}", "n1", CS_SUCCESS, NULL},
+    {"Gt with a non-integer alone matches nothing",
+     REQ("[{'matchExpressions':[" EXPR("cores", "Gt", "['many']") "]}]"), "{'cores':'9'}", "n1",
+     CS_UNSCHEDULABLE_AND_UNRESOLVABLE, REASON_POD},
     {"nodeSelector matches", "'nodeSelector':{'zone':'a','disk':'ssd'},",
      "{'zone':'a','disk':'ssd','x':'y'}", "n1", CS_SUCCESS, NULL},
     {"nodeSelector wrong value", "'nodeSelector':{'zone':'a'},", "{'zone':'b'}", "n1",

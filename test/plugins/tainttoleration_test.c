@@ -66,6 +66,28 @@ static const struct row rows[] = {
     {"Equal toleration with empty value matches a taint without value",
      "[{'key':'gpu','operator':'Equal','value':'','effect':'NoSchedule'}]",
      "[{'key':'gpu','effect':'NoSchedule'}]", CS_SUCCESS, NULL},
+    /* TaintTolerationComparisonOperators (issue 7, defect 7): integers compared. */
+    {"Gt: taint value greater than the toleration's is tolerated",
+     "[{'key':'sla','operator':'Gt','value':'750','effect':'NoSchedule'}]",
+     "[{'key':'sla','value':'800','effect':'NoSchedule'}]", CS_SUCCESS, NULL},
+    {"Gt: taint value smaller is not tolerated",
+     "[{'key':'sla','operator':'Gt','value':'950','effect':'NoSchedule'}]",
+     "[{'key':'sla','value':'800','effect':'NoSchedule'}]", CS_UNSCHEDULABLE_AND_UNRESOLVABLE,
+     "node(s) had untolerated taint {sla: 800}"},
+    {"Gt: equal values are not tolerated",
+     "[{'key':'sla','operator':'Gt','value':'800','effect':'NoSchedule'}]",
+     "[{'key':'sla','value':'800','effect':'NoSchedule'}]", CS_UNSCHEDULABLE_AND_UNRESOLVABLE,
+     "node(s) had untolerated taint {sla: 800}"},
+    {"Lt: taint value smaller than the toleration's is tolerated (negative numbers too)",
+     "[{'key':'drift','operator':'Lt','value':'0','effect':'NoSchedule'}]",
+     "[{'key':'drift','value':'-5','effect':'NoSchedule'}]", CS_SUCCESS, NULL},
+    {"Lt: a non-integer taint value never matches",
+     "[{'key':'sla','operator':'Lt','value':'900','effect':'NoSchedule'}]",
+     "[{'key':'sla','value':'high','effect':'NoSchedule'}]", CS_UNSCHEDULABLE_AND_UNRESOLVABLE,
+     "node(s) had untolerated taint {sla: high}"},
+    {"Gt compares numbers, not strings (10 > 9)",
+     "[{'key':'v','operator':'Gt','value':'9','effect':'NoSchedule'}]",
+     "[{'key':'v','value':'10','effect':'NoSchedule'}]", CS_SUCCESS, NULL},
 };
 
 static void test_filter_rows(void **state)
