@@ -861,6 +861,48 @@ static int decode_pod_spec(struct dec *d, const json_t *spec, struct cs_pod *p)
     return 0;
 }
 
+/* In-place resize (k8s-api.md; component-helpers' PodRequests with UseStatusResources): a
+ * container with a status entry that reports resources requests the larger of its spec,
+ * status.containerStatuses[].resources.requests and allocatedResources; while the pod's resize
+ * is Infeasible, the spec does not count (only what the kubelet actuated and allocated). */
+static int resize_statuses(struct dec *d, const json_t *st, const char *key,
+                           struct cs_container *cs, uint32_t n, bool infeasible, bool sidecars)
+{
+    const json_t *arr = json_object_get(st, key);
+    if (!json_is_array(arr))
+        return 0;
+    size_t m = push_key(d, key);
+    for (size_t i = 0; i < json_array_size(arr); i++) {
+        const json_t *it = json_array_get(arr, i);
+        const char *name = json_string_value(json_object_get(it, "name"));
+        const json_t *res = json_object_get(it, "resources");
+        if (name == NULL || !json_is_object(res))
+            continue;                       /* no status resources: the spec stands */
+        for (uint32_t c = 0; c < n; c++) {
+            if (cs[c].name == NULL || strcmp(cs[c].name, name) != 0 ||
+                (sidecars && !cs[c].restartable))
+                continue;                   /* of init containers, only sidecars count */
+            struct cs_resources actual, allocated;
+            char idx[32];
+            snprintf(idx, sizeof(idx), "%zu", i);
+            size_t m2 = push_key(d, idx);
+            int rc = get_resources(d, res, "requests", &actual) ||
+                     get_resources(d, it, "allocatedResources", &allocated);
+            pop(d, m2);
+            if (rc != 0) {
+                pop(d, m);
+                return -1;
+            }
+            if (infeasible)
+                memset(&cs[c].requests, 0, sizeof(cs[c].requests));
+            cs_res_max(&cs[c].requests, &actual);
+            cs_res_max(&cs[c].requests, &allocated);
+        }
+    }
+    pop(d, m);
+    return 0;
+}
+
 static int decode_pod_status(struct dec *d, const json_t *st, struct cs_pod *p)
 {
     static const char *const phases[] = {"Pending", "Running", "Succeeded", "Failed", "Unknown"};
@@ -871,6 +913,19 @@ static int decode_pod_status(struct dec *d, const json_t *st, struct cs_pod *p)
         get_time(d, st, "startTime", &p->start_ns) != 0)
         return -1;
     p->phase = (enum cs_pod_phase)phase;
+    const char *resize = json_string_value(json_object_get(st, "resize"));
+    bool infeasible = resize && strcmp(resize, "Infeasible") == 0;
+    for (uint32_t i = 0; i < p->n_conditions; i++) {
+        infeasible = infeasible || (p->conditions[i].type &&
+                                    strcmp(p->conditions[i].type, "PodResizePending") == 0 &&
+                                    p->conditions[i].reason &&
+                                    strcmp(p->conditions[i].reason, "Infeasible") == 0);
+    }
+    if (resize_statuses(d, st, "containerStatuses", p->containers, p->n_containers,
+                        infeasible, false) != 0 ||
+        resize_statuses(d, st, "initContainerStatuses", p->init_containers,
+                        p->n_init_containers, infeasible, true) != 0)
+        return -1;
     return 0;
 }
 

@@ -48,6 +48,59 @@ static bool has(const struct cs_resources *r, int slot)
     return (r->present & (1u << slot)) != 0;
 }
 
+/* Decode a whole pod given as JSON text (spec and status). */
+static struct cs_pod *whole_pod(struct cs_api_ctx *ctx, const char *spec, const char *status)
+{
+    char text[4096], err[512] = "";
+    struct cs_pod *p;
+    snprintf(text, sizeof(text),
+             "{\"metadata\":{\"name\":\"p\",\"namespace\":\"ns\"},\"spec\":%s,\"status\":%s}",
+             spec, status);
+    if (cs_pod_decode_text(ctx, text, strlen(text), &p, err, sizeof(err)) != 0)
+        fail_msg("%s", err);
+    return p;
+}
+
+/* Issue 7, defect 7: in-place resize (PodRequests with UseStatusResources): a container counts
+ * the larger of its spec, its status resources and its allocated resources; while a resize is
+ * Infeasible only what was actuated or allocated counts; of init containers only sidecars. */
+static void test_in_place_resize_status_resources(void **state)
+{
+    const char *spec = "{\"containers\":[{\"name\":\"a\",\"resources\":{\"requests\":{\"cpu\":\"1\"}}},"
+                       "{\"name\":\"b\",\"resources\":{\"requests\":{\"cpu\":\"1\"}}}]}";
+    /* scaled down in spec to 1, still running with 3: counts 3 */
+    struct cs_pod *p = whole_pod(*state, spec,
+                                 "{\"containerStatuses\":[{\"name\":\"a\",\"resources\":"
+                                 "{\"requests\":{\"cpu\":\"3\"}}}]}");
+    assert_int_equal(p->requests.v[CS_RES_CPU], 4000);
+    cs_pod_unref(p);
+    /* allocated 2 (resize accepted, not yet actuated): counts 2 */
+    p = whole_pod(*state, spec,
+                  "{\"containerStatuses\":[{\"name\":\"a\",\"resources\":{\"requests\":"
+                  "{\"cpu\":\"500m\"}},\"allocatedResources\":{\"cpu\":\"2\"}}]}");
+    assert_int_equal(p->requests.v[CS_RES_CPU], 3000);
+    cs_pod_unref(p);
+    /* scaled up in spec to 1 but the resize is Infeasible: the actuated 500m counts */
+    p = whole_pod(*state, spec,
+                  "{\"resize\":\"Infeasible\",\"containerStatuses\":[{\"name\":\"a\",\"resources\":"
+                  "{\"requests\":{\"cpu\":\"500m\"}}}]}");
+    assert_int_equal(p->requests.v[CS_RES_CPU], 1500);
+    cs_pod_unref(p);
+    /* a status without resources changes nothing */
+    p = whole_pod(*state, spec, "{\"containerStatuses\":[{\"name\":\"a\"}]}");
+    assert_int_equal(p->requests.v[CS_RES_CPU], 2000);
+    cs_pod_unref(p);
+    /* a plain init container's status is not used; a sidecar's is */
+    p = whole_pod(*state,
+                  "{\"initContainers\":[{\"name\":\"i\",\"resources\":{\"requests\":{\"cpu\":\"1\"}}},"
+                  "{\"name\":\"s\",\"restartPolicy\":\"Always\",\"resources\":{\"requests\":{\"cpu\":\"1\"}}}],"
+                  "\"containers\":[{\"name\":\"a\",\"resources\":{\"requests\":{\"cpu\":\"1\"}}}]}",
+                  "{\"initContainerStatuses\":[{\"name\":\"i\",\"resources\":{\"requests\":{\"cpu\":\"9\"}}},"
+                  "{\"name\":\"s\",\"resources\":{\"requests\":{\"cpu\":\"2\"}}}]}");
+    assert_int_equal(p->requests.v[CS_RES_CPU], 3000);   /* a 1 + sidecar 2; init 1 + 0 < 3 */
+    cs_pod_unref(p);
+}
+
 static void test_regular_containers_sum(void **state)
 {
     struct cs_pod *p = pod(*state, "{\"containers\":["
@@ -338,6 +391,7 @@ int main(void)
         cmocka_unit_test(test_vector_helpers),
         cmocka_unit_test(test_resource_names_table),
         cmocka_unit_test(test_resource_names_concurrent),
+        cmocka_unit_test_setup_teardown(test_in_place_resize_status_resources, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
