@@ -84,6 +84,21 @@ enum cs_cluster_event {
     CS_EV_ALL = 0x7f,
 };
 
+/* A cluster event as queueing hints see it. Objects may be NULL (unknown or not applicable);
+ * a hint that cannot tell must answer CS_QHINT_QUEUE. Borrowed for the call. */
+struct cs_event_info {
+    uint32_t event;                     /* one cs_cluster_event bit */
+    const char *custom;                 /* CS_EV_CUSTOM: the name given to cs_fw_raise */
+    const struct cs_pod *old_pod, *new_pod;    /* pod events (assigned pods) */
+    const struct cs_node *old_node, *new_node; /* node events */
+    const void *old_obj, *new_obj;      /* CS_EV_CUSTOM: the plugin's objects (json_t *) */
+};
+
+enum cs_qhint {
+    CS_QHINT_SKIP = 0,                  /* this event cannot make the pod schedulable */
+    CS_QHINT_QUEUE = 1,                 /* it may: retry the pod */
+};
+
 /* Plugin flags.
  * CS_PLUGIN_NODE_LOCAL: the plugin's filter and score for a node depend only on the pod's own
  * fields, that node's info, and snapshot-wide data that changes only when the node list or a
@@ -255,6 +270,10 @@ struct cs_plugin {
 
     /* Queue (called by the queue under its lock; must be fast and pure). */
     enum cs_code (*pre_enqueue)(void *priv, const struct cs_pod *pod, struct cs_status *st);
+    /* Queueing hint: may this event (one of the plugin's `events`) make `pod`, which this
+     * plugin rejected, schedulable? NULL = any event of the mask may. */
+    enum cs_qhint (*queueing_hint)(void *priv, const struct cs_event_info *ev,
+                                   const struct cs_pod *pod);
     bool (*queue_less)(void *priv, const struct cs_queued_pod *a, const struct cs_queued_pod *b);
 
     /* Scheduling cycle for one pod. */

@@ -185,8 +185,14 @@ static void maybe_drop_node(struct cs_cache *c, struct cs_cache_node *cn)
 
 void cs_cache_upsert_node(struct cs_cache *c, struct cs_node *node)
 {
+    cs_node_unref(cs_cache_upsert_node_old(c, node));
+}
+
+struct cs_node *cs_cache_upsert_node_old(struct cs_cache *c, struct cs_node *node)
+{
     pthread_mutex_lock(&c->mu);
     struct cs_cache_node *cn = get_or_add_node(c, node->name);
+    struct cs_node *old = cn->info.node ? cs_node_ref((struct cs_node *)cn->info.node) : NULL;
     if (cn->info.node == NULL) {
         c->n_real_nodes++;
     }
@@ -194,6 +200,7 @@ void cs_cache_upsert_node(struct cs_cache *c, struct cs_node *node)
     cs_node_info_set_node(&cn->info, node);
     touch(c, cn);
     pthread_mutex_unlock(&c->mu);
+    return old;
 }
 
 void cs_cache_remove_node(struct cs_cache *c, const char *name)

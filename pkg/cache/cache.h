@@ -84,6 +84,8 @@ uint32_t cs_cache_drain(struct cs_cache *c, void (*fn)(void *arg, const struct c
 
 /* Nodes (informer thread). The cache takes its own reference. */
 void cs_cache_upsert_node(struct cs_cache *c, struct cs_node *node);
+/* The same, returning the version it replaced (a counted reference, or NULL). */
+struct cs_node *cs_cache_upsert_node_old(struct cs_cache *c, struct cs_node *node);
 void cs_cache_remove_node(struct cs_cache *c, const char *name);
 
 /* Assigned pods reported by the API server (pod->node_name set). Confirms an assumed pod of the

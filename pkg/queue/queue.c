@@ -540,6 +540,13 @@ out:
 
 void cs_queue_on_event(struct cs_queue *q, uint32_t events)
 {
+    struct cs_event_info ev = { .event = events };
+    cs_queue_on_event_info(q, &ev);
+}
+
+void cs_queue_on_event_info(struct cs_queue *q, const struct cs_event_info *ev)
+{
+    uint32_t events = ev->event;
     pthread_mutex_lock(&q->mu);
     q->event_seq++;
     for (int b = 0; b < 8; b++) {
@@ -556,8 +563,11 @@ void cs_queue_on_event(struct cs_queue *q, uint32_t events)
     void *v;
     while (cs_map_next(&q->unsched, &it, NULL, &v)) {
         struct cs_qentry *e = v;
-        /* A pod with no declared rejector events is moved by any event. */
-        if (e->reject_events == 0 || (e->reject_events & events)) {
+        /* A pod with no declared rejector events is moved by any event; else the rejectors'
+         * hints decide. */
+        if (e->reject_events == 0 ||
+            ((e->reject_events & events) &&
+             (q->ops.hint == NULL || q->ops.hint(q->ops.arg, e, ev)))) {
             move = cs_grow(move, sizeof(*move), n + 1, &cap);
             move[n++] = e;
         }
@@ -567,6 +577,26 @@ void cs_queue_on_event(struct cs_queue *q, uint32_t events)
     }
     cs_free(move);
 out:
+    if ((events & CS_EV_CUSTOM) && q->n_gated && q->ops.pre_enqueue) {
+        /* A plugin's gate may have cleared: ask PreEnqueue again. */
+        struct cs_qentry **gated = NULL;
+        size_t ng = 0, gcap = 0;
+        size_t it2 = 0;
+        void *v2;
+        while (cs_map_next(&q->all, &it2, NULL, &v2)) {
+            struct cs_qentry *e = v2;
+            if (e->where == CS_Q_GATED) {
+                gated = cs_grow(gated, sizeof(*gated), ng + 1, &gcap);
+                gated[ng++] = e;
+            }
+        }
+        for (size_t i = 0; i < ng; i++) {
+            if (admit(q, gated[i])) {
+                to_active(q, gated[i]);
+            }
+        }
+        cs_free(gated);
+    }
     pthread_mutex_unlock(&q->mu);
 }
 

@@ -42,6 +42,8 @@ struct cs_qentry {
     int64_t backoff_expiry_ns;
     int64_t unsched_since_ns;
     uint32_t reject_events;      /* events that may make it schedulable again */
+    uint64_t reject_plugins;     /* who rejected it (profile instance bits; 0 = unknown),
+                                  * for queueing hints; set by the caller before done_* */
     uint64_t pop_seq;            /* event sequence number when popped */
     bool deleted;                /* deleted while in flight */
     bool updated;                /* a newer version arrived while in flight */
@@ -65,6 +67,9 @@ struct cs_queue_ops {
     /* The group key of a pod (an interned string compared by pointer), or NULL. Called under
      * the queue lock when a pod is added or updated. NULL op: no groups. */
     const char *(*group_of)(void *arg, const struct cs_pod *pod);
+    /* Queueing hints: may the event move this unschedulable entry (whose reject_events match
+     * it)? NULL = yes. Called under the queue lock. */
+    bool (*hint)(void *arg, const struct cs_qentry *e, const struct cs_event_info *ev);
     void *arg;
 };
 
@@ -129,6 +134,10 @@ void cs_queue_done_error(struct cs_queue *q, struct cs_qentry *e);
 
 /* A cluster event happened (cs_cluster_event bits): move matching unschedulable pods. */
 void cs_queue_on_event(struct cs_queue *q, uint32_t events);
+/* The same for one event with its objects: unschedulable pods whose rejectors' queueing hints
+ * say it may help are moved. A custom event also re-checks gated pods (a plugin's gate may have
+ * cleared). */
+void cs_queue_on_event_info(struct cs_queue *q, const struct cs_event_info *ev);
 /* Periodic housekeeping: expired backoff -> active, stale unschedulable -> active/backoff. */
 void cs_queue_flush(struct cs_queue *q);
 /* Wake all poppers and make pop return 0 from now on. */

@@ -68,6 +68,7 @@ static void report_failure(struct cs_scheduler *s, struct cs_qentry *e, struct c
         }
     }
     cs_sched_metrics_attempt(&s->metrics, unsched ? "unschedulable" : "error", prof->name, secs);
+    e->reject_plugins = res->reject_plugins;     /* for queueing hints */
     if (unsched) {
         atomic_fetch_add(&s->unschedulable, 1);
         cs_metrics_inc(s->metrics.queue_incoming_pods,

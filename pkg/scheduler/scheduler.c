@@ -61,6 +61,31 @@ static bool q_pre_enqueue(void *arg, const struct cs_pod *pod, char *reason, siz
     return p == NULL || cs_fw_pre_enqueue(p, pod, reason, n);
 }
 
+/* Queueing hints: the plugins that rejected the pod decide whether the event may help it (a
+ * rejector without a hint op: its event mask decides). */
+static bool q_hint(void *arg, const struct cs_qentry *e, const struct cs_event_info *ev)
+{
+    struct cs_scheduler *s = arg;
+    struct cs_profile *prof = cs_sched_profile_for(s, e->qp.pod->scheduler_name);
+    if (prof == NULL || e->reject_plugins == 0) {
+        return true;
+    }
+    for (uint32_t i = 0; i < prof->n_insts && i < 64; i++) {
+        if (!(e->reject_plugins & (1ull << i))) {
+            continue;
+        }
+        const struct cs_fw_inst *in = &prof->insts[i];
+        if (in->p->events && !(in->p->events & ev->event)) {
+            continue;
+        }
+        if (in->p->queueing_hint == NULL ||
+            in->p->queueing_hint(in->priv, ev, e->qp.pod) == CS_QHINT_QUEUE) {
+            return true;
+        }
+    }
+    return false;
+}
+
 static bool q_changed(void *arg, const struct cs_pod *old, const struct cs_pod *pod)
 {
     (void)arg;
@@ -213,7 +238,8 @@ static void pod_apply(struct cs_scheduler *s, json_t *obj, bool is_add)
         bool was_known = live_get(s, pod->key, NULL) == LIVE_ASSIGNED;
         live_set(s, pod, LIVE_ASSIGNED);
         if (!was_known) {
-            cs_queue_on_event(&s->queue, CS_EV_POD_ADD);
+            struct cs_event_info info = { .event = CS_EV_POD_ADD, .new_pod = pod };
+            cs_queue_on_event_info(&s->queue, &info);
         }
     } else {
         live_set(s, pod, LIVE_PENDING);
@@ -232,7 +258,8 @@ static void pod_apply(struct cs_scheduler *s, json_t *obj, bool is_add)
             cs_queue_add(&s->queue, pod);
             if (is_add) {
                 cs_metrics_inc(s->metrics.queue_incoming_pods, (const char *[]){ "active", "PodAdd" });
-                cs_queue_on_event(&s->queue, CS_EV_POD_ADD);
+                struct cs_event_info info = { .event = CS_EV_POD_ADD, .new_pod = pod };
+                cs_queue_on_event_info(&s->queue, &info);
             }
         }
     }
@@ -279,9 +306,11 @@ static void on_node_upsert(struct cs_scheduler *s, json_t *obj, uint32_t ev)
                    CS_KV("node", obj_name(obj, name, sizeof(name))));
         return;
     }
-    cs_cache_upsert_node(&s->cache, node);
+    struct cs_node *old = cs_cache_upsert_node_old(&s->cache, node);
+    struct cs_event_info info = { .event = ev, .old_node = old, .new_node = node };
+    cs_queue_on_event_info(&s->queue, &info);
+    cs_node_unref(old);
     cs_node_unref(node);
-    cs_queue_on_event(&s->queue, ev);
 }
 
 static void on_node_add(void *arg, json_t *obj)
@@ -447,7 +476,7 @@ void cs_scheduler_init(struct cs_scheduler *s, struct cs_client *client,
     cs_cache_init(&s->cache);
     struct cs_queue_ops qops = {
         .less = q_less, .pre_enqueue = q_pre_enqueue, .changed = q_changed,
-        .group_of = cs_sched_group_of, .arg = s,
+        .group_of = cs_sched_group_of, .hint = q_hint, .arg = s,
     };
     cs_queue_init(&s->queue, &qops, opts->initial_backoff_ns, opts->max_backoff_ns);
     cs_snapshot_init(&s->snap);

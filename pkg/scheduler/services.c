@@ -78,13 +78,12 @@ static int hook_write(void *arg, const struct cs_api_write *w)
 static void hook_raise(void *arg, const char *name, const void *old_obj, const void *new_obj)
 {
     struct cs_scheduler *s = arg;
-    (void)name;
-    (void)old_obj;
-    (void)new_obj;
     if (CS_V(4)) {
         CS_INFO_S("Plugin event", CS_KV("event", name));
     }
-    cs_queue_on_event(&s->queue, CS_EV_CUSTOM);
+    struct cs_event_info info = { .event = CS_EV_CUSTOM, .custom = name, .old_obj = old_obj,
+                                  .new_obj = new_obj };
+    cs_queue_on_event_info(&s->queue, &info);
 }
 
 /* ---- plugins' watches --------------------------------------------------------------------- */

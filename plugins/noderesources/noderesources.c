@@ -435,6 +435,27 @@ static int fit_init(const struct cs_plugin_init *in, void **priv, char *err, siz
     return 0;
 }
 
+/* Queueing hint (isSchedulableAfterNodeChange): a node update helps only when some allocatable
+ * resource the pod requests grew; a new node only when it is big enough for the pod alone;
+ * a deleted pod always may. */
+static enum cs_qhint fit_hint(void *priv, const struct cs_event_info *ev, const struct cs_pod *pod)
+{
+    (void)priv;
+    const struct cs_node *n = ev->new_node;
+    if ((ev->event != CS_EV_NODE_ADD && ev->event != CS_EV_NODE_UPDATE) || n == NULL) {
+        return CS_QHINT_QUEUE;
+    }
+    bool fits_empty = true, grew = ev->old_node == NULL;
+    for (int i = 0; i < CS_RES_MAX; i++) {
+        if (!(pod->requests.present & (1u << i)) || pod->requests.v[i] == 0) {
+            continue;
+        }
+        fits_empty = fits_empty && pod->requests.v[i] <= n->allocatable.v[i];
+        grew = grew || (ev->old_node && n->allocatable.v[i] > ev->old_node->allocatable.v[i]);
+    }
+    return fits_empty && grew ? CS_QHINT_QUEUE : CS_QHINT_SKIP;
+}
+
 const struct cs_plugin cs_plugin_noderesources = {
     .abi = CS_PLUGIN_ABI_V1,
     .name = "NodeResourcesFit",
@@ -444,6 +465,7 @@ const struct cs_plugin cs_plugin_noderesources = {
     .destroy = fit_destroy,
     .pre_filter = fit_pre_filter,
     .filter = fit_filter,
+    .queueing_hint = fit_hint,
     .pre_score = fit_pre_score,
     .score = fit_score,
 };

@@ -30,10 +30,27 @@ static enum cs_code unsched_filter(struct cs_fw_call *c, const struct cs_pod *po
     return cs_status_set(st, CS_UNSCHEDULABLE_AND_UNRESOLVABLE, "node(s) were unschedulable");
 }
 
+/* Queueing hint (kube-scheduler's isSchedulableAfterNodeChange): a new node, or a node that
+ * stopped being unschedulable, or one the pod tolerates; pod updates may add the toleration. */
+static enum cs_qhint unsched_hint(void *priv, const struct cs_event_info *ev,
+                                  const struct cs_pod *pod)
+{
+    (void)priv;
+    if (ev->event != CS_EV_NODE_UPDATE || ev->old_node == NULL || ev->new_node == NULL) {
+        return CS_QHINT_QUEUE;
+    }
+    if (!ev->new_node->unschedulable ||
+        cs_tolerations_tolerate(pod->tolerations, pod->n_tolerations, &unschedulable_taint)) {
+        return ev->old_node->unschedulable ? CS_QHINT_QUEUE : CS_QHINT_SKIP;
+    }
+    return CS_QHINT_SKIP;
+}
+
 const struct cs_plugin cs_plugin_nodeunschedulable = {
     .abi = CS_PLUGIN_ABI_V1,
     .name = "NodeUnschedulable",
     .events = CS_EV_NODE_ADD | CS_EV_NODE_UPDATE | CS_EV_POD_UPDATE,
     .flags = CS_PLUGIN_NODE_LOCAL,
     .filter = unsched_filter,
+    .queueing_hint = unsched_hint,
 };

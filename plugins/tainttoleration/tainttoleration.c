@@ -65,6 +65,35 @@ static enum cs_code taint_filter(struct cs_fw_call *c, const struct cs_pod *pod,
     return CS_SUCCESS;
 }
 
+/* Queueing hint (isSchedulableAfterNodeChange): a node update helps only when the pod now
+ * tolerates every NoSchedule/NoExecute taint of the node and did not before. */
+static bool tolerates_all(const struct cs_pod *pod, const struct cs_node *node)
+{
+    for (uint32_t i = 0; i < node->n_taints; i++) {
+        const struct cs_taint *t = &node->taints[i];
+        if ((t->effect == CS_EFFECT_NO_SCHEDULE || t->effect == CS_EFFECT_NO_EXECUTE) &&
+            !cs_tolerations_tolerate(pod->tolerations, pod->n_tolerations, t)) {
+            return false;
+        }
+    }
+    return true;
+}
+
+static enum cs_qhint taint_hint(void *priv, const struct cs_event_info *ev,
+                                const struct cs_pod *pod)
+{
+    (void)priv;
+    if (ev->event == CS_EV_NODE_ADD && ev->new_node) {
+        return tolerates_all(pod, ev->new_node) ? CS_QHINT_QUEUE : CS_QHINT_SKIP;
+    }
+    if (ev->event != CS_EV_NODE_UPDATE || ev->old_node == NULL || ev->new_node == NULL) {
+        return CS_QHINT_QUEUE;
+    }
+    return tolerates_all(pod, ev->new_node) && !tolerates_all(pod, ev->old_node)
+               ? CS_QHINT_QUEUE
+               : CS_QHINT_SKIP;
+}
+
 static int64_t taint_score(struct cs_fw_call *c, const struct cs_pod *pod,
                            const struct cs_node_info *ni)
 {
@@ -100,6 +129,7 @@ const struct cs_plugin cs_plugin_tainttoleration = {
     .events = CS_EV_NODE_ADD | CS_EV_NODE_UPDATE | CS_EV_POD_UPDATE,
     .flags = CS_PLUGIN_NODE_LOCAL,
     .filter = taint_filter,
+    .queueing_hint = taint_hint,
     .score = taint_score,
     .normalize_score = taint_normalize,
 };

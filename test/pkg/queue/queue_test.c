@@ -694,6 +694,73 @@ static void test_queue_failed_pod_restamped(void **state)
     env_free(e);
 }
 
+/* Queueing hints: an event the rejector's hint says cannot help leaves the pod unschedulable;
+ * one it says may help moves it. The hint sees the event's objects and who rejected the pod. */
+static int hint_calls;
+static uint64_t hint_seen_plugins;
+static bool hint_fn(void *arg, const struct cs_qentry *e, const struct cs_event_info *ev)
+{
+    (void)arg;
+    hint_calls++;
+    hint_seen_plugins = e->reject_plugins;
+    return ev->custom && strcmp(ev->custom, "helps") == 0;
+}
+
+static void test_queue_hints_decide_moves(void **state)
+{
+    (void)state;
+    struct env *e = env_new(true);
+    e->q.ops.hint = hint_fn;
+    hint_calls = 0;
+    add(e, "p", 0);
+    struct cs_qentry *en = pop1(e);
+    en->reject_plugins = 0x4;
+    cs_queue_done_unschedulable(&e->q, en, CS_EV_CUSTOM);
+    assert_stats(e, 0, 0, 1, 0, 0);
+    struct cs_event_info no = { .event = CS_EV_CUSTOM, .custom = "unrelated" };
+    cs_queue_on_event_info(&e->q, &no);
+    assert_int_equal(hint_calls, 1);
+    assert_int_equal(hint_seen_plugins, 0x4);
+    assert_stats(e, 0, 0, 1, 0, 0);
+    struct cs_event_info node = { .event = CS_EV_NODE_ADD };
+    cs_queue_on_event_info(&e->q, &node);         /* not in the pod's mask: no hint asked */
+    assert_int_equal(hint_calls, 1);
+    assert_stats(e, 0, 0, 1, 0, 0);
+    struct cs_event_info yes = { .event = CS_EV_CUSTOM, .custom = "helps" };
+    cs_queue_on_event_info(&e->q, &yes);
+    assert_int_equal(hint_calls, 2);
+    assert_stats(e, 0, 1, 0, 0, 0);               /* moved (to backoff: 1 s not yet over) */
+    env_free(e);
+}
+
+/* A custom event re-checks gated pods: a plugin's gate may have cleared. */
+static bool plugin_gate_open;
+static bool plugin_gate(void *arg, const struct cs_pod *pod, char *reason, size_t n)
+{
+    (void)arg;
+    (void)pod;
+    snprintf(reason, n, "plugin gate closed");
+    return plugin_gate_open;
+}
+
+static void test_queue_custom_event_rechecks_gated(void **state)
+{
+    (void)state;
+    struct env *e = env_new(true);
+    e->q.ops.pre_enqueue = plugin_gate;
+    plugin_gate_open = false;
+    add(e, "p", 0);
+    assert_stats(e, 0, 0, 0, 1, 0);
+    cs_queue_on_event(&e->q, CS_EV_NODE_ADD);
+    assert_stats(e, 0, 0, 0, 1, 0);
+    plugin_gate_open = true;
+    cs_queue_on_event(&e->q, CS_EV_NODE_ADD);     /* not a plugin's event: not re-checked */
+    assert_stats(e, 0, 0, 0, 1, 0);
+    cs_queue_on_event(&e->q, CS_EV_CUSTOM);
+    assert_stats(e, 1, 0, 0, 0, 0);
+    env_free(e);
+}
+
 static void test_queue_requeue_backoff(void **state)
 {
     (void)state;
@@ -1009,6 +1076,8 @@ int main(void)
         cmocka_unit_test(test_queue_update_in_flight_keeps_scheduled_version),
         cmocka_unit_test(test_queue_failed_bind_keeps_attempts),
         cmocka_unit_test(test_queue_failed_pod_restamped),
+        cmocka_unit_test(test_queue_hints_decide_moves),
+        cmocka_unit_test(test_queue_custom_event_rechecks_gated),
         cmocka_unit_test(test_queue_stats_every_state),
         cmocka_unit_test(test_queue_no_pod_lost_random),
     };
