@@ -15,6 +15,7 @@ FAILS=0
 cleanup() {
   [ -n "$COSCHED_PID" ] && kill "$COSCHED_PID" 2>/dev/null
   [ -n "$APISIM_PID" ] && kill "$APISIM_PID" 2>/dev/null
+  if declare -f stop_k8s >/dev/null; then stop_k8s; fi
   wait 2>/dev/null
   if [ "${KEEP_WORK:-0}" = 1 ] || [ "$FAILS" -gt 0 ]; then
     echo "# logs kept in $WORK"
