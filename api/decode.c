@@ -27,6 +27,7 @@
 struct dec {
     const struct cs_api_ctx *ctx;
     struct cs_arena *a;
+    struct cs_res_extras *extras;  /* where get_resources puts names past the dense table */
     const char *kind;      /* "pod" or "node" */
     const char *id;        /* "ns/name", "name" or "<unknown>" */
     char path[384];
@@ -332,7 +333,9 @@ static int get_resources(struct dec *d, const json_t *obj, const char *key, stru
     char msg[384];
     const json_t *v = json_object_get(obj, key);
     size_t m = push_key(d, key);
-    int rc = cs_resources_decode(d->ctx->resources, v, d->path, out, msg, sizeof(msg));
+    struct cs_res_sink sink = { .a = d->a, .strings = d->ctx->strings, .out = d->extras };
+    int rc = cs_resources_decode_sink(d->ctx->resources, v, d->path, out,
+                                      d->extras ? &sink : NULL, msg, sizeof(msg));
     if (rc != 0)
         fail_raw(d, msg);
     pop(d, m);
@@ -510,8 +513,12 @@ static int container_item(struct dec *d, const json_t *it, size_t i, void *arg)
         return -1;
     if (res != NULL) {
         size_t m = push_key(d, "resources");
-        int rc = get_resources(d, res, "requests", &c->requests) ||
-                 get_resources(d, res, "limits", &c->limits);
+        struct cs_res_extras xlim = { 0 };
+        d->extras = &c->extra_requests;
+        int rc = get_resources(d, res, "requests", &c->requests);
+        d->extras = &xlim;
+        rc = rc || get_resources(d, res, "limits", &c->limits);
+        d->extras = NULL;
         pop(d, m);
         if (rc != 0)
             return -1;
@@ -520,6 +527,14 @@ static int container_item(struct dec *d, const json_t *it, size_t i, void *arg)
             uint32_t bit = 1u << s;
             if ((c->limits.present & bit) && !(c->requests.present & bit))
                 cs_res_set(&c->requests, s, c->limits.v[s]);
+        }
+        for (uint32_t k = 0; k < xlim.n; k++) {
+            bool has = false;
+            for (uint32_t j = 0; j < c->extra_requests.n; j++) {
+                has = has || c->extra_requests.e[j].name == xlim.e[k].name;
+            }
+            if (!has)
+                cs_res_extra_apply(&c->extra_requests, d->a, xlim.e[k].name, xlim.e[k].v, '=');
         }
     }
     c->restartable = ca->init && rp != NULL && strcmp(json_string_value(rp), "Always") == 0;
@@ -784,6 +799,14 @@ static void keep_pod_level(struct dec *d, struct cs_resources *r)
     }
 }
 
+static int get_overhead(struct dec *d, const json_t *spec, struct cs_pod *p)
+{
+    d->extras = &p->extra_overhead;
+    int rc = get_resources(d, spec, "overhead", &p->overhead);
+    d->extras = NULL;
+    return rc;
+}
+
 static int decode_pod_spec(struct dec *d, const json_t *spec, struct cs_pod *p)
 {
     static const char *const preempt[] = {"PreemptLowerPriority", "Never"};
@@ -800,7 +823,7 @@ static int decode_pod_spec(struct dec *d, const json_t *spec, struct cs_pod *p)
         decode_containers(d, spec, "containers", false, &p->containers, &p->n_containers) != 0 ||
         decode_containers(d, spec, "initContainers", true, &p->init_containers,
                           &p->n_init_containers) != 0 ||
-        get_resources(d, spec, "overhead", &p->overhead) != 0 ||
+        get_overhead(d, spec, p) != 0 ||
         get(d, spec, "resources", JSON_OBJECT, &res) != 0 ||
         get_labels(d, spec, "nodeSelector", &p->node_selector, &p->n_node_selector) != 0 ||
         get(d, spec, "affinity", JSON_OBJECT, &aff) != 0)
@@ -934,6 +957,7 @@ static void dec_init(struct dec *d, const struct cs_api_ctx *ctx, struct cs_aren
 {
     d->ctx = ctx;
     d->a = a;
+    d->extras = NULL;
     d->kind = kind;
     d->id = "<unknown>";
     d->path[0] = '\0';
@@ -1061,13 +1085,23 @@ static int node_status_fn(struct dec *d, const json_t *st, void *arg)
     struct cs_node *n = arg;
     const json_t *alloc;
     size_t cnt;
-    if (get_resources(d, st, "capacity", &n->capacity) != 0 ||
-        get(d, st, "allocatable", JSON_OBJECT, &alloc) != 0)
+    struct cs_res_extras xcap = { 0 };
+    d->extras = &xcap;
+    int rc = get_resources(d, st, "capacity", &n->capacity) != 0 ||
+             get(d, st, "allocatable", JSON_OBJECT, &alloc) != 0;
+    d->extras = NULL;
+    if (rc)
         return -1;
-    if (alloc == NULL)
+    if (alloc == NULL) {
         n->allocatable = n->capacity;
-    else if (get_resources(d, st, "allocatable", &n->allocatable) != 0)
-        return -1;
+        n->extra_allocatable = xcap;
+    } else {
+        d->extras = &n->extra_allocatable;
+        rc = get_resources(d, st, "allocatable", &n->allocatable);
+        d->extras = NULL;
+        if (rc != 0)
+            return -1;
+    }
     if (decode_conditions(d, st, &n->conditions, &n->n_conditions) != 0)
         return -1;
     cnt = array_len(st, "images");

@@ -40,6 +40,7 @@ struct cs_node_info {
     struct cs_resources allocatable;     /* copy of node->allocatable */
     struct cs_resources requested;       /* sum of pods' requests (pods slot = pod count) */
     struct cs_resources nonzero_requested;
+    struct cs_res_extras extra_requested; /* pods' requests past the dense table (heap) */
     struct cs_pod **pods;                /* counted references, unordered */
     uint32_t n_pods;
     uint32_t cap_pods;

@@ -60,9 +60,57 @@ void cs_pod_aggregate_requests(const struct cs_pod *p, const struct cs_resources
     *out = sum;
 }
 
+/* Steps 1-3 and 5 for the resources past the dense table, name by name (they are rare: most
+ * pods have none and pay one branch). */
+static void extra_requests(struct cs_pod *p)
+{
+    memset(&p->extra_requests, 0, sizeof(p->extra_requests));
+    bool any = p->extra_overhead.n > 0;
+    for (uint32_t i = 0; i < p->n_containers && !any; i++)
+        any = p->containers[i].extra_requests.n > 0;
+    for (uint32_t i = 0; i < p->n_init_containers && !any; i++)
+        any = p->init_containers[i].extra_requests.n > 0;
+    if (!any)
+        return;
+    struct cs_res_extras names = { 0 };
+    const struct cs_res_extras *all[3] = { NULL, NULL, &p->extra_overhead };
+    for (uint32_t i = 0; i < p->n_containers; i++)
+        for (uint32_t k = 0; k < p->containers[i].extra_requests.n; k++)
+            cs_res_extra_apply(&names, &p->arena, p->containers[i].extra_requests.e[k].name, 0, '=');
+    for (uint32_t i = 0; i < p->n_init_containers; i++)
+        for (uint32_t k = 0; k < p->init_containers[i].extra_requests.n; k++)
+            cs_res_extra_apply(&names, &p->arena, p->init_containers[i].extra_requests.e[k].name, 0,
+                               '=');
+    for (uint32_t k = 0; k < all[2]->n; k++)
+        cs_res_extra_apply(&names, &p->arena, all[2]->e[k].name, 0, '=');
+    for (uint32_t k = 0; k < names.n; k++) {
+        const char *nm = names.e[k].name;
+        int64_t sum = 0, sidecars = 0, max_init = 0;
+        for (uint32_t i = 0; i < p->n_containers; i++)
+            sum += cs_res_extra_get(&p->containers[i].extra_requests, nm);
+        for (uint32_t i = 0; i < p->n_init_containers; i++) {
+            int64_t v = cs_res_extra_get(&p->init_containers[i].extra_requests, nm);
+            int64_t in_use;
+            if (p->init_containers[i].restartable) {
+                sum += v;
+                sidecars += v;
+                in_use = sidecars;
+            } else {
+                in_use = v + sidecars;
+            }
+            max_init = in_use > max_init ? in_use : max_init;
+        }
+        int64_t total = (sum > max_init ? sum : max_init) + cs_res_extra_get(all[2], nm);
+        if (total > 0)
+            cs_res_extra_apply(&p->extra_requests, &p->arena, nm, total, '=');
+    }
+}
+
 void cs_pod_compute_requests(struct cs_pod *p)
 {
     struct cs_resources defaults, nz;
+
+    extra_requests(p);
 
     cs_pod_aggregate_requests(p, NULL, &p->requests);
     cs_res_set(&p->requests, CS_RES_PODS, 1);

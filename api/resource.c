@@ -13,6 +13,8 @@
 
 #include "api/quantity.h"
 #include "pkg/util/alloc.h"
+#include "pkg/util/arena.h"
+#include "pkg/util/intern.h"
 #include "pkg/util/buf.h"
 
 static const char *const fixed_names[CS_RES_NFIXED] = {"cpu", "memory", "pods",
@@ -131,8 +133,68 @@ void cs_res_max(struct cs_resources *a, const struct cs_resources *b)
     a->present |= b->present;
 }
 
+int64_t cs_res_extra_get(const struct cs_res_extras *x, const char *name)
+{
+    for (uint32_t i = 0; x && i < x->n; i++) {
+        if (x->e[i].name == name || strcmp(x->e[i].name, name) == 0)
+            return x->e[i].v;
+    }
+    return 0;
+}
+
+void cs_res_extra_apply(struct cs_res_extras *x, struct cs_arena *a, const char *name, int64_t v,
+                        char op)
+{
+    struct cs_res_extra *it = NULL;
+    for (uint32_t i = 0; i < x->n; i++) {
+        if (x->e[i].name == name || strcmp(x->e[i].name, name) == 0) {
+            it = &x->e[i];
+            break;
+        }
+    }
+    if (it == NULL) {
+        if (x->n == x->cap) {
+            uint32_t cap = x->cap ? x->cap * 2 : 4;
+            struct cs_res_extra *e;
+            if (a) {
+                e = cs_arena_alloc(a, sizeof(*e) * cap);
+                if (x->n)
+                    memcpy(e, x->e, sizeof(*e) * x->n);
+            } else {
+                e = cs_realloc(x->e, sizeof(*e) * cap);
+            }
+            x->e = e;
+            x->cap = cap;
+        }
+        it = &x->e[x->n++];
+        it->name = name;
+        it->v = 0;
+    }
+    switch (op) {
+    case '+':
+        it->v += v;
+        break;
+    case '-':
+        it->v -= v;
+        break;
+    case 'M':
+        it->v = v > it->v ? v : it->v;
+        break;
+    default:
+        it->v = v;
+        break;
+    }
+}
+
 int cs_resources_decode(struct cs_resource_names *t, const json_t *obj, const char *path,
                         struct cs_resources *out, char *err, size_t errlen)
+{
+    return cs_resources_decode_sink(t, obj, path, out, NULL, err, errlen);
+}
+
+int cs_resources_decode_sink(struct cs_resource_names *t, const json_t *obj, const char *path,
+                             struct cs_resources *out, const struct cs_res_sink *sink, char *err,
+                             size_t errlen)
 {
     const char *name;
     json_t *val;
@@ -152,6 +214,12 @@ int cs_resources_decode(struct cs_resource_names *t, const json_t *obj, const ch
             return -1;
         }
         int slot = cs_resource_slot(t, name);
+        if (slot < 0 && sink && sink->out) {
+            /* Past the dense table: kept by name (extended resources are whole units). */
+            cs_res_extra_apply(sink->out, sink->a, cs_intern(sink->strings, name),
+                               cs_quantity_value(&q), '=');
+            continue;
+        }
         if (slot < 0) {
             snprintf(err, errlen, "%s.%s: too many distinct resource names (limit %d)", path, name,
                      CS_RES_MAX);

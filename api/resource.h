@@ -4,7 +4,9 @@
  * Resource vectors. A vector has fixed slots for the four core resources and CS_RES_MAX - 4 slots
  * for extended resources (nvidia.com/gpu, aliyun.com/gpu-mem, hugepages-2Mi ...). Extended names
  * are mapped to slots by a shared cs_resource_names table (thread-safe, append-only), so the
- * scheduler's hot loops compare int64 arrays and never strings.
+ * scheduler's hot loops compare int64 arrays and never strings. Names past the table's size are
+ * not refused: they are kept by name beside the vector (struct cs_res_extras below), so there
+ * is no limit on how many extended resources a cluster has.
  * Units: cpu in millicores; every other resource in integer units (bytes for memory), both
  * rounded up from the Quantity as the apiserver and kube-scheduler do.
  */
@@ -67,12 +69,43 @@ bool cs_resource_is_milli(int slot);
 bool cs_resource_is_extended(const char *name);
 bool cs_resource_is_hugepages(const char *name);
 
+/* Resources beyond the dense table. A process meets any number of extended resource names; the
+ * first CS_RES_MAX - 4 get dense slots (the hot path), the rest are kept by name beside the
+ * vector, in "extras" (small arrays, in the owning object's arena or on the heap). Scheduling
+ * treats both alike (fit checks, node accounting); only scoring ignores extras. */
+struct cs_res_extra {
+    const char *name;              /* interned */
+    int64_t v;
+};
+struct cs_res_extras {
+    struct cs_res_extra *e;
+    uint32_t n;
+    uint32_t cap;
+};
+struct cs_arena;
+struct cs_intern;
+/* Where cs_resources_decode puts names the table has no slot for (NULL: that is an error). */
+struct cs_res_sink {
+    struct cs_arena *a;            /* NULL: heap (the caller frees e) */
+    struct cs_intern *strings;
+    struct cs_res_extras *out;
+};
+/* Value of name in x (0 when absent). */
+int64_t cs_res_extra_get(const struct cs_res_extras *x, const char *name);
+/* x[name] = op(x[name], v); op: '+', '-', 'M' (max), '=' (set). Grows x in a (or the heap). */
+void cs_res_extra_apply(struct cs_res_extras *x, struct cs_arena *a, const char *name, int64_t v,
+                        char op);
+
 /* Decode a core/v1 ResourceList (JSON object name -> Quantity) into out (zeroed first). cpu is
  * stored as MilliValue, everything else as Value; unknown names get slots (registered in t).
  * NULL or JSON null leaves out empty and returns 0. Errors (-1) put a message naming
- * `path.<name>` into err: not an object, invalid quantity, or the table is full. */
+ * `path.<name>` into err: not an object, invalid quantity, or the table is full and there is no
+ * sink. */
 int cs_resources_decode(struct cs_resource_names *t, const json_t *obj, const char *path,
                         struct cs_resources *out, char *err, size_t errlen);
+int cs_resources_decode_sink(struct cs_resource_names *t, const json_t *obj, const char *path,
+                             struct cs_resources *out, const struct cs_res_sink *sink, char *err,
+                             size_t errlen);
 /* Append the present slots as "name=value,..." (cpu as "<n>m") for logs. */
 struct cs_buf;
 void cs_resources_format(struct cs_resource_names *t, const struct cs_resources *r, struct cs_buf *b);

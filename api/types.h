@@ -73,6 +73,7 @@ struct cs_container {
     const char *image;
     struct cs_resources requests;
     struct cs_resources limits;
+    struct cs_res_extras extra_requests;   /* names past the dense table (limits defaulted in) */
     struct cs_port *ports;
     uint32_t n_ports;
     bool restartable;       /* init container with restartPolicy: Always (a sidecar) */
@@ -201,6 +202,7 @@ struct cs_pod {
     struct cs_container *init_containers;
     uint32_t n_init_containers;
     struct cs_resources overhead;
+    struct cs_res_extras extra_overhead;
     struct cs_resources pod_requests;  /* spec.resources.requests (pod-level), present==0 if unset;
                                         * only cpu, memory and hugepages-* are kept */
     struct cs_label *node_selector;    /* keys interned */
@@ -228,6 +230,7 @@ struct cs_pod {
 
     /* derived once at decode (see api/requests.h) */
     struct cs_resources requests;          /* resource.PodRequests incl. overhead; pods slot = 1 */
+    struct cs_res_extras extra_requests;   /* the same for names past the dense table */
     struct cs_resources nonzero_requests;  /* as requests, cpu/memory defaulted for scoring */
     struct cs_port *host_ports;            /* every regular container port with host_port > 0
                                             * (NodePorts ignores init containers upstream) */
@@ -261,6 +264,7 @@ struct cs_node {
     uint32_t n_taints;
     struct cs_resources capacity;
     struct cs_resources allocatable;  /* defaults to capacity when absent */
+    struct cs_res_extras extra_allocatable;  /* names past the dense table (arena) */
     struct cs_condition *conditions;
     uint32_t n_conditions;
     struct cs_image *images;

@@ -158,6 +158,19 @@ bool cs_fw_pod_sched_same(const struct cs_pod *a, const struct cs_pod *b)
     return a == b || (a->constraints_hash == b->constraints_hash && same_fields(a, b, true));
 }
 
+static bool extras_eq(const struct cs_res_extras *a, const struct cs_res_extras *b)
+{
+    if (a->n != b->n) {
+        return false;
+    }
+    for (uint32_t i = 0; i < a->n; i++) {
+        if (cs_res_extra_get(b, a->e[i].name) != a->e[i].v) {
+            return false;
+        }
+    }
+    return true;
+}
+
 static bool same_fields(const struct cs_pod *a, const struct cs_pod *b, bool meta)
 {
     return a->ns == b->ns && str_eq(a->scheduler_name, b->scheduler_name) &&
@@ -166,6 +179,7 @@ static bool same_fields(const struct cs_pod *a, const struct cs_pod *b, bool met
            res_eq(&a->requests, &b->requests) &&
            res_eq(&a->nonzero_requests, &b->nonzero_requests) &&
            res_eq(&a->overhead, &b->overhead) && res_eq(&a->pod_requests, &b->pod_requests) &&
+           extras_eq(&a->extra_requests, &b->extra_requests) &&
            (!meta || (labels_eq(a->labels, a->n_labels, b->labels, b->n_labels) &&
                       labels_eq(a->annotations, a->n_annotations, b->annotations,
                                 b->n_annotations))) &&

@@ -62,6 +62,7 @@ void cs_node_info_destroy(struct cs_node_info *ni)
     }
     cs_free(ni->pods);
     cs_free(ni->ports);
+    cs_free(ni->extra_requested.e);
     cs_node_unref((struct cs_node *)ni->node);
     memset(ni, 0, sizeof(*ni));
     ni->index = -1;
@@ -142,6 +143,10 @@ void cs_node_info_add_pod(struct cs_node_info *ni, struct cs_pod *pod)
     ni->pods[ni->n_pods++] = cs_pod_ref(pod);
     cs_res_add(&ni->requested, &pod->requests);
     cs_res_add(&ni->nonzero_requested, &pod->nonzero_requests);
+    for (uint32_t i = 0; i < pod->extra_requests.n; i++) {
+        cs_res_extra_apply(&ni->extra_requested, NULL, pod->extra_requests.e[i].name,
+                           pod->extra_requests.e[i].v, '+');
+    }
     if (has_affinity(pod)) {
         ni->n_pods_with_affinity++;
     }
@@ -164,6 +169,10 @@ int cs_node_info_remove_pod(struct cs_node_info *ni, const struct cs_pod *pod)
         if (have == pod || strcmp(have->key, pod->key) == 0) {
             cs_res_sub(&ni->requested, &have->requests);
             cs_res_sub(&ni->nonzero_requested, &have->nonzero_requests);
+            for (uint32_t k = 0; k < have->extra_requests.n; k++) {
+                cs_res_extra_apply(&ni->extra_requested, NULL, have->extra_requests.e[k].name,
+                                   have->extra_requests.e[k].v, '-');
+            }
             if (has_affinity(have)) {
                 ni->n_pods_with_affinity--;
             }
@@ -207,6 +216,15 @@ void cs_node_info_copy(struct cs_node_info *dst, const struct cs_node_info *src)
     int32_t index = dst->index;
     void **nstate = dst->nstate;
     const struct cs_node_state_reg *dreg = dst->nsreg;
+    struct cs_res_extras xr = dst->extra_requested;   /* the destination's own heap array */
+    if (xr.cap < src->extra_requested.n) {
+        xr.cap = src->extra_requested.n;
+        xr.e = cs_realloc(xr.e, sizeof(*xr.e) * xr.cap);
+    }
+    xr.n = src->extra_requested.n;
+    if (xr.n) {
+        memcpy(xr.e, src->extra_requested.e, sizeof(*xr.e) * xr.n);
+    }
     if (cap_pods < src->n_pods) {
         cap_pods = src->n_pods;
         pods = cs_realloc(pods, sizeof(*pods) * (cap_pods ? cap_pods : 1));
@@ -221,6 +239,7 @@ void cs_node_info_copy(struct cs_node_info *dst, const struct cs_node_info *src)
     dst->ports = ports;
     dst->cap_ports = cap_ports;
     dst->index = index;
+    dst->extra_requested = xr;
     /* Plugin states: copied into the destination's own objects (same registry). */
     if (src->nsreg) {
         if (dreg != src->nsreg) {

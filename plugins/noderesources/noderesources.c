@@ -160,6 +160,23 @@ static enum cs_code fit_filter(struct cs_fw_call *c, const struct cs_pod *pod,
             cs_status_set(st, code, s->reason[i]);
         }
     }
+    /* Resources past the dense table (a cluster with more extended names than it has slots):
+     * the same rule, by name. */
+    for (uint32_t i = 0; i < pod->extra_requests.n; i++) {
+        const struct cs_res_extra *x = &pod->extra_requests.e[i];
+        if (x->v <= 0 || is_ignored(c->priv, x->name)) {
+            continue;
+        }
+        int64_t alloc = ni->node ? cs_res_extra_get(&ni->node->extra_allocatable, x->name) : 0;
+        if (x->v > alloc - cs_res_extra_get(&ni->extra_requested, x->name)) {
+            if (x->v > alloc) {
+                code = CS_UNSCHEDULABLE_AND_UNRESOLVABLE;
+            } else if (code == CS_SUCCESS) {
+                code = CS_UNSCHEDULABLE;
+            }
+            cs_status_set(st, code, cs_arena_printf(c->arena, "Insufficient %s", x->name));
+        }
+    }
     return code;
 }
 

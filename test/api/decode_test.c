@@ -686,6 +686,9 @@ static void test_truncated_prefixes(void **state)
     json_decref(j);
 }
 
+/* Issue 7, defect 8: any number of extended resource names. The first ones get dense slots,
+ * the rest are kept by name (extras): 40 distinct names on a node and a pod decode, and each
+ * value is where it belongs. */
 static void test_resource_table_full(void **state)
 {
     (void)state;
@@ -694,14 +697,37 @@ static void test_resource_table_full(void **state)
     struct cs_buf b;
     cs_buf_init(&b);
     cs_buf_puts(&b, "{\"metadata\":{\"name\":\"n\"},\"status\":{\"capacity\":{");
-    for (int i = 0; i < CS_RES_MAX; i++)
-        cs_buf_printf(&b, "%s\"example.com/r%d\":\"1\"", i ? "," : "", i);
+    for (int i = 0; i < 40; i++)
+        cs_buf_printf(&b, "%s\"example.com/r%d\":\"%d\"", i ? "," : "", i, i + 1);
     cs_buf_puts(&b, "}}}");
     struct cs_node *n;
     char err[512] = "";
-    assert_int_equal(cs_node_decode_text(&ctx, b.data, b.len, &n, err, sizeof(err)), -1);
-    assert_non_null(strstr(err, "node n: status.capacity.example.com/r12: too many distinct resource names"));
+    assert_int_equal(cs_node_decode_text(&ctx, b.data, b.len, &n, err, sizeof(err)), 0);
     assert_int_equal(cs_resource_count(ctx.resources), CS_RES_MAX);
+    int dense = 0;
+    for (int i = 0; i < 40; i++) {
+        char name[64];
+        snprintf(name, sizeof(name), "example.com/r%d", i);
+        int slot = cs_resource_slot_lookup(ctx.resources, name);
+        int64_t v = slot >= 0 ? n->allocatable.v[slot]
+                              : cs_res_extra_get(&n->extra_allocatable, cs_intern(ctx.strings, name));
+        dense += slot >= 0;
+        assert_int_equal(v, i + 1);
+    }
+    assert_int_equal(dense, CS_RES_MAX - CS_RES_NFIXED);
+    assert_int_equal(n->extra_allocatable.n, 40 - dense);
+    cs_node_unref(n);
+
+    /* a pod asking for one dense and one extra name, by request and by limit */
+    const char *pod = "{\"metadata\":{\"name\":\"p\",\"namespace\":\"ns\"},\"spec\":{\"containers\":["
+                      "{\"name\":\"a\",\"resources\":{\"requests\":{\"example.com/r39\":\"2\"}}},"
+                      "{\"name\":\"b\",\"resources\":{\"limits\":{\"example.com/r39\":\"3\","
+                      "\"example.com/r1\":\"1\"}}}]}}";
+    struct cs_pod *p;
+    assert_int_equal(cs_pod_decode_text(&ctx, pod, strlen(pod), &p, err, sizeof(err)), 0);
+    assert_int_equal(cs_res_extra_get(&p->extra_requests, cs_intern(ctx.strings, "example.com/r39")), 5);
+    assert_int_equal(p->requests.v[cs_resource_slot_lookup(ctx.resources, "example.com/r1")], 1);
+    cs_pod_unref(p);
     cs_buf_free(&b);
     cs_api_ctx_destroy(&ctx);
 }

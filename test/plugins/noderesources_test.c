@@ -6,6 +6,8 @@
  */
 #include "test/plugins/plugintest.h"
 
+#include "pkg/util/intern.h"
+
 #define NODE_ALLOC                                                                                 \
     "{'metadata':{'name':'n1'},'status':{'allocatable':{'cpu':'10m','memory':'20','pods':'32',"  \
     "'example.com/aaa':'5','ephemeral-storage':'20','hugepages-2Mi':'5'}}}"
@@ -355,6 +357,51 @@ static void test_invalid_args(void **state)
     expect_init_error("{'ignoredResources':['bad name!']}", "ignoredResources[0]");
 }
 
+/* Issue 7, defect 8: with more extended resource names than dense slots, a name kept by name
+ * (an extra) is checked like any other: the node's allocatable minus what its pods use. */
+static void test_fit_extra_resources(void **state)
+{
+    (void)state;
+    struct pt_env e;
+    pt_env_init(&e, &cs_plugin_noderesources, NULL);
+    char node[4096] = "{'metadata':{'name':'n1'},'status':{'allocatable':{'cpu':'8','memory':'8Gi',"
+                      "'pods':'110'";
+    for (int i = 0; i < 30; i++) {
+        size_t l = strlen(node);
+        snprintf(node + l, sizeof(node) - l, ",'vendor.io/dev%d':'4'", i);
+    }
+    size_t l = strlen(node);
+    snprintf(node + l, sizeof(node) - l, "}}}");
+    /* an existing pod on n1 uses 3 of dev29 (past the dense table) */
+    struct cs_node_info *ni = pt_add_node(&e, node,
+                                          "{'metadata':{'name':'old','namespace':'ns'},'spec':{"
+                                          "'nodeName':'n1','containers':[{'name':'c','resources':"
+                                          "{'requests':{'vendor.io/dev29':'3'}}}]}}",
+                                          PT_END);
+    assert_true(cs_resource_slot_lookup(e.api.resources, "vendor.io/dev29") < 0);
+    assert_int_equal(cs_res_extra_get(&ni->extra_requested,
+                                      cs_intern(e.api.strings, "vendor.io/dev29")), 3);
+    struct cs_pod *one = pt_pod(&e, "{'metadata':{'name':'a','namespace':'ns'},'spec':{"
+                                    "'containers':[{'name':'c','resources':{'requests':"
+                                    "{'vendor.io/dev29':'1'}}}]}}");
+    struct cs_pod *two = pt_pod(&e, "{'metadata':{'name':'b','namespace':'ns'},'spec':{"
+                                    "'containers':[{'name':'c','resources':{'requests':"
+                                    "{'vendor.io/dev29':'2'}}}]}}");
+    struct cs_pod *nine = pt_pod(&e, "{'metadata':{'name':'c','namespace':'ns'},'spec':{"
+                                     "'containers':[{'name':'c','resources':{'requests':"
+                                     "{'vendor.io/dev29':'9'}}}]}}");
+    struct cs_status st;
+    assert_int_equal(pt_filter(&e, one, ni, &st), CS_SUCCESS);
+    assert_int_equal(pt_filter(&e, two, ni, &st), CS_UNSCHEDULABLE);
+    const char *want[] = { "Insufficient vendor.io/dev29", NULL };
+    pt_assert_reasons(&st, want);
+    assert_int_equal(pt_filter(&e, nine, ni, &st), CS_UNSCHEDULABLE_AND_UNRESOLVABLE);
+    cs_pod_unref(one);
+    cs_pod_unref(two);
+    cs_pod_unref(nine);
+    pt_env_destroy(&e);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -367,6 +414,7 @@ int main(void)
         cmocka_unit_test(test_rtcr),
         cmocka_unit_test(test_extended_scoring),
         cmocka_unit_test(test_invalid_args),
+        cmocka_unit_test(test_fit_extra_resources),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
