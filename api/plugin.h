@@ -23,7 +23,7 @@
  *  init, destroy         main                        yes        profile build / shutdown
  *  pre_enqueue           informer or scheduling (queue lock)  no   pod added/updated, gated recheck
  *  queue_less            any (queue lock)            no         activeQ ordering
- *  queueing_hint         informer/scheduling (queue lock)  no   event vs a pod this plugin rejected
+ *  queueing_hint         informer/bind I/O (queue lock)  no   an event of its mask vs a pod it rejected
  *  pre_filter .. permit  scheduling                  no         one pod attempt
  *  post_filter           scheduling                  no         no node fits (incl. PreFilter reject)
  *  pre_bind              scheduling                  no         placement entered in a statement
@@ -32,10 +32,15 @@
  *  unreserve             scheduling                  no         statement discarded, commit or bind failed
  *  session_open/close    scheduling                  no         around every session
  *  on_pod, on_node       scheduling                  no         cluster changes, replayed at session open
- *  pod_group, group_*    scheduling                  no         sessions: gangs
+ *  pod_group             any (queue lock or none)    no         pod added (queue) and session units
+ *  group_valid/ready/less scheduling                 no         sessions: a gang's unit
  *  may_evict, victims_ok scheduling                  no         preemption engine dry runs
  *  node-state ops        any (cache lock)            no         pod added/removed on a node info
  *  watch callbacks       informer (none)             no         custom objects change
+ *  cs_fw_watch, cs_fw_node_state, cs_fw_shared   main (init only)           registration
+ *  cs_fw_raise           any                         no         plugin's objects changed -> CS_EV_CUSTOM
+ *  cs_fw_write           any (done: bind I/O)        no         API write on the bind connection
+ *  cs_fw_preempt         scheduling (in post_filter) no         victim selection dry runs
  */
 #include <stdbool.h>
 #include <stddef.h>
