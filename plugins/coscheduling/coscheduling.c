@@ -617,7 +617,8 @@ static void ensure_podgroup(struct cosched *cs, struct gang *g)
     cs_buf_free(&body);
 }
 
-/* scheduler-plugins' phases, from what the scheduler knows. */
+/* scheduler-plugins' phases (the CRD's enum), from what the scheduler knows: Scheduling once
+ * minMember are bound but fewer run, Unknown while only part of the gang is bound. */
 static const char *phase_of(const struct gang *g, int64_t now)
 {
     uint32_t min = g->min > 0 ? (uint32_t)g->min : 1;
@@ -632,10 +633,10 @@ static const char *phase_of(const struct gang *g, int64_t now)
         return "Running";
     }
     if (g->assigned >= min) {
-        return "Scheduled";
-    }
-    if (g->first_try_ns || g->assigned > 0) {
         return "Scheduling";
+    }
+    if (g->assigned > 0) {
+        return "Unknown";
     }
     return "Pending";
 }

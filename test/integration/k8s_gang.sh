@@ -47,6 +47,8 @@ check "a node arrives: all 5 bind" equals 5 nb pod-group.scheduling.sigs.k8s.io/
 pgs() { k get podgroups.scheduling.sigs.k8s.io five -o jsonpath='{.status.scheduled}'; }
 wait_until 10 equals 5 pgs
 check "the PodGroup status (status subresource) counts 5 scheduled" equals 5 pgs
+pgp() { k get podgroups.scheduling.sigs.k8s.io five -o jsonpath='{.status.phase}'; }
+check "its phase is one the CRD's enum accepts: $(pgp)" equals Scheduling pgp
 { for i in $(seq 0 39); do node big-$i 1; done; } | k create -f - -o name >/dev/null
 t0=$(date +%s%N)
 gen --count 200 --prefix b- --cpu 100m --node-selector pool=gang \

@@ -101,7 +101,7 @@ pg_phase() { k get podgroups.scheduling.sigs.k8s.io "$1" -n "${2:-default}" -o j
 pg_sched() { k get podgroups.scheduling.sigs.k8s.io "$1" -o jsonpath='{.status.scheduled}'; }
 wait_until 10 equals 5 pg_sched tf-smoke-gpu
 check "S1: the PodGroup status counts 5 scheduled" equals 5 pg_sched tf-smoke-gpu
-check "S1: the PodGroup phase moved on from Pending" bash -c "p=\$(kubectl --kubeconfig '$KCFG' get podgroups.scheduling.sigs.k8s.io tf-smoke-gpu -o jsonpath='{.status.phase}'); [ \"\$p\" = Scheduled ] || [ \"\$p\" = Running ]"
+check "S1: the PodGroup phase moved on from Pending" bash -c "p=\$(kubectl --kubeconfig '$KCFG' get podgroups.scheduling.sigs.k8s.io tf-smoke-gpu -o jsonpath='{.status.phase}'); [ \"\$p\" = Scheduling ] || [ \"\$p\" = Running ]"
 
 # --- S1: min-available 2, room for 3: exactly 3 bind ---------------------------------------
 tfjob tf-min2 2 s1m | k create -f - -o name >/dev/null
