@@ -80,6 +80,9 @@ struct cosched {
     atomic_bool no_crd;            /* creating a PodGroup got 404: stop trying */
     char why[400];                 /* group_valid's reason (scheduling thread; the session
                                     * copies it before the next call) */
+    const struct cs_snapshot *snap;    /* this session's (session_open) */
+    bool free_known;               /* free_total computed for this session */
+    struct cs_resources free_total;    /* sum over nodes of allocatable - requested */
 };
 
 /* ---- the PodGroup watches (informer thread) ----------------------------------------------- */
@@ -123,6 +126,7 @@ static struct cosched *cosched_new(const struct cs_plugin_init *in)
     cs->api = in->api;
     cs->fw = in->fw;
     cs_podgroups_init(&cs->pgs);
+    cs->pgs.names = in->api ? in->api->resources : NULL;
     cs_map_init(&cs->gangs);
     return cs;
 }
@@ -406,6 +410,8 @@ static bool group_listed_gangs(struct cosched *cs, const struct cs_group_view *v
 }
 
 static void ensure_podgroup(struct cosched *cs, struct gang *g);
+static bool min_resources_fit(struct cosched *cs, const struct gang *g,
+                              const struct cs_podgroup *pg, char *why, size_t n);
 
 static bool cosched_group_valid(void *priv, const struct cs_group_view *v, struct cs_status *st)
 {
@@ -420,7 +426,13 @@ static bool cosched_group_valid(void *priv, const struct cs_group_view *v, struc
         if (g->kind == CS_GANG_LABELS) {
             ensure_podgroup(cs, g);
         }
-        if (g->backoff_until_ns > now) {
+        struct cs_podgroup pg;
+        char mwhy[300];
+        if (g->api_group && cs_podgroups_get(&cs->pgs, g->api_group, g->ns, g->name, &pg) &&
+            !min_resources_fit(cs, g, &pg, mwhy, sizeof(mwhy))) {
+            snprintf(u->why, sizeof(u->why), "%s", mwhy);
+            ok = false;
+        } else if (g->backoff_until_ns > now) {
             snprintf(u->why, sizeof(u->why),
                      "gang %s timed out after %ds without reaching its minimum of %d; backing "
                      "off",
@@ -674,6 +686,48 @@ static void write_status(struct cosched *cs, struct gang *g, int64_t now)
     g->dirty = false;
 }
 
+static void cosched_session_open(void *priv, const struct cs_snapshot *snap)
+{
+    struct cosched *cs = priv;
+    cs->snap = snap;
+    cs->free_known = false;
+}
+
+/* scheduler-plugins' CheckClusterResource, simplified to the cluster's total free resources:
+ * a gang whose PodGroup asks minResources waits until that much is free (its bound members'
+ * share counts as available to it). Computed once per session, only when asked. */
+static bool min_resources_fit(struct cosched *cs, const struct gang *g,
+                              const struct cs_podgroup *pg, char *why, size_t n)
+{
+    if (!pg->has_min_resources || cs->snap == NULL || g->satisfied) {
+        return true;
+    }
+    if (!cs->free_known) {
+        memset(&cs->free_total, 0, sizeof(cs->free_total));
+        for (uint32_t i = 0; i < cs_snapshot_num_nodes(cs->snap); i++) {
+            const struct cs_node_info *ni = cs_snapshot_node_at(cs->snap, i);
+            for (int s = 0; s < CS_RES_MAX; s++) {
+                int64_t f = ni->allocatable.v[s] - ni->requested.v[s];
+                cs->free_total.v[s] += f > 0 ? f : 0;
+            }
+        }
+        cs->free_known = true;
+    }
+    for (int s = 0; s < CS_RES_MAX; s++) {
+        if (!(pg->min_resources.present & (1u << s)) || s == CS_RES_PODS) {
+            continue;
+        }
+        if (cs->free_total.v[s] < pg->min_resources.v[s]) {
+            const char *name = cs_resource_name(cs->pgs.names, s);
+            snprintf(why, n, "gang %s: minResources not available: %s free %lld, needs %lld",
+                     g->key, name ? name : "?", (long long)cs->free_total.v[s],
+                     (long long)pg->min_resources.v[s]);
+            return false;
+        }
+    }
+    return true;
+}
+
 static void cosched_session_close(void *priv)
 {
     struct cosched *cs = priv;
@@ -712,6 +766,7 @@ const struct cs_plugin cs_plugin_coscheduling = {
     .events = CS_EV_POD_ADD | CS_EV_POD_UPDATE | CS_EV_CUSTOM,
     .init = cosched_init,
     .destroy = cosched_destroy,
+    .session_open = cosched_session_open,
     .session_close = cosched_session_close,
     .on_pod = cosched_on_pod,
     .pod_group = cosched_pod_group,

@@ -44,7 +44,7 @@ static bool key_of(const char *api_group, const json_t *obj, char *buf, size_t n
 }
 
 /* spec.minMember and friends; a malformed field is recorded, never fatal. */
-static void reduce(const json_t *obj, struct cs_podgroup *pg)
+static void reduce(struct cs_resource_names *names, const json_t *obj, struct cs_podgroup *pg)
 {
     memset(pg, 0, sizeof(*pg));
     const json_t *spec = json_object_get(obj, "spec");
@@ -65,6 +65,15 @@ static void reduce(const json_t *obj, struct cs_podgroup *pg)
     }
     const json_t *mr = json_object_get(spec, "minResources");
     pg->has_min_resources = json_is_object(mr) && json_object_size(mr) > 0;
+    char err[200];
+    if (pg->has_min_resources && names &&
+        cs_resources_decode(names, mr, "spec.minResources", &pg->min_resources, err,
+                            sizeof(err)) != 0) {
+        pg->has_min_resources = false;
+        if (pg->error[0] == '\0') {
+            snprintf(pg->error, sizeof(pg->error), "%.150s", err);
+        }
+    }
     const char *phase = json_string_value(json_object_get(json_object_get(obj, "status"), "phase"));
     snprintf(pg->phase, sizeof(pg->phase), "%s", phase ? phase : "");
 }
@@ -76,7 +85,7 @@ bool cs_podgroups_upsert(struct cs_podgroups *t, const char *api_group, const js
         return false;
     }
     struct cs_podgroup pg;
-    reduce(obj, &pg);
+    reduce(t->names, obj, &pg);
     pthread_mutex_lock(&t->mu);
     struct entry *e = cs_map_get(&t->by_key, key);
     if (e == NULL) {

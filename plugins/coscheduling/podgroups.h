@@ -11,17 +11,20 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "api/resource.h"
 #include "pkg/util/map.h"
 
 struct cs_podgroup {
     int32_t min_member;            /* spec.minMember (0 when absent or invalid) */
     int32_t timeout_s;             /* spec.scheduleTimeoutSeconds (0 = none) */
     bool has_min_resources;        /* spec.minResources is set */
+    struct cs_resources min_resources;  /* its dense part (names past the table are ignored) */
     char phase[24];                /* status.phase as last seen */
     char error[160];               /* non-empty: the object is malformed (why) */
 };
 
 struct cs_podgroups {
+    struct cs_resource_names *names;   /* the process's resource table (minResources) */
     pthread_mutex_t mu;
     struct cs_map by_key;          /* "apigroup|ns/name" -> struct cs_podgroup * */
 };

@@ -192,6 +192,16 @@ check "a gang that can never fit is marked Failed after its scheduleTimeoutSecon
 wait_until 10 bash -c "kubectl --kubeconfig '$KCFG' get pod never-0 -o jsonpath='{.status.conditions[?(@.type==\"PodScheduled\")].message}' | grep -q 'timed out'"
 check "its pods say it timed out" grep -q "timed out" <<<"$(cond_msg never-0)"
 
+k create -f - -o name >/dev/null <<'EOF'
+{"apiVersion":"scheduling.sigs.k8s.io/v1alpha1","kind":"PodGroup","metadata":{"name":"rich","namespace":"default"},"spec":{"minMember":1,"minResources":{"cpu":"100000"}}}
+EOF
+gen --count 1 --prefix rich- --cpu 100m --node-selector pool=misc \
+    --label pod-group.scheduling.sigs.k8s.io=rich | k create -f - -o name >/dev/null
+wait_until 15 nonempty cond_msg rich-0
+check "a PodGroup whose minResources the cluster cannot offer waits, and says so" \
+  grep -q "minResources not available: cpu" <<<"$(cond_msg rich-0)"
+check "... binding nothing" equals 0 nb pod-group.scheduling.sigs.k8s.io=rich
+
 gen --count 1 --prefix bad- --cpu 100m --node-selector pool=misc \
     --label pod-group.scheduling.sigs.k8s.io/name=bad --label pod-group.scheduling.sigs.k8s.io/min-available=three \
     | k create -f - -o name >/dev/null
