@@ -34,7 +34,7 @@ TEST_SRCS   := $(shell find test -name '*_test.c' 2>/dev/null)
 obj = $(patsubst %.c,$(1)/obj/%.o,$(2))
 
 .SECONDARY:
-.PHONY: all test test-run unit-tests lint bench bench-apisim demo demo-run clean asan k8s-peers
+.PHONY: all test test-run unit-tests lint bench bench-apisim demo demo-run clean asan k8s-peers bench-k8s
 all: $(BUILD)/cosched $(BUILD)/apisim $(BUILD)/bindbench $(BUILD)/schedbench
 
 # --- optimised build ---------------------------------------------------------------------------
@@ -117,6 +117,9 @@ k8s-peers:
 
 bench: all
 	@bash hack/bench.sh
+
+bench-k8s: all
+	@bash hack/bench-k8s.sh
 
 bench-apisim: all
 	@bash hack/bench.sh apisim

@@ -1,0 +1,156 @@
+#!/usr/bin/env python3
+"""Load and watch a real kube-apiserver for make bench-k8s (stdlib only).
+
+  k8sload.py create --server URL --token T --nodes N --existing E --pods P --scheduler NAME
+      POST N nodes (4 cpu, 32Gi, 110 pods, Ready), E pods bound round-robin (100m/500Mi) and P
+      pending pods for scheduler NAME, from 32 threads; prints the creation rate.
+  k8sload.py watch --server URL --token T --want P --scheduler NAME --out FILE [--timeout S]
+      Watch pods from now; record when each pod of NAME first has spec.nodeName. Writes
+      "first last count" (monotonic seconds) to FILE once P are bound or at the timeout.
+"""
+import argparse
+import http.client
+import json
+import ssl
+import sys
+import threading
+import time
+import urllib.parse
+
+ap = argparse.ArgumentParser()
+ap.add_argument("mode", choices=["create", "watch"])
+ap.add_argument("--server", required=True)
+ap.add_argument("--token", required=True)
+ap.add_argument("--nodes", type=int, default=0)
+ap.add_argument("--existing", type=int, default=0)
+ap.add_argument("--pods", type=int, default=0)
+ap.add_argument("--scheduler", default="ack-co-scheduler")
+ap.add_argument("--want", type=int, default=0)
+ap.add_argument("--out")
+ap.add_argument("--timeout", type=float, default=600)
+a = ap.parse_args()
+u = urllib.parse.urlparse(a.server)
+ctx = ssl.create_default_context()
+ctx.check_hostname = False
+ctx.verify_mode = ssl.CERT_NONE
+HDR = {"Authorization": "Bearer " + a.token, "Content-Type": "application/json"}
+
+
+def conn():
+    return http.client.HTTPSConnection(u.hostname, u.port, context=ctx, timeout=120)
+
+
+def node(i):
+    cap = {"cpu": "4", "memory": "32Gi", "pods": "110"}
+    return ("/api/v1/nodes", {"apiVersion": "v1", "kind": "Node",
+            "metadata": {"name": "node-%d" % i, "labels": {"kubernetes.io/hostname": "node-%d" % i}},
+            "status": {"capacity": cap, "allocatable": cap,
+                       "conditions": [{"type": "Ready", "status": "True"}]}})
+
+
+def pod(name, node_name=None):
+    res = {"cpu": "100m", "memory": "500Mi"}
+    spec = {"schedulerName": a.scheduler,
+            "containers": [{"name": "c", "image": "registry.k8s.io/pause:3.9",
+                            "resources": {"requests": res, "limits": res}}]}
+    if node_name:
+        spec["nodeName"] = node_name
+    return ("/api/v1/namespaces/default/pods",
+            {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name}, "spec": spec})
+
+
+def post_all(items, threads=32):
+    errors = []
+    lock = threading.Lock()
+    it = iter(items)
+
+    def worker():
+        c = conn()
+        while True:
+            with lock:
+                nxt = next(it, None)
+            if nxt is None:
+                return
+            path, body = nxt
+            for _ in range(5):
+                try:
+                    c.request("POST", path, json.dumps(body), HDR)
+                    r = c.getresponse()
+                    r.read()
+                    if r.status in (200, 201, 409):
+                        break
+                    time.sleep(0.2)
+                except Exception as e:  # reconnect and retry
+                    errors.append(str(e))
+                    c = conn()
+    ts = [threading.Thread(target=worker) for _ in range(threads)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    return errors
+
+
+if a.mode == "create":
+    t0 = time.time()
+    post_all([node(i) for i in range(a.nodes)])
+    post_all([pod("existing-%d" % i, "node-%d" % (i % max(a.nodes, 1))) for i in range(a.existing)])
+    post_all([pod("measured-%d" % i) for i in range(a.pods)])
+    n = a.nodes + a.existing + a.pods
+    print("created %d objects in %.1f s (%.0f/s)" % (n, time.time() - t0, n / (time.time() - t0)))
+    sys.exit(0)
+
+# watch: a stream the server ends (it drops slow watchers) is resumed after a list
+seen = set()
+first = last = None
+deadline = time.monotonic() + a.timeout
+
+
+def note(o):
+    global first, last
+    spec = o.get("spec", {})
+    name = o.get("metadata", {}).get("name", "")
+    if spec.get("nodeName") and spec.get("schedulerName") == a.scheduler and \
+            name.startswith("measured-") and name not in seen:
+        seen.add(name)
+        now = time.monotonic()
+        first = first if first is not None else now
+        last = now
+
+
+def relist():
+    c = conn()
+    c.request("GET", "/api/v1/pods?fieldSelector=spec.schedulerName%3D" +
+              urllib.parse.quote(a.scheduler), headers=HDR)
+    doc = json.loads(c.getresponse().read())
+    c.close()
+    for o in doc.get("items") or []:
+        note(o)
+    return doc["metadata"]["resourceVersion"]
+
+
+rv = relist()
+print("ready", flush=True)
+while len(seen) < a.want and time.monotonic() < deadline:
+    c = conn()
+    c.request("GET", "/api/v1/pods?watch=1&resourceVersion=%s&timeoutSeconds=%d"
+              % (rv, max(1, int(deadline - time.monotonic()))), headers=HDR)
+    r = c.getresponse()
+    buf = b""
+    while len(seen) < a.want:
+        chunk = r.read1(65536)
+        if not chunk:
+            break
+        buf += chunk
+        while b"\n" in buf:
+            line, buf = buf.split(b"\n", 1)
+            if line.strip():
+                ev = json.loads(line)
+                if ev.get("type") in ("ADDED", "MODIFIED"):
+                    note(ev.get("object", {}))
+                    rv = ev["object"]["metadata"].get("resourceVersion", rv)
+    c.close()
+    if len(seen) < a.want:
+        rv = relist()
+with open(a.out, "w") as f:
+    f.write("%s %s %d\n" % (first or 0, last or 0, len(seen)))
