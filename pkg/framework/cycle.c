@@ -315,14 +315,25 @@ static void post_filter(struct cs_profile *prof, struct cs_fw_attempt *att,
                         struct cs_sched_result *res)
 {
     const struct cs_fw_point *post = &prof->points[CS_EP_POST_FILTER];
+    const char *msg = NULL;
     for (uint32_t i = 0; i < post->n; i++) {
         const struct cs_fw_inst *in = &prof->insts[post->inst[i]];
         struct cs_status st = { 0 };
         struct cs_preempt_result pr = { 0 };
         if (in->p->post_filter(&att->calls[in->slot], pod, statuses, &pr, &st) == CS_SUCCESS) {
             res->preempt = pr;
-            break;
+            return;
         }
+        if (st.n_reasons) {
+            const char *r = join_reasons(&att->cycle->arena, &st);
+            msg = msg ? cs_arena_printf(&att->cycle->arena, "%s, %s", msg, r) : r;
+        }
+    }
+    /* kube-scheduler's FitError carries the PostFilter plugins' message after its own, e.g.
+     * "... 3 Insufficient cpu. preemption: 0/3 nodes are available: 3 No preemption victims
+     * found for incoming pod." */
+    if (msg && res->message) {
+        res->message = cs_arena_printf(&att->cycle->arena, "%s %s", res->message, msg);
     }
 }
 

@@ -253,7 +253,27 @@ enum cs_code cs_fw_preempt(struct cs_fw_call *c, const struct cs_pod *pod,
     }
     (void)found;
     if (!have) {
-        *why = "No preemption victims found for incoming pod.";
+        /* kube-scheduler's message: every node where preemption cannot help (its Filter said
+         * UnschedulableAndUnresolvable), and every other one, where no victims were found;
+         * "<count> <reason>" items sorted as strings. */
+        uint32_t unresolvable = 0;
+        for (uint32_t k = 0; statuses && k < n && k < statuses->n; k++) {
+            unresolvable += statuses->code[k] == CS_UNSCHEDULABLE_AND_UNRESOLVABLE ||
+                            statuses->code[k] == CS_SUCCESS;
+        }
+        char *x1 = unresolvable ? cs_arena_printf(a, "%u Preemption is not helpful for "
+                                                     "scheduling", unresolvable)
+                                : NULL;
+        char *x2 = n - unresolvable ? cs_arena_printf(a, "%u No preemption victims found for "
+                                                         "incoming pod", n - unresolvable)
+                                    : NULL;
+        if (x1 && x2 && strcmp(x2, x1) < 0) {
+            char *t = x1;
+            x1 = x2;
+            x2 = t;
+        }
+        *why = cs_arena_printf(a, "0/%u nodes are available: %s%s%s.", n, x1 ? x1 : "",
+                               x1 && x2 ? ", " : "", x2 ? x2 : "");
         return CS_UNSCHEDULABLE;
     }
     out->node = best.ni->name;

@@ -198,7 +198,9 @@ static enum cs_code dp_post_filter(struct cs_fw_call *c, const struct cs_pod *po
     const char *why = NULL;
     enum cs_code code = cs_fw_preempt(c, pod, statuses, &opts, out, &why);
     if (code != CS_SUCCESS) {
-        cs_status_set(st, CS_UNSCHEDULABLE, why ? why : "preemption is not helpful");
+        cs_status_set(st, CS_UNSCHEDULABLE,
+                      cs_arena_printf(c->arena, "preemption: %s",
+                                      why ? why : "Preemption is not helpful for scheduling."));
     }
     return code;
 }

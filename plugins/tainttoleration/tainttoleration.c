@@ -1,53 +1,22 @@
 /*
  * TaintToleration.
  *  Filter: the first NoSchedule/NoExecute taint none of the pod's tolerations tolerates makes the
- *  node UnschedulableAndUnresolvable with "node(s) had untolerated taint {key: value}".
+ *  node UnschedulableAndUnresolvable with kube-scheduler v1.37's "node(s) had untolerated
+ *  taint(s)" (no key or value: checked against the real kube-scheduler, test/integration/k8s_diff).
  *  Score: the number of PreferNoSchedule taints the pod does not tolerate. Upstream first keeps
  *  the tolerations whose effect is PreferNoSchedule or empty; the effect test inside the
  *  toleration match already excludes the others, so no PreScore state is needed. Normalize
  *  reverses the counts onto 0..100, so fewer intolerable taints score higher.
- *
- * Hot paths: an untainted node costs a loop over zero taints. A rejection needs the formatted
- * reason; the per-pod state keeps the last few (key, value) -> reason strings, so thousands of
- * nodes carrying the same taint (control-plane, dedicated pools) format it once per pod.
  */
 #include "plugins/helper/helper.h"
 #include "plugins/registry.h"
 
-#define REASON_CACHE 4
-
-struct taint_reason_cache {
-    const char *key[REASON_CACHE];
-    const char *value[REASON_CACHE];
-    const char *reason[REASON_CACHE];
-    uint32_t n;
-    uint32_t next;
-};
-
-static const char *untolerated_reason(struct cs_fw_call *c, const struct cs_taint *t)
-{
-    struct taint_reason_cache *rc = *c->state;
-    if (rc == NULL) {
-        rc = CS_ARENA_NEW(c->arena, struct taint_reason_cache);
-        *c->state = rc;
-    }
-    for (uint32_t i = 0; i < rc->n; i++) {
-        if (cs_plugin_str_eq(rc->key[i], t->key) && cs_plugin_str_eq(rc->value[i], t->value)) {
-            return rc->reason[i];
-        }
-    }
-    const char *reason = cs_arena_printf(c->arena, "node(s) had untolerated taint {%s: %s}",
-                                         t->key ? t->key : "", t->value ? t->value : "");
-    uint32_t slot = rc->n < REASON_CACHE ? rc->n++ : (rc->next++ % REASON_CACHE);
-    rc->key[slot] = t->key;
-    rc->value[slot] = t->value;
-    rc->reason[slot] = reason;
-    return reason;
-}
+#define UNTOLERATED "node(s) had untolerated taint(s)"
 
 static enum cs_code taint_filter(struct cs_fw_call *c, const struct cs_pod *pod,
                                  const struct cs_node_info *ni, struct cs_status *st)
 {
+    (void)c;
     const struct cs_node *node = ni->node;
     if (node == NULL) {
         return cs_status_set(st, CS_ERROR, "invalid nodeInfo");
@@ -60,7 +29,7 @@ static enum cs_code taint_filter(struct cs_fw_call *c, const struct cs_pod *pod,
         if (cs_tolerations_tolerate(pod->tolerations, pod->n_tolerations, t)) {
             continue;
         }
-        return cs_status_set(st, CS_UNSCHEDULABLE_AND_UNRESOLVABLE, untolerated_reason(c, t));
+        return cs_status_set(st, CS_UNSCHEDULABLE_AND_UNRESOLVABLE, UNTOLERATED);
     }
     return CS_SUCCESS;
 }

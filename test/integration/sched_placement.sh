@@ -33,7 +33,7 @@ wait_until 10 bound_to tol-0 node-b
 check "toleration for dedicated=gpu:NoSchedule lands on the tainted node-b" bound_to tol-0 node-b
 
 gen --prefix notol- --affinity-json "$HOST_B" | k create -f - -o name >/dev/null
-want='0/4 nodes are available: 1 node(s) had untolerated taint {dedicated: gpu}, 1 node(s) were unschedulable, 2 node(s) didn'"'"'t match Pod'"'"'s node affinity/selector.'
+want='0/4 nodes are available: 1 node(s) had untolerated taint(s), 1 node(s) were unschedulable, 2 node(s) didn'"'"'t match Pod'"'"'s node affinity/selector. preemption: 0/4 nodes are available: 4 Preemption is not helpful for scheduling.'
 wait_until 10 nonempty cond_msg notol-0
 got=$(cond_msg notol-0)
 check "untolerated taint + unschedulable + affinity refused with upstream's message" [ "$got" = "$want" ]

@@ -9,12 +9,12 @@ start_cosched
 "$PY" "$ROOT/test/integration/genpods.py" --count 1 --prefix big- --cpu 9 --memory 1Gi | k create -f - -o name >/dev/null
 msg() { k get pod big-0 -o jsonpath='{.status.conditions[?(@.type=="PodScheduled")].message}'; }
 wait_until 10 nonempty msg
-check "condition says 0/3 nodes are available: 3 Insufficient cpu. (got: $(msg))" \
-  [ "$(msg)" = "0/3 nodes are available: 3 Insufficient cpu." ]
+want="0/3 nodes are available: 3 Insufficient cpu. preemption: 0/3 nodes are available: 3 Preemption is not helpful for scheduling."
+check "condition says $want (got: $(msg))" [ "$(msg)" = "$want" ]
 check "reason Unschedulable" [ "$(k get pod big-0 -o jsonpath='{.status.conditions[?(@.type=="PodScheduled")].reason}')" = Unschedulable ]
 evs() { k get events --field-selector involvedObject.name=big-0 -o jsonpath='{range .items[*]}{.reason}{"|"}{.message}{"\n"}{end}'; }
 wait_until 5 bash -c "kubectl --kubeconfig '$KCFG' get events --field-selector involvedObject.name=big-0 -o name | grep -q ."
-check "FailedScheduling event with the same message" bash -c "[[ \"$(evs)\" == *'FailedScheduling|0/3 nodes are available: 3 Insufficient cpu.'* ]]"
+check "FailedScheduling event with the same message" bash -c "[[ \"$(evs)\" == *'FailedScheduling|$want'* ]]"
 sleep 3
 n_events=$(k get events --field-selector involvedObject.name=big-0 -o json | "$PY" -c 'import json,sys; print(len(json.load(sys.stdin)["items"]))')
 check "no event flood while nothing changes (events: $n_events)" [ "$n_events" -le 3 ]

@@ -120,9 +120,12 @@ static void test_cycle_fit_error_message(void **state)
     cs_fw_schedule_pod(&e->prof, &e->cyc, p, &res);
     assert_int_equal(res.code, CS_UNSCHEDULABLE);
     assert_null(res.node);
-    /* "1 node(s)..." sorts before "2 Insufficient cpu" ('1' < '2'). */
-    assert_string_equal(res.message, "0/3 nodes are available: 1 node(s) had untolerated taint "
-                                     "{k: v}, 2 Insufficient cpu.");
+    /* "1 node(s)..." sorts before "2 Insufficient cpu" ('1' < '2'). DefaultPreemption's summary
+     * follows: every node is UnschedulableAndUnresolvable (the pod asks more cpu than a small
+     * node has at all), as kube-scheduler v1.37.2 says it. */
+    assert_string_equal(res.message, "0/3 nodes are available: 1 node(s) had untolerated "
+                                     "taint(s), 2 Insufficient cpu. preemption: 0/3 nodes are "
+                                     "available: 3 Preemption is not helpful for scheduling.");
     assert_int_equal(res.reject_events,
                      cs_plugin_noderesources.events | cs_plugin_tainttoleration.events);
     assert_int_equal(res.feasible, 0);
@@ -141,8 +144,9 @@ static void test_cycle_fit_error_message(void **state)
     cs_fw_schedule_pod(&e->prof, &e->cyc, p, &res);
     assert_int_equal(res.code, CS_UNSCHEDULABLE);
     assert_string_equal(res.message, "0/13 nodes are available: 1 Insufficient memory, "
-                                     "11 Insufficient cpu, 2 node(s) had untolerated taint "
-                                     "{k: v}.");
+                                     "11 Insufficient cpu, 2 node(s) had untolerated taint(s). "
+                                     "preemption: 0/13 nodes are available: 13 Preemption is not "
+                                     "helpful for scheduling.");
     cs_cycle_reset(&e->cyc);
     cs_pod_unref(p);
 
@@ -155,7 +159,8 @@ static void test_cycle_fit_error_message(void **state)
     cs_fw_schedule_pod(&e->prof, &e->cyc, p, &res);
     assert_int_equal(res.code, CS_UNSCHEDULABLE);
     assert_string_equal(res.message, "0/14 nodes are available: 1 node(s) were unschedulable, "
-                                     "13 Insufficient cpu.");
+                                     "13 Insufficient cpu. preemption: 0/14 nodes are available: "
+                                     "14 Preemption is not helpful for scheduling.");
     cs_cycle_reset(&e->cyc);
     cs_pod_unref(p);
     env_free(e);
