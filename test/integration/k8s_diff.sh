@@ -1,8 +1,13 @@
 #!/usr/bin/env bash
-# Differential test against kube-scheduler v1.37.2 on the real control plane (issue 8): the same
-# unschedulable pods, once for kube-scheduler (schedulerName default-scheduler) and once for
-# cosched (ack-co-scheduler), both with kube-scheduler's default plugins; the PodScheduled
-# condition's reason and message must be identical. Skipped when the peers are not built.
+# Differential tests against kube-scheduler v1.37.2 on the real control plane (issue 8). Both
+# schedulers run kube-scheduler's default plugins (kube-scheduler with schedulerName
+# default-scheduler, cosched with ack-co-scheduler). Skipped when the peers are not built.
+#
+#   unschedulable pods: the same pod for each; the PodScheduled condition's reason and message
+#     must be identical;
+#   placement: two identical node pools, one per scheduler ("ks" and "cs", the pod selects its
+#     pool), each scenario in its own pools; where scores decide and there are no ties, both
+#     must choose the same node (compared by the name without the pool prefix).
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/k8s.sh"
 if ! k8s_available || [ ! -x "$K8S_BIN/kube-scheduler" ]; then
@@ -10,42 +15,93 @@ if ! k8s_available || [ ! -x "$K8S_BIN/kube-scheduler" ]; then
   exit 0
 fi
 start_k8s || { notok "the real control plane starts"; exit 1; }
-node() {  # name cpu extra-spec labels
-  printf '{"apiVersion":"v1","kind":"Node","metadata":{"name":"%s","labels":{"kubernetes.io/hostname":"%s"%s}},"spec":{%s},"status":{"capacity":{"cpu":"%s","memory":"16Gi","pods":"110"},"allocatable":{"cpu":"%s","memory":"16Gi","pods":"110"},"conditions":[{"type":"Ready","status":"True"}]}}\n' \
-    "$1" "$1" "${4:-}" "${3:-}" "$2" "$2"
+node() {  # name cpu memory spec-json labels-json-extra status-extra
+  printf '{"apiVersion":"v1","kind":"Node","metadata":{"name":"%s","labels":{"kubernetes.io/hostname":"%s"%s}},"spec":{%s},"status":{"capacity":{"cpu":"%s","memory":"%s","pods":"110"},"allocatable":{"cpu":"%s","memory":"%s","pods":"110"},"conditions":[{"type":"Ready","status":"True"}]%s}}\n' \
+    "$1" "$1" "${5:-}" "${4:-}" "$2" "$3" "$2" "$3" "${6:-}"
 }
 {
-  node d-a 4 "" ',"zone":"a"'
-  node d-b 4 '"taints":[{"key":"dedicated","value":"gpu","effect":"NoSchedule"}]' ',"zone":"b"'
-  node d-c 4 '"unschedulable":true' ',"zone":"c"'
+  node d-a 4 16Gi "" ',"zone":"a"'
+  node d-b 4 16Gi '"taints":[{"key":"dedicated","value":"gpu","effect":"NoSchedule"}]' ',"zone":"b"'
+  node d-c 4 16Gi '"unschedulable":true' ',"zone":"c"'
+  # mirrored pools for placement scenarios: <sched>-<scenario>-<n>
+  for s in ks cs; do
+    node "$s-least-1" 8 32Gi "" ",\"pool\":\"$s-least\""
+    node "$s-least-2" 8 32Gi "" ",\"pool\":\"$s-least\""
+    node "$s-pref-1" 8 32Gi "" ",\"pool\":\"$s-pref\",\"disk\":\"hdd\""
+    node "$s-pref-2" 8 32Gi "" ",\"pool\":\"$s-pref\",\"disk\":\"ssd\""
+    node "$s-taint-1" 8 32Gi '"taints":[{"key":"spot","value":"true","effect":"PreferNoSchedule"}]' ",\"pool\":\"$s-taint\""
+    node "$s-taint-2" 8 32Gi "" ",\"pool\":\"$s-taint\""
+    node "$s-balance-1" 8 32Gi "" ",\"pool\":\"$s-balance\""
+    node "$s-balance-2" 8 32Gi "" ",\"pool\":\"$s-balance\""
+  done
 } >"$WORK/nodes.json"
 check "nodes created" kcreate "$WORK/nodes.json"
-printf 'apiVersion: kubescheduler.config.k8s.io/v1\nkind: KubeSchedulerConfiguration\nleaderElection: {leaderElect: false}\nclientConnection: {kubeconfig: %s}\n' "$KCFG" >"$WORK/ks.yaml"
+printf 'apiVersion: kubescheduler.config.k8s.io/v1\nkind: KubeSchedulerConfiguration\nleaderElection: {leaderElect: false}\nclientConnection: {kubeconfig: %s}\npercentageOfNodesToScore: 100\n' "$KCFG" >"$WORK/ks.yaml"
 "$K8S_BIN/kube-scheduler" --config "$WORK/ks.yaml" --secure-port 0 -v=0 >"$WORK/kube-scheduler.log" 2>&1 &
 KS_PID=$!
 start_cosched
-# a pod that fills a-'s cpu, bound by kube-scheduler (lower priority than nothing: victims none)
-"$PY" "$ROOT/test/integration/genpods.py" --count 1 --prefix fill- --cpu 3 --scheduler default-scheduler \
-  --node-selector zone=a | k create -f - -o name >/dev/null
-scenario() {  # name genpods-args...
-  local name=$1; shift
-  "$PY" "$ROOT/test/integration/genpods.py" --count 1 --prefix "ks-$name-" --scheduler default-scheduler "$@" \
-    | k create -f - -o name >/dev/null
-  "$PY" "$ROOT/test/integration/genpods.py" --count 1 --prefix "cs-$name-" --scheduler ack-co-scheduler "$@" \
-    | k create -f - -o name >/dev/null
+gen() { "$PY" "$ROOT/test/integration/genpods.py" --memory 64Mi "$@"; }
+# existing load, bound directly (no scheduler involved), identical in both pools
+bound() {  # name node cpu memory
+  printf '{"apiVersion":"v1","kind":"Pod","metadata":{"name":"%s","namespace":"default"},"spec":{"nodeName":"%s","containers":[{"name":"c","image":"i","resources":{"requests":{"cpu":"%s","memory":"%s"}}}]}}\n' "$1" "$2" "$3" "$4"
 }
+{
+  bound fill-a d-a 3 1Gi
+  printf '{"apiVersion":"v1","kind":"Pod","metadata":{"name":"port-a","namespace":"default"},"spec":{"nodeName":"d-a","containers":[{"name":"c","image":"i","ports":[{"containerPort":80,"hostPort":8080}]}]}}\n'
+  for s in ks cs; do
+    bound "$s-least-load" "$s-least-1" 4 2Gi
+    bound "$s-balance-load" "$s-balance-1" 4 1Gi
+    bound "$s-balance-load2" "$s-balance-2" 1 12Gi
+  done
+} | k create -f - -o name >/dev/null
+
 msg() { k get pod "$1" -o jsonpath='{.status.conditions[?(@.type=="PodScheduled")].reason}|{.status.conditions[?(@.type=="PodScheduled")].message}'; }
-scenario toobig --cpu 9
-scenario nofit --cpu 2
-scenario selector --cpu 100m --node-selector zone=z
-scenario tainted --cpu 100m --node-selector zone=b
-scenario cordoned --cpu 100m --node-selector zone=c
-for s in toobig nofit selector tainted cordoned; do
+unsched() {  # name genpods-args...
+  local name=$1; shift
+  gen --count 1 --prefix "ks-$name-" --scheduler default-scheduler "$@" | k create -f - -o name >/dev/null
+  gen --count 1 --prefix "cs-$name-" --scheduler ack-co-scheduler "$@" | k create -f - -o name >/dev/null
+  UNSCHED="$UNSCHED $name"
+}
+UNSCHED=""
+unsched toobig --cpu 9
+unsched nofit --cpu 2 --node-selector zone=a
+unsched selector --cpu 100m --node-selector zone=z
+unsched tainted --cpu 100m --node-selector zone=b
+unsched cordoned --cpu 100m --node-selector zone=c
+unsched memory --cpu 100m --memory 20Gi --node-selector zone=a
+unsched tolerated-but-full --cpu 5 --toleration dedicated=gpu:NoSchedule --node-selector zone=b
+unsched nodename-like --cpu 100m --node-selector kubernetes.io/hostname=d-zz
+unsched affinity --cpu 100m \
+  --affinity-json '{"nodeAffinity":{"requiredDuringSchedulingIgnoredDuringExecution":{"nodeSelectorTerms":[{"matchExpressions":[{"key":"zone","operator":"In","values":["x","y"]}]}]}}}'
+unsched host-port --cpu 100m --host-port 8080 --node-selector zone=a
+for s in $UNSCHED; do
   wait_until 20 nonempty msg "ks-$s-0"
   wait_until 20 nonempty msg "cs-$s-0"
   ks=$(msg "ks-$s-0"); cs=$(msg "cs-$s-0")
   echo "# $s: kube-scheduler: $ks"
-  check "$s: cosched's PodScheduled reason and message equal kube-scheduler's (cosched: $cs)" test "$ks" = "$cs"
+  check "unschedulable/$s: cosched's PodScheduled reason and message equal kube-scheduler's (cosched: $cs)" \
+    bash -c "[ '${ks//\'/}' != '|' ] && [ '${ks//\'/}' = '${cs//\'/}' ]"
+done
+
+place() {  # scenario genpods-args...
+  local sc=$1; shift
+  gen --count 1 --prefix "p-ks-$sc-" --scheduler default-scheduler --node-selector "pool=ks-$sc" "$@" \
+    | k create -f - -o name >/dev/null
+  gen --count 1 --prefix "p-cs-$sc-" --scheduler ack-co-scheduler --node-selector "pool=cs-$sc" "$@" \
+    | k create -f - -o name >/dev/null
+  PLACE="$PLACE $sc"
+}
+PLACE=""
+place least --cpu 1                                           # LeastAllocated: -2 is empty
+place pref --cpu 1 --affinity-json '{"nodeAffinity":{"preferredDuringSchedulingIgnoredDuringExecution":[{"weight":50,"preference":{"matchExpressions":[{"key":"disk","operator":"In","values":["ssd"]}]}}]}}'
+place taint --cpu 1                                           # TaintToleration: avoid PreferNoSchedule
+place balance --cpu 1 --memory 1Gi                            # BalancedAllocation + LeastAllocated
+for sc in $PLACE; do
+  wait_until 20 nonempty pod_node "p-ks-$sc-0"
+  wait_until 20 nonempty pod_node "p-cs-$sc-0"
+  kn=$(pod_node "p-ks-$sc-0"); cn=$(pod_node "p-cs-$sc-0")
+  echo "# placement/$sc: kube-scheduler chose $kn, cosched $cn"
+  check "placement/$sc: the same node as kube-scheduler (${kn#ks-} vs ${cn#cs-})" test "${kn#ks-}" = "${cn#cs-}"
 done
 kill "$KS_PID" 2>/dev/null; wait "$KS_PID" 2>/dev/null
 stop_cosched
