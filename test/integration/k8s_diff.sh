@@ -23,6 +23,7 @@ node() {  # name cpu memory spec-json labels-json-extra status-extra
   node d-a 4 16Gi "" ',"zone":"a"'
   node d-b 4 16Gi '"taints":[{"key":"dedicated","value":"gpu","effect":"NoSchedule"}]' ',"zone":"b"'
   node d-c 4 16Gi '"unschedulable":true' ',"zone":"c"'
+  node d-p 4 16Gi "" ',"zone":"p","cores":"8"'
   # mirrored pools for placement scenarios: <sched>-<scenario>-<n>
   for s in ks cs; do
     node "$s-least-1" 8 32Gi "" ",\"pool\":\"$s-least\""
@@ -31,6 +32,10 @@ node() {  # name cpu memory spec-json labels-json-extra status-extra
     node "$s-pref-2" 8 32Gi "" ",\"pool\":\"$s-pref\",\"disk\":\"ssd\""
     node "$s-taint-1" 8 32Gi '"taints":[{"key":"spot","value":"true","effect":"PreferNoSchedule"}]' ",\"pool\":\"$s-taint\""
     node "$s-taint-2" 8 32Gi "" ",\"pool\":\"$s-taint\""
+    node "$s-image-1" 8 32Gi "" ",\"pool\":\"$s-image\""
+    node "$s-image-2" 8 32Gi "" ",\"pool\":\"$s-image\"" ',"images":[{"names":["registry.example/trainer:1"],"sizeBytes":900000000}]'
+    node "$s-pref2-1" 8 32Gi "" ",\"pool\":\"$s-pref2\",\"rack\":\"r1\",\"disk\":\"ssd\""
+    node "$s-pref2-2" 8 32Gi "" ",\"pool\":\"$s-pref2\",\"rack\":\"r2\",\"disk\":\"hdd\""
     node "$s-balance-1" 8 32Gi "" ",\"pool\":\"$s-balance\""
     node "$s-balance-2" 8 32Gi "" ",\"pool\":\"$s-balance\""
   done
@@ -74,13 +79,32 @@ unsched nodename-like --cpu 100m --node-selector kubernetes.io/hostname=d-zz
 unsched affinity --cpu 100m \
   --affinity-json '{"nodeAffinity":{"requiredDuringSchedulingIgnoredDuringExecution":{"nodeSelectorTerms":[{"matchExpressions":[{"key":"zone","operator":"In","values":["x","y"]}]}]}}}'
 unsched host-port --cpu 100m --host-port 8080 --node-selector zone=a
+A='{"nodeAffinity":{"requiredDuringSchedulingIgnoredDuringExecution":{"nodeSelectorTerms":['
+unsched gt-nonint --cpu 100m --affinity-json "$A"'{"matchExpressions":[{"key":"zone","operator":"Gt","values":["5"]}]}]}}}'
+unsched gt-int --cpu 100m --affinity-json "$A"'{"matchExpressions":[{"key":"cores","operator":"Gt","values":["16"]}]}]}}}'
+unsched or-terms --cpu 100m --affinity-json "$A"'{"matchExpressions":[{"key":"zone","operator":"In","values":["q"]}]},{"matchExpressions":[{"key":"disk","operator":"Exists"},{"key":"zone","operator":"In","values":["a"]}]}]}}}'
+# raw pods for what genpods cannot say
+rawpod() {  # name-suffix spec-json
+  local s
+  for s in ks:default-scheduler cs:ack-co-scheduler; do
+    printf '{"apiVersion":"v1","kind":"Pod","metadata":{"name":"%s-%s-0","namespace":"default"},"spec":{"schedulerName":"%s",%s}}\n' \
+      "${s%%:*}" "$1" "${s#*:}" "$2"
+  done | k create -f - -o name >/dev/null
+  UNSCHED="$UNSCHED $1"
+}
+rawpod init-big '"nodeSelector":{"zone":"p"},"initContainers":[{"name":"i","image":"i","resources":{"requests":{"cpu":"6"}}}],"containers":[{"name":"c","image":"i","resources":{"requests":{"cpu":"100m"}}}]'
+rawpod sidecar-stack '"nodeSelector":{"zone":"p"},"initContainers":[{"name":"s","image":"i","restartPolicy":"Always","resources":{"requests":{"cpu":"2"}}}],"containers":[{"name":"c","image":"i","resources":{"requests":{"cpu":"2500m"}}}]'
+rawpod extended '"nodeSelector":{"zone":"p"},"containers":[{"name":"c","image":"i","resources":{"requests":{"example.com/gpu":"1"},"limits":{"example.com/gpu":"1"}}}]'
+rawpod ephemeral '"nodeSelector":{"zone":"p"},"containers":[{"name":"c","image":"i","resources":{"requests":{"ephemeral-storage":"1Ti"}}}]'
+k create -f - -o name >/dev/null <<<'{"apiVersion":"scheduling.k8s.io/v1","kind":"PriorityClass","metadata":{"name":"no-preempt"},"value":1000,"preemptionPolicy":"Never"}'
+rawpod never-preempt '"priorityClassName":"no-preempt","nodeSelector":{"zone":"p"},"containers":[{"name":"c","image":"i","resources":{"requests":{"cpu":"5"}}}]'
 for s in $UNSCHED; do
   wait_until 20 nonempty msg "ks-$s-0"
   wait_until 20 nonempty msg "cs-$s-0"
   ks=$(msg "ks-$s-0"); cs=$(msg "cs-$s-0")
   echo "# $s: kube-scheduler: $ks"
   check "unschedulable/$s: cosched's PodScheduled reason and message equal kube-scheduler's (cosched: $cs)" \
-    bash -c "[ '${ks//\'/}' != '|' ] && [ '${ks//\'/}' = '${cs//\'/}' ]"
+    bash -c "[[ '${ks//\'/}' == Unschedulable\|* ]] && [ '${ks//\'/}' = '${cs//\'/}' ]"
 done
 
 place() {  # scenario genpods-args...
@@ -96,6 +120,13 @@ place least --cpu 1                                           # LeastAllocated: 
 place pref --cpu 1 --affinity-json '{"nodeAffinity":{"preferredDuringSchedulingIgnoredDuringExecution":[{"weight":50,"preference":{"matchExpressions":[{"key":"disk","operator":"In","values":["ssd"]}]}}]}}'
 place taint --cpu 1                                           # TaintToleration: avoid PreferNoSchedule
 place balance --cpu 1 --memory 1Gi                            # BalancedAllocation + LeastAllocated
+# ImageLocality: the node that has the pod's image (genpods' image is the pause image; a raw pod here)
+for s in ks:default-scheduler cs:ack-co-scheduler; do
+  printf '{"apiVersion":"v1","kind":"Pod","metadata":{"name":"p-%s-image-0","namespace":"default"},"spec":{"schedulerName":"%s","nodeSelector":{"pool":"%s-image"},"containers":[{"name":"c","image":"registry.example/trainer:1","resources":{"requests":{"cpu":"1"}}}]}}\n' \
+    "${s%%:*}" "${s#*:}" "${s%%:*}"
+done | k create -f - -o name >/dev/null
+PLACE="$PLACE image"
+place pref2 --cpu 1 --affinity-json '{"nodeAffinity":{"preferredDuringSchedulingIgnoredDuringExecution":[{"weight":10,"preference":{"matchExpressions":[{"key":"disk","operator":"In","values":["ssd"]}]}},{"weight":60,"preference":{"matchExpressions":[{"key":"rack","operator":"In","values":["r2"]}]}}]}}'
 for sc in $PLACE; do
   wait_until 20 nonempty pod_node "p-ks-$sc-0"
   wait_until 20 nonempty pod_node "p-cs-$sc-0"
