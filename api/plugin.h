@@ -122,6 +122,12 @@ enum cs_qhint {
 
 struct cs_snapshot;
 
+struct cs_fw_call;
+/* From pre_filter: only these nodes can fit the pod (kube-scheduler's PreFilterResult). Only
+ * they are filtered; every other node gets UnschedulableAndUnresolvable "node(s) didn't satisfy
+ * plugin(s) [<plugins>]". Sets from several plugins intersect. Names are copied. */
+void cs_fw_prefilter_nodes(struct cs_fw_call *c, const char *const *names, uint32_t n);
+
 /* Services the framework offers plugins (read-only views; stable for the session). */
 const struct cs_node_info *cs_snapshot_node(const struct cs_snapshot *s, const char *name);
 uint32_t cs_snapshot_num_nodes(const struct cs_snapshot *s);

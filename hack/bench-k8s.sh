@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # make bench-k8s: cosched beside kube-scheduler v1.37.2 on the real control plane, in one run.
-# For each scheduler a fresh etcd + kube-apiserver (test/integration/k8s.sh) gets the same
+# For each scheduler a fresh etcd + kube-apiserver (test/integration/lib_k8s.sh) gets the same
 # cluster: NODES nodes (4 cpu, 32Gi, 110 pods), EXISTING bound pods and PODS pending pods
 # (100m/500Mi) created before the scheduler starts (as scheduler_perf does); a watcher counts
 # binds from the first to the last (pods/s), and /proc gives the scheduler's CPU seconds and peak
@@ -21,7 +21,7 @@ rss_mib() { awk '/VmHWM/ {printf "%.0f", $2 / 1024}' "/proc/$1/status" 2>/dev/nu
 run() {  # label scheduler-name command...
   local label=$1 sched=$2; shift 2
   WORK=$TOP/$label; mkdir -p "$WORK"; KCFG=$WORK/kubeconfig
-  . "$ROOT/test/integration/k8s.sh"
+  . "$ROOT/test/integration/lib_k8s.sh"
   start_k8s >/dev/null || { echo "| $label | apiserver did not start |"; return; }
   "$PY" "$ROOT/hack/k8sload.py" create --server "$K8S_URL" --token cosched-admin-token \
     --nodes "$NODES" --existing "$EXISTING" --pods "$PODS" --scheduler "$sched" >"$WORK/create.txt"

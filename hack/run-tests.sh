@@ -33,7 +33,7 @@ for bin in $(find "$ASAN_DIR/test" -type f -name '*_test' 2>/dev/null | sort); d
   fi
 done
 
-for suite in $(ls test/integration/*.sh 2>/dev/null | grep -v "/lib.sh$" | sort); do
+for suite in $(ls test/integration/*.sh 2>/dev/null | grep -v "/lib[^/]*\.sh$" | sort); do
   name=$(basename "$suite" .sh)
   if [ -n "$ONLY" ] && [[ "$suite" != *"$ONLY"* ]]; then continue; fi
   out="$log_dir/integration_$name.log"

@@ -72,6 +72,52 @@ static uint64_t rng_next(struct cs_cycle *c)
 }
 
 /* One call struct per plugin instance with a cleared state slot, in the pod arena. */
+void cs_fw_prefilter_nodes(struct cs_fw_call *c, const char *const *names, uint32_t n)
+{
+    struct cs_fw_attempt *att = c->fw;
+    if (att == NULL) {
+        return;
+    }
+    struct cs_arena *a = c->arena;
+    const char *who = att->prof->insts[c - att->calls].p->name;
+    if (!att->pf_set) {
+        att->pf_names = cs_arena_alloc(a, sizeof(*att->pf_names) * (n ? n : 1));
+        for (uint32_t i = 0; i < n; i++) {
+            att->pf_names[i] = cs_arena_strdup(a, names[i]);
+        }
+        att->pf_n = n;
+        att->pf_set = true;
+        att->pf_plugins = cs_arena_printf(a, "[%s]", who);
+        return;
+    }
+    uint32_t k = 0;                /* intersect */
+    for (uint32_t i = 0; i < att->pf_n; i++) {
+        bool keep = false;
+        for (uint32_t j = 0; j < n && !keep; j++) {
+            keep = strcmp(att->pf_names[i], names[j]) == 0;
+        }
+        if (keep) {
+            att->pf_names[k++] = att->pf_names[i];
+        }
+    }
+    att->pf_n = k;
+    /* Go's %v of the sorted plugin names: "[A B]" */
+    size_t l = strlen(att->pf_plugins);
+    att->pf_plugins = strcmp(who, att->pf_plugins + 1) < 0
+                          ? cs_arena_printf(a, "[%s %.*s]", who, (int)(l - 2), att->pf_plugins + 1)
+                          : cs_arena_printf(a, "[%.*s %s]", (int)(l - 2), att->pf_plugins + 1, who);
+}
+
+static bool pf_allows(const struct cs_fw_attempt *att, const char *node)
+{
+    for (uint32_t i = 0; i < att->pf_n; i++) {
+        if (strcmp(att->pf_names[i], node) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
 struct cs_fw_attempt *cs_fw_attempt_new(struct cs_profile *prof, struct cs_cycle *c)
 {
     struct cs_arena *pa = &c->pod_arena;
@@ -642,7 +688,7 @@ void cs_fw_schedule_pod(struct cs_profile *prof, struct cs_cycle *c, const struc
             filters[n_filters++] = in;
         }
     }
-    if ((c->nominator == NULL || cs_nominator_len(c->nominator) == 0) &&
+    if ((c->nominator == NULL || cs_nominator_len(c->nominator) == 0) && !att->pf_set &&
         pod_node_local(prof, pod)) {
         uint64_t skip_mask = 0;
         for (uint32_t i = 0; i < prof->n_insts && i < 64; i++) {
@@ -677,6 +723,13 @@ void cs_fw_schedule_pod(struct cs_profile *prof, struct cs_cycle *c, const struc
             idx -= n_nodes;
         }
         struct cs_node_info *ni = cs_snapshot_node_at(c->snap, idx);
+        if (att->pf_set && !pf_allows(att, ni->name)) {
+            /* outside PreFilter's node set: not filtered at all */
+            codes[idx] = CS_UNSCHEDULABLE_AND_UNRESOLVABLE;
+            count_reason(&rs, a, cs_arena_printf(a, "node(s) didn't satisfy plugin(s) %s",
+                                                 att->pf_plugins));
+            continue;
+        }
         struct cs_status st;
         const struct cs_fw_inst *in = NULL;
         enum cs_code code = filter_node_nominated(c, att, filters, n_filters, pod, ni, &st, &in);

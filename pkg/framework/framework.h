@@ -108,6 +108,10 @@ struct cs_fw_attempt {
     struct cs_cycle *cycle;
     void **states;
     struct cs_fw_call *calls;
+    bool pf_set;                   /* PreFilter restricted the nodes (cs_fw_prefilter_nodes) */
+    const char **pf_names;         /* pod arena */
+    uint32_t pf_n;
+    const char *pf_plugins;        /* "[A B]", who restricted them */
 };
 
 struct cs_nominator;

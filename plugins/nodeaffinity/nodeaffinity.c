@@ -183,6 +183,51 @@ static bool required_terms_conflict(const struct cs_node_affinity *na)
     return true;
 }
 
+/* kube-scheduler's PreFilterResult: when every required term pins metadata.name with In, only
+ * the union over terms of each term's intersection of names can fit. */
+static void prefilter_node_names(struct cs_fw_call *c, const struct cs_node_affinity *na)
+{
+    const char **names = NULL;
+    uint32_t n = 0, cap = 0;
+    for (uint32_t t = 0; t < na->n_required; t++) {
+        if (na->required[t].invalid) {
+            continue;                   /* matches no node: adds none */
+        }
+        const struct cs_selector *f = na->required[t].match_fields;
+        const struct cs_selector_req *first = NULL;
+        for (size_t i = 0; f != NULL && i < f->nreqs && first == NULL; i++) {
+            if (f->reqs[i].op == CS_SEL_IN && strcmp(f->reqs[i].key, NAME_FIELD) == 0) {
+                first = &f->reqs[i];
+            }
+        }
+        if (first == NULL) {
+            return;                     /* this term allows every node name */
+        }
+        for (size_t j = 0; j < first->nvalues; j++) {
+            const char *v = first->values[j];
+            if (!in_all_name_sets(f, v)) {
+                continue;
+            }
+            bool dup = false;
+            for (uint32_t k = 0; k < n && !dup; k++) {
+                dup = strcmp(names[k], v) == 0;
+            }
+            if (!dup) {
+                if (n == cap) {
+                    cap = cap ? cap * 2 : 4;
+                    const char **nn = cs_arena_alloc(c->arena, sizeof(*nn) * cap);
+                    if (n) {
+                        memcpy(nn, names, sizeof(*nn) * n);
+                    }
+                    names = nn;
+                }
+                names[n++] = v;
+            }
+        }
+    }
+    cs_fw_prefilter_nodes(c, names, n);
+}
+
 static enum cs_code na_pre_filter(struct cs_fw_call *c, const struct cs_pod *pod,
                                   struct cs_status *st)
 {
@@ -193,6 +238,9 @@ static enum cs_code na_pre_filter(struct cs_fw_call *c, const struct cs_pod *pod
     }
     if (has_required_affinity(pod) && required_terms_conflict(pod->node_affinity)) {
         return cs_status_set(st, CS_UNSCHEDULABLE_AND_UNRESOLVABLE, "pod affinity terms conflict");
+    }
+    if (has_required_affinity(pod)) {
+        prefilter_node_names(c, pod->node_affinity);
     }
     return CS_SUCCESS;
 }

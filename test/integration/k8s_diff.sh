@@ -9,7 +9,7 @@
 #     pool), each scenario in its own pools; where scores decide and there are no ties, both
 #     must choose the same node (compared by the name without the pool prefix).
 . "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/k8s.sh"
+. "$(dirname "$0")/lib_k8s.sh"
 if ! k8s_available || [ ! -x "$K8S_BIN/kube-scheduler" ]; then
   echo "# skip: build/k8s has no control plane (make k8s-peers builds it)"
   exit 0
@@ -82,6 +82,8 @@ unsched host-port --cpu 100m --host-port 8080 --node-selector zone=a
 A='{"nodeAffinity":{"requiredDuringSchedulingIgnoredDuringExecution":{"nodeSelectorTerms":['
 unsched gt-nonint --cpu 100m --affinity-json "$A"'{"matchExpressions":[{"key":"zone","operator":"Gt","values":["5"]}]}]}}}'
 unsched gt-int --cpu 100m --affinity-json "$A"'{"matchExpressions":[{"key":"cores","operator":"Gt","values":["16"]}]}]}}}'
+unsched match-fields --cpu 100m --affinity-json "$A"'{"matchFields":[{"key":"metadata.name","operator":"In","values":["d-zz"]}]}]}}}'
+unsched match-fields-some --cpu 5 --affinity-json "$A"'{"matchFields":[{"key":"metadata.name","operator":"In","values":["d-a"]}]},{"matchFields":[{"key":"metadata.name","operator":"In","values":["d-b"]}]}]}}}'
 unsched or-terms --cpu 100m --affinity-json "$A"'{"matchExpressions":[{"key":"zone","operator":"In","values":["q"]}]},{"matchExpressions":[{"key":"disk","operator":"Exists"},{"key":"zone","operator":"In","values":["a"]}]}]}}}'
 # raw pods for what genpods cannot say
 rawpod() {  # name-suffix spec-json

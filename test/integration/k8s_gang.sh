@@ -4,7 +4,7 @@
 # annotation the real server demands), a label-declared gang that cannot fit binds nothing and
 # gets its PodGroup, a node arrives and the whole gang binds, and a gang of 200 binds whole.
 . "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/k8s.sh"
+. "$(dirname "$0")/lib_k8s.sh"
 if ! k8s_available; then
   echo "# skip: build/k8s has no kube-apiserver/etcd (make k8s-peers builds them)"
   exit 0
