@@ -157,6 +157,17 @@ static bool in_all_name_sets(const struct cs_selector *s, const char *v)
     return true;
 }
 
+/* The term's first metadata.name In requirement, or NULL. */
+static const struct cs_selector_req *first_name_in(const struct cs_selector *f)
+{
+    for (size_t i = 0; f != NULL && i < f->nreqs; i++) {
+        if (f->reqs[i].op == CS_SEL_IN && strcmp(f->reqs[i].key, NAME_FIELD) == 0) {
+            return &f->reqs[i];
+        }
+    }
+    return NULL;
+}
+
 /* True when every required term pins metadata.name with In-sets whose intersection is empty. */
 static bool required_terms_conflict(const struct cs_node_affinity *na)
 {
@@ -165,12 +176,7 @@ static bool required_terms_conflict(const struct cs_node_affinity *na)
     }
     for (uint32_t t = 0; t < na->n_required; t++) {
         const struct cs_selector *f = na->required[t].match_fields;
-        const struct cs_selector_req *first = NULL;
-        for (size_t i = 0; f != NULL && i < f->nreqs && first == NULL; i++) {
-            if (f->reqs[i].op == CS_SEL_IN && strcmp(f->reqs[i].key, NAME_FIELD) == 0) {
-                first = &f->reqs[i];
-            }
-        }
+        const struct cs_selector_req *first = first_name_in(f);
         if (first == NULL) {
             return false; /* this term allows every node name */
         }
@@ -194,12 +200,7 @@ static void prefilter_node_names(struct cs_fw_call *c, const struct cs_node_affi
             continue;                   /* matches no node: adds none */
         }
         const struct cs_selector *f = na->required[t].match_fields;
-        const struct cs_selector_req *first = NULL;
-        for (size_t i = 0; f != NULL && i < f->nreqs && first == NULL; i++) {
-            if (f->reqs[i].op == CS_SEL_IN && strcmp(f->reqs[i].key, NAME_FIELD) == 0) {
-                first = &f->reqs[i];
-            }
-        }
+        const struct cs_selector_req *first = first_name_in(f);
         if (first == NULL) {
             return;                     /* this term allows every node name */
         }
