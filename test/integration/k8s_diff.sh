@@ -24,6 +24,7 @@ node() {  # name cpu memory spec-json labels-json-extra status-extra
   node d-b 4 16Gi '"taints":[{"key":"dedicated","value":"gpu","effect":"NoSchedule"}]' ',"zone":"b"'
   node d-c 4 16Gi '"unschedulable":true' ',"zone":"c"'
   node d-p 4 16Gi "" ',"zone":"p","cores":"8"'
+  printf '{"apiVersion":"v1","kind":"Node","metadata":{"name":"d-full","labels":{"kubernetes.io/hostname":"d-full","zone":"full"}},"status":{"capacity":{"cpu":"4","memory":"16Gi","pods":"1"},"allocatable":{"cpu":"4","memory":"16Gi","pods":"1"},"conditions":[{"type":"Ready","status":"True"}]}}\n'
   # mirrored pools for placement scenarios: <sched>-<scenario>-<n>
   for s in ks cs; do
     node "$s-least-1" 8 32Gi "" ",\"pool\":\"$s-least\""
@@ -52,6 +53,7 @@ bound() {  # name node cpu memory
 }
 {
   bound fill-a d-a 3 1Gi
+  bound full-one d-full 100m 64Mi
   printf '{"apiVersion":"v1","kind":"Pod","metadata":{"name":"port-a","namespace":"default"},"spec":{"nodeName":"d-a","containers":[{"name":"c","image":"i","ports":[{"containerPort":80,"hostPort":8080}]}]}}\n'
   for s in ks cs; do
     bound "$s-least-load" "$s-least-1" 4 2Gi
@@ -84,6 +86,9 @@ unsched gt-nonint --cpu 100m --affinity-json "$A"'{"matchExpressions":[{"key":"z
 unsched gt-int --cpu 100m --affinity-json "$A"'{"matchExpressions":[{"key":"cores","operator":"Gt","values":["16"]}]}]}}}'
 unsched match-fields --cpu 100m --affinity-json "$A"'{"matchFields":[{"key":"metadata.name","operator":"In","values":["d-zz"]}]}]}}}'
 unsched match-fields-some --cpu 5 --affinity-json "$A"'{"matchFields":[{"key":"metadata.name","operator":"In","values":["d-a"]}]},{"matchFields":[{"key":"metadata.name","operator":"In","values":["d-b"]}]}]}}}'
+unsched too-many-pods --cpu 100m --node-selector zone=full
+unsched exists-missing --cpu 100m --affinity-json "$A"'{"matchExpressions":[{"key":"gpu","operator":"Exists"}]}]}}}'
+unsched notin-exists --cpu 100m --affinity-json "$A"'{"matchExpressions":[{"key":"zone","operator":"Exists"},{"key":"zone","operator":"NotIn","values":["a","b","c","p","full"]}]}]}}}'
 unsched or-terms --cpu 100m --affinity-json "$A"'{"matchExpressions":[{"key":"zone","operator":"In","values":["q"]}]},{"matchExpressions":[{"key":"disk","operator":"Exists"},{"key":"zone","operator":"In","values":["a"]}]}]}}}'
 # raw pods for what genpods cannot say
 rawpod() {  # name-suffix spec-json
@@ -135,6 +140,19 @@ for sc in $PLACE; do
   kn=$(pod_node "p-ks-$sc-0"); cn=$(pod_node "p-cs-$sc-0")
   echo "# placement/$sc: kube-scheduler chose $kn, cosched $cn"
   check "placement/$sc: the same node as kube-scheduler (${kn#ks-} vs ${cn#cs-})" test "${kn#ks-}" = "${cn#cs-}"
+done
+# placement on shared nodes with ample room (one node qualifies): tolerations open them
+for s in ks:default-scheduler cs:ack-co-scheduler; do
+  gen --count 1 --prefix "q-${s%%:*}-cordon-" --scheduler "${s#*:}" --cpu 100m --node-selector zone=c \
+    --toleration node.kubernetes.io/unschedulable:NoSchedule | k create -f - -o name >/dev/null
+  gen --count 1 --prefix "q-${s%%:*}-taint-" --scheduler "${s#*:}" --cpu 100m --node-selector zone=b \
+    --toleration dedicated=gpu:NoSchedule | k create -f - -o name >/dev/null
+done
+for sc in cordon taint; do
+  wait_until 20 nonempty pod_node "q-ks-$sc-0"
+  wait_until 20 nonempty pod_node "q-cs-$sc-0"
+  check "placement/tolerated-$sc: both bind to the node the toleration opens ($(pod_node "q-ks-$sc-0") vs $(pod_node "q-cs-$sc-0"))" \
+    equals "$(pod_node "q-ks-$sc-0")" pod_node "q-cs-$sc-0"
 done
 kill "$KS_PID" 2>/dev/null; wait "$KS_PID" 2>/dev/null
 stop_cosched
