@@ -262,13 +262,27 @@ static void fail_with(struct cs_session *s, struct cs_qentry *e, struct cs_profi
     fail_quiet(s, e, prof, code, msg, events, t0, false);
 }
 
-/* Every member of a group fails with one message; one Event for the group (on its first
- * member), a condition on each. */
+/* The member that carries a group's Event: the same one every time (the smallest key), so a
+ * failure repeated on every retry is recorded once. */
+static uint32_t event_member(const struct unit *u)
+{
+    uint32_t best = 0;
+    for (uint32_t i = 1; i < u->n; i++) {
+        if (strcmp(u->m[i]->qp.pod->key, u->m[best]->qp.pod->key) < 0) {
+            best = i;
+        }
+    }
+    return best;
+}
+
+/* Every member of a group fails with one message; one Event for the group, a condition on
+ * each. */
 static void fail_group(struct cs_session *s, const struct unit *u, const char *msg,
                        uint32_t events, int64_t t0)
 {
+    uint32_t ev = event_member(u);
     for (uint32_t i = 0; i < u->n; i++) {
-        fail_quiet(s, u->m[i], u->prof, CS_UNSCHEDULABLE, msg, events, t0, i > 0);
+        fail_quiet(s, u->m[i], u->prof, CS_UNSCHEDULABLE, msg, events, t0, i != ev);
     }
 }
 
@@ -549,7 +563,7 @@ static void run_group(struct cs_session *s, struct unit *u)
             goto out;
         }
         const char *first = NULL;
-        uint32_t ev = 0;
+        uint32_t ev = 0, evm = event_member(u);
         for (uint32_t i = 0; i < u->n; i++) {
             if (msgs[i] && first == NULL) {
                 first = msgs[i];
@@ -573,7 +587,7 @@ static void run_group(struct cs_session *s, struct unit *u)
                        why ? 0
                            : (ev ? ev : CS_EV_ALL) | CS_EV_POD_ADD | CS_EV_POD_DELETE |
                                  CS_EV_CUSTOM,   /* group plugins announce their changes */
-                       t0, i > 0);
+                       t0, i != evm);
         }
     }
 out:
