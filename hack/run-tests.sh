@@ -33,12 +33,23 @@ for bin in $(find "$ASAN_DIR/test" -type f -name '*_test' 2>/dev/null | sort); d
   fi
 done
 
-for suite in $(ls test/integration/*.sh 2>/dev/null | grep -v "/lib[^/]*\.sh$" | sort); do
+# Suites that also run against the real kube-apiserver v1.37.2 (COSCHED_APISERVER=k8s, see
+# test/integration/lib.sh) when build/k8s has it: those that need none of apisim's own features
+# (fault injection, generators of pods, its controllers, objects the real server refuses).
+K8S_SUITES="sched_placement sched_extended sched_leader sched_cli"
+runs=$(ls test/integration/*.sh 2>/dev/null | grep -v "/lib[^/]*\.sh$" | sort)
+if [ -x build/k8s/kube-apiserver ] && [ -x build/k8s/etcd ]; then
+  for s in $K8S_SUITES; do runs="$runs test/integration/$s.sh@k8s"; done
+fi
+for run in $runs; do
+  suite=${run%@k8s}
   name=$(basename "$suite" .sh)
+  server=apisim
+  if [ "$run" != "$suite" ]; then name="$name@k8s"; server=k8s; fi
   if [ -n "$ONLY" ] && [[ "$suite" != *"$ONLY"* ]]; then continue; fi
   out="$log_dir/integration_$name.log"
   start=$(date +%s)
-  timeout 900 bash "$suite" >"$out" 2>&1
+  COSCHED_APISERVER=$server timeout 900 bash "$suite" >"$out" 2>&1
   rc=$?
   p=$(grep -cE '^ok - ' "$out")
   f=$(grep -cE '^not ok - ' "$out")
