@@ -56,10 +56,11 @@ start_apisim() {
   if [ "${COSCHED_APISERVER:-apisim}" = k8s ]; then
     . "$ROOT/test/integration/lib_k8s.sh"
     k8s_available || { echo "# skip: the real control plane is not built"; exit 0; }
-    local gens=()
+    local gens=() pgens=()
     while [ $# -gt 0 ]; do
       case "$1" in
         --cluster-gen) gens+=("$2"); shift 2 ;;
+        --pods-gen) pgens+=("$2"); shift 2 ;;
         *) echo "# skip: needs apisim ($1)"; exit 0 ;;
       esac
     done
@@ -78,6 +79,27 @@ for i in range(int(kv.get("nodes", "1"))):
                   "metadata": {"name": name, "labels": {"kubernetes.io/hostname": name}},
                   "status": {"capacity": cap, "allocatable": cap,
                              "conditions": [{"type": "Ready", "status": "True"}]}})
+print(json.dumps({"apiVersion": "v1", "kind": "List", "items": items}))
+PYGEN
+    done
+    local nodes
+    nodes=$(k get nodes -o jsonpath='{.items[*].metadata.name}')
+    for g in "${pgens[@]}"; do   # apisim's pod generator: count, cpu, memory, bound, scheduler, prefix
+      "$PY" - "$g" "$nodes" <<'PYGEN' | k create -f - -o name >/dev/null || return 1
+import json, sys
+kv = dict(p.split("=", 1) for p in sys.argv[1].split(","))
+nodes = sys.argv[2].split()
+res = {"cpu": kv.get("cpu", "100m"), "memory": kv.get("memory", "100Mi")}
+items = []
+for i in range(int(kv.get("count", "1"))):
+    spec = {"schedulerName": kv.get("scheduler", "default-scheduler"),
+            "containers": [{"name": "c", "image": "registry.k8s.io/pause:3.9",
+                            "resources": {"requests": res, "limits": res}}]}
+    if kv.get("bound") == "true" and nodes:
+        spec["nodeName"] = nodes[i % len(nodes)]
+    items.append({"apiVersion": "v1", "kind": "Pod",
+                  "metadata": {"name": "%s%d" % (kv.get("prefix", "pod-"), i), "namespace": "default"},
+                  "spec": spec})
 print(json.dumps({"apiVersion": "v1", "kind": "List", "items": items}))
 PYGEN
     done

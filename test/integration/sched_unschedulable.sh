@@ -34,17 +34,24 @@ rv() { k get pod spread-0 -o jsonpath='{.metadata.resourceVersion}'; }
 rv1=$(rv); sleep 3; rv2=$(rv)
 check "an unschedulable pod with spread constraints is not rewritten in a loop (rv $rv1 -> $rv2)" test "$rv1" = "$rv2"
 stop_cosched
-# Every PATCH now fails: a condition write by the restarted cosched would be logged as failed.
-curl -sf -o /dev/null -X PUT -H 'Content-Type: application/json' "$APISIM_URL/apisim/faults" \
-  -d '{"patch":{"fraction":1,"code":500}}'
+if [ -n "$APISIM_URL" ]; then
+  # Every PATCH now fails (apisim's faults): a condition write by the restarted cosched would
+  # show in the fault counters.
+  curl -sf -o /dev/null -X PUT -H 'Content-Type: application/json' "$APISIM_URL/apisim/faults" \
+    -d '{"patch":{"fraction":1,"code":500}}'
+fi
 mv "$WORK/cosched.log" "$WORK/cosched-before-restart.log"
 start_cosched
 sleep 3
 rv3=$(rv)
-patches=$(curl -sf "$APISIM_URL/apisim/faults" | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["stats"]["injected"]["patch"])')
+if [ -n "$APISIM_URL" ]; then
+  patches=$(curl -sf "$APISIM_URL/apisim/faults" | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["stats"]["injected"]["patch"])')
+  curl -sf -o /dev/null -X PUT -H 'Content-Type: application/json' "$APISIM_URL/apisim/faults" -d '{}'
+else
+  patches=0                        # the real apiserver: the resourceVersion alone tells
+fi
 check "after a restart its unchanged condition is not written again (rv $rv2 -> $rv3, PATCH attempts $patches)" \
   bash -c "[ '$rv2' = '$rv3' ] && [ '$patches' = 0 ]"
-curl -sf -o /dev/null -X PUT -H 'Content-Type: application/json' "$APISIM_URL/apisim/faults" -d '{}'
 printf '{"apiVersion":"v1","kind":"Node","metadata":{"name":"big-node","labels":{"kubernetes.io/hostname":"big-node"}},"status":{"capacity":{"cpu":"16","memory":"64Gi","pods":"110"},"conditions":[{"type":"Ready","status":"True"}]}}' >"$WORK/node.json"
 t0=$(date +%s%N)
 k create -f "$WORK/node.json" -o name >/dev/null
