@@ -101,7 +101,7 @@ unit-tests: $(TEST_BINS)
 # (hack/install-deps.sh, idempotent), then build in a sub-make that sees the installed packages.
 test:
 	@bash hack/install-deps.sh
-	@bash hack/k8s-build.sh || echo "make test: the real control plane was not built; k8s_* suites skip"
+	@timeout 1800 bash hack/k8s-build.sh || echo "make test: the real control plane was not built; k8s_* suites skip"
 	@$(MAKE) --no-print-directory test-run
 
 test-run: asan all $(BUILD)/vg/cosched
