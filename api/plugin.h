@@ -32,6 +32,8 @@
  *  unreserve             scheduling                  no         statement discarded, commit or bind failed
  *  session_open/close    scheduling                  no         around every session
  *  on_pod, on_node       scheduling                  no         cluster changes, replayed at session open
+ *  on_pending            scheduling                  no         pending pods' changes, replayed likewise
+ *  on_stmt               scheduling                  no         a statement evicted / nominated (or undid it)
  *  pod_group             any (queue lock or none)    no         pod added (queue) and session units
  *  group_valid/ready/less scheduling                 no         sessions: a gang's unit
  *  may_evict, victims_ok scheduling                  no         preemption engine dry runs
@@ -40,6 +42,7 @@
  *  cs_fw_watch, cs_fw_node_state, cs_fw_shared   main (init only)           registration
  *  cs_fw_raise           any                         no         plugin's objects changed -> CS_EV_CUSTOM
  *  cs_fw_write           any (done: bind I/O)        no         API write on the bind connection
+ *  cs_fw_event           any                         no         an Event about a plugin's object
  *  cs_fw_preempt         scheduling (in post_filter) no         victim selection dry runs
  */
 #include <stdbool.h>
@@ -48,6 +51,7 @@
 
 #include <jansson.h>
 
+#include "api/encode.h"
 #include "api/nodeinfo.h"
 #include "api/types.h"
 
@@ -214,6 +218,16 @@ struct cs_api_write {
 };
 int cs_fw_write(struct cs_fw_handle *h, const struct cs_api_write *w);
 
+/* An Event (events.k8s.io/v1) about any object, e.g. a refused quota tree (any thread; written
+ * on the bind connection, dropped under pressure like every Event). ref: api/encode.h. */
+void cs_fw_event(struct cs_fw_handle *h, const struct cs_object_ref *ref, const char *type,
+                 const char *reason, const char *note);
+
+/* The scheduler's metrics registry (pkg/metrics/metrics.h), for plugins' own families;
+ * NULL when there is none (unit tests). Register at init. */
+struct cs_metrics_registry;
+struct cs_metrics_registry *cs_fw_metrics(struct cs_fw_handle *h);
+
 /* Per-node plugin state, part of the node info: created per node, kept current as pods are
  * added to or removed from the node (cache and snapshot alike), copied into the snapshot with
  * the node. Ops run under the cache lock or on the scheduling thread: pure data updates. */
@@ -260,6 +274,9 @@ struct cs_group_view {
     uint32_t n_placed;                 /* members placed in the current statement */
     int32_t priority;                  /* highest member priority */
 };
+
+/* What on_stmt reports. */
+enum cs_stmt_event { CS_STMT_EV_EVICT = 0, CS_STMT_EV_NOMINATE };
 
 /* ---- preemption --------------------------------------------------------------------------- */
 
@@ -330,6 +347,14 @@ struct cs_plugin {
      * old is NULL on add, new is NULL on delete. */
     void (*on_pod)(void *priv, const struct cs_pod *old, const struct cs_pod *new_pod);
     void (*on_node)(void *priv, const struct cs_node *old, const struct cs_node *new_node);
+    /* Pending (unassigned) pods, replayed like on_pod: pod is the newest version, NULL when
+     * the pod with this key was deleted. A pod that gets assigned appears through on_pod. */
+    void (*on_pending)(void *priv, const char *key, const struct cs_pod *pod);
+    /* The session's statement evicted a victim or nominated a preemptor on the snapshot
+     * (undo: the op was rolled back or discarded). Dry runs included: plugins that account
+     * cluster-wide (quotas) follow the snapshot with it. Allocations are Reserve/Unreserve. */
+    void (*on_stmt)(void *priv, enum cs_stmt_event ev, const struct cs_pod *pod,
+                    const char *node, bool undo);
 
     /* Groups (enabled with the Permit extension point, or multiPoint: kube-scheduler's
      * coscheduling is configured at Permit). pod_group names the group a pod belongs to and its minimum member count; the

@@ -142,11 +142,21 @@ void cs_recorder_event_ref(struct cs_recorder *r, const char *ns, const char *na
                            const char *uid, const char *type, const char *reason,
                            const char *action, const char *note, const char *controller)
 {
+    cs_recorder_event_obj(r, "Pod", "v1", ns, name, uid, type, reason, action, note,
+                          controller);
+}
+
+void cs_recorder_event_obj(struct cs_recorder *r, const char *kind, const char *api_version,
+                           const char *ns, const char *name, const char *uid, const char *type,
+                           const char *reason, const char *action, const char *note,
+                           const char *controller)
+{
     struct cs_buf body, path;
     cs_buf_init(&body);
     cs_buf_init(&path);
     struct cs_event ev = {
-        .regarding = { .kind = "Pod", .api_version = "v1", .ns = ns, .name = name, .uid = uid },
+        .regarding = { .kind = kind, .api_version = api_version, .ns = ns, .name = name,
+                       .uid = uid },
         .type = type,
         .reason = reason,
         .action = action,

@@ -46,6 +46,11 @@ void cs_recorder_event(struct cs_recorder *r, const struct cs_pod *pod, const ch
 void cs_recorder_event_ref(struct cs_recorder *r, const char *ns, const char *name,
                            const char *uid, const char *type, const char *reason,
                            const char *action, const char *note, const char *controller);
+/* The same for any object (kind and apiVersion given). */
+void cs_recorder_event_obj(struct cs_recorder *r, const char *kind, const char *api_version,
+                           const char *ns, const char *name, const char *uid, const char *type,
+                           const char *reason, const char *action, const char *note,
+                           const char *controller);
 /* PATCH pods/{name}/status: PodScheduled=False with reason (Unschedulable|SchedulerError). */
 void cs_recorder_unschedulable(struct cs_recorder *r, const struct cs_pod *pod, const char *reason,
                                const char *message);

@@ -63,8 +63,19 @@ static void journal(struct cs_cache *c, struct cs_pod *old_pod, struct cs_pod *n
     };
 }
 
+void cs_cache_journal_pending(struct cs_cache *c, const char *key, struct cs_pod *pod)
+{
+    pthread_mutex_lock(&c->mu);
+    if (c->journal_on) {
+        journal(c, NULL, pod, NULL, NULL);
+        c->journal[c->n_journal - 1].pending_key = cs_strdup(key);
+    }
+    pthread_mutex_unlock(&c->mu);
+}
+
 static void change_release(struct cs_cache_change *ch)
 {
+    cs_free(ch->pending_key);
     cs_pod_unref(ch->old_pod);
     cs_pod_unref(ch->new_pod);
     cs_node_unref(ch->old_node);

@@ -60,12 +60,15 @@ struct cs_cache {
     uint32_t cap_journal;
 };
 
-/* One change of an assigned pod or a node, as plugins are told of it (counted references). */
+/* One change of an assigned pod or a node, as plugins are told of it (counted references).
+ * pending_key set: a pending (unassigned) pod changed instead: new_pod is its version, NULL
+ * when it is no longer pending because it went away (deleted). */
 struct cs_cache_change {
     struct cs_pod *old_pod;
     struct cs_pod *new_pod;
     struct cs_node *old_node;
     struct cs_node *new_node;
+    char *pending_key;             /* owned */
 };
 
 void cs_cache_init(struct cs_cache *c);
@@ -81,6 +84,10 @@ uint32_t cs_cache_group_count(struct cs_cache *c, const char *group);
  * references are released after each call). Returns the number of changes. */
 uint32_t cs_cache_drain(struct cs_cache *c, void (*fn)(void *arg, const struct cs_cache_change *ch),
                         void *arg);
+
+/* Journal a pending pod's change (informer thread; no-op unless the journal is on): pod is the
+ * new version, NULL when the pod with this key is gone. */
+void cs_cache_journal_pending(struct cs_cache *c, const char *key, struct cs_pod *pod);
 
 /* Nodes (informer thread). The cache takes its own reference. */
 void cs_cache_upsert_node(struct cs_cache *c, struct cs_node *node);

@@ -76,6 +76,19 @@ int cs_fw_write(struct cs_fw_handle *h, const struct cs_api_write *w)
     return h->write(h->arg, w);
 }
 
+void cs_fw_event(struct cs_fw_handle *h, const struct cs_object_ref *ref, const char *type,
+                 const char *reason, const char *note)
+{
+    if (h && h->event) {
+        h->event(h->arg, ref, type, reason, note);
+    }
+}
+
+struct cs_metrics_registry *cs_fw_metrics(struct cs_fw_handle *h)
+{
+    return h ? h->metrics : NULL;
+}
+
 int cs_fw_node_state(struct cs_fw_handle *h, const struct cs_node_state_ops *ops, void *arg)
 {
     if (h == NULL || h->nsreg.n >= CS_NODE_STATE_MAX || ops == NULL || ops->create == NULL ||

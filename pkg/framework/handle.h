@@ -35,7 +35,10 @@ struct cs_fw_handle {
     /* owner hooks (NULL until set: raise is dropped, write fails) */
     void (*raise)(void *arg, const char *name, const void *old_obj, const void *new_obj);
     int (*write)(void *arg, const struct cs_api_write *w);
+    void (*event)(void *arg, const struct cs_object_ref *ref, const char *type,
+                  const char *reason, const char *note);
     void *arg;
+    struct cs_metrics_registry *metrics;   /* borrowed; NULL = none */
 };
 
 void cs_fw_handle_init(struct cs_fw_handle *h);

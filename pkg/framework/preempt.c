@@ -52,6 +52,19 @@ static bool victims_ok(struct cs_profile *prof, const struct cs_pod *pod,
     return true;
 }
 
+bool cs_fw_may_evict(struct cs_fw_call *c, const struct cs_pod *pod, const struct cs_pod *victim)
+{
+    struct cs_fw_attempt *att = c->fw;
+    return att == NULL || may_evict(att->prof, pod, victim);
+}
+
+bool cs_fw_victims_ok(struct cs_fw_call *c, const struct cs_pod *pod,
+                      struct cs_pod *const *victims, uint32_t n)
+{
+    struct cs_fw_attempt *att = c->fw;
+    return att == NULL || victims_ok(att->prof, pod, victims, n);
+}
+
 static bool fits(struct cs_fw_attempt *att, const struct cs_pod *pod, struct cs_node_info *ni)
 {
     struct cs_status st = { 0 };
@@ -69,7 +82,9 @@ static bool select_victims(struct cs_fw_attempt *att, const struct cs_pod *pod,
     uint32_t n_pot = 0;
     for (uint32_t i = 0; i < ni->n_pods; i++) {
         struct cs_pod *v = ni->pods[i];
-        if (v->priority < pod->priority && may_evict(prof, pod, v)) {
+        bool elig = opts->eligible ? opts->eligible(opts->eligible_arg, pod, v)
+                                   : v->priority < pod->priority;
+        if (elig && v->deletion_ns == 0 && may_evict(prof, pod, v)) {
             pot[n_pot++] = v;
         }
     }
@@ -102,7 +117,9 @@ static bool select_victims(struct cs_fw_attempt *att, const struct cs_pod *pod,
                 }
             }
         }
-        ok = victims_ok(prof, pod, victims, n_victims);
+        /* Fitting with nothing evicted means the rejection came from outside this node's
+         * pods (a PreFilter rule such as a quota): evicting here cannot help. */
+        ok = n_victims > 0 && victims_ok(prof, pod, victims, n_victims);
     }
     /* Restore: put back every pod still removed (the victims, or all when it did not fit). */
     for (uint32_t i = 0; i < n_pot; i++) {

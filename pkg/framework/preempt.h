@@ -33,7 +33,18 @@ struct cs_preempt_opts {
     /* Would evicting the victim violate a PodDisruptionBudget? NULL = no budgets. */
     bool (*violates_pdb)(void *arg, const struct cs_pod *victim);
     void *pdb_arg;
+    /* Which pods may be victims at all, replacing "lower priority than the preemptor" (quota
+     * reclaim takes borrowed capacity back at any priority). NULL = lower priority. Pods
+     * being deleted are never victims. */
+    bool (*eligible)(void *arg, const struct cs_pod *preemptor, const struct cs_pod *victim);
+    void *eligible_arg;
 };
+
+/* Every plugin's may_evict / victims_ok of the attempt's profile (for PostFilter plugins that
+ * select victims themselves). */
+bool cs_fw_may_evict(struct cs_fw_call *c, const struct cs_pod *pod, const struct cs_pod *victim);
+bool cs_fw_victims_ok(struct cs_fw_call *c, const struct cs_pod *pod,
+                      struct cs_pod *const *victims, uint32_t n);
 
 /* From PostFilter: c and pod as PostFilter got them. CS_SUCCESS with out filled (victims in the
  * pod arena, borrowed from the snapshot), or CS_UNSCHEDULABLE with *why (static text). */

@@ -45,6 +45,9 @@ int cs_session_parse_actions(const char *list, uint32_t *out, char *err, size_t 
     return 0;
 }
 
+static void stmt_notify(void *arg, enum cs_stmt_event ev, const struct cs_pod *pod,
+                        const char *node, bool undo);
+
 void cs_session_init(struct cs_session *s, struct cs_snapshot *snap, struct cs_cycle *cycle,
                      struct cs_profile *profiles, uint32_t n_profiles,
                      const struct cs_session_env *env, const struct cs_api_ctx *api,
@@ -60,6 +63,8 @@ void cs_session_init(struct cs_session *s, struct cs_snapshot *snap, struct cs_c
     s->actions = actions ? actions : CS_ACTIONS_DEFAULT;
     s->max_group = 100000;
     cs_stmt_init(&s->stmt);
+    s->stmt.notify = stmt_notify;
+    s->stmt.notify_arg = s;
 }
 
 void cs_session_destroy(struct cs_session *s)
@@ -108,12 +113,28 @@ void cs_fw_notify_node(struct cs_profile *profiles, uint32_t n, const struct cs_
     FOR_EACH_INSTANCE(profiles, n, in, in->p->on_node, in->p->on_node(in->priv, old, new_node));
 }
 
+void cs_fw_notify_pending(struct cs_profile *profiles, uint32_t n, const char *key,
+                          const struct cs_pod *pod)
+{
+    FOR_EACH_INSTANCE(profiles, n, in, in->p->on_pending, in->p->on_pending(in->priv, key, pod));
+}
+
+/* The statement's hook: every plugin instance with on_stmt hears of evictions and
+ * nominations (and their undoing). */
+static void stmt_notify(void *arg, enum cs_stmt_event ev, const struct cs_pod *pod,
+                        const char *node, bool undo)
+{
+    struct cs_session *s = arg;
+    FOR_EACH_INSTANCE(s->profiles, s->n_profiles, in, in->p->on_stmt,
+                      in->p->on_stmt(in->priv, ev, pod, node, undo));
+}
+
 bool cs_fw_wants_changes(struct cs_profile *profiles, uint32_t n)
 {
     for (uint32_t i = 0; i < n; i++) {
         for (uint32_t k = 0; k < profiles[i].n_insts; k++) {
             const struct cs_plugin *p = profiles[i].insts[k].p;
-            if (p->on_pod || p->on_node) {
+            if (p->on_pod || p->on_node || p->on_pending) {
                 return true;
             }
         }

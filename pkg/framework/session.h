@@ -94,7 +94,9 @@ void cs_fw_notify_pod(struct cs_profile *profiles, uint32_t n, const struct cs_p
                       const struct cs_pod *new_pod);
 void cs_fw_notify_node(struct cs_profile *profiles, uint32_t n, const struct cs_node *old,
                        const struct cs_node *new_node);
-/* Does any plugin of these profiles want on_pod/on_node? */
+void cs_fw_notify_pending(struct cs_profile *profiles, uint32_t n, const char *key,
+                          const struct cs_pod *pod);
+/* Does any plugin of these profiles want on_pod/on_node/on_pending? */
 bool cs_fw_wants_changes(struct cs_profile *profiles, uint32_t n);
 
 #endif

@@ -12,6 +12,14 @@ void cs_stmt_init(struct cs_statement *st)
     memset(st, 0, sizeof(*st));
 }
 
+static void tell(const struct cs_statement *st, enum cs_stmt_event ev, const struct cs_pod *pod,
+                 const char *node, bool undo)
+{
+    if (st->notify) {
+        st->notify(st->notify_arg, ev, pod, node, undo);
+    }
+}
+
 void cs_stmt_destroy(struct cs_statement *st)
 {
     cs_stmt_clear(st);
@@ -70,6 +78,7 @@ int cs_stmt_evict(struct cs_statement *st, struct cs_snapshot *snap, struct cs_p
     op->kind = CS_STMT_EVICT;
     op->pod = ref;
     op->ni = ni;
+    tell(st, CS_STMT_EV_EVICT, ref, ni->name, false);
     return 0;
 }
 
@@ -83,6 +92,7 @@ void cs_stmt_nominate(struct cs_statement *st, struct cs_fw_attempt *att, struct
     op->ni = ni;
     op->att = att;
     op->owner = owner;
+    tell(st, CS_STMT_EV_NOMINATE, pod, ni->name, false);
 }
 
 static void undo(struct cs_statement *st, struct cs_snapshot *snap, uint32_t mark, bool unreserve)
@@ -100,8 +110,10 @@ static void undo(struct cs_statement *st, struct cs_snapshot *snap, uint32_t mar
         case CS_STMT_EVICT:
             cs_node_info_add_pod(op->ni, op->pod);
             cs_snapshot_touch(snap, op->ni);
+            tell(st, CS_STMT_EV_EVICT, op->pod, op->ni->name, true);
             break;
         case CS_STMT_NOMINATE:
+            tell(st, CS_STMT_EV_NOMINATE, op->pod, op->ni->name, true);
             if (unreserve && op->att) {
                 cs_fw_unreserve(op->att, op->orig, op->ni->name);
             }

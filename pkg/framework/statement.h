@@ -43,6 +43,11 @@ struct cs_statement {
     struct cs_stmt_op *ops;
     uint32_t n;
     uint32_t cap;
+    /* Told of every evict and nominate, and of their undoing (the session sets it to reach
+     * plugins' on_stmt); NULL = nobody listens. */
+    void (*notify)(void *arg, enum cs_stmt_event ev, const struct cs_pod *pod, const char *node,
+                   bool undo);
+    void *notify_arg;
 };
 
 void cs_stmt_init(struct cs_statement *st);

@@ -297,7 +297,9 @@ void cs_sched_env_init(struct cs_scheduler *s)
 static void replay_change(void *arg, const struct cs_cache_change *ch)
 {
     struct cs_scheduler *s = arg;
-    if (ch->old_pod || ch->new_pod) {
+    if (ch->pending_key) {
+        cs_fw_notify_pending(s->profiles, s->n_profiles, ch->pending_key, ch->new_pod);
+    } else if (ch->old_pod || ch->new_pod) {
         cs_fw_notify_pod(s->profiles, s->n_profiles, ch->old_pod, ch->new_pod);
     } else {
         cs_fw_notify_node(s->profiles, s->n_profiles, ch->old_node, ch->new_node);

@@ -243,6 +243,7 @@ static void pod_apply(struct cs_scheduler *s, json_t *obj, bool is_add)
         }
     } else {
         live_set(s, pod, LIVE_PENDING);
+        cs_cache_journal_pending(&s->cache, pod->key, pod->deletion_ns ? NULL : pod);
         if (pod->deletion_ns) {
             cs_queue_delete(&s->queue, pod->key);
         } else if (cs_sched_profile_for(s, pod->scheduler_name) &&
@@ -293,6 +294,8 @@ static void on_pod_delete(void *arg, json_t *obj)
     cs_queue_delete(&s->queue, key);
     if (was == LIVE_ASSIGNED) {
         cs_queue_on_event(&s->queue, CS_EV_POD_DELETE);
+    } else if (was == LIVE_PENDING) {
+        cs_cache_journal_pending(&s->cache, key, NULL);
     }
 }
 

@@ -119,11 +119,22 @@ static void w_error(void *arg, const char *msg)
     CS_WARN_S("Plugin informer error; retrying", CS_KV("watch", w->spec.name), CS_KV("err", msg));
 }
 
+static void hook_event(void *arg, const struct cs_object_ref *ref, const char *type,
+                       const char *reason, const char *note)
+{
+    struct cs_scheduler *s = arg;
+    cs_recorder_event_obj(&s->recorder, ref->kind, ref->api_version, ref->ns ? ref->ns : "default",
+                          ref->name, ref->uid, type, reason, "Scheduling", note,
+                          s->n_profiles ? s->profiles[0].name : "cosched");
+}
+
 void cs_sched_services_init(struct cs_scheduler *s)
 {
     s->fw.raise = hook_raise;
     s->fw.write = hook_write;
+    s->fw.event = hook_event;
     s->fw.arg = s;
+    s->fw.metrics = s->registry;
 }
 
 int cs_sched_services_start(struct cs_scheduler *s, char *err, size_t errlen)
