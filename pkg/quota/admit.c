@@ -152,23 +152,6 @@ static int32_t lca(const struct cs_quota_tree *t, int32_t a, int32_t b)
     return a;
 }
 
-/* With `delta` taken off the used of every node (per node x dim), does removing req from leaf
- * lv keep every node below `stop` at or above its min where req holds something? */
-static bool keeps_min(const struct cs_quota_tree *t, const int64_t *delta, int32_t lv,
-                      int32_t stop, const int64_t *req)
-{
-    for (int32_t i = lv; i >= 0 && i != stop; i = t->nodes[i].parent) {
-        const struct cs_quota_node *q = &t->nodes[i];
-        for (uint32_t d = 0; d < t->n_dims; d++) {
-            if (req[d] > 0 &&
-                q->used[d] - delta[(size_t)i * t->n_dims + d] - req[d] < q->min[d]) {
-                return false;
-            }
-        }
-    }
-    return true;
-}
-
 static void take_off(const struct cs_quota_tree *t, int64_t *delta, int32_t lv,
                      const int64_t *req, int sign)
 {
@@ -179,6 +162,9 @@ static void take_off(const struct cs_quota_tree *t, int64_t *delta, int32_t lv,
     }
 }
 
+static int32_t min_broken(const struct cs_quota_tree *t, const int64_t *delta, int32_t lv,
+                          int32_t lp);
+
 bool cs_quota_victims_ok(const struct cs_quota_model *m, const struct cs_pod *pod,
                          struct cs_pod *const *victims, uint32_t n)
 {
@@ -188,21 +174,20 @@ bool cs_quota_victims_ok(const struct cs_quota_model *m, const struct cs_pod *po
     }
     const struct cs_quota_tree *t = m->tree;
     int64_t *delta = cs_calloc((size_t)t->n * t->n_dims + 1, sizeof(int64_t));
+    for (uint32_t i = 0; i < n; i++) {
+        int32_t lv = cs_quota_leaf_of(m, victims[i]->ns);
+        const struct cs_quota_pod *e = cs_map_get(&m->pods, victims[i]->key);
+        if (lv >= 0 && lv != lp && e && e->charged && e->state == CS_QUOTA_ASSIGNED &&
+            !e->evicting) {
+            take_off(t, delta, lv, e->req, +1);
+        }
+    }
     bool ok = true;
     for (uint32_t i = 0; i < n && ok; i++) {
         int32_t lv = cs_quota_leaf_of(m, victims[i]->ns);
-        if (lv < 0 || lv == lp) {
-            continue;
+        if (lv >= 0 && lv != lp) {
+            ok = min_broken(t, delta, lv, lp) < 0;
         }
-        const struct cs_quota_pod *e = cs_map_get(&m->pods, victims[i]->key);
-        int64_t req[CS_QUOTA_MAX_DIMS];
-        if (e && e->charged && e->state == CS_QUOTA_ASSIGNED && !e->evicting) {
-            memcpy(req, e->req, sizeof(int64_t) * t->n_dims);
-        } else {
-            continue;              /* not charged: takes nothing from its quota */
-        }
-        ok = keeps_min(t, delta, lv, lca(t, lv, lp), req);
-        take_off(t, delta, lv, req, +1);
     }
     cs_free(delta);
     return ok;
@@ -213,7 +198,8 @@ bool cs_quota_victims_ok(const struct cs_quota_model *m, const struct cs_pod *po
 struct cand {
     const struct cs_quota_pod *e;
     bool pdb;                      /* evicting it violates a budget */
-    bool chosen;
+    bool victim;
+    bool protected_;               /* kept out: taking it broke a min */
 };
 
 static int64_t start_of(const struct cs_pod *p)
@@ -221,28 +207,23 @@ static int64_t start_of(const struct cs_pod *p)
     return p->start_ns ? p->start_ns : p->creation_ns;
 }
 
-/* Is a a better victim than b, given how far each one's leaf is above its min in dim d0? */
-static bool better_victim(const struct cand *a, int64_t above_a, const struct cand *b,
-                          int64_t above_b)
+/* Importance inside one leaf: higher priority first, then older first, then key. */
+static int more_important(const void *pa, const void *pb)
 {
-    if (a->pdb != b->pdb) {
-        return !a->pdb;
-    }
+    const struct cand *a = *(const struct cand *const *)pa;
+    const struct cand *b = *(const struct cand *const *)pb;
     if (a->e->pod->priority != b->e->pod->priority) {
-        return a->e->pod->priority < b->e->pod->priority;
-    }
-    if (above_a != above_b) {
-        return above_a > above_b;
+        return a->e->pod->priority > b->e->pod->priority ? -1 : 1;
     }
     int64_t sa = start_of(a->e->pod), sb = start_of(b->e->pod);
     if (sa != sb) {
-        return sa > sb;
+        return sa < sb ? -1 : 1;
     }
-    return strcmp(a->e->key, b->e->key) < 0;
+    return strcmp(a->e->key, b->e->key);
 }
 
-/* The excess at each node of the pod's path, with delta taken off: returns true when none is
- * left; fills the first (node, dim) in excess. */
+/* The excess at each node of the pod's path, with delta taken off: true when none is left;
+ * fills the first (node, dim) in excess. */
 static bool no_excess(const struct cs_quota_tree *t, const int64_t *delta, int32_t lp,
                       const int64_t *req, const int64_t *held, int64_t *ex, int32_t *at,
                       uint32_t *dim)
@@ -280,6 +261,100 @@ static bool under(const struct cs_quota_tree *t, int32_t node, int32_t anc)
     return false;
 }
 
+/* Victims keep every quota below the common ancestor at its min in the resources it borrows:
+ * returns -1, or the node index where the victims' sum (delta) breaks that. */
+static int32_t min_broken(const struct cs_quota_tree *t, const int64_t *delta, int32_t lv,
+                          int32_t lp)
+{
+    int32_t stop = lca(t, lv, lp);
+    for (int32_t i = lv; i >= 0 && i != stop; i = t->nodes[i].parent) {
+        const struct cs_quota_node *q = &t->nodes[i];
+        for (uint32_t d = 0; d < t->n_dims; d++) {
+            if (q->used[d] > q->min[d] && q->used[d] - delta[(size_t)i * t->n_dims + d] < q->min[d]) {
+                return i;
+            }
+        }
+    }
+    return -1;
+}
+
+struct leafq {
+    int32_t leaf;
+    struct cand **pods[2];         /* per pass (0: PDB-violating), most important first */
+    uint32_t n[2], next[2];
+};
+
+/* One selection round over the candidates not protected: everything removed, then reprieved
+ * most important first while the excess stays cleared (kube-scheduler's reprieve, across
+ * quotas: among equal priorities, the leaf least above its min keeps its pod first, so the
+ * borrower furthest above its min gives back). Returns false when even all of them are not
+ * enough. */
+static bool select_round(const struct cs_quota_tree *t, struct cand *c, size_t nc,
+                         struct leafq *lq, uint32_t nl, int32_t lp, const int64_t *req,
+                         const int64_t *held, uint32_t dim, int64_t *delta, int64_t *ex)
+{
+    size_t cells = (size_t)t->n * t->n_dims;
+    memset(delta, 0, sizeof(int64_t) * (cells + 1));
+    for (size_t i = 0; i < nc; i++) {
+        c[i].victim = !c[i].protected_;
+        if (c[i].victim) {
+            take_off(t, delta, c[i].e->leaf, c[i].e->req, +1);
+        }
+    }
+    int32_t at;
+    uint32_t d0;
+    if (!no_excess(t, delta, lp, req, held, ex, &at, &d0)) {
+        return false;
+    }
+    for (uint32_t l = 0; l < nl; l++) {
+        lq[l].next[0] = lq[l].next[1] = 0;
+    }
+    for (int pass = 0; pass < 2; pass++) {
+        for (;;) {
+            struct leafq *best = NULL;
+            struct cand *bc = NULL;
+            int64_t best_above = 0;
+            for (uint32_t l = 0; l < nl; l++) {
+                struct leafq *q = &lq[l];
+                while (q->next[pass] < q->n[pass] && q->pods[pass][q->next[pass]]->protected_) {
+                    q->next[pass]++;
+                }
+                if (q->next[pass] >= q->n[pass]) {
+                    continue;
+                }
+                struct cand *h = q->pods[pass][q->next[pass]];
+                const struct cs_quota_node *n = &t->nodes[q->leaf];
+                int64_t above = n->used[dim] - delta[(size_t)q->leaf * t->n_dims + dim] -
+                                n->min[dim];
+                bool better = bc == NULL;
+                if (!better && h->e->pod->priority != bc->e->pod->priority) {
+                    better = h->e->pod->priority > bc->e->pod->priority;
+                } else if (!better && above != best_above) {
+                    better = above < best_above;
+                } else if (!better) {
+                    better = more_important(&h, &bc) < 0;
+                }
+                if (better) {
+                    best = q;
+                    bc = h;
+                    best_above = above;
+                }
+            }
+            if (best == NULL) {
+                break;
+            }
+            best->next[pass]++;
+            take_off(t, delta, bc->e->leaf, bc->e->req, -1);
+            if (no_excess(t, delta, lp, req, held, ex, &at, &d0)) {
+                bc->victim = false;
+            } else {
+                take_off(t, delta, bc->e->leaf, bc->e->req, +1);
+            }
+        }
+    }
+    return true;
+}
+
 int cs_quota_reclaim(const struct cs_quota_model *m, const struct cs_pod *pod,
                      const struct cs_quota_reclaim_opts *opts,
                      const struct cs_quota_pod ***out, uint32_t *n_out, char *why, size_t n)
@@ -307,9 +382,11 @@ int cs_quota_reclaim(const struct cs_quota_model *m, const struct cs_pod *pod,
     }
     bool within = cs_quota_within_min(m, pod);
     /* Candidates: assigned pods of borrowing leaves (within min), or lower-priority pods of the
-     * pod's own leaf. */
+     * pod's own leaf; only those that lower an excess. */
     struct cand *c = NULL;
     size_t nc = 0, cap = 0;
+    struct leafq *lq = cs_calloc(t->n, sizeof(*lq));
+    uint32_t nl = 0;
     for (uint32_t l = 0; l < t->n; l++) {
         const struct cs_quota_node *q = &t->nodes[l];
         if (q->n_children || q->assigned == NULL) {
@@ -328,8 +405,20 @@ int cs_quota_reclaim(const struct cs_quota_model *m, const struct cs_pod *pod,
             if ((int32_t)l == lp && e->pod->priority >= pod->priority) {
                 continue;
             }
-            if (e->pod->deletion_ns || (opts && opts->allowed &&
-                                        !opts->allowed(opts->allowed_arg, e->pod))) {
+            if (e->pod->deletion_ns ||
+                (opts && opts->allowed && !opts->allowed(opts->allowed_arg, e->pod))) {
+                continue;
+            }
+            bool helps = false;
+            for (int32_t a = lp; a >= 0 && !helps; a = t->nodes[a].parent) {
+                if (!under(t, (int32_t)l, a)) {
+                    continue;
+                }
+                for (uint32_t d = 0; d < t->n_dims && !helps; d++) {
+                    helps = ex[(size_t)a * t->n_dims + d] > 0 && e->req[d] > 0;
+                }
+            }
+            if (!helps) {
                 continue;
             }
             c = cs_grow(c, sizeof(*c), nc + 1, &cap);
@@ -339,74 +428,93 @@ int cs_quota_reclaim(const struct cs_quota_model *m, const struct cs_pod *pod,
             };
         }
     }
-    const struct cs_quota_pod **v = cs_calloc(nc + 1, sizeof(*v));
-    uint32_t nv = 0;
-    bool done = false;
-    while (!done) {
-        /* the best candidate that lowers some excess and keeps its quotas at their min */
-        struct cand *best = NULL;
-        int64_t best_above = 0;
-        for (size_t i = 0; i < nc; i++) {
-            struct cand *k = &c[i];
-            if (k->chosen) {
-                continue;
-            }
-            int32_t lv = k->e->leaf;
-            bool helps = false;
-            for (int32_t a = lp; a >= 0 && !helps; a = t->nodes[a].parent) {
-                if (!under(t, lv, a)) {
-                    continue;
-                }
-                for (uint32_t d = 0; d < t->n_dims && !helps; d++) {
-                    helps = ex[(size_t)a * t->n_dims + d] > 0 && k->e->req[d] > 0;
-                }
-            }
-            if (!helps || (lv != lp && !keeps_min(t, delta, lv, lca(t, lv, lp), k->e->req))) {
-                continue;
-            }
-            const struct cs_quota_node *q = &t->nodes[lv];
-            int64_t above = q->used[d0] - delta[(size_t)lv * t->n_dims + d0] - q->min[d0];
-            if (best == NULL || better_victim(k, above, best, best_above)) {
-                best = k;
-                best_above = above;
+    /* Per leaf and pass, most important first (indexes into c, stable from now on). */
+    for (size_t i = 0; i < nc; i++) {
+        uint32_t l = 0;
+        while (l < nl && lq[l].leaf != c[i].e->leaf) {
+            l++;
+        }
+        if (l == nl) {
+            lq[nl++].leaf = c[i].e->leaf;
+        }
+        int pass = c[i].pdb ? 0 : 1;
+        lq[l].pods[pass] = cs_realloc(lq[l].pods[pass], sizeof(struct cand *) * (lq[l].n[pass] + 1));
+        lq[l].pods[pass][lq[l].n[pass]++] = &c[i];
+    }
+    for (uint32_t l = 0; l < nl; l++) {
+        for (int pass = 0; pass < 2; pass++) {
+            if (lq[l].n[pass] > 1) {
+                qsort(lq[l].pods[pass], lq[l].n[pass], sizeof(struct cand *), more_important);
             }
         }
-        if (best == NULL) {
+    }
+    bool ok = false;
+    const char *fail_rule = NULL;
+    uint32_t d_first = d0;         /* fairness is measured in the first resource in excess */
+    for (int round = 0; round < 64; round++) {
+        if (!select_round(t, c, nc, lq, nl, lp, req, held, d_first, delta, ex)) {
+            fail_rule = "cannot give it";
             break;
         }
-        best->chosen = true;
-        v[nv++] = best->e;
-        take_off(t, delta, best->e->leaf, best->e->req, +1);
-        done = no_excess(t, delta, lp, req, held, ex, &at, &d0);
+        /* Check every victim's quotas against their mins; protect the most important victim
+         * under the first broken node, and try again. */
+        int32_t broken = -1;
+        for (size_t i = 0; i < nc && broken < 0; i++) {
+            if (c[i].victim) {
+                broken = min_broken(t, delta, c[i].e->leaf, lp);
+            }
+        }
+        if (broken < 0) {
+            ok = true;
+            break;
+        }
+        struct cand *keep = NULL;
+        for (size_t i = 0; i < nc; i++) {
+            if (c[i].victim && under(t, c[i].e->leaf, broken) &&
+                (keep == NULL || more_important(&(struct cand *){ &c[i] }, &keep) < 0)) {
+                keep = &c[i];
+            }
+        }
+        keep->protected_ = true;
+        fail_rule = "cannot give it without going below their min";
     }
-    if (!done) {
+    const struct cs_quota_pod **v = NULL;
+    uint32_t nv = 0;
+    if (ok) {
+        v = cs_calloc(nc + 1, sizeof(*v));
+        for (int pass = 1; pass >= 0; pass--) {      /* least important first */
+            for (size_t i = 0; i < nc; i++) {
+                if (c[i].victim && (c[i].pdb ? 0 : 1) == pass) {
+                    v[nv++] = c[i].e;
+                }
+            }
+        }
+    } else {
+        memset(delta, 0, sizeof(int64_t) * cells);
+        no_excess(t, delta, lp, req, held, ex, &at, &d0);
         char a[48];
         cs_quota_format(t, d0, ex[(size_t)at * t->n_dims + d0], a, sizeof(a));
-        snprintf(why, n,
-                 within ? "quota %s needs %s %s back and borrowers cannot give it without going "
-                          "below their min"
-                        : "quota %s needs %s %s and the pod's quota is at or above its min: only "
-                          "lower-priority pods of its own quota may be preempted",
-                 t->nodes[at].name, a, t->dim[d0]);
-        cs_free(v);
-        cs_free(c);
-        cs_free(delta);
-        cs_free(ex);
-        return -1;
-    }
-    /* Spare every victim that is not needed, most important first. */
-    for (uint32_t i = nv; i-- > 0;) {
-        take_off(t, delta, v[i]->leaf, v[i]->req, -1);
-        if (no_excess(t, delta, lp, req, held, ex, &at, &d0)) {
-            memmove(&v[i], &v[i + 1], sizeof(*v) * (nv - i - 1));
-            nv--;
+        if (within) {
+            snprintf(why, n, "quota %s needs %s %s back and borrowers %s", t->nodes[at].name, a,
+                     t->dim[d0], fail_rule ? fail_rule : "cannot give it");
         } else {
-            take_off(t, delta, v[i]->leaf, v[i]->req, +1);
+            snprintf(why, n,
+                     "quota %s needs %s %s and the pod's quota is at or above its min: only "
+                     "lower-priority pods of its own quota may be preempted",
+                     t->nodes[at].name, a, t->dim[d0]);
         }
     }
+    for (uint32_t l = 0; l < nl; l++) {
+        cs_free(lq[l].pods[0]);
+        cs_free(lq[l].pods[1]);
+    }
+    cs_free(lq);
     cs_free(c);
     cs_free(delta);
     cs_free(ex);
+    if (!ok) {
+        return -1;
+    }
     *out = v;
     *n_out = nv;
     return 0;

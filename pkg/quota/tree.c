@@ -227,6 +227,9 @@ static int validate(struct parser *p)
                 return -1;
             }
         }
+    }
+    for (uint32_t i = 0; i < t->n; i++) {
+        const struct cs_quota_node *q = &t->nodes[i];
         if (q->n_children == 0) {
             continue;
         }
