@@ -55,17 +55,21 @@ int cs_quota_admit(const struct cs_quota_model *m, const struct cs_pod *pod, int
             }
         }
     }
-    /* guarantee: where the pod makes N borrow, N's siblings keep what they are owed */
+    /* guarantee: where the pod makes N borrow, what N's siblings are owed is reserved in
+     * N's parent and every ancestor above (a pod within its leaf's min is exempt: it is
+     * entitled, and takes from borrowers by reclaim when the room is gone). */
+    if (cs_quota_within_min(m, pod)) {
+        return 0;
+    }
+    int64_t reserve[CS_QUOTA_MAX_DIMS] = { 0 };
+    const char *who[CS_QUOTA_MAX_DIMS] = { 0 }, *for_whom[CS_QUOTA_MAX_DIMS] = { 0 };
     for (int32_t i = *leaf; t->nodes[i].parent >= 0; i = t->nodes[i].parent) {
         const struct cs_quota_node *q = &t->nodes[i];
         const struct cs_quota_node *p = &t->nodes[q->parent];
         for (uint32_t d = 0; d < t->n_dims; d++) {
-            if (req[d] <= 0 || taken(q, d) - held[d] + req[d] <= q->min[d] ||
-                p->max[d] == CS_QUOTA_UNLIMITED) {
+            if (req[d] <= 0 || taken(q, d) - held[d] + req[d] <= q->min[d]) {
                 continue;
             }
-            int64_t owed = 0;
-            const char *who = NULL;
             for (uint32_t k = 0; k < p->n_children; k++) {
                 const struct cs_quota_node *s = &t->nodes[p->children[k]];
                 if (s == q) {
@@ -74,19 +78,25 @@ int cs_quota_admit(const struct cs_quota_model *m, const struct cs_pod *pod, int
                 int64_t want = taken(s, d) + s->pending[d];
                 int64_t o = (want < s->min[d] ? want : s->min[d]) - taken(s, d);
                 if (o > 0) {
-                    owed += o;
-                    who = who ? who : s->name;
+                    reserve[d] += o;
+                    if (who[d] == NULL) {
+                        who[d] = s->name;
+                        for_whom[d] = q->name;
+                    }
                 }
             }
+        }
+        for (uint32_t d = 0; d < t->n_dims; d++) {
             int64_t u = taken(p, d) - held[d];
-            if (owed > 0 && u + req[d] + owed > p->max[d]) {
+            if (reserve[d] > 0 && p->max[d] != CS_QUOTA_UNLIMITED &&
+                u + req[d] + reserve[d] > p->max[d]) {
                 cs_quota_format(t, d, req[d], a, sizeof(a));
-                cs_quota_format(t, d, owed, b, sizeof(b));
+                cs_quota_format(t, d, reserve[d], b, sizeof(b));
                 cs_quota_format(t, d, p->max[d] - u, c, sizeof(c));
                 snprintf(why, n,
                          "quota %s would borrow %s that quota %s is guaranteed: request %s, "
-                         "owed to siblings %s, free in %s %s",
-                         q->name, t->dim[d], who, a, b, p->name, c);
+                         "owed to others %s, free in %s %s",
+                         for_whom[d], t->dim[d], who[d], a, b, p->name, c);
                 return 1;
             }
         }
@@ -105,7 +115,8 @@ bool cs_quota_within_min(const struct cs_quota_model *m, const struct cs_pod *po
     own(m, pod, req, held);
     const struct cs_quota_node *q = &t->nodes[leaf];
     for (uint32_t d = 0; d < t->n_dims; d++) {
-        if (req[d] > 0 && taken(q, d) - held[d] + req[d] > q->min[d]) {
+        if ((q->declared & (1u << d)) && req[d] > 0 &&
+            taken(q, d) - held[d] + req[d] > q->min[d]) {
             return false;
         }
     }
@@ -130,7 +141,7 @@ bool cs_quota_may_preempt(const struct cs_quota_model *m, const struct cs_pod *p
     const struct cs_quota_tree *t = m->tree;
     const struct cs_quota_node *q = &t->nodes[lv];
     for (uint32_t d = 0; d < t->n_dims; d++) {
-        if (q->used[d] > q->min[d]) {
+        if ((q->declared & (1u << d)) && q->used[d] > q->min[d]) {
             return true;
         }
     }
@@ -395,7 +406,7 @@ int cs_quota_reclaim(const struct cs_quota_model *m, const struct cs_pod *pod,
         if ((int32_t)l != lp) {
             bool borrowing = false;
             for (uint32_t d = 0; d < t->n_dims && within; d++) {
-                borrowing = borrowing || q->used[d] > q->min[d];
+                borrowing = borrowing || ((q->declared & (1u << d)) && q->used[d] > q->min[d]);
             }
             if (!borrowing) {
                 continue;

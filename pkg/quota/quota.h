@@ -28,6 +28,9 @@
  * Reclaim (cs_quota_reclaim): a pod that stays within its leaf's min may take back from
  * borrowers (quotas above their min) whatever the max rule needs, any priority, without
  * bringing any quota below its min; otherwise only lower-priority pods of its own quota.
+ * "Within its min" and "borrowing" are judged on the resources the leaf names in its min or
+ * max: a quota that says nothing about memory is not a memory borrower (whereas the max and
+ * guarantee rules apply to every resource of the tree, a parent's included).
  * Victims: PDB-safe first, lowest priority, then the borrower furthest above its min (so
  * siblings give back evenly), then newest; then every victim that is not needed is spared.
  * A state where every quota is within its min is stable: nothing may preempt from it.
@@ -57,6 +60,7 @@ struct cs_quota_node {
     json_t *attributes;            /* counted reference, or NULL */
     int64_t min[CS_QUOTA_MAX_DIMS];
     int64_t max[CS_QUOTA_MAX_DIMS];   /* CS_QUOTA_UNLIMITED when absent */
+    uint32_t declared;             /* bit d: the node names resource d in its min or max */
     /* accounting (owned by the model) */
     int64_t used[CS_QUOTA_MAX_DIMS];
     int64_t nominated[CS_QUOTA_MAX_DIMS];

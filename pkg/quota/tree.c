@@ -84,7 +84,7 @@ static int collect_dims(struct parser *p, const json_t *node, uint32_t depth)
 }
 
 static int parse_list(struct parser *p, const json_t *rl, const char *qname, const char *field,
-                      int64_t *out, int64_t dflt)
+                      int64_t *out, int64_t dflt, uint32_t *declared)
 {
     for (uint32_t d = 0; d < CS_QUOTA_MAX_DIMS; d++) {
         out[d] = dflt;
@@ -118,6 +118,7 @@ static int parse_list(struct parser *p, const json_t *rl, const char *qname, con
             return -1;
         }
         out[d] = strcmp(k, "cpu") == 0 ? cs_quantity_milli(&q) : cs_quantity_value(&q);
+        *declared |= 1u << d;
     }
     return 0;
 }
@@ -150,9 +151,9 @@ static int parse_node(struct parser *p, const json_t *obj, int32_t parent, uint3
     q->parent = parent;
     q->depth = depth;
     cs_map_put(&p->names, q->name, (void *)(intptr_t)(idx + 1));
-    if (parse_list(p, json_object_get(obj, "min"), name, "min", q->min, 0) != 0 ||
-        parse_list(p, json_object_get(obj, "max"), name, "max", q->max, CS_QUOTA_UNLIMITED) !=
-            0) {
+    if (parse_list(p, json_object_get(obj, "min"), name, "min", q->min, 0, &q->declared) != 0 ||
+        parse_list(p, json_object_get(obj, "max"), name, "max", q->max, CS_QUOTA_UNLIMITED,
+                   &q->declared) != 0) {
         return -1;
     }
     const json_t *attrs = json_object_get(obj, "attributes");

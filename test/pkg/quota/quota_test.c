@@ -357,7 +357,7 @@ static void test_guarantee_rule_and_pending(void **state)
     cs_quota_pod_set(&m, b1, CS_QUOTA_PENDING, NULL);
     assert_int_equal(cs_quota_admit(&m, a2, &leaf, why, sizeof(why)), 1);
     assert_string_equal(why, "quota a would borrow cpu that quota b is guaranteed: request 5, "
-                             "owed to siblings 8, free in root 10");
+                             "owed to others 8, free in root 10");
     /* b's pod is within b's min: always admitted. */
     assert_int_equal(cs_quota_admit(&m, b1, &leaf, why, sizeof(why)), 0);
     cs_quota_pod_set(&m, b1, CS_QUOTA_ASSIGNED, NULL);
@@ -375,6 +375,45 @@ static void test_guarantee_rule_and_pending(void **state)
     cs_pod_unref(a2);
     cs_pod_unref(a3);
     cs_pod_unref(b1);
+    cs_quota_model_destroy(&m);
+}
+
+static void test_guarantee_reserved_up_the_tree(void **state)
+{
+    (void)state;
+    /* The live-edit shape: root 45; a (min 25) = a.1 (min 15) + a.2 (min 10); b (min 20).
+     * a.1 uses 10 and asks 15 more; a.2 at its min. a.2 borrowing 5 fits a's max (40) but the
+     * root has only the 5 that a.1 is owed: refused at the root. a.1's own pod is entitled. */
+    struct cs_quota_model m;
+    cs_quota_model_init(&m, api.resources);
+    cs_quota_model_set_tree(&m, parse_ok(
+        "{'spec':{'root':{'name':'root','min':{'cpu':45},'max':{'cpu':45},'children':["
+        "{'name':'a','min':{'cpu':25},'max':{'cpu':40},'children':["
+        "{'name':'a.1','namespaces':['n1'],'min':{'cpu':15},'max':{'cpu':20}},"
+        "{'name':'a.2','namespaces':['n2'],'min':{'cpu':10},'max':{'cpu':20}}]},"
+        "{'name':'b','min':{'cpu':20},'max':{'cpu':40},'children':["
+        "{'name':'b.1','namespaces':['n3'],'min':{'cpu':20},'max':{'cpu':20}}]}]}}}"));
+    struct cs_pod *u1 = pod("n1", "u1", 10, NULL, 0, 0);
+    struct cs_pod *u2 = pod("n2", "u2", 10, NULL, 0, 0);
+    struct cs_pod *u3 = pod("n3", "u3", 20, NULL, 0, 0);
+    struct cs_pod *w1 = pod("n1", "w1", 5, NULL, 0, 0);
+    struct cs_pod *w1b = pod("n1", "w1b", 10, NULL, 0, 0);
+    struct cs_pod *x2 = pod("n2", "x2", 5, NULL, 0, 0);
+    cs_quota_pod_set(&m, u1, CS_QUOTA_ASSIGNED, NULL);
+    cs_quota_pod_set(&m, u2, CS_QUOTA_ASSIGNED, NULL);
+    cs_quota_pod_set(&m, u3, CS_QUOTA_ASSIGNED, NULL);
+    cs_quota_pod_set(&m, w1, CS_QUOTA_PENDING, NULL);
+    cs_quota_pod_set(&m, w1b, CS_QUOTA_PENDING, NULL);
+    char why[256];
+    int32_t leaf;
+    assert_int_equal(cs_quota_admit(&m, x2, &leaf, why, sizeof(why)), 1);
+    assert_string_equal(why, "quota a.2 would borrow cpu that quota a.1 is guaranteed: request 5, "
+                             "owed to others 5, free in root 5");
+    assert_int_equal(cs_quota_admit(&m, w1, &leaf, why, sizeof(why)), 0);
+    struct cs_pod *all[] = { u1, u2, u3, w1, w1b, x2 };
+    for (size_t i = 0; i < 6; i++) {
+        cs_pod_unref(all[i]);
+    }
     cs_quota_model_destroy(&m);
 }
 
@@ -593,6 +632,7 @@ int main(void)
         cmocka_unit_test(test_absent_max_unlimited_absent_min_zero),
         cmocka_unit_test(test_s4_borrow_and_reclaim),
         cmocka_unit_test(test_guarantee_rule_and_pending),
+        cmocka_unit_test(test_guarantee_reserved_up_the_tree),
         cmocka_unit_test(test_reclaim_order_and_sparing),
         cmocka_unit_test(test_three_levels_memory_and_gpu),
         cmocka_unit_test(test_tree_change_recharges),
