@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # cosched under exactly the RBAC we ship (manifests/deploy/cosched.yaml) on the real
 # kube-apiserver v1.37.2: a token of the cosched ServiceAccount, the shipped configuration
-# (leader election on, Coscheduling enabled), and what it must be allowed to do: list/watch,
+# (leader election on, Coscheduling and CapacityScheduling enabled), and what it must be allowed to do: list/watch,
 # take its Lease, bind, write Scheduled events and PodScheduled conditions, create a PodGroup for
-# a label-declared gang and write its status. Skipped when the peers are not built.
+# a label-declared gang and write its status, read the ElasticQuotaTree and write its status. Skipped when the peers are not built.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib_k8s.sh"
 if ! k8s_available || [ ! -x "$K8S_BIN/kubectl" ]; then
@@ -15,6 +15,19 @@ KA() { "$K8S_BIN/kubectl" --kubeconfig "$KCFG" "$@"; }   # admin, a kubectl of t
 check "the shipped RBAC, ServiceAccount and configuration apply" \
   KA apply -f "$ROOT/manifests/deploy/cosched.yaml" -o name
 check "the PodGroup CRD installs" KA apply -f "$ROOT/manifests/crds/scheduling.sigs.k8s.io_podgroups.yaml" -o name
+check "the ElasticQuotaTree CRD installs" KA apply -f "$ROOT/manifests/crds/scheduling.sigs.k8s.io_elasticquotatrees.yaml" -o name
+KA create namespace team-a -o name >/dev/null
+cat <<'EQT' | KA apply -f - -o name >/dev/null
+apiVersion: scheduling.sigs.k8s.io/v1beta1
+kind: ElasticQuotaTree
+metadata: {name: elasticquotatree, namespace: kube-system}
+spec:
+  root:
+    name: root
+    min: {cpu: 4}
+    max: {cpu: 4}
+    children: [{name: root.team-a, namespaces: [team-a], min: {cpu: 1}, max: {cpu: 1}}]
+EQT
 token=$(KA -n kube-system create token cosched --duration 1h)
 check "a token for the cosched ServiceAccount" test -n "$token"
 cat >"$WORK/cosched.kubeconfig" <<KC
@@ -56,6 +69,13 @@ check "it created the gang's PodGroup and wrote its status" equals 3 pgs
 cond() { KA get pod rbig-0 -o jsonpath='{.status.conditions[?(@.type=="PodScheduled")].reason}'; }
 wait_until 15 equals Unschedulable cond
 check "it writes the PodScheduled condition of a pod that does not fit" equals Unschedulable cond
+"$PY" "$ROOT/test/integration/genpods.py" --count 3 --prefix q- --cpu 500m --memory 10Mi \
+  --namespace team-a | KA create -f - -o name >/dev/null
+quota_used() {
+  KA -n kube-system get elasticquotatree elasticquotatree -o jsonpath='{.status.quotas.root\.team-a.used.cpu}' 2>/dev/null
+}
+wait_until 20 equals 1 quota_used
+check "it admits pods by the ElasticQuotaTree and writes the tree's status (used 1 cpu)" equals 1 quota_used
 check "no request was forbidden" bash -c "! grep -qi 'forbidden' '$WORK/cosched.log'"
 stop_cosched
 check "cosched exits 0 on SIGTERM" test "${COSCHED_RC:-1}" = 0
