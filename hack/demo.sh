@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # make demo: start apisim with a small cluster, run cosched against it, create a mix of pods
-# with kubectl, wait, print where each pod went (or why it is pending), stop everything.
+# with kubectl, wait, print where each pod went (or why it is pending); then scenario S4
+# (hack/demo_s4.sh: capacity scheduling with an ElasticQuotaTree) with the Running/Pending
+# count per namespace after each step; stop everything.
 set -uo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 APISIM_BIN=${APISIM_BIN:-$ROOT/build/apisim}
@@ -12,7 +14,7 @@ k() { kubectl --kubeconfig "$KCFG" "$@"; }
 cleanup() {
   [ -n "${CPID:-}" ] && kill -TERM "$CPID" 2>/dev/null && wait "$CPID" 2>/dev/null
   [ -n "${APID:-}" ] && kill -TERM "$APID" 2>/dev/null && wait "$APID" 2>/dev/null
-  rm -rf "$WORK"
+  [ "${KEEP_WORK:-0}" = 1 ] && echo "# kept $WORK" || rm -rf "$WORK"
 }
 trap cleanup EXIT
 
@@ -26,8 +28,16 @@ for _ in $(seq 1 100); do grep -q "serving on" "$WORK/apisim.out" 2>/dev/null &&
 grep "serving on" "$WORK/apisim.out" || { echo "apisim failed to start"; cat "$WORK/apisim.log"; exit 1; }
 k get nodes
 
-echo "== starting cosched (schedulerName ack-co-scheduler)"
-"$COSCHED_BIN" --kubeconfig "$KCFG" --leader-elect=false --secure-port 0 >"$WORK/cosched.log" 2>&1 &
+# CRDs first, as a cluster has them before its scheduler starts (cosched retries a watch on a
+# CRD that does not exist yet only every few seconds).
+k apply -f "$ROOT/manifests/crds/scheduling.sigs.k8s.io_elasticquotatrees.yaml" \
+  -f "$ROOT/manifests/crds/scheduling.sigs.k8s.io_podgroups.yaml" >/dev/null
+echo "== starting cosched (schedulerName ack-co-scheduler; Coscheduling and CapacityScheduling on)"
+printf '%s\n' 'apiVersion: kubescheduler.config.k8s.io/v1' 'kind: KubeSchedulerConfiguration' \
+  'profiles:' '- schedulerName: ack-co-scheduler' '  plugins:' '    multiPoint:' \
+  '      enabled: [{name: Coscheduling}, {name: CapacityScheduling}]' >"$WORK/config.yaml"
+"$COSCHED_BIN" --kubeconfig "$KCFG" --config "$WORK/config.yaml" --leader-elect=false \
+  --secure-port 0 -v=${DEMO_V:-0} >"$WORK/cosched.log" 2>&1 &
 CPID=$!
 
 gen() { "$PY" "$ROOT/test/integration/genpods.py" "$@"; }
@@ -65,4 +75,5 @@ for p in sorted(d["items"], key=lambda p: p["metadata"]["name"]):
 echo "== cosched metrics (excerpt)"
 port=$(grep -o 'healthPort=[0-9]*' "$WORK/cosched.log" | head -1 | cut -d= -f2)
 [ -n "$port" ] && curl -s "http://127.0.0.1:$port/metrics" | grep -E '^scheduler_schedule_attempts_total' | head -5
+. "$ROOT/hack/demo_s4.sh"
 echo "== done"

@@ -310,14 +310,15 @@ static void page_process(struct cs_informer *inf, const struct cs_client_resp *r
     }
     if (r->status == 404 && inf->sync_on_404) {
         /* An optional resource that is not served (its CRD is not installed): empty and
-         * synced for now; keep asking at the longest backoff until it appears. */
+         * synced for now; keep asking every few seconds (about 3 s: one cheap GET) so that a
+         * CRD installed after the scheduler started is picked up soon. */
         if (!inf->logged_404) {
             inf->logged_404 = 1;
             CS_INFO_S("Resource not served; treated as empty until it is",
                       CS_KV("informer", inf->name), CS_KV("path", inf->path));
         }
         mark_synced(inf);
-        inf->backoff_attempt = 30;
+        inf->backoff_attempt = 3;
         backoff(inf);
         return;
     }
