@@ -102,14 +102,60 @@ PYGEN
   stop_apisim
 }
 
+# CapacityQuota (issue 11): NODES nodes; an ElasticQuotaTree of 100 leaves in 3 levels
+# (hack/benchquota.py); 16000 pods borrowing (50 leaves at 32 cpu, min 16) fill the root, then
+# 4000 pods of the other 50 leaves (within their min) arrive and reclaim: 4000 victims.
+# Phase 1 is beside the same ceiling as SchedulingBasic; phase 2 reports binds/s of the
+# reclaiming pods (each one preempting) and the victims.
+run_quota_shape() {  # name nodes
+  echo
+  echo "## $1: $2 nodes (4 cpu, 32Gi, 110 pods), ElasticQuotaTree of 100 leaves in 3 levels, 16000 borrowing pods then 4000 reclaiming pods (100m/100Mi)"
+  "$PY" "$ROOT/hack/benchquota.py" gen --nodes "$2" --out "$WORK/quota.json"
+  rm -f "$WORK/apisim.out"
+  "$B/apisim" --listen 127.0.0.1:0 --kubeconfig-out "$KCFG" --running-delay off \
+    --cluster-gen-file "$WORK/quota.json" >"$WORK/apisim.out" 2>"$WORK/apisim.log" &
+  APID=$!
+  for _ in $(seq 1 600); do grep -q "serving on" "$WORK/apisim.out" 2>/dev/null && break; sleep 0.1; done
+  local url
+  url=$(grep -o 'http[s]*://[^ ]*' "$WORK/apisim.out" | head -1)
+  kubectl --kubeconfig "$KCFG" apply -f "$ROOT/manifests/crds/scheduling.sigs.k8s.io_elasticquotatrees.yaml" >/dev/null
+  "$PY" "$ROOT/hack/benchquota.py" tree | kubectl --kubeconfig "$KCFG" apply -f - >/dev/null
+  printf 'apiVersion: kubescheduler.config.k8s.io/v1\nkind: KubeSchedulerConfiguration\nprofiles:\n- schedulerName: ack-co-scheduler\n  plugins:\n    multiPoint:\n      enabled: [{name: CapacityScheduling}]\n' >"$WORK/quota-config.yaml"
+  "$B/cosched" --kubeconfig "$KCFG" --config "$WORK/quota-config.yaml" --leader-elect=false \
+    --secure-port 0 -v=${QUOTA_V:-0} >"$WORK/cosched.log" 2>&1 &
+  CPID=$!
+  for _ in $(seq 1 100); do grep -q healthPort "$WORK/cosched.log" && break; sleep 0.1; done
+  local port
+  port=$(grep -o 'healthPort=[0-9]*' "$WORK/cosched.log" | head -1 | cut -d= -f2)
+  echo "### phase 1: 16000 pods borrowing (quota admission on every pod)"
+  "$PY" "$ROOT/hack/benchwatch.py" --port "$port" --pid "$CPID" --want 16000 --timeout 300 \
+    --ceiling "${QUOTA_CEILING:-0}" --out "$WORK/result.txt"
+  cat "$WORK/result.txt"
+  echo "### phase 2: 4000 pods reclaiming (each preempts a borrower's pod)"
+  "$PY" "$ROOT/hack/benchquota.py" reclaim --server "$url" &
+  local loader=$!
+  if [ -n "${BENCH_PERF:-}" ]; then perf record -g -p "$CPID" -o "$BENCH_PERF" -- sleep 15 >/dev/null 2>&1 & fi
+  "$PY" "$ROOT/hack/benchwatch.py" --port "$port" --pid "$CPID" --want 4000 --base 16000 \
+    --timeout 300 --out "$WORK/result.txt"
+  wait "$loader"
+  cat "$WORK/result.txt"
+  [ -n "${QUOTA_LOG:-}" ] && cp "$WORK/cosched.log" "$QUOTA_LOG"
+  kill -TERM "$CPID"; wait "$CPID" 2>/dev/null; CPID=""
+  stop_apisim
+}
+
 echo "# cosched benchmarks on $(nproc) cores; apisim, the bind client and cosched share them"
-run_shape SchedulingBasic "${BENCH_NODES:-5000}" "${BENCH_EXISTING:-1000}" "${BENCH_PODS:-10000}"
-GANG_CEILING=$ceiling_basic
-run_gang_shape Gang-1000x8 "${BENCH_NODES:-5000}" 1000 8
-run_gang_shape Gang-10x1000 "${BENCH_NODES:-5000}" 10 1000
-if [ -z "${BENCH_QUICK:-}" ]; then
+only() { [ -z "${BENCH_ONLY:-}" ] || [ "$BENCH_ONLY" = "$1" ]; }   # BENCH_ONLY=<shape>: one shape
+only SchedulingBasic && run_shape SchedulingBasic "${BENCH_NODES:-5000}" "${BENCH_EXISTING:-1000}" "${BENCH_PODS:-10000}"
+GANG_CEILING=${ceiling_basic:-0}
+only Gang-1000x8 && run_gang_shape Gang-1000x8 "${BENCH_NODES:-5000}" 1000 8
+only Gang-10x1000 && run_gang_shape Gang-10x1000 "${BENCH_NODES:-5000}" 10 1000
+QUOTA_CEILING=${ceiling_basic:-0}
+only CapacityQuota && run_quota_shape CapacityQuota 1000
+if [ -z "${BENCH_QUICK:-}" ] && only SchedulingBasic-50k; then
   run_shape SchedulingBasic-50k 5000 5000 50000
 fi
+[ -n "${BENCH_ONLY:-}" ] && exit 0
 echo
 echo "## scheduler only (in-memory snapshot, binds discarded)"
 "$B/schedbench" --nodes "${BENCH_NODES:-5000}" --existing "${BENCH_EXISTING:-1000}" \

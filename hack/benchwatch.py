@@ -19,6 +19,7 @@ ap.add_argument("--want", type=int, required=True)
 ap.add_argument("--timeout", type=float, default=300)
 ap.add_argument("--ceiling", type=float, default=0)
 ap.add_argument("--out", required=True)
+ap.add_argument("--base", type=float, default=0, help="binds before this phase (not counted)")
 a = ap.parse_args()
 
 
@@ -31,6 +32,11 @@ def scrape():
 
 def bound(text):
     m = re.search(r'^cosched_binds_total\{result="success"\} ([0-9.e+]+)$', text, re.M)
+    return max(0.0, (float(m.group(1)) if m else 0.0) - a.base)
+
+
+def victims(text):
+    m = re.search(r'^scheduler_preemption_victims_sum(?:\{[^}]*\})? ([0-9.e+]+)$', text, re.M)
     return float(m.group(1)) if m else 0.0
 
 
@@ -129,5 +135,8 @@ lines = [
     "| cosched peak RSS (MiB) | %.1f |" % rss,
     "| cosched CPU seconds | %.2f |" % cpu,
 ]
+v = victims(text)
+if v:
+    lines.append("| preemption victims (all phases) | %d |" % v)
 with open(a.out, "w") as f:
     f.write("\n".join(lines) + "\n")

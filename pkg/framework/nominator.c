@@ -1,5 +1,6 @@
-/* Nominated pods (nominator.h). A map by pod key; lookups by node scan the nominations, which
- * are few (one per pending preemptor) and are consulted only while the map is non-empty. */
+/* Nominated pods (nominator.h). A map by pod key, and an index by node (a list per node), so
+ * that Filter's per-node lookup costs O(pods nominated to that node) however many preemptors
+ * wait (quota reclaim can nominate thousands at once). */
 #include "pkg/framework/nominator.h"
 
 #include <string.h>
@@ -10,6 +11,12 @@ struct cs_nomination {
     char *key;                     /* owned */
     struct cs_pod *pod;            /* counted */
     const char *node;              /* interned by the caller */
+    struct cs_nomination *prev, *next;   /* in its node's list */
+};
+
+struct nom_node {
+    const char *node;              /* the map key (interned) */
+    struct cs_nomination *head;
 };
 
 void cs_nominator_init(struct cs_nominator *n)
@@ -17,6 +24,7 @@ void cs_nominator_init(struct cs_nominator *n)
     memset(n, 0, sizeof(*n));
     pthread_mutex_init(&n->mu, NULL);
     cs_map_init(&n->by_pod);
+    cs_map_init(&n->by_node);
 }
 
 static void nom_free(struct cs_nomination *nm)
@@ -33,7 +41,12 @@ void cs_nominator_destroy(struct cs_nominator *n)
     while (cs_map_next(&n->by_pod, &it, NULL, &v)) {
         nom_free(v);
     }
+    it = 0;
+    while (cs_map_next(&n->by_node, &it, NULL, &v)) {
+        cs_free(v);
+    }
     cs_map_destroy(&n->by_pod);
+    cs_map_destroy(&n->by_node);
     pthread_mutex_destroy(&n->mu);
 }
 
@@ -41,6 +54,19 @@ static void remove_locked(struct cs_nominator *n, const char *key)
 {
     struct cs_nomination *nm = cs_map_get(&n->by_pod, key);
     if (nm) {
+        struct nom_node *nn = cs_map_get(&n->by_node, nm->node);
+        if (nm->prev) {
+            nm->prev->next = nm->next;
+        } else if (nn) {
+            nn->head = nm->next;
+        }
+        if (nm->next) {
+            nm->next->prev = nm->prev;
+        }
+        if (nn && nn->head == NULL) {
+            cs_map_del(&n->by_node, nn->node);
+            cs_free(nn);
+        }
         cs_map_del(&n->by_pod, nm->key);
         nom_free(nm);
         n->n--;
@@ -57,6 +83,17 @@ void cs_nominator_set(struct cs_nominator *n, struct cs_pod *pod, const char *no
         nm->pod = cs_pod_ref(pod);
         nm->node = node;
         cs_map_put(&n->by_pod, nm->key, nm);
+        struct nom_node *nn = cs_map_get(&n->by_node, node);
+        if (nn == NULL) {
+            nn = cs_calloc(1, sizeof(*nn));
+            nn->node = node;
+            cs_map_put(&n->by_node, nn->node, nn);
+        }
+        nm->next = nn->head;
+        if (nn->head) {
+            nn->head->prev = nm;
+        }
+        nn->head = nm;
         n->n++;
     }
     pthread_mutex_unlock(&n->mu);
@@ -95,13 +132,14 @@ uint32_t cs_nominator_on_node(struct cs_nominator *n, const char *node, const st
         pthread_mutex_unlock(&n->mu);
         return 0;
     }
-    struct cs_pod **v = cs_arena_alloc(a, sizeof(*v) * n->n);
-    size_t it = 0;
-    void *val;
-    while (cs_map_next(&n->by_pod, &it, NULL, &val)) {
-        struct cs_nomination *nm = val;
-        if (strcmp(nm->node, node) == 0 && strcmp(nm->key, pod->key) != 0 &&
-            nm->pod->priority >= pod->priority) {
+    struct nom_node *nn = cs_map_get(&n->by_node, node);
+    uint32_t cnt = 0;
+    for (struct cs_nomination *nm = nn ? nn->head : NULL; nm; nm = nm->next) {
+        cnt++;
+    }
+    struct cs_pod **v = cs_arena_alloc(a, sizeof(*v) * (cnt ? cnt : 1));
+    for (struct cs_nomination *nm = nn ? nn->head : NULL; nm; nm = nm->next) {
+        if (strcmp(nm->key, pod->key) != 0 && nm->pod->priority >= pod->priority) {
             v[k++] = cs_pod_ref(nm->pod);
         }
     }

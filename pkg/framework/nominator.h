@@ -18,6 +18,7 @@
 struct cs_nominator {
     pthread_mutex_t mu;
     struct cs_map by_pod;          /* pod key -> struct cs_nomination * */
+    struct cs_map by_node;         /* node name -> the node's nominations (nominator.c) */
     uint32_t n;
 };
 

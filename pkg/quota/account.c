@@ -82,12 +82,23 @@ static void charge(struct cs_quota_model *m, struct cs_quota_pod *e, int sign)
     struct cs_quota_node *leaf = &t->nodes[e->leaf];
     if (e->state == CS_QUOTA_ASSIGNED && !e->evicting) {
         if (sign > 0) {
-            e->prev = NULL;
-            e->next = leaf->assigned;
-            if (leaf->assigned) {
-                leaf->assigned->prev = e;
+            /* Least important first (lower priority, then newer): reclaim takes victims from
+             * the head. New pods are usually the newest, so this is O(1) in the common case. */
+            struct cs_quota_pod *prev = NULL, *cur = leaf->assigned;
+            while (cur && cs_quota_less_important(cur->pod, e->pod)) {
+                prev = cur;
+                cur = cur->next;
             }
-            leaf->assigned = e;
+            e->prev = prev;
+            e->next = cur;
+            if (cur) {
+                cur->prev = e;
+            }
+            if (prev) {
+                prev->next = e;
+            } else {
+                leaf->assigned = e;
+            }
         } else {
             if (e->prev) {
                 e->prev->next = e->next;
@@ -102,6 +113,23 @@ static void charge(struct cs_quota_model *m, struct cs_quota_pod *e, int sign)
     }
     e->charged = sign > 0;
     m->version++;
+}
+
+static int64_t start_of(const struct cs_pod *p)
+{
+    return p->start_ns ? p->start_ns : p->creation_ns;
+}
+
+bool cs_quota_less_important(const struct cs_pod *a, const struct cs_pod *b)
+{
+    if (a->priority != b->priority) {
+        return a->priority < b->priority;
+    }
+    int64_t sa = start_of(a), sb = start_of(b);
+    if (sa != sb) {
+        return sa > sb;
+    }
+    return strcmp(a->key, b->key) > 0;
 }
 
 static void place(struct cs_quota_model *m, struct cs_quota_pod *e)

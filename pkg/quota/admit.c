@@ -293,7 +293,99 @@ struct leafq {
     int32_t leaf;
     struct cand **pods[2];         /* per pass (0: PDB-violating), most important first */
     uint32_t n[2], next[2];
+    size_t cap[2];
 };
+
+/* At most this many victims are looked for per leaf on the fast path (see gather). */
+#define CAPPED_PER_LEAF 32
+
+/* Candidates: assigned pods of borrowing leaves (when the pod is within its min), or
+ * lower-priority pods of the pod's own leaf; only pods that lower an excess.
+ * capped: per leaf, only its least important pods (the head of its list) that together cover
+ * the excess they can lower: the reprieve keeps a leaf's more important pods first (PDB-
+ * protected ones before all others), so with those removed the others are always reprieved.
+ * This makes reclaim O(leaves x victims) instead of O(pods of the borrowing leaves). Returns
+ * true when a capped leaf had more candidates than it gave (a full gathering may find other
+ * victims when the fast path does not settle it). */
+static bool gather(const struct cs_quota_model *m, const struct cs_pod *pod, int32_t lp,
+                   bool within, const int64_t *ex, const struct cs_quota_reclaim_opts *opts,
+                   bool capped, struct cand **cp, size_t *ncp)
+{
+    const struct cs_quota_tree *t = m->tree;
+    struct cand *c = *cp;          /* reused across calls: cs_grow reallocates it */
+    size_t nc = 0, cap = 0;
+    bool truncated = false;
+    for (uint32_t l = 0; l < t->n; l++) {
+        const struct cs_quota_node *q = &t->nodes[l];
+        if (q->n_children || q->assigned == NULL) {
+            continue;
+        }
+        if ((int32_t)l != lp) {
+            bool borrowing = false;
+            for (uint32_t d = 0; d < t->n_dims && within; d++) {
+                borrowing = borrowing || ((q->declared & (1u << d)) && q->used[d] > q->min[d]);
+            }
+            if (!borrowing) {
+                continue;
+            }
+        }
+        /* what this leaf can lower: the excess of the path nodes above it */
+        int64_t need[CS_QUOTA_MAX_DIMS] = { 0 };
+        bool any = false;
+        for (int32_t a = lp; a >= 0; a = t->nodes[a].parent) {
+            if (!under(t, (int32_t)l, a)) {
+                continue;
+            }
+            for (uint32_t d = 0; d < t->n_dims; d++) {
+                int64_t x = ex[(size_t)a * t->n_dims + d];
+                if (x > need[d]) {
+                    need[d] = x;
+                    any = true;
+                }
+            }
+        }
+        if (!any) {
+            continue;
+        }
+        /* The leaf's list is least important first: take from the head. */
+        int64_t cum[CS_QUOTA_MAX_DIMS] = { 0 };
+        size_t taken = 0;
+        for (const struct cs_quota_pod *e = q->assigned; e; e = e->next) {
+            if (capped) {
+                bool covered = true;
+                for (uint32_t d = 0; d < t->n_dims && covered; d++) {
+                    covered = need[d] <= 0 || cum[d] >= need[d];
+                }
+                if (covered || taken == CAPPED_PER_LEAF) {
+                    truncated = truncated || !covered || e != NULL;
+                    break;
+                }
+            }
+            if (((int32_t)l == lp && e->pod->priority >= pod->priority) || e->pod->deletion_ns) {
+                continue;
+            }
+            bool helps = false;
+            for (uint32_t d = 0; d < t->n_dims && !helps; d++) {
+                helps = need[d] > 0 && e->req[d] > 0;
+            }
+            if (!helps || (opts && opts->allowed && !opts->allowed(opts->allowed_arg, e->pod))) {
+                continue;
+            }
+            c = cs_grow(c, sizeof(*c), nc + 1, &cap);
+            c[nc++] = (struct cand){
+                .e = e,
+                .pdb = opts && opts->violates_pdb && opts->violates_pdb(opts->pdb_arg, e->pod),
+            };
+            for (uint32_t d = 0; d < t->n_dims; d++) {
+                cum[d] += e->req[d];
+            }
+            taken++;
+        }
+    }
+    *cp = c;
+    *ncp = nc;
+    return truncated;
+}
 
 /* One selection round over the candidates not protected: everything removed, then reprieved
  * most important first while the excess stays cleared (kube-scheduler's reprieve, across
@@ -392,66 +484,33 @@ int cs_quota_reclaim(const struct cs_quota_model *m, const struct cs_pod *pod,
         return -1;
     }
     bool within = cs_quota_within_min(m, pod);
-    /* Candidates: assigned pods of borrowing leaves (within min), or lower-priority pods of the
-     * pod's own leaf; only those that lower an excess. */
     struct cand *c = NULL;
-    size_t nc = 0, cap = 0;
+    size_t nc = 0;
     struct leafq *lq = cs_calloc(t->n, sizeof(*lq));
     uint32_t nl = 0;
+    bool capped = true;
+again:
+    nc = 0;
+    nl = 0;
+    bool truncated = gather(m, pod, lp, within, ex, opts, capped, &c, &nc);
+    /* Per leaf and pass, most important first (pointers into c, stable from now on). */
+    int32_t *slot = cs_malloc(sizeof(int32_t) * t->n);
     for (uint32_t l = 0; l < t->n; l++) {
-        const struct cs_quota_node *q = &t->nodes[l];
-        if (q->n_children || q->assigned == NULL) {
-            continue;
-        }
-        if ((int32_t)l != lp) {
-            bool borrowing = false;
-            for (uint32_t d = 0; d < t->n_dims && within; d++) {
-                borrowing = borrowing || ((q->declared & (1u << d)) && q->used[d] > q->min[d]);
-            }
-            if (!borrowing) {
-                continue;
-            }
-        }
-        for (const struct cs_quota_pod *e = q->assigned; e; e = e->next) {
-            if ((int32_t)l == lp && e->pod->priority >= pod->priority) {
-                continue;
-            }
-            if (e->pod->deletion_ns ||
-                (opts && opts->allowed && !opts->allowed(opts->allowed_arg, e->pod))) {
-                continue;
-            }
-            bool helps = false;
-            for (int32_t a = lp; a >= 0 && !helps; a = t->nodes[a].parent) {
-                if (!under(t, (int32_t)l, a)) {
-                    continue;
-                }
-                for (uint32_t d = 0; d < t->n_dims && !helps; d++) {
-                    helps = ex[(size_t)a * t->n_dims + d] > 0 && e->req[d] > 0;
-                }
-            }
-            if (!helps) {
-                continue;
-            }
-            c = cs_grow(c, sizeof(*c), nc + 1, &cap);
-            c[nc++] = (struct cand){
-                .e = e,
-                .pdb = opts && opts->violates_pdb && opts->violates_pdb(opts->pdb_arg, e->pod),
-            };
-        }
+        slot[l] = -1;
+        lq[l].n[0] = lq[l].n[1] = 0;
     }
-    /* Per leaf and pass, most important first (indexes into c, stable from now on). */
     for (size_t i = 0; i < nc; i++) {
-        uint32_t l = 0;
-        while (l < nl && lq[l].leaf != c[i].e->leaf) {
-            l++;
-        }
-        if (l == nl) {
-            lq[nl++].leaf = c[i].e->leaf;
+        int32_t l = slot[c[i].e->leaf];
+        if (l < 0) {
+            l = slot[c[i].e->leaf] = (int32_t)nl++;
+            lq[l].leaf = c[i].e->leaf;
         }
         int pass = c[i].pdb ? 0 : 1;
-        lq[l].pods[pass] = cs_realloc(lq[l].pods[pass], sizeof(struct cand *) * (lq[l].n[pass] + 1));
+        lq[l].pods[pass] = cs_grow(lq[l].pods[pass], sizeof(struct cand *), lq[l].n[pass] + 1,
+                                   &lq[l].cap[pass]);
         lq[l].pods[pass][lq[l].n[pass]++] = &c[i];
     }
+    cs_free(slot);
     for (uint32_t l = 0; l < nl; l++) {
         for (int pass = 0; pass < 2; pass++) {
             if (lq[l].n[pass] > 1) {
@@ -462,7 +521,8 @@ int cs_quota_reclaim(const struct cs_quota_model *m, const struct cs_pod *pod,
     bool ok = false;
     const char *fail_rule = NULL;
     uint32_t d_first = d0;         /* fairness is measured in the first resource in excess */
-    for (int round = 0; round < 64; round++) {
+    int round = 0;
+    for (; round < 64; round++) {
         if (!select_round(t, c, nc, lq, nl, lp, req, held, d_first, delta, ex)) {
             fail_rule = "cannot give it";
             break;
@@ -488,6 +548,15 @@ int cs_quota_reclaim(const struct cs_quota_model *m, const struct cs_pod *pod,
         }
         keep->protected_ = true;
         fail_rule = "cannot give it without going below their min";
+    }
+    if (capped && truncated && (!ok || round > 0)) {
+        /* The fast path did not settle it: look at every candidate. */
+        for (uint32_t l = 0; l < nl; l++) {
+            lq[l].n[0] = lq[l].n[1] = 0;
+        }
+        capped = false;
+        fail_rule = NULL;
+        goto again;
     }
     const struct cs_quota_pod **v = NULL;
     uint32_t nv = 0;

@@ -66,7 +66,8 @@ struct cs_quota_node {
     int64_t nominated[CS_QUOTA_MAX_DIMS];
     int64_t pending[CS_QUOTA_MAX_DIMS];
     uint32_t n_assigned, n_pending;
-    struct cs_quota_pod *assigned; /* leaves: list of charged assigned pods */
+    struct cs_quota_pod *assigned; /* leaves: the charged assigned pods, least important
+                                    * first (cs_quota_less_important) */
 };
 
 struct cs_quota_tree {
@@ -132,6 +133,8 @@ void cs_quota_pod_evicting(struct cs_quota_model *m, const char *key, bool on);
 const struct cs_quota_pod *cs_quota_pod_get(const struct cs_quota_model *m, const char *key);
 /* The leaf of a namespace, -1 when none. */
 int32_t cs_quota_leaf_of(const struct cs_quota_model *m, const char *ns);
+/* Victim order: lower priority, then the newer start (or creation), then the greater key. */
+bool cs_quota_less_important(const struct cs_pod *a, const struct cs_pod *b);
 /* A pod's request in the tree's resources. */
 void cs_quota_pod_request(const struct cs_quota_tree *t, const struct cs_pod *pod, int64_t *req);
 

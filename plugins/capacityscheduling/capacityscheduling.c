@@ -158,6 +158,12 @@ static void cap_session_close(void *priv)
     struct cs_capsched *cs = priv;
     cs_capsched_status(cs, false);
     cs->snap = NULL;
+    if (cs->evicted) {
+        /* Victims stop counting as soon as they are chosen: the preemptors (waiting in the
+         * queue by now) may bind without waiting for the victims' grace period. */
+        cs->evicted = false;
+        cs_fw_raise(cs->fw, EV_QUOTA, NULL, NULL);
+    }
 }
 
 static void cap_on_pod(void *priv, const struct cs_pod *old, const struct cs_pod *new_pod)
@@ -204,6 +210,7 @@ static void cap_on_stmt(void *priv, enum cs_stmt_event ev, const struct cs_pod *
     struct cs_capsched *cs = priv;
     if (ev == CS_STMT_EV_EVICT) {
         cs_quota_pod_evicting(&cs->model, pod->key, !undo);
+        cs->evicted = cs->evicted || !undo;
     } else if (undo) {
         cs_quota_pod_set(&cs->model, pod, CS_QUOTA_PENDING, NULL);
     } else {
@@ -223,7 +230,10 @@ static enum cs_code cap_pre_filter(struct cs_fw_call *c, const struct cs_pod *po
     char why[512];
     int32_t leaf;
     if (cs_quota_admit(&cs->model, pod, &leaf, why, sizeof(why)) != 0) {
-        return cs_status_set(st, CS_UNSCHEDULABLE, cs_arena_strdup(c->arena, why));
+        /* Unresolvable for node-level preemption (no node's victims lower a quota); this
+         * plugin's own PostFilter reclaims across nodes. */
+        return cs_status_set(st, CS_UNSCHEDULABLE_AND_UNRESOLVABLE,
+                             cs_arena_strdup(c->arena, why));
     }
     return CS_SUCCESS;
 }

@@ -29,6 +29,7 @@ struct cs_capsched {
     json_t *written;               /* what was last written, per target */
     struct cs_metric *m_min, *m_max, *m_used, *m_borrowed, *m_pending;
     uint64_t preemptions;          /* victims chosen by quota reclaim (stats) */
+    bool evicted;                  /* this session's statements evicted a pod */
 };
 
 /* status.c: write statuses and metrics when the model changed, at most once per second
