@@ -546,6 +546,9 @@ again:
                 keep = &c[i];
             }
         }
+        if (keep == NULL) {
+            break;                 /* cannot happen: the broken node came from a victim */
+        }
         keep->protected_ = true;
         fail_rule = "cannot give it without going below their min";
     }

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 
 #include "pkg/framework/nominator.h"
+#include "pkg/util/intern.h"
 
 /* ---- PostFilterProbe ---------------------------------------------------------------------- */
 
@@ -226,6 +227,49 @@ static void test_filter_counts_nominated_pods_of_higher_priority(void **state)
     env_free(e);
 }
 
+/* The nominator answers per node: only that node's nominations, of priority >= the pod's,
+ * never the pod itself; a moved nomination leaves its old node; removal empties the index. */
+static void test_nominator_by_node(void **state)
+{
+    (void)state;
+    struct env *e = env_new();
+    struct cs_nominator nom;
+    cs_nominator_init(&nom);
+    struct cs_pod *a = pod(e, "a", 10, "1", NULL);
+    struct cs_pod *b = pod(e, "b", 0, "1", NULL);
+    struct cs_pod *c = pod(e, "c", 10, "1", NULL);
+    const char *n1 = cs_intern(e->api.strings, "n1"), *n2 = cs_intern(e->api.strings, "n2");
+    cs_nominator_set(&nom, a, n1);
+    cs_nominator_set(&nom, b, n1);
+    cs_nominator_set(&nom, c, n2);
+    struct cs_arena ar;
+    cs_arena_init(&ar, 1024);
+    struct cs_pod **out = NULL;
+    struct cs_pod *probe = pod(e, "probe", 5, "1", NULL);
+    assert_int_equal(cs_nominator_on_node(&nom, "n1", probe, &out, &ar), 1);   /* a, not b */
+    assert_string_equal(out[0]->name, "a");
+    cs_pod_unref(out[0]);
+    assert_int_equal(cs_nominator_on_node(&nom, "n1", a, &out, &ar), 0);       /* not itself */
+    cs_nominator_set(&nom, a, n2);                                             /* moved */
+    assert_int_equal(cs_nominator_on_node(&nom, "n1", probe, &out, &ar), 0);
+    assert_int_equal(cs_nominator_on_node(&nom, "n2", probe, &out, &ar), 2);
+    cs_pod_unref(out[0]);
+    cs_pod_unref(out[1]);
+    assert_string_equal(cs_nominator_node_of(&nom, "default/a"), "n2");
+    cs_nominator_remove(&nom, "default/a");
+    cs_nominator_remove(&nom, "default/b");
+    cs_nominator_remove(&nom, "default/c");
+    assert_int_equal(cs_nominator_len(&nom), 0);
+    assert_int_equal(cs_map_len(&nom.by_node), 0);
+    cs_nominator_destroy(&nom);
+    cs_arena_destroy(&ar);
+    cs_pod_unref(a);
+    cs_pod_unref(b);
+    cs_pod_unref(c);
+    cs_pod_unref(probe);
+    env_free(e);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -233,6 +277,7 @@ int main(void)
         cmocka_unit_test(test_postfilter_gets_filter_statuses),
         cmocka_unit_test(test_postfilter_not_run_on_success),
         cmocka_unit_test(test_filter_counts_nominated_pods_of_higher_priority),
+        cmocka_unit_test(test_nominator_by_node),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

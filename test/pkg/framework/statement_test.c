@@ -234,12 +234,63 @@ static void test_stmt_clear_keeps_placements(void **state)
     env_free(e);
 }
 
+/* Plugins that account cluster-wide (quotas) hear every eviction and nomination through the
+ * statement's hook, and their undoing, in reverse order, on discard and on a dry run's
+ * rollback. */
+struct heard {
+    char log[8][48];
+    int n;
+};
+
+static void hear(void *arg, enum cs_stmt_event ev, const struct cs_pod *pod, const char *node,
+                 bool undo)
+{
+    struct heard *h = arg;
+    assert_true(h->n < 8);
+    snprintf(h->log[h->n++], 48, "%s%s %s@%s", undo ? "undo " : "",
+             ev == CS_STMT_EV_EVICT ? "evict" : "nominate", pod->name, node);
+}
+
+static void test_stmt_notify_hears_evict_and_nominate(void **state)
+{
+    (void)state;
+    struct env *e = env_new();
+    struct heard h = { .n = 0 };
+    e->st.notify = hear;
+    e->st.notify_arg = &h;
+    struct cs_node_info *n1 = cs_snapshot_get(&e->snap, "n1");
+    struct cs_pod *victim = cs_pod_ref(n1->pods[0]);
+    struct cs_pod *p = pod(e, "p", "100m", "100Mi", NULL);
+    uint32_t mark = cs_stmt_mark(&e->st);
+    assert_int_equal(cs_stmt_evict(&e->st, &e->snap, victim), 0);
+    cs_stmt_rollback(&e->st, &e->snap, mark);              /* a dry run */
+    assert_int_equal(cs_stmt_evict(&e->st, &e->snap, victim), 0);
+    cs_stmt_nominate(&e->st, cs_fw_attempt_new(&e->prof, &e->cyc), p, n1, NULL);
+    cs_stmt_discard(&e->st, &e->snap);
+    assert_int_equal(h.n, 6);
+    assert_string_equal(h.log[0], "evict old@n1");
+    assert_string_equal(h.log[1], "undo evict old@n1");
+    assert_string_equal(h.log[2], "evict old@n1");
+    assert_string_equal(h.log[3], "nominate p@n1");
+    assert_string_equal(h.log[4], "undo nominate p@n1");
+    assert_string_equal(h.log[5], "undo evict old@n1");
+    /* A committed statement (cleared) is not undone: nothing more is heard. */
+    assert_int_equal(cs_stmt_evict(&e->st, &e->snap, victim), 0);
+    cs_stmt_clear(&e->st);
+    assert_int_equal(h.n, 7);
+    cs_node_info_add_pod(n1, victim);                       /* put it back for env_free */
+    cs_pod_unref(victim);
+    cs_pod_unref(p);
+    env_free(e);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_stmt_allocate_counts_and_bumps_version),
         cmocka_unit_test(test_stmt_discard_restores_exactly),
         cmocka_unit_test(test_stmt_clear_keeps_placements),
+        cmocka_unit_test(test_stmt_notify_hears_evict_and_nominate),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
