@@ -113,10 +113,13 @@ void *cs_fw_shared(struct cs_fw_handle *h, const char *key, void *(*create)(void
             return h->shared[i].obj;
         }
     }
+    /* Create first: create() may itself ask for shared objects (which then go before it, and
+     * are destroyed after it). */
+    void *obj = create(arg);
     h->shared = cs_realloc(h->shared, sizeof(*h->shared) * (h->n_shared + 1));
     struct cs_fw_shared_obj *so = &h->shared[h->n_shared++];
     so->key = cs_strdup(key);
-    so->obj = create(arg);
+    so->obj = obj;
     so->destroy = destroy;
-    return so->obj;
+    return obj;
 }

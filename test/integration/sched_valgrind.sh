@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # The long-running paths under valgrind: cosched (system-allocator build) lists, watches,
-# schedules and binds a few hundred pods, sees deletions and new pods, and stops on SIGTERM.
+# schedules and binds a few hundred pods, sees deletions and new pods, admits pods by an
+# ElasticQuotaTree and reclaims borrowed quota (CapacityScheduling and Coscheduling enabled, as
+# shipped), and stops on SIGTERM.
 # valgrind must report no memory errors and no leaked blocks.
 . "$(dirname "$0")/lib.sh"
 VG_COSCHED=${VG_COSCHED:-$ROOT/build/vg/cosched}
@@ -10,8 +12,27 @@ fi
 start_apisim --cluster-gen "nodes=20,cpu=8,memory=32Gi,pods=110,prefix=node-" \
   --pods-gen "count=300,cpu=100m,memory=100Mi,scheduler=ack-co-scheduler,prefix=vg-" \
   || { notok "apisim starts"; exit 1; }
+k apply -f "$ROOT/manifests/crds/scheduling.sigs.k8s.io_elasticquotatrees.yaml" -o name >/dev/null
+k create namespace qa -o name >/dev/null; k create namespace qb -o name >/dev/null
+cat <<'EQT' | k apply -f - -o name >/dev/null
+apiVersion: scheduling.sigs.k8s.io/v1beta1
+kind: ElasticQuotaTree
+metadata: {name: elasticquotatree, namespace: kube-system}
+spec:
+  root:
+    name: root
+    min: {cpu: 8}
+    max: {cpu: 8}
+    children:
+    - {name: root.qa, namespaces: [qa], min: {cpu: 4}, max: {cpu: 8}}
+    - {name: root.qb, namespaces: [qb], min: {cpu: 4}, max: {cpu: 8}}
+EQT
+printf '%s\n' 'apiVersion: kubescheduler.config.k8s.io/v1' 'kind: KubeSchedulerConfiguration' \
+  'profiles:' '- schedulerName: ack-co-scheduler' '  plugins:' '    multiPoint:' \
+  '      enabled: [{name: Coscheduling}, {name: CapacityScheduling}]' >"$WORK/config.yaml"
 valgrind --error-exitcode=9 --leak-check=full --show-leak-kinds=definite,indirect \
   --errors-for-leak-kinds=definite,indirect "$VG_COSCHED" --kubeconfig "$KCFG" \
+  --config "$WORK/config.yaml" \
   --leader-elect=false --secure-port 0 -v=1 >"$WORK/vg.out" 2>"$WORK/vg.log" &
 VG_PID=$!
 wait_until 120 all_ours_bound
@@ -20,6 +41,19 @@ k delete pod vg-1 vg-2 vg-3 --wait=false >/dev/null
 "$PY" "$ROOT/test/integration/genpods.py" --count 20 --prefix late- | k create -f - -o name >/dev/null
 wait_until 60 all_ours_bound
 check "20 more pods bound after deletions" all_ours_bound
+# Quota: qa borrows the whole root (8 x 1 cpu), then qb (below its min) takes 2 back.
+running_in() {
+  k get pods -n "$1" -o jsonpath='{range .items[*]}{.spec.nodeName}{"|"}{.metadata.deletionTimestamp}{"\n"}{end}' |
+    grep -c '^[^|]\+|$'
+}
+"$PY" "$ROOT/test/integration/genpods.py" --count 10 --prefix qa- --cpu 1 --memory 10Mi --namespace qa |
+  k create -f - -o name >/dev/null
+wait_until 60 equals 8 running_in qa
+check "quota: qa borrows up to the root's 8 cpu under valgrind" equals 8 running_in qa
+"$PY" "$ROOT/test/integration/genpods.py" --count 2 --prefix qb- --cpu 1 --memory 10Mi --namespace qb |
+  k create -f - -o name >/dev/null
+wait_until 90 equals 2 running_in qb
+check "quota: qb reclaims 2 cpu from qa under valgrind" equals 2 running_in qb
 kill -TERM "$VG_PID"
 wait "$VG_PID"
 rc=$?
