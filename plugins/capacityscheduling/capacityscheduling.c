@@ -426,7 +426,9 @@ static enum cs_code reclaim(struct cs_capsched *cs, struct cs_fw_call *c, const 
     }
     struct cs_pod **all = cs_arena_alloc(c->arena, sizeof(*all) * (nv + extra.n_victims + 1));
     memcpy(all, v, sizeof(*v) * nv);
-    memcpy(all + nv, extra.victims, sizeof(*all) * extra.n_victims);
+    if (extra.n_victims) {
+        memcpy(all + nv, extra.victims, sizeof(*all) * extra.n_victims);
+    }
     out->node = node->name;
     out->victims = all;
     out->n_victims = nv + extra.n_victims;

@@ -209,6 +209,18 @@ if [ "$K8S" = 0 ]; then
     wait_until 10 equals 15 pending_of root.a.1 cpu
 fi
 
+metric() {  # family quota resource
+  local port
+  port=$(grep -o 'healthPort=[0-9]*' "$WORK/cosched.log" | tail -1 | cut -d= -f2)
+  curl -s "http://127.0.0.1:$port/metrics" | grep "^$1{quota=\"$2\",resource=\"$3\"}" | awk '{print $2}'
+}
+wait_until 10 equals 10 metric cosched_elastic_quota_used root.a.1 cpu
+check "metrics: used 10 cpu in root.a.1 (cosched_elastic_quota_used)" equals 10 metric cosched_elastic_quota_used root.a.1 cpu
+check "metrics: root.a.1 borrows nothing now, min 10, max 20" \
+  bash -c '[ "$1" = 0 ] && [ "$2" = 10 ] && [ "$3" = 20 ]' _ \
+  "$(metric cosched_elastic_quota_borrowed root.a.1 cpu)" "$(metric cosched_elastic_quota_min root.a.1 cpu)" \
+  "$(metric cosched_elastic_quota_max root.a.1 cpu)"
+
 # --- the same shape with gpus and memory, three levels deep -------------------------------
 GPU='nvidia.com/gpu: "1", memory: 4Gi'
 GNS="gpu1 gpu2 gpu3 gpu4"
