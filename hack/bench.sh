@@ -40,6 +40,9 @@ start_apisim() {  # nodes existing measured
 }
 stop_apisim() { kill "$APID" 2>/dev/null; wait "$APID" 2>/dev/null; APID=""; }
 
+rate_of() { grep 'pods/s average' "$1" | awk -F'|' '{gsub(/ /, "", $3); print $3}'; }
+median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+
 run_shape() {  # name nodes existing measured
   echo
   echo "## $1: $2 nodes (4 cpu, 32Gi, 110 pods), $3 existing pods, $4 measured pods (100m/500Mi)"
@@ -60,6 +63,7 @@ run_shape() {  # name nodes existing measured
   "$PY" "$ROOT/hack/benchwatch.py" --port "$port" --pid "$CPID" --want "$4" --timeout 300 \
     --ceiling "${ceiling:-0}" --out "$WORK/result.txt"
   cat "$WORK/result.txt"
+  LAST_RATE=$(rate_of "$WORK/result.txt")
   kill -TERM "$CPID"; wait "$CPID" 2>/dev/null; CPID=""
   stop_apisim
 }
@@ -98,6 +102,7 @@ PYGEN
   "$PY" "$ROOT/hack/benchwatch.py" --port "$port" --pid "$CPID" --want "$want" --timeout 300 \
     --ceiling "${GANG_CEILING:-0}" --out "$WORK/result.txt"
   cat "$WORK/result.txt"
+  LAST_RATE=$(rate_of "$WORK/result.txt")
   kill -TERM "$CPID"; wait "$CPID" 2>/dev/null; CPID=""
   stop_apisim
 }
@@ -147,9 +152,35 @@ run_quota_shape() {  # name nodes
 echo "# cosched benchmarks on $(nproc) cores; apisim, the bind client and cosched share them"
 only() { [ -z "${BENCH_ONLY:-}" ] || [ "$BENCH_ONLY" = "$1" ]; }   # BENCH_ONLY=<shape>: one shape
 only SchedulingBasic && run_shape SchedulingBasic "${BENCH_NODES:-5000}" "${BENCH_EXISTING:-1000}" "${BENCH_PODS:-10000}"
+RATE_BASIC=${LAST_RATE:-0}
 GANG_CEILING=${ceiling_basic:-0}
 only Gang-1000x8 && run_gang_shape Gang-1000x8 "${BENCH_NODES:-5000}" 1000 8
+RATE_G8=${LAST_RATE:-0}
 only Gang-10x1000 && run_gang_shape Gang-10x1000 "${BENCH_NODES:-5000}" 10 1000
+RATE_G1000=${LAST_RATE:-0}
+# The rows above bind for under a second and move by up to 20 % from run to run, SchedulingBasic
+# as much as the gangs; the gang goal is a ratio, so those three rows run BENCH_REPEAT times
+# (default 3) in all, interleaved, and are compared by their medians.
+if [ -z "${BENCH_ONLY:-}" ] && [ "${BENCH_REPEAT:-3}" -gt 1 ]; then
+  basic=(); g8=(); g1000=()
+  for r in $(seq 2 "${BENCH_REPEAT:-3}"); do
+    run_shape SchedulingBasic "${BENCH_NODES:-5000}" "${BENCH_EXISTING:-1000}" "${BENCH_PODS:-10000}" >>"$WORK/repeat.log" 2>&1
+    basic+=("$LAST_RATE")
+    run_gang_shape Gang-1000x8 "${BENCH_NODES:-5000}" 1000 8 >>"$WORK/repeat.log" 2>&1
+    g8+=("$LAST_RATE")
+    run_gang_shape Gang-10x1000 "${BENCH_NODES:-5000}" 10 1000 >>"$WORK/repeat.log" 2>&1
+    g1000+=("$LAST_RATE")
+  done
+  basic+=("$RATE_BASIC"); g8+=("$RATE_G8"); g1000+=("$RATE_G1000")
+  mb=$(median "${basic[@]}"); m8=$(median "${g8[@]}"); m1000=$(median "${g1000[@]}")
+  echo
+  echo "## Gang rows beside SchedulingBasic: ${BENCH_REPEAT:-3} interleaved runs each, medians"
+  echo "| row | pods/s per run | median | ratio to SchedulingBasic |"
+  echo "|---|---|---|---|"
+  echo "| SchedulingBasic | ${basic[*]} | $mb | 1.00 |"
+  awk -v a="$m8" -v b="$mb" -v runs="${g8[*]}" 'BEGIN {printf "| Gang-1000x8 | %s | %s | %.2f |\n", runs, a, a / b}'
+  awk -v a="$m1000" -v b="$mb" -v runs="${g1000[*]}" 'BEGIN {printf "| Gang-10x1000 | %s | %s | %.2f |\n", runs, a, a / b}'
+fi
 QUOTA_CEILING=${ceiling_basic:-0}
 only CapacityQuota && run_quota_shape CapacityQuota 1000
 if [ -z "${BENCH_QUICK:-}" ] && only SchedulingBasic-50k; then

@@ -236,13 +236,14 @@ static int env_commit(void *arg, struct cs_statement *st, int64_t start_ns, cons
             prof_name = st->ops[i].att->prof->name;
         }
     }
+    uint32_t n_evicted = 0;
     for (uint32_t i = 0; i < st->n; i++) {
         struct cs_stmt_op *op = &st->ops[i];
         double secs = (double)(cs_mono_ns() - start_ns) / 1e9;
         switch (op->kind) {
         case CS_STMT_EVICT:
             evict(s, op->pod, prof_name ? prof_name : "cosched", preemptor ? preemptor : op->pod);
-            cs_metrics_inc(s->metrics.preemption_attempts, NULL);
+            n_evicted++;
             break;
         case CS_STMT_NOMINATE:
             nominate(s, op->orig, op->ni->name);
@@ -273,6 +274,12 @@ static int env_commit(void *arg, struct cs_statement *st, int64_t start_ns, cons
             break;
         }
         }
+    }
+    if (n_evicted) {
+        /* kube-scheduler's preemption metrics: one attempt per committed preemption (a pod,
+         * or a gang as a unit), and how many victims it took. */
+        cs_metrics_inc(s->metrics.preemption_attempts, NULL);
+        cs_metrics_observe(s->metrics.preemption_victims, NULL, (double)n_evicted);
     }
     cs_stmt_clear(st);
     return 0;

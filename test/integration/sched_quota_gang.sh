@@ -77,6 +77,14 @@ pods qb small 2 small
 wait_until 60 equals 2 running qb app=small
 check "a gang of 2 within qb's min reclaims as a unit: both members run" equals 2 running qb app=small
 check "... taking exactly 10 cpu back from qa (2 of its 4 pods)" equals 2 running qa
+metric() {
+  local port
+  port=$(grep -o 'healthPort=[0-9]*' "$WORK/cosched.log" | tail -1 | cut -d= -f2)
+  curl -s "http://127.0.0.1:$port/metrics" | awk -v m="$1" '$1 == m {print $2}'
+}
+check "metrics: the gang's reclaim is one preemption attempt with 2 victims" \
+  bash -c '[ "$1" = 1 ] && [ "$2" = 2 ]' _ "$(metric scheduler_preemption_attempts_total)" \
+  "$(metric scheduler_preemption_victims_sum)"
 check "and it holds (no ping-pong)" bash -c 'sleep 5; [ "$1" = 2 ]' _ "$(sleep 5; running qa)"
 grep -q "AddressSanitizer\|runtime error" "$WORK/cosched.log" && notok "no sanitizer reports in cosched's log" || ok "no sanitizer reports in cosched's log"
 exit "$FAILS"
