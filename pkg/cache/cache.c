@@ -65,6 +65,11 @@ static void journal(struct cs_cache *c, struct cs_pod *old_pod, struct cs_pod *n
 
 void cs_cache_journal_pending(struct cs_cache *c, const char *key, struct cs_pod *pod)
 {
+    /* journal_on is set before the informers start and never cleared: without a listener
+     * this costs the pending-pod path no lock. */
+    if (!c->journal_on) {
+        return;
+    }
     pthread_mutex_lock(&c->mu);
     if (c->journal_on) {
         journal(c, NULL, pod, NULL, NULL);

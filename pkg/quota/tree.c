@@ -208,11 +208,6 @@ static int parse_node(struct parser *p, const json_t *obj, int32_t parent, uint3
     return 0;
 }
 
-static void fmt(const struct cs_quota_tree *t, uint32_t d, int64_t v, char *b, size_t n)
-{
-    cs_quota_format(t, d, v, b, n);
-}
-
 static int validate(struct parser *p)
 {
     struct cs_quota_tree *t = p->t;
@@ -221,8 +216,8 @@ static int validate(struct parser *p)
         const struct cs_quota_node *q = &t->nodes[i];
         for (uint32_t d = 0; d < t->n_dims; d++) {
             if (q->max[d] != CS_QUOTA_UNLIMITED && q->min[d] > q->max[d]) {
-                fmt(t, d, q->min[d], a, sizeof(a));
-                fmt(t, d, q->max[d], b, sizeof(b));
+                cs_quota_format(t, d, q->min[d], a, sizeof(a));
+                cs_quota_format(t, d, q->max[d], b, sizeof(b));
                 snprintf(p->err, p->errlen, "min<=max: quota %s min %s %s > max %s", q->name,
                          t->dim[d], a, b);
                 return -1;
@@ -245,11 +240,11 @@ static int validate(struct parser *p)
                 cs_buf_init(&kids);
                 for (uint32_t k = 0; k < q->n_children; k++) {
                     const struct cs_quota_node *c = &t->nodes[q->children[k]];
-                    fmt(t, d, c->min[d], a, sizeof(a));
+                    cs_quota_format(t, d, c->min[d], a, sizeof(a));
                     cs_buf_printf(&kids, "%s%s %s", k ? ", " : "", c->name, a);
                 }
-                fmt(t, d, sum, a, sizeof(a));
-                fmt(t, d, q->min[d], b, sizeof(b));
+                cs_quota_format(t, d, sum, a, sizeof(a));
+                cs_quota_format(t, d, q->min[d], b, sizeof(b));
                 snprintf(p->err, p->errlen,
                          "children-min: the children of quota %s ask min %s %s > its min %s "
                          "(%s)", q->name, t->dim[d], a, b, kids.data ? kids.data : "");

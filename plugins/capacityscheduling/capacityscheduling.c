@@ -170,9 +170,7 @@ static void cap_on_pod(void *priv, const struct cs_pod *old, const struct cs_pod
 {
     struct cs_capsched *cs = priv;
     if (new_pod) {
-        uint64_t v = cs->model.version;
         cs_quota_pod_set(&cs->model, new_pod, CS_QUOTA_ASSIGNED, NULL);
-        (void)v;
     } else if (old) {
         const struct cs_quota_pod *e = cs_quota_pod_get(&cs->model, old->key);
         bool freed = e && e->leaf >= 0;
@@ -242,8 +240,8 @@ static enum cs_code cap_reserve(struct cs_fw_call *c, const struct cs_pod *pod,
                                 const struct cs_node_info *ni, struct cs_status *st)
 {
     (void)st;
-    struct cs_capsched *cs = c->priv;
     (void)ni;
+    struct cs_capsched *cs = c->priv;
     cs_quota_pod_set(&cs->model, pod, CS_QUOTA_ASSIGNED, NULL);
     return CS_SUCCESS;
 }

@@ -27,10 +27,11 @@ void cs_capobj_destroy(struct cs_capobj *o)
     pthread_mutex_destroy(&o->mu);
 }
 
+/* "<kind> <ns>/<name>": the store's keys (kind: "tree" or a group) and the reports' (a Kind). */
 static void obj_key(const char *kind, const json_t *obj, char *key, size_t n)
 {
     const json_t *md = json_object_get(obj, "metadata");
-    snprintf(key, n, "%s|%s/%s", kind, json_string_value(json_object_get(md, "namespace")) ?: "",
+    snprintf(key, n, "%s %s/%s", kind, json_string_value(json_object_get(md, "namespace")) ?: "",
              json_string_value(json_object_get(md, "name")) ?: "");
 }
 
@@ -119,11 +120,10 @@ static void report(struct cs_capobj *o, const char *kind, const char *api_versio
     const char *ns = json_string_value(json_object_get(md, "namespace"));
     const char *name = json_string_value(json_object_get(md, "name")) ?: "";
     char key[600];
-    snprintf(key, sizeof(key), "%s %s/%s", kind, ns ? ns : "", name);
+    obj_key(kind, obj, key, sizeof(key));
     char *spec = json_dumps(json_object_get(obj, "spec"), JSON_SORT_KEYS | JSON_COMPACT);
-    char *text = NULL;
     size_t tl = (spec ? strlen(spec) : 0) + strlen(msg) + 2;
-    text = cs_malloc(tl);
+    char *text = cs_malloc(tl);
     snprintf(text, tl, "%s\n%s", spec ? spec : "", msg);
     const char *was = json_string_value(json_object_get(o->reported, key));
     if (was == NULL || strcmp(was, text) != 0) {
@@ -141,11 +141,8 @@ static void report(struct cs_capobj *o, const char *kind, const char *api_versio
 
 static void forget_report(struct cs_capobj *o, const char *kind, const json_t *obj)
 {
-    const json_t *md = json_object_get(obj, "metadata");
     char key[600];
-    snprintf(key, sizeof(key), "%s %s/%s", kind,
-             json_string_value(json_object_get(md, "namespace")) ?: "",
-             json_string_value(json_object_get(md, "name")) ?: "");
+    obj_key(kind, obj, key, sizeof(key));
     json_object_del(o->reported, key);
 }
 

@@ -29,8 +29,8 @@ struct cs_capobj_watch {
 struct cs_capobj {
     pthread_mutex_t mu;
     struct cs_capobj_watch watches[3];
-    json_t *trees;                 /* "ns/name" -> object */
-    json_t *flat;                  /* "group|ns/name" -> object */
+    json_t *trees;                 /* "tree ns/name" -> object */
+    json_t *flat;                  /* "<group> ns/name" -> object */
     _Atomic uint64_t gen;
     json_t *reported;              /* "kind ns/name" -> spec text last reported refused */
     struct cs_fw_handle *fw;

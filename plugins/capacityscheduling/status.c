@@ -143,7 +143,7 @@ static const char *flat_group(struct cs_capsched *cs, const char *leaf)
     pthread_mutex_lock(&cs->objs.mu);
     for (size_t g = 0; g < 2; g++) {
         char key[600];
-        snprintf(key, sizeof(key), "%s|%s", groups[g], leaf);
+        snprintf(key, sizeof(key), "%s %s", groups[g], leaf);   /* objects.c's obj_key */
         if (json_object_get(cs->objs.flat, key)) {
             found = groups[g];
             break;

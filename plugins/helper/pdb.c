@@ -30,18 +30,28 @@ static void pdb_free(struct pdb *p)
     cs_free(p);
 }
 
-static void pdb_upsert(void *priv, const json_t *obj)
+/* "ns/name" of a budget object into key; its namespace, or NULL when it has no identity. */
+static const char *pdb_key(const json_t *obj, char *key, size_t n)
 {
-    struct cs_pdb_table *d = priv;
     const json_t *md = json_object_get(obj, "metadata");
     const char *name = json_string_value(json_object_get(md, "name"));
     const char *ns = json_string_value(json_object_get(md, "namespace"));
     if (name == NULL || ns == NULL) {
+        return NULL;
+    }
+    snprintf(key, n, "%s/%s", ns, name);
+    return ns;
+}
+
+static void pdb_upsert(void *priv, const json_t *obj)
+{
+    struct cs_pdb_table *d = priv;
+    char key[400];
+    const char *ns = pdb_key(obj, key, sizeof(key));
+    if (ns == NULL) {
         return;
     }
     struct pdb *p = cs_calloc(1, sizeof(*p));
-    char key[400];
-    snprintf(key, sizeof(key), "%s/%s", ns, name);
     p->key = cs_strdup(key);
     p->ns = cs_strdup(ns);
     char err[256] = "";
@@ -69,14 +79,10 @@ static void pdb_update(void *priv, const json_t *old, const json_t *obj)
 static void pdb_delete(void *priv, const json_t *obj)
 {
     struct cs_pdb_table *d = priv;
-    const json_t *md = json_object_get(obj, "metadata");
-    const char *name = json_string_value(json_object_get(md, "name"));
-    const char *ns = json_string_value(json_object_get(md, "namespace"));
-    if (name == NULL || ns == NULL) {
+    char key[400];
+    if (pdb_key(obj, key, sizeof(key)) == NULL) {
         return;
     }
-    char key[400];
-    snprintf(key, sizeof(key), "%s/%s", ns, name);
     pthread_mutex_lock(&d->mu);
     struct pdb *p = cs_map_del(&d->pdbs, key);
     pthread_mutex_unlock(&d->mu);

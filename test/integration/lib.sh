@@ -153,5 +153,32 @@ print(sum(1 for p in d["items"] if p["spec"].get("schedulerName")=="ack-co-sched
   [ "$pending" = 0 ]
 }
 
+# reap_deleted: the real control plane runs no kubelet, so pods whose deletion was requested
+# (preemption victims) would stay terminating forever; finish them as a kubelet would. apisim
+# removes them itself.
+reap_deleted() {
+  [ "${COSCHED_APISERVER:-apisim}" = k8s ] || return 0
+  k get pods -A -o jsonpath='{range .items[?(@.metadata.deletionTimestamp)]}{.metadata.namespace}{" "}{.metadata.name}{"\n"}{end}' |
+    while read -r ns name; do
+      [ -n "$name" ] && k delete pod "$name" -n "$ns" --grace-period=0 --force >/dev/null 2>&1
+    done
+}
+
+# running_in NAMESPACE [SELECTOR]: pods bound and not being deleted.
+running_in() {
+  k get pods -n "$1" ${2:+-l "$2"} -o jsonpath='{range .items[*]}{.spec.nodeName}{"|"}{.metadata.deletionTimestamp}{"\n"}{end}' |
+    grep -c '^[^|]\+|$'
+}
+
+# write_config FILE PLUGIN...: a KubeSchedulerConfiguration whose ack-co-scheduler profile
+# enables these plugins beside the defaults (multiPoint).
+write_config() {
+  local f=$1 list="" p; shift
+  for p in "$@"; do list="$list${list:+, }{name: $p}"; done
+  printf '%s\n' 'apiVersion: kubescheduler.config.k8s.io/v1' 'kind: KubeSchedulerConfiguration' \
+    'profiles:' '- schedulerName: ack-co-scheduler' '  plugins:' '    multiPoint:' \
+    "      enabled: [$list]" >"$f"
+}
+
 # kcreate FILE: kubectl create -f FILE quietly (kubectl has no -q); status is kubectl's.
 kcreate() { k create -f "$1" -o name >/dev/null; }

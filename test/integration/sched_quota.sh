@@ -86,15 +86,7 @@ EOF
 tree | k apply -f - -o name >/dev/null
 check "the ElasticQuotaTree is created" k get elasticquotatree elasticquotatree -n kube-system -o name
 
-cat >"$WORK/config.yaml" <<CFG
-apiVersion: kubescheduler.config.k8s.io/v1
-kind: KubeSchedulerConfiguration
-profiles:
-- schedulerName: ack-co-scheduler
-  plugins:
-    multiPoint:
-      enabled: [{name: CapacityScheduling}]
-CFG
+write_config "$WORK/config.yaml" CapacityScheduling
 start_cosched --config "$WORK/config.yaml"
 
 # workload NAME NAMESPACE RESOURCES: 5 replicas (a Deployment on apisim, 5 pods on k8s).
@@ -132,23 +124,10 @@ EOF
   fi
 }
 
-# The real control plane has no kubelet: finish what a kubelet would (pods being deleted go).
-reap() {
-  [ "$K8S" = 1 ] || return 0
-  k get pods -A -o jsonpath='{range .items[?(@.metadata.deletionTimestamp)]}{.metadata.namespace}{" "}{.metadata.name}{"\n"}{end}' |
-    while read -r ns name; do
-      [ -n "$name" ] && k delete pod "$name" -n "$ns" --grace-period=0 --force >/dev/null 2>&1
-    done
-}
-# Running per namespace: bound and not being deleted.
-running() {
-  k get pods -n "$1" -o jsonpath='{range .items[*]}{.spec.nodeName}{"|"}{.metadata.deletionTimestamp}{"\n"}{end}' |
-    grep -c '^[^|]\+|$'
-}
-counts() {  # ns... -> "4,4,3"
-  reap
+counts() {  # ns... -> "4,4,3": Running (bound, not being deleted) per namespace
+  reap_deleted
   local out="" ns
-  for ns in "$@"; do out="$out${out:+,}$(running "$ns")"; done
+  for ns in "$@"; do out="$out${out:+,}$(running_in "$ns")"; done
   echo "$out"
 }
 # steady WANT SECONDS ns...: the counts equal WANT at every sample for SECONDS.

@@ -6,7 +6,6 @@
 . "$(dirname "$0")/lib.sh"
 
 start_apisim || { notok "apisim starts"; exit 1; }
-K8S=0; [ "${COSCHED_APISERVER:-apisim}" = k8s ] && K8S=1
 printf '%s' '{"apiVersion":"v1","kind":"Node","metadata":{"name":"n1"},"status":{"capacity":{"cpu":"64","memory":"64Gi","pods":"110"},"allocatable":{"cpu":"64","memory":"64Gi","pods":"110"},"conditions":[{"type":"Ready","status":"True"}]}}' \
   | k create -f - -o name >/dev/null
 k apply -f "$ROOT/manifests/crds/scheduling.sigs.k8s.io_elasticquotas.yaml" -o name >/dev/null
@@ -16,23 +15,10 @@ eq() {  # namespace min max
   printf 'apiVersion: scheduling.sigs.k8s.io/v1alpha1\nkind: ElasticQuota\nmetadata: {name: quota, namespace: %s}\nspec: {min: {cpu: "%s"}, max: {cpu: "%s"}}\n' "$1" "$2" "$3"
 }
 { eq qa 4 10; echo ---; eq qb 4 8; echo ---; eq qc 9 1; } | k apply -f - -o name >/dev/null
-printf '%s\n' 'apiVersion: kubescheduler.config.k8s.io/v1' 'kind: KubeSchedulerConfiguration' \
-  'profiles:' '- schedulerName: ack-co-scheduler' '  plugins:' '    multiPoint:' \
-  '      enabled: [{name: CapacityScheduling}]' >"$WORK/config.yaml"
+write_config "$WORK/config.yaml" CapacityScheduling
 start_cosched --config "$WORK/config.yaml"
 
-reap() {  # no kubelet on the real control plane: pods being deleted go, as a kubelet would
-  [ "$K8S" = 1 ] || return 0
-  k get pods -A -o jsonpath='{range .items[?(@.metadata.deletionTimestamp)]}{.metadata.namespace}{" "}{.metadata.name}{"\n"}{end}' |
-    while read -r ns name; do
-      [ -n "$name" ] && k delete pod "$name" -n "$ns" --grace-period=0 --force >/dev/null 2>&1
-    done
-}
-running() {
-  reap
-  k get pods -n "$1" -o jsonpath='{range .items[*]}{.spec.nodeName}{"|"}{.metadata.deletionTimestamp}{"\n"}{end}' |
-    grep -c '^[^|]\+|$'
-}
+running() { reap_deleted; running_in "$1"; }
 gen() { "$PY" "$ROOT/test/integration/genpods.py" --cpu 1 --memory 10Mi "$@"; }
 
 gen --count 10 --prefix a- --namespace qa | k create -f - -o name >/dev/null

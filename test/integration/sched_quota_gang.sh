@@ -6,7 +6,6 @@
 . "$(dirname "$0")/lib.sh"
 
 start_apisim || { notok "apisim starts"; exit 1; }
-K8S=0; [ "${COSCHED_APISERVER:-apisim}" = k8s ] && K8S=1
 printf '%s' '{"apiVersion":"v1","kind":"Node","metadata":{"name":"n1"},"status":{"capacity":{"cpu":"64","memory":"64Gi","pods":"110"},"allocatable":{"cpu":"64","memory":"64Gi","pods":"110"},"conditions":[{"type":"Ready","status":"True"}]}}' \
   | k create -f - -o name >/dev/null
 k apply -f "$ROOT/manifests/crds/scheduling.sigs.k8s.io_elasticquotatrees.yaml" \
@@ -26,23 +25,10 @@ spec:
     - {name: root.qa, namespaces: [qa], min: {cpu: 10}, max: {cpu: 20}}
     - {name: root.qb, namespaces: [qb], min: {cpu: 10}, max: {cpu: 20}}
 EQT
-printf '%s\n' 'apiVersion: kubescheduler.config.k8s.io/v1' 'kind: KubeSchedulerConfiguration' \
-  'profiles:' '- schedulerName: ack-co-scheduler' '  plugins:' '    multiPoint:' \
-  '      enabled: [{name: Coscheduling}, {name: CapacityScheduling}]' >"$WORK/config.yaml"
+write_config "$WORK/config.yaml" Coscheduling CapacityScheduling
 start_cosched --config "$WORK/config.yaml"
 
-reap() {  # the real control plane has no kubelet: pods being deleted go, as a kubelet would
-  [ "$K8S" = 1 ] || return 0
-  k get pods -A -o jsonpath='{range .items[?(@.metadata.deletionTimestamp)]}{.metadata.namespace}{" "}{.metadata.name}{"\n"}{end}' |
-    while read -r ns name; do
-      [ -n "$name" ] && k delete pod "$name" -n "$ns" --grace-period=0 --force >/dev/null 2>&1
-    done
-}
-running() {  # namespace [label selector]
-  reap
-  k get pods -n "$1" ${2:+-l "$2"} -o jsonpath='{range .items[*]}{.spec.nodeName}{"|"}{.metadata.deletionTimestamp}{"\n"}{end}' |
-    grep -c '^[^|]\+|$'
-}
+running() { reap_deleted; running_in "$@"; }   # namespace [label selector]
 pods() {  # namespace prefix count [gang]
   local i labels="app: $2"
   [ -n "${4:-}" ] && labels="$labels, pod-group.scheduling.sigs.k8s.io/name: $4, pod-group.scheduling.sigs.k8s.io/min-available: '$3'"

@@ -27,9 +27,7 @@ spec:
     - {name: root.qa, namespaces: [qa], min: {cpu: 4}, max: {cpu: 8}}
     - {name: root.qb, namespaces: [qb], min: {cpu: 4}, max: {cpu: 8}}
 EQT
-printf '%s\n' 'apiVersion: kubescheduler.config.k8s.io/v1' 'kind: KubeSchedulerConfiguration' \
-  'profiles:' '- schedulerName: ack-co-scheduler' '  plugins:' '    multiPoint:' \
-  '      enabled: [{name: Coscheduling}, {name: CapacityScheduling}]' >"$WORK/config.yaml"
+write_config "$WORK/config.yaml" Coscheduling CapacityScheduling
 valgrind --error-exitcode=9 --leak-check=full --show-leak-kinds=definite,indirect \
   --errors-for-leak-kinds=definite,indirect "$VG_COSCHED" --kubeconfig "$KCFG" \
   --config "$WORK/config.yaml" \
@@ -42,10 +40,6 @@ k delete pod vg-1 vg-2 vg-3 --wait=false >/dev/null
 wait_until 60 all_ours_bound
 check "20 more pods bound after deletions" all_ours_bound
 # Quota: qa borrows the whole root (8 x 1 cpu), then qb (below its min) takes 2 back.
-running_in() {
-  k get pods -n "$1" -o jsonpath='{range .items[*]}{.spec.nodeName}{"|"}{.metadata.deletionTimestamp}{"\n"}{end}' |
-    grep -c '^[^|]\+|$'
-}
 "$PY" "$ROOT/test/integration/genpods.py" --count 10 --prefix qa- --cpu 1 --memory 10Mi --namespace qa |
   k create -f - -o name >/dev/null
 wait_until 60 equals 8 running_in qa
