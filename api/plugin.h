@@ -44,6 +44,9 @@
  *  cs_fw_write           any (done: bind I/O)        no         API write on the bind connection
  *  cs_fw_event           any                         no         an Event about a plugin's object
  *  cs_fw_preempt         scheduling (in post_filter) no         victim selection dry runs
+ *  cs_fw_tolerate        scheduling (in pre_filter)  no         an implicit toleration for the attempt
+ *  cs_fw_invalidate      any                         no         cached per-node results go stale
+ *  fallback              scheduling                  no         a feasible node, per pod attempt
  */
 #include <stdbool.h>
 #include <stddef.h>
@@ -131,6 +134,13 @@ struct cs_fw_call;
  * they are filtered; every other node gets UnschedulableAndUnresolvable "node(s) didn't satisfy
  * plugin(s) [<plugins>]". Sets from several plugins intersect. Names are copied. */
 void cs_fw_prefilter_nodes(struct cs_fw_call *c, const char *const *names, uint32_t n);
+
+/* From pre_filter: the pod tolerates this taint for this attempt, as if it carried a
+ * matching toleration (e.g. burst pods tolerate the virtual-node taint implicitly). Filters
+ * that test taints ask cs_fw_tolerated. The taint is copied. */
+void cs_fw_tolerate(struct cs_fw_call *c, const struct cs_taint *taint);
+/* Did a PreFilter of this attempt tolerate the taint (cs_fw_tolerate)? */
+bool cs_fw_tolerated(const struct cs_fw_call *c, const struct cs_taint *taint);
 
 /* Services the framework offers plugins (read-only views; stable for the session). */
 const struct cs_node_info *cs_snapshot_node(const struct cs_snapshot *s, const char *name);
@@ -227,6 +237,11 @@ void cs_fw_event(struct cs_fw_handle *h, const struct cs_object_ref *ref, const 
  * NULL when there is none (unit tests). Register at init. */
 struct cs_metrics_registry;
 struct cs_metrics_registry *cs_fw_metrics(struct cs_fw_handle *h);
+
+/* Results the framework cached for equivalent pods (CS_PLUGIN_NODE_LOCAL) are dropped at the
+ * next session (any thread): a node-local plugin calls it when snapshot-wide data it reads
+ * changed outside the Node objects (a namespace's labels, a node's CPU topology object). */
+void cs_fw_invalidate(struct cs_fw_handle *h);
 
 /* Per-node plugin state, part of the node info: created per node, kept current as pods are
  * added to or removed from the node (cache and snapshot alike), copied into the snapshot with
@@ -384,6 +399,18 @@ struct cs_plugin {
     /* Per pod: does this plugin behave as CS_PLUGIN_NODE_LOCAL for this pod (e.g. a pod
      * without spread constraints)? NULL = the flag decides. */
     bool (*node_local)(void *priv, const struct cs_pod *pod);
+
+    /* A node-local plugin that reads only these pod label / annotation keys (NULL-terminated)
+     * sets them instead of CS_PLUGIN_POD_META: equivalent pods must then agree on these keys
+     * (as labels and as annotations), not on all their metadata. */
+    const char *const *meta_keys;
+
+    /* Fallback nodes: a node that passed every filter but that this plugin wants for the pod
+     * only when no other node fits (ECS before ECI). The cycle then picks among the other
+     * feasible nodes, and among the fallback ones only when there is none. Node-local:
+     * the answer may depend only on the pod and the node. NULL = never a fallback. */
+    bool (*fallback)(struct cs_fw_call *c, const struct cs_pod *pod,
+                     const struct cs_node_info *ni);
 };
 
 #endif

@@ -21,6 +21,7 @@ const struct cs_plugin *const cs_registry_plugins[] = {
     &cs_plugin_defaultbinder,
     &cs_plugin_coscheduling,
     &cs_plugin_capacityscheduling,
+    &cs_plugin_cpusetscheduling,
     &cs_plugin_defaultpreemption,
 };
 

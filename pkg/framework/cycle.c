@@ -108,6 +108,57 @@ void cs_fw_prefilter_nodes(struct cs_fw_call *c, const char *const *names, uint3
                           : cs_arena_printf(a, "[%.*s %s]", (int)(l - 2), att->pf_plugins + 1, who);
 }
 
+void cs_fw_tolerate(struct cs_fw_call *c, const struct cs_taint *taint)
+{
+    struct cs_fw_attempt *att = c->fw;
+    if (att == NULL || cs_fw_tolerated(c, taint)) {
+        return;
+    }
+    struct cs_taint *t = cs_arena_alloc(c->arena, sizeof(*t) * (att->n_tolerated + 1));
+    if (att->n_tolerated) {
+        memcpy(t, att->tolerated, sizeof(*t) * att->n_tolerated);
+    }
+    t[att->n_tolerated] = (struct cs_taint){
+        .key = cs_arena_strdup(c->arena, taint->key ? taint->key : ""),
+        .value = taint->value ? cs_arena_strdup(c->arena, taint->value) : NULL,
+        .effect = taint->effect,
+    };
+    att->tolerated = t;
+    att->n_tolerated++;
+}
+
+static bool opt_eq(const char *a, const char *b)
+{
+    return strcmp(a ? a : "", b ? b : "") == 0;
+}
+
+bool cs_fw_tolerated(const struct cs_fw_call *c, const struct cs_taint *taint)
+{
+    const struct cs_fw_attempt *att = c->fw;
+    for (uint32_t i = 0; att && i < att->n_tolerated; i++) {
+        const struct cs_taint *t = &att->tolerated[i];
+        if (t->effect == taint->effect && opt_eq(t->key, taint->key) &&
+            opt_eq(t->value, taint->value)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Does a plugin of the profile want this feasible node only as a fallback? */
+static bool is_fallback(const struct cs_fw_attempt *att, const struct cs_pod *pod,
+                        const struct cs_node_info *ni)
+{
+    const struct cs_profile *prof = att->prof;
+    for (uint32_t i = 0; i < prof->n_fallback; i++) {
+        const struct cs_fw_inst *in = &prof->insts[prof->fallback[i]];
+        if (in->p->fallback(&att->calls[in->slot], pod, ni)) {
+            return true;
+        }
+    }
+    return false;
+}
+
 static bool pf_allows(const struct cs_fw_attempt *att, const char *node)
 {
     for (uint32_t i = 0; i < att->pf_n; i++) {
@@ -573,7 +624,7 @@ static int eq_schedule(struct cs_profile *prof, struct cs_cycle *c, struct cs_fw
     struct cs_node_info **feasible = cs_arena_alloc(a, sizeof(*feasible) * n_nodes);
     eq->stale = cs_arena_alloc(a, sizeof(*eq->stale) * n_nodes);
     eq->stale_n = 0;
-    uint32_t n_feasible = 0;
+    uint32_t n_feasible = 0, n_fb = 0;
     int64_t t_f = cs_mono_ns();
     const uint64_t *vers = c->snap->vers;
     struct cs_node_info *const *list = c->snap->list;
@@ -593,16 +644,27 @@ static int eq_schedule(struct cs_profile *prof, struct cs_cycle *c, struct cs_fw
                 }
                 ok = code == CS_SUCCESS;
             }
-            eq->fit[idx] = ok;
+            eq->fit[idx] = ok ? (prof->n_fallback && is_fallback(att, pod, ni) ? 2 : 1) : 0;
             eq->ver[idx] = vers[idx];
             eq->recomputed++;
             if (ok) {
                 eq->stale[eq->stale_n++] = ni;
             }
         }
-        if (eq->fit[idx]) {
+        if (eq->fit[idx] == 1) {
             fidx[n_feasible] = (int32_t)idx;
             feasible[n_feasible++] = list[idx];
+        } else if (eq->fit[idx] == 2) {
+            n_fb++;
+        }
+    }
+    if (n_feasible == 0 && n_fb > 0) {
+        /* only fallback nodes fit: choose among them */
+        for (uint32_t idx = 0; idx < n_nodes; idx++) {
+            if (eq->fit[idx] == 2) {
+                fidx[n_feasible] = (int32_t)idx;
+                feasible[n_feasible++] = list[idx];
+            }
         }
     }
     res->ep_ns[CS_EP_FILTER] = cs_mono_ns() - t_f;
@@ -614,11 +676,10 @@ static int eq_schedule(struct cs_profile *prof, struct cs_cycle *c, struct cs_fw
     if (pick_best(prof, c, att, pod, feasible, fidx, n_feasible, eq, best, res) != 0) {
         return -1;
     }
-    if (n_feasible == 1) {
-        /* pick_best did not score: stale nodes were not scored for any plugin. */
-        if (eq->stale_n) {
-            memset(eq->raw_ok, 0, sizeof(*eq->raw_ok) * (eq->n_score ? eq->n_score : 1));
-        }
+    if ((n_feasible == 1 && eq->stale_n) || n_fb > 0) {
+        /* Raw scores are kept only while they cover every fit node: pick_best did not score
+         * with one feasible node, and fallback nodes are scored only when chosen among. */
+        memset(eq->raw_ok, 0, sizeof(*eq->raw_ok) * (eq->n_score ? eq->n_score : 1));
     }
     return 1;
 }
@@ -708,7 +769,9 @@ void cs_fw_schedule_pod(struct cs_profile *prof, struct cs_cycle *c, const struc
     }
     uint32_t want = cs_fw_num_nodes_to_find(n_nodes, prof->pct_nodes_to_score);
     struct cs_node_info **feasible = cs_arena_alloc(a, sizeof(*feasible) * n_nodes);
-    uint32_t n_feasible = 0;
+    struct cs_node_info **fallback =
+        prof->n_fallback ? cs_arena_alloc(a, sizeof(*fallback) * n_nodes) : NULL;
+    uint32_t n_feasible = 0, n_fb = 0;
     struct reasons rs;
     cs_map_init(&rs.map);
     rs.events = 0;
@@ -735,7 +798,11 @@ void cs_fw_schedule_pod(struct cs_profile *prof, struct cs_cycle *c, const struc
         enum cs_code code = filter_node_nominated(c, att, filters, n_filters, pod, ni, &st, &in);
         codes[idx] = (uint8_t)code;
         if (code == CS_SUCCESS) {
-            feasible[n_feasible++] = ni;
+            if (prof->n_fallback && is_fallback(att, pod, ni)) {
+                fallback[n_fb++] = ni;      /* kept aside; they do not end the search */
+            } else {
+                feasible[n_feasible++] = ni;
+            }
             continue;
         }
         if (code == CS_ERROR) {
@@ -756,6 +823,10 @@ void cs_fw_schedule_pod(struct cs_profile *prof, struct cs_cycle *c, const struc
         rejectors |= in->slot < 64 ? 1ull << in->slot : ~0ull;
     }
     c->next_start = (start + visited) % n_nodes;
+    if (n_feasible == 0 && n_fb > 0) {
+        feasible = fallback;
+        n_feasible = n_fb;
+    }
     res->ep_ns[CS_EP_FILTER] = cs_mono_ns() - t1;
     res->evaluated = visited;
     res->feasible = n_feasible;

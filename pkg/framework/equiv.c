@@ -153,6 +153,18 @@ bool cs_fw_pod_equivalent_meta(const struct cs_pod *a, const struct cs_pod *b, b
     return same_fields(a, b, meta);
 }
 
+bool cs_fw_pod_same_keys(const struct cs_pod *a, const struct cs_pod *b, const char *const *keys,
+                         uint32_t n)
+{
+    for (uint32_t i = 0; i < n; i++) {
+        if (!str_eq(cs_pod_label(a, keys[i]), cs_pod_label(b, keys[i])) ||
+            !str_eq(cs_pod_annotation(a, keys[i]), cs_pod_annotation(b, keys[i]))) {
+            return false;
+        }
+    }
+    return true;
+}
+
 bool cs_fw_pod_sched_same(const struct cs_pod *a, const struct cs_pod *b)
 {
     return a == b || (a->constraints_hash == b->constraints_hash && same_fields(a, b, true));

@@ -38,6 +38,10 @@ struct cs_profile {
     int32_t pct_nodes_to_score;    /* < 0: score all nodes; 0: adaptive; 1..100 */
     bool eq_meta;                  /* equivalence compares labels/annotations (a node-local
                                     * plugin sets CS_PLUGIN_POD_META) */
+    const char **eq_keys;          /* else only these keys (node-local plugins' meta_keys) */
+    uint32_t n_eq_keys;
+    uint32_t *fallback;            /* instances with a fallback op that filter (insts index) */
+    uint32_t n_fallback;
     const struct cs_api_ctx *api;
 };
 
@@ -76,6 +80,9 @@ bool cs_fw_pod_equivalent(const struct cs_pod *a, const struct cs_pod *b);
 bool cs_fw_pod_sched_same(const struct cs_pod *a, const struct cs_pod *b);
 /* The same, comparing labels and annotations only when meta is set. */
 bool cs_fw_pod_equivalent_meta(const struct cs_pod *a, const struct cs_pod *b, bool meta);
+/* Do a and b agree on these label and annotation keys? */
+bool cs_fw_pod_same_keys(const struct cs_pod *a, const struct cs_pod *b, const char *const *keys,
+                         uint32_t n);
 
 /* Per-node results of the last pod, reused for the next equivalent pod when every filter and
  * score plugin of the profile is CS_PLUGIN_NODE_LOCAL and all nodes are evaluated. Entries are
@@ -90,7 +97,8 @@ struct cs_eqcache {
     uint32_t cap;
     uint64_t skip_mask;            /* pre_filter skips the cached results were computed with */
     uint64_t *ver;                 /* per node: version the entry was computed at (0 = none) */
-    uint8_t *fit;                  /* per node: passed every filter */
+    uint8_t *fit;                  /* per node: 0 no, 1 passed every filter, 2 passed but a
+                                    * fallback node (api/plugin.h `fallback`) */
     uint32_t n_score;              /* score plugins (profile order) */
     int64_t *raw;                  /* n_score x cap raw scores */
     bool *raw_ok;                  /* per score plugin: raw complete for every fit node */
@@ -112,6 +120,8 @@ struct cs_fw_attempt {
     const char **pf_names;         /* pod arena */
     uint32_t pf_n;
     const char *pf_plugins;        /* "[A B]", who restricted them */
+    struct cs_taint *tolerated;    /* implicit tolerations (cs_fw_tolerate), pod arena */
+    uint32_t n_tolerated;
 };
 
 struct cs_nominator;

@@ -84,6 +84,13 @@ void cs_fw_event(struct cs_fw_handle *h, const struct cs_object_ref *ref, const 
     }
 }
 
+void cs_fw_invalidate(struct cs_fw_handle *h)
+{
+    if (h) {
+        atomic_fetch_add(&h->invalidations, 1);
+    }
+}
+
 struct cs_metrics_registry *cs_fw_metrics(struct cs_fw_handle *h)
 {
     return h ? h->metrics : NULL;

@@ -11,6 +11,7 @@
  * it, after the profiles). Thread: built on the main thread; cs_fw_raise and cs_fw_write may be
  * called from any thread once the owner set its hooks.
  */
+#include <stdatomic.h>
 #include <stdint.h>
 
 #include "api/plugin.h"
@@ -39,6 +40,8 @@ struct cs_fw_handle {
                   const char *reason, const char *note);
     void *arg;
     struct cs_metrics_registry *metrics;   /* borrowed; NULL = none */
+    _Atomic uint64_t invalidations;        /* cs_fw_invalidate calls; the owner bumps the
+                                            * snapshot epoch when it moved */
 };
 
 void cs_fw_handle_init(struct cs_fw_handle *h);

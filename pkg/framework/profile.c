@@ -141,8 +141,20 @@ int cs_profile_build_fw(struct cs_profile *prof, const char *name,
         }
     }
     for (uint32_t i = 0; i < prof->n_insts; i++) {
-        uint32_t f = prof->insts[i].p->flags;
+        const struct cs_plugin *p = prof->insts[i].p;
+        uint32_t f = p->flags;
         prof->eq_meta = prof->eq_meta || ((f & CS_PLUGIN_NODE_LOCAL) && (f & CS_PLUGIN_POD_META));
+        for (uint32_t k = 0; p->meta_keys && p->meta_keys[k]; k++) {
+            prof->eq_keys = cs_realloc(prof->eq_keys, sizeof(*prof->eq_keys) * (prof->n_eq_keys + 1));
+            prof->eq_keys[prof->n_eq_keys++] = p->meta_keys[k];
+        }
+    }
+    const struct cs_fw_point *fpt = &prof->points[CS_EP_FILTER];
+    for (uint32_t i = 0; i < fpt->n; i++) {
+        if (prof->insts[fpt->inst[i]].p->fallback) {
+            prof->fallback = cs_realloc(prof->fallback, sizeof(*prof->fallback) * (prof->n_fallback + 1));
+            prof->fallback[prof->n_fallback++] = fpt->inst[i];
+        }
     }
     if (prof->points[CS_EP_QUEUE_SORT].n > 1) {
         snprintf(err, errlen, "profile %s: only one queueSort plugin may be enabled", prof->name);
@@ -170,6 +182,8 @@ void cs_profile_destroy(struct cs_profile *prof)
         cs_free(prof->points[ep].weight);
     }
     cs_free(prof->insts);
+    cs_free(prof->eq_keys);
+    cs_free(prof->fallback);
     cs_free((void *)prof->name);
     memset(prof, 0, sizeof(*prof));
 }

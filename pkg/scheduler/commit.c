@@ -335,6 +335,11 @@ void cs_sched_run_session(struct cs_scheduler *s, struct cs_qentry **batch, size
 {
     int64_t t0 = cs_mono_ns();
     cs_cache_update_snapshot(&s->cache, &s->snap);
+    uint64_t inval = atomic_load(&s->fw.invalidations);
+    if (inval != s->fw_invalidations) {
+        s->fw_invalidations = inval;
+        s->snap.epoch++;           /* a plugin's snapshot-wide data changed (cs_fw_invalidate) */
+    }
     s->cycle.snap = &s->snap;
     if (s->journal) {
         cs_cache_drain(&s->cache, replay_change, s);

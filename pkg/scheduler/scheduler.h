@@ -69,6 +69,7 @@ struct cs_scheduler {
     struct cs_snapshot snap;
     struct cs_cycle cycle;
     struct cs_fw_handle fw;        /* what plugins registered at init; hooks set here */
+    uint64_t fw_invalidations;     /* fw.invalidations the snapshot epoch last followed */
     struct cs_nominator nominator;
     struct cs_session session;
     struct cs_session_env env;

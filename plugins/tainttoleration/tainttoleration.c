@@ -1,6 +1,7 @@
 /*
  * TaintToleration.
- *  Filter: the first NoSchedule/NoExecute taint none of the pod's tolerations tolerates makes the
+ *  Filter: the first NoSchedule/NoExecute taint none of the pod's tolerations tolerates (nor an
+ *  implicit toleration a PreFilter gave the attempt, cs_fw_tolerate) makes the
  *  node UnschedulableAndUnresolvable with kube-scheduler v1.37's "node(s) had untolerated
  *  taint(s)" (no key or value: checked against the real kube-scheduler, test/integration/k8s_diff).
  *  Score: the number of PreferNoSchedule taints the pod does not tolerate. Upstream first keeps
@@ -16,7 +17,6 @@
 static enum cs_code taint_filter(struct cs_fw_call *c, const struct cs_pod *pod,
                                  const struct cs_node_info *ni, struct cs_status *st)
 {
-    (void)c;
     const struct cs_node *node = ni->node;
     if (node == NULL) {
         return cs_status_set(st, CS_ERROR, "invalid nodeInfo");
@@ -26,7 +26,8 @@ static enum cs_code taint_filter(struct cs_fw_call *c, const struct cs_pod *pod,
         if (t->effect != CS_EFFECT_NO_SCHEDULE && t->effect != CS_EFFECT_NO_EXECUTE) {
             continue;
         }
-        if (cs_tolerations_tolerate(pod->tolerations, pod->n_tolerations, t)) {
+        if (cs_tolerations_tolerate(pod->tolerations, pod->n_tolerations, t) ||
+            cs_fw_tolerated(c, t)) {
             continue;
         }
         return cs_status_set(st, CS_UNSCHEDULABLE_AND_UNRESOLVABLE, UNTOLERATED);
