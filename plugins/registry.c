@@ -22,6 +22,8 @@ const struct cs_plugin *const cs_registry_plugins[] = {
     &cs_plugin_coscheduling,
     &cs_plugin_capacityscheduling,
     &cs_plugin_cpusetscheduling,
+    &cs_plugin_gpushare,
+    &cs_plugin_eciburst,
     &cs_plugin_defaultpreemption,
 };
 

@@ -24,6 +24,8 @@ extern const struct cs_plugin cs_plugin_defaultbinder;
 extern const struct cs_plugin cs_plugin_coscheduling;
 extern const struct cs_plugin cs_plugin_capacityscheduling;
 extern const struct cs_plugin cs_plugin_cpusetscheduling;
+extern const struct cs_plugin cs_plugin_gpushare;
+extern const struct cs_plugin cs_plugin_eciburst;
 extern const struct cs_plugin cs_plugin_defaultpreemption;
 
 /* Every registered plugin, in no particular order. */

@@ -633,6 +633,37 @@ struct node_ref {
     char *ip;
 };
 
+#define TOPO_GROUP "topology.node.k8s.io"
+
+/* The NodeResourceTopology type, served first (its CRD created) when it is not yet. */
+static struct cs_apisim_rtype *topology_rt(struct cs_apisim_store *st)
+{
+    struct cs_apisim_rtype *rt = cs_apisim_store_rtype(st, TOPO_GROUP, "noderesourcetopologies");
+    if (rt) {
+        return rt;
+    }
+    struct cs_apisim_rtype *crd = cs_apisim_store_rtype(st, "apiextensions.k8s.io",
+                                                        "customresourcedefinitions");
+    if (crd == NULL) {
+        return NULL;
+    }
+    json_t *o = json_pack(
+        "{s:s,s:s,s:{s:s},s:{s:s,s:s,s:{s:s,s:s,s:s,s:s,s:[s]},s:[{s:s,s:b,s:b,s:{s:{s:s,s:b}}}]}}",
+        "apiVersion", "apiextensions.k8s.io/v1", "kind", "CustomResourceDefinition", "metadata",
+        "name", "noderesourcetopologies." TOPO_GROUP, "spec", "group", TOPO_GROUP, "scope",
+        "Cluster", "names", "kind", "NodeResourceTopology", "listKind",
+        "NodeResourceTopologyList", "plural", "noderesourcetopologies", "singular",
+        "noderesourcetopology", "shortNames", "node-res-topo", "versions", "name", "v1alpha1",
+        "served", 1, "storage", 1, "schema", "openAPIV3Schema", "type", "object",
+        "x-kubernetes-preserve-unknown-fields", 1);
+    struct cs_apisim_status status = { 0 };
+    if (cs_apisim_store_create(st, crd, NULL, o, NULL, &status) != 0) {
+        CS_ERROR_S(status.message, "Cannot create the NodeResourceTopology CRD");
+        return NULL;
+    }
+    return cs_apisim_store_rtype(st, TOPO_GROUP, "noderesourcetopologies");
+}
+
 static int gen_nodes(struct cs_apisim_sim *s, const struct cs_apisim_nodegen *g, size_t *gidx)
 {
     struct cs_apisim_rtype *nrt = cs_apisim_store_rtype(s->st, "", "nodes");
@@ -641,10 +672,29 @@ static int gen_nodes(struct cs_apisim_sim *s, const struct cs_apisim_nodegen *g,
         CS_ERROR_S("nodes not registered", "Cannot generate nodes: the store serves no nodes");
         return -1;
     }
+    struct cs_apisim_rtype *topo_rt = g->sockets > 0 ? topology_rt(s->st) : NULL;
     for (size_t i = 0; i < g->count; i++) {
         json_t *n = cs_apisim_nodegen_node(g, i, (*gidx)++);
+        json_t *topo = NULL;
+        if (topo_rt) {
+            /* the node's NodeResourceTopology, as koordlet reports it */
+            const json_t *md = json_object_get(n, "metadata");
+            topo = json_pack("{s:s,s:s,s:{s:O,s:{s:O}},s:[s]}", "apiVersion",
+                             TOPO_GROUP "/v1alpha1", "kind", "NodeResourceTopology", "metadata",
+                             "name", json_object_get(md, "name"), "annotations",
+                             "node.koordinator.sh/cpu-topology",
+                             json_object_get(json_object_get(md, "annotations"),
+                                             "node.koordinator.sh/cpu-topology"),
+                             "topologyPolicies", "None");
+        }
         if (cs_apisim_store_create(s->st, nrt, NULL, n, NULL, &st) != 0) {
             CS_ERROR_S(st.message, "Cannot create generated node", CS_KVI("index", i));
+            json_decref(topo);
+            return -1;
+        }
+        if (topo && cs_apisim_store_create(s->st, topo_rt, NULL, topo, NULL, &st) != 0) {
+            CS_ERROR_S(st.message, "Cannot create generated NodeResourceTopology",
+                       CS_KVI("index", i));
             return -1;
         }
         s->stats.nodes_generated++;

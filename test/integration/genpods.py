@@ -4,6 +4,7 @@
 genpods.py --count N [--prefix p-] [--namespace default] [--cpu 100m] [--memory 500Mi]
            [--scheduler ack-co-scheduler] [--label k=v]... [--node-selector k=v]...
            [--toleration key=value:Effect]... [--host-port N] [--gate name] [--priority N] [--priority-class NAME]
+           [--annotation k=v]... [--gpu-mem GiB] [--cpu-limit Q]
 """
 import argparse
 import json
@@ -27,6 +28,8 @@ ap.add_argument("--priority", type=int)
 ap.add_argument("--priority-class", help="priorityClassName")
 ap.add_argument("--grace", type=int, help="terminationGracePeriodSeconds")
 ap.add_argument("--affinity-json")
+ap.add_argument("--gpu-mem", type=int, default=0, help="aliyun.com/gpu-mem limit (GiB)")
+ap.add_argument("--cpu-limit", help="limits.cpu when it differs from the request")
 a = ap.parse_args()
 
 
@@ -45,8 +48,13 @@ for i in range(a.start, a.start + a.count):
         res["cpu"] = a.cpu
     if a.memory:
         res["memory"] = a.memory
+    lim = dict(res)
+    if a.cpu_limit:
+        lim["cpu"] = a.cpu_limit
+    if a.gpu_mem:
+        lim["aliyun.com/gpu-mem"] = str(a.gpu_mem)
     c = {"name": "c", "image": "registry.k8s.io/pause:3.9",
-         "resources": {"requests": dict(res), "limits": dict(res)}}
+         "resources": {"requests": dict(res), "limits": lim}}
     if a.host_port:
         c["ports"] = [{"containerPort": 8080, "hostPort": a.host_port, "protocol": "TCP"}]
     spec = {"schedulerName": a.scheduler, "containers": [c]}
