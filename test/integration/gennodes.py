@@ -8,7 +8,7 @@ gennodes.py --count N [--prefix node-] [--cpu 32] [--memory 64Gi] [--pods 110]
             [--bad-topology]       the topology annotation is malformed JSON
             [--gpus G --gpu-mem M] aliyun.com/gpu-count G, aliyun.com/gpu-mem G*M
             [--virtual]            an ECI virtual node (label type=virtual-kubelet + taint)
-            [--label k=v]...
+            [--label k=v]... [--taint key=value:Effect]...
 """
 import argparse
 import json
@@ -30,6 +30,7 @@ ap.add_argument("--gpus", type=int, default=0)
 ap.add_argument("--gpu-mem", type=int, default=0)
 ap.add_argument("--virtual", action="store_true")
 ap.add_argument("--label", action="append", default=[])
+ap.add_argument("--taint", action="append", default=[], help="key=value:Effect")
 a = ap.parse_args()
 
 
@@ -62,6 +63,10 @@ for i in range(a.start, a.start + a.count):
         labels["type"] = "virtual-kubelet"
         spec["taints"] = [{"key": "virtual-kubelet.io/provider", "value": "alibabacloud",
                            "effect": "NoSchedule"}]
+    for t in a.taint:
+        kv, eff = t.rsplit(":", 1)
+        k, v = kv.split("=", 1)
+        spec.setdefault("taints", []).append({"key": k, "value": v, "effect": eff})
     items.append({"apiVersion": "v1", "kind": "Node",
                   "metadata": {"name": name, "labels": labels}, "spec": spec,
                   "status": {"capacity": cap, "allocatable": cap,

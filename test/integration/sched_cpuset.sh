@@ -46,13 +46,15 @@ check "... every one within one NUMA node, no CPU twice, none on the node withou
 check "no pod on bad-0" equals 0 on_node bad-
 gen --count 1 --prefix extra- --cpu 1 --cpu-limit 4 --memory 100Mi | kcreate /dev/stdin
 msg() { k get pod "$1" -o jsonpath='{.status.conditions[?(@.type=="PodScheduled")].message}'; }
+msg_has() { msg "$1" | grep -q "$2"; }
 wait_until 20 nonempty msg extra-0
 check "a 17th pod stays pending: \"$(msg extra-0)\"" \
   grep -q "2 node(s) didn't have enough free CPUs for the cpuset.*1 node(s) had no CPU topology\|1 node(s) had no CPU topology.*2 node(s) didn't have enough free CPUs for the cpuset" <<<"$(msg extra-0)"
 
 events() { k get events -A -o jsonpath='{range .items[*]}{.reason}{" "}{.note}{.message}{"\n"}{end}' 2>/dev/null; }
+ev_has() { events | grep -q "$1"; }
 gen --count 1 --prefix frac- --cpu 1500m --memory 100Mi | kcreate /dev/stdin
-wait_until 20 grep -q "not a whole number of CPUs" <(events)
+wait_until 20 ev_has "not a whole number of CPUs"
 check "a fractional limit is refused with an event that says why" \
   grep -q "FailedScheduling.*container c has limits.cpu 1500m, not a whole number of CPUs" <<<"$(events)"
 check "the malformed topology of bad-0 is reported by an Event on its NodeResourceTopology" \
