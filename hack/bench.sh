@@ -149,6 +149,67 @@ run_quota_shape() {  # name nodes
   stop_apisim
 }
 
+# Device shapes (issue 12), beside SchedulingBasic's ceiling; the placement figures come from
+# the pods' annotations afterwards (test/integration/devcheck.py):
+#   GPUShare        1000 nodes x 8 GPUs x 80 GiB, 20000 pods asking 1..40 GiB in random order;
+#                   GPUs in use over the fewest that could hold the memory (sum / 80, rounded up)
+#   CpusetTopology  1000 nodes of 2 sockets x 32 cores x 2 threads (a NodeResourceTopology each),
+#                   10000 pods of 2..16 whole CPUs; the share placed within one NUMA node
+run_device_shape() {  # name plugin want
+  echo
+  local want=$3
+  "$PY" - "$1" >"$WORK/devices.json" <<'PYGEN'
+import json, random, sys
+random.seed(12)
+if sys.argv[1] == "GPUShare":
+    nodes = ["nodes=1000,cpu=96,memory=768Gi,pods=110,gpus=8,gpu-mem=80,prefix=gpu-"]
+    pods = [{"count": 1, "start": i, "cpu": "100m", "memory": "100Mi", "gpu-mem": random.randint(1, 40),
+             "scheduler": "ack-co-scheduler", "prefix": "gp-"} for i in range(20000)]
+else:
+    nodes = ["nodes=1000,sockets=2,cores=32,threads=2,memory=256Gi,pods=110,prefix=node-"]
+    pods = [{"count": 1, "start": i, "cpu": str(random.randint(2, 16)), "memory": "100Mi",
+             "annotations": {"cpuset-scheduler": "true"},
+             "scheduler": "ack-co-scheduler", "prefix": "cs-"} for i in range(10000)]
+print(json.dumps({"nodes": nodes, "pods": pods}))
+PYGEN
+  if [ "$1" = GPUShare ]; then
+    echo "## $1: 1000 nodes x 8 GPUs x 80 GiB, 20000 pods asking 1..40 GiB (random order)"
+  else
+    echo "## $1: 1000 nodes of 2 sockets x 32 cores x 2 threads, 10000 pods of 2..16 whole CPUs"
+  fi
+  rm -f "$WORK/apisim.out"
+  "$B/apisim" --listen 127.0.0.1:0 --kubeconfig-out "$KCFG" --running-delay off \
+    --cluster-gen-file "$WORK/devices.json" >"$WORK/apisim.out" 2>"$WORK/apisim.log" &
+  APID=$!
+  for _ in $(seq 1 900); do grep -q "serving on" "$WORK/apisim.out" 2>/dev/null && break; sleep 0.1; done
+  printf 'apiVersion: kubescheduler.config.k8s.io/v1\nkind: KubeSchedulerConfiguration\nprofiles:\n- schedulerName: ack-co-scheduler\n  plugins:\n    multiPoint:\n      enabled: [{name: %s}]\n' "$2" >"$WORK/dev-config.yaml"
+  "$B/cosched" --kubeconfig "$KCFG" --config "$WORK/dev-config.yaml" --leader-elect=false \
+    --secure-port 0 -v=0 >"$WORK/cosched.log" 2>&1 &
+  CPID=$!
+  for _ in $(seq 1 100); do grep -q healthPort "$WORK/cosched.log" && break; sleep 0.1; done
+  local port
+  port=$(grep -o 'healthPort=[0-9]*' "$WORK/cosched.log" | head -1 | cut -d= -f2)
+  "$PY" "$ROOT/hack/benchwatch.py" --port "$port" --pid "$CPID" --want "$want" --timeout 300 \
+    --ceiling "${DEV_CEILING:-0}" --out "$WORK/result.txt"
+  cat "$WORK/result.txt"
+  LAST_RATE=$(rate_of "$WORK/result.txt")
+  kubectl --kubeconfig "$KCFG" get pods -o json >"$WORK/pods.json"
+  kubectl --kubeconfig "$KCFG" get nodes -o json >"$WORK/nodes.json"
+  kubectl --kubeconfig "$KCFG" get noderesourcetopologies -o json >"$WORK/topo.json" 2>/dev/null || echo '{"items":[]}' >"$WORK/topo.json"
+  "$PY" "$ROOT/test/integration/devcheck.py" "$WORK/pods.json" "$WORK/nodes.json" "$WORK/topo.json" | "$PY" -c '
+import json, sys
+d = json.load(sys.stdin)
+if d["gpu_pods"]:
+    print("GPU packing: %d GPUs in use for %d bound pods; fewest possible %d (ratio %.3f); over-committed GPUs %d"
+          % (d["gpu_in_use"], d["gpu_bound"], d["gpu_min"], d["gpu_in_use"] / max(d["gpu_min"], 1), d["gpu_overcommit"]))
+if d["cpuset_pods"]:
+    print("cpusets: %d bound, %d within one NUMA node (%.1f %%); CPUs held twice %d, wrong sizes %d"
+          % (d["cpuset_bound"], d["cpuset_single"], 100.0 * d["cpuset_single"] / max(d["cpuset_bound"], 1),
+             d["cpuset_overlap"], d["cpuset_wrong"]))'
+  kill -TERM "$CPID"; wait "$CPID" 2>/dev/null; CPID=""
+  stop_apisim
+}
+
 echo "# cosched benchmarks on $(nproc) cores; apisim, the bind client and cosched share them"
 only() { [ -z "${BENCH_ONLY:-}" ] || [ "$BENCH_ONLY" = "$1" ]; }   # BENCH_ONLY=<shape>: one shape
 only SchedulingBasic && run_shape SchedulingBasic "${BENCH_NODES:-5000}" "${BENCH_EXISTING:-1000}" "${BENCH_PODS:-10000}"
@@ -183,6 +244,15 @@ if [ -z "${BENCH_ONLY:-}" ] && [ "${BENCH_REPEAT:-3}" -gt 1 ]; then
 fi
 QUOTA_CEILING=${ceiling_basic:-0}
 only CapacityQuota && run_quota_shape CapacityQuota 1000
+only GPUShare && { DEV_CEILING=${ceiling_basic:-0} run_device_shape GPUShare GPUShare 20000; gpu_rate=$LAST_RATE; }
+only CpusetTopology && { DEV_CEILING=${ceiling_basic:-0} run_device_shape CpusetTopology CpusetScheduling 10000; cs_rate=$LAST_RATE; }
+if [ -z "${BENCH_ONLY:-}" ] && [ -n "${mb:-}" ]; then
+  echo
+  echo "| row | pods/s | ratio to SchedulingBasic (median $mb) |"
+  echo "|---|---|---|"
+  awk -v a="$gpu_rate" -v b="$mb" 'BEGIN {printf "| GPUShare | %s | %.2f |\n", a, a / b}'
+  awk -v a="$cs_rate" -v b="$mb" 'BEGIN {printf "| CpusetTopology | %s | %.2f |\n", a, a / b}'
+fi
 if [ -z "${BENCH_QUICK:-}" ] && only SchedulingBasic-50k; then
   run_shape SchedulingBasic-50k 5000 5000 50000
 fi

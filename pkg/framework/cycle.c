@@ -615,7 +615,8 @@ static int eq_schedule(struct cs_profile *prof, struct cs_cycle *c, struct cs_fw
     struct cs_eqcache *eq = &c->eq;
     uint32_t n_nodes = cs_snapshot_num_nodes(c->snap);
     if (!eq->valid || eq->prof != prof || eq->epoch != c->snap->epoch || eq->n_nodes != n_nodes ||
-        eq->skip_mask != skip_mask || !cs_fw_pod_equivalent_meta(pod, eq->rep, prof->eq_meta)) {
+        eq->skip_mask != skip_mask || !cs_fw_pod_equivalent_meta(pod, eq->rep, prof->eq_meta) ||
+        (!prof->eq_meta && !cs_fw_pod_same_keys(pod, eq->rep, prof->eq_keys, prof->n_eq_keys))) {
         eq_reset(eq, prof, pod, c->snap->epoch, n_nodes, skip_mask);
     } else {
         eq->hits++;

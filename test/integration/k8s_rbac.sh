@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # cosched under exactly the RBAC we ship (manifests/deploy/cosched.yaml) on the real
 # kube-apiserver v1.37.2: a token of the cosched ServiceAccount, the shipped configuration
-# (leader election on, Coscheduling and CapacityScheduling enabled), and what it must be allowed to do: list/watch,
+# (leader election on, every plugin of ours enabled), and what it must be allowed to do: list/watch,
 # take its Lease, bind, write Scheduled events and PodScheduled conditions, create a PodGroup for
-# a label-declared gang and write its status, read the ElasticQuotaTree and write its status. Skipped when the peers are not built.
+# a label-declared gang and write its status, read the ElasticQuotaTree and write its status, read
+# NodeResourceTopology objects and namespaces. Skipped when the peers are not built.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib_k8s.sh"
 if ! k8s_available || [ ! -x "$K8S_BIN/kubectl" ]; then
@@ -16,6 +17,7 @@ check "the shipped RBAC, ServiceAccount and configuration apply" \
   KA apply -f "$ROOT/manifests/deploy/cosched.yaml" -o name
 check "the PodGroup CRD installs" KA apply -f "$ROOT/manifests/crds/scheduling.sigs.k8s.io_podgroups.yaml" -o name
 check "the ElasticQuotaTree CRD installs" KA apply -f "$ROOT/manifests/crds/scheduling.sigs.k8s.io_elasticquotatrees.yaml" -o name
+check "the NodeResourceTopology CRD installs" KA apply -f "$ROOT/manifests/crds/topology.node.k8s.io_noderesourcetopologies.yaml" -o name
 KA create namespace team-a -o name >/dev/null
 cat <<'EQT' | KA apply -f - -o name >/dev/null
 apiVersion: scheduling.sigs.k8s.io/v1beta1
@@ -76,6 +78,13 @@ quota_used() {
 }
 wait_until 20 equals 1 quota_used
 check "it admits pods by the ElasticQuotaTree and writes the tree's status (used 1 cpu)" equals 1 quota_used
+# CpusetScheduling reads the node's NodeResourceTopology; the pod gets its cpuset before binding
+"$PY" "$ROOT/test/integration/gennodes.py" --count 1 --prefix rc- --sockets 1 --numa 1 --cores 2 | KA create -f - -o name >/dev/null
+"$PY" "$ROOT/test/integration/genpods.py" --count 1 --prefix rcs- --cpu 2 --memory 10Mi \
+  --annotation cpuset-scheduler=true | KA create -f - -o name >/dev/null
+cpuset() { KA get pod rcs-0 -o jsonpath='{.metadata.annotations.cpuset}'; }
+wait_until 20 nonempty cpuset
+check "it reads NodeResourceTopology objects and writes a cpuset ($(cpuset))" nonempty cpuset
 check "no request was forbidden" bash -c "! grep -qi 'forbidden' '$WORK/cosched.log'"
 stop_cosched
 check "cosched exits 0 on SIGTERM" test "${COSCHED_RC:-1}" = 0
