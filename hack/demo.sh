@@ -2,7 +2,8 @@
 # make demo: start apisim with a small cluster, run cosched against it, create a mix of pods
 # with kubectl, wait, print where each pod went (or why it is pending); then scenario S4
 # (hack/demo_s4.sh: capacity scheduling with an ElasticQuotaTree) with the Running/Pending
-# count per namespace after each step; stop everything.
+# count per namespace after each step; then S2, S3 and S5 (hack/demo_devices.sh: cpusets, ECI
+# burst, shared GPUs) with each pod's node, CPUs or GPU; stop everything.
 set -uo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 APISIM_BIN=${APISIM_BIN:-$ROOT/build/apisim}
@@ -31,11 +32,12 @@ k get nodes
 # CRDs first, as a cluster has them before its scheduler starts (cosched retries a watch on a
 # CRD that does not exist yet only every few seconds).
 k apply -f "$ROOT/manifests/crds/scheduling.sigs.k8s.io_elasticquotatrees.yaml" \
-  -f "$ROOT/manifests/crds/scheduling.sigs.k8s.io_podgroups.yaml" >/dev/null
-echo "== starting cosched (schedulerName ack-co-scheduler; Coscheduling and CapacityScheduling on)"
+  -f "$ROOT/manifests/crds/scheduling.sigs.k8s.io_podgroups.yaml" \
+  -f "$ROOT/manifests/crds/topology.node.k8s.io_noderesourcetopologies.yaml" >/dev/null
+echo "== starting cosched (schedulerName ack-co-scheduler; Coscheduling, CapacityScheduling, CpusetScheduling, GPUShare, EciBurst on)"
 printf '%s\n' 'apiVersion: kubescheduler.config.k8s.io/v1' 'kind: KubeSchedulerConfiguration' \
   'profiles:' '- schedulerName: ack-co-scheduler' '  plugins:' '    multiPoint:' \
-  '      enabled: [{name: Coscheduling}, {name: CapacityScheduling}]' >"$WORK/config.yaml"
+  '      enabled: [{name: Coscheduling}, {name: CapacityScheduling}, {name: CpusetScheduling}, {name: GPUShare}, {name: EciBurst}]' >"$WORK/config.yaml"
 "$COSCHED_BIN" --kubeconfig "$KCFG" --config "$WORK/config.yaml" --leader-elect=false \
   --secure-port 0 -v=${DEMO_V:-0} >"$WORK/cosched.log" 2>&1 &
 CPID=$!
@@ -76,4 +78,5 @@ echo "== cosched metrics (excerpt)"
 port=$(grep -o 'healthPort=[0-9]*' "$WORK/cosched.log" | head -1 | cut -d= -f2)
 [ -n "$port" ] && curl -s "http://127.0.0.1:$port/metrics" | grep -E '^scheduler_schedule_attempts_total' | head -5
 . "$ROOT/hack/demo_s4.sh"
+. "$ROOT/hack/demo_devices.sh"
 echo "== done"

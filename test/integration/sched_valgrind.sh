@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The long-running paths under valgrind: cosched (system-allocator build) lists, watches,
 # schedules and binds a few hundred pods, sees deletions and new pods, admits pods by an
-# ElasticQuotaTree and reclaims borrowed quota (CapacityScheduling and Coscheduling enabled, as
-# shipped), and stops on SIGTERM.
+# ElasticQuotaTree and reclaims borrowed quota, places cpuset, shared-GPU and ECI pods (every
+# plugin of ours enabled, as shipped), and stops on SIGTERM.
 # valgrind must report no memory errors and no leaked blocks.
 . "$(dirname "$0")/lib.sh"
 VG_COSCHED=${VG_COSCHED:-$ROOT/build/vg/cosched}
@@ -27,7 +27,12 @@ spec:
     - {name: root.qa, namespaces: [qa], min: {cpu: 4}, max: {cpu: 8}}
     - {name: root.qb, namespaces: [qb], min: {cpu: 4}, max: {cpu: 8}}
 EQT
-write_config "$WORK/config.yaml" Coscheduling CapacityScheduling
+k apply -f "$ROOT/manifests/crds/topology.node.k8s.io_noderesourcetopologies.yaml" -o name >/dev/null
+wait_until 15 k get noderesourcetopologies
+"$PY" "$ROOT/test/integration/gennodes.py" --count 2 --prefix dev- --sockets 1 --numa 2 --cores 4 \
+  --gpus 2 --gpu-mem 8 --label dev=true | k create -f - -o name >/dev/null
+"$PY" "$ROOT/test/integration/gennodes.py" --count 1 --prefix vk- --virtual | k create -f - -o name >/dev/null
+write_config "$WORK/config.yaml" Coscheduling CapacityScheduling CpusetScheduling GPUShare EciBurst
 valgrind --error-exitcode=9 --leak-check=full --show-leak-kinds=definite,indirect \
   --errors-for-leak-kinds=definite,indirect "$VG_COSCHED" --kubeconfig "$KCFG" \
   --config "$WORK/config.yaml" \
@@ -48,6 +53,23 @@ check "quota: qa borrows up to the root's 8 cpu under valgrind" equals 8 running
   k create -f - -o name >/dev/null
 wait_until 90 equals 2 running_in qb
 check "quota: qb reclaims 2 cpu from qa under valgrind" equals 2 running_in qb
+# Devices: cpusets, shared GPUs and ECI burst, with deletions in between.
+"$PY" "$ROOT/test/integration/genpods.py" --count 4 --prefix cs- --cpu 100m --cpu-limit 2 --memory 10Mi \
+  --annotation cpuset-scheduler=true | k create -f - -o name >/dev/null
+"$PY" "$ROOT/test/integration/genpods.py" --count 4 --prefix gp- --cpu 100m --memory 10Mi --gpu-mem 3 | k create -f - -o name >/dev/null
+"$PY" "$ROOT/test/integration/genpods.py" --count 2 --prefix eci- --cpu 100m --memory 10Mi \
+  --annotation alibabacloud.com/burst-resource=eci_only | k create -f - -o name >/dev/null
+wait_until 90 all_ours_bound
+k delete pod cs-0 gp-0 --wait=false >/dev/null
+"$PY" "$ROOT/test/integration/genpods.py" --count 1 --prefix cs2- --cpu 100m --cpu-limit 4 --memory 10Mi \
+  --annotation cpuset-scheduler=true | k create -f - -o name >/dev/null
+wait_until 60 all_ours_bound
+check "cpuset, GPU and ECI pods bound under valgrind, with their annotations" \
+  equals "4 3 2" bash -c "$(declare -f k); KCFG=$KCFG; k get pods -o json | $PY -c '
+import json,sys
+d=[p for p in json.load(sys.stdin)[\"items\"] if not p[\"metadata\"].get(\"deletionTimestamp\")]
+a=lambda p,k: k in (p[\"metadata\"].get(\"annotations\") or {})
+print(sum(a(p,\"cpuset\") for p in d), sum(a(p,\"ALIYUN_COM_GPU_MEM_IDX\") for p in d), sum(p[\"spec\"].get(\"nodeName\",\"\").startswith(\"vk-\") for p in d))'"
 kill -TERM "$VG_PID"
 wait "$VG_PID"
 rc=$?
