@@ -32,7 +32,7 @@ void cs_cycle_init(struct cs_cycle *c, const struct cs_api_ctx *api, uint64_t se
     c->rng = seed ? seed : 0x9e3779b97f4a7c15ULL;
 }
 
-static void eq_drop(struct cs_eqcache *eq)
+static void eq_drop(struct cs_eqclass *eq)
 {
     cs_pod_unref(eq->rep);
     eq->rep = NULL;
@@ -41,11 +41,14 @@ static void eq_drop(struct cs_eqcache *eq)
 
 void cs_cycle_destroy(struct cs_cycle *c)
 {
-    eq_drop(&c->eq);
-    cs_free(c->eq.ver);
-    cs_free(c->eq.fit);
-    cs_free(c->eq.raw);
-    cs_free(c->eq.raw_ok);
+    for (uint32_t i = 0; i < CS_EQ_CLASSES; i++) {
+        struct cs_eqclass *q = &c->eq.cls[i];
+        eq_drop(q);
+        cs_free(q->ver);
+        cs_free(q->fit);
+        cs_free(q->raw);
+        cs_free(q->raw_ok);
+    }
     cs_arena_destroy(&c->arena);
     cs_arena_destroy(&c->pod_arena);
     memset(c, 0, sizeof(*c));
@@ -441,7 +444,7 @@ static void post_filter(struct cs_profile *prof, struct cs_fw_attempt *att,
 static int pick_best(struct cs_profile *prof, struct cs_cycle *c, struct cs_fw_attempt *att,
                      const struct cs_pod *pod,
                      struct cs_node_info **feasible, int32_t *fidx, uint32_t n_feasible,
-                     struct cs_eqcache *eq,
+                     struct cs_eqclass *eq,
                      struct cs_node_info **best_out, struct cs_sched_result *res)
 {
     struct cs_arena *a = &c->arena;
@@ -580,7 +583,7 @@ static bool pod_node_local(const struct cs_profile *prof, const struct cs_pod *p
     return prof->pct_nodes_to_score < 0 && prof->points[CS_EP_SCORE].n <= 64;
 }
 
-static void eq_reset(struct cs_eqcache *eq, const struct cs_profile *prof, const struct cs_pod *pod,
+static void eq_reset(struct cs_eqclass *eq, const struct cs_profile *prof, const struct cs_pod *pod,
                      uint64_t epoch, uint32_t n_nodes, uint64_t skip_mask)
 {
     eq_drop(eq);
@@ -612,15 +615,32 @@ static int eq_schedule(struct cs_profile *prof, struct cs_cycle *c, struct cs_fw
                        const struct cs_fw_inst *const *filters, uint32_t n_filters,
                        uint64_t skip_mask, struct cs_node_info **best, struct cs_sched_result *res)
 {
-    struct cs_eqcache *eq = &c->eq;
     uint32_t n_nodes = cs_snapshot_num_nodes(c->snap);
-    if (!eq->valid || eq->prof != prof || eq->epoch != c->snap->epoch || eq->n_nodes != n_nodes ||
-        eq->skip_mask != skip_mask || !cs_fw_pod_equivalent_meta(pod, eq->rep, prof->eq_meta) ||
-        (!prof->eq_meta && !cs_fw_pod_same_keys(pod, eq->rep, prof->eq_keys, prof->n_eq_keys))) {
+    struct cs_eqclass *eq = NULL, *lru = &c->eq.cls[0];
+    for (uint32_t i = 0; i < CS_EQ_CLASSES && eq == NULL; i++) {
+        struct cs_eqclass *q = &c->eq.cls[i];
+        if (!q->valid || q->prof != prof || q->epoch != c->snap->epoch) {
+            if (q->valid) {
+                eq_drop(q);        /* stale: a new epoch or another profile */
+            }
+            lru = q;
+            continue;
+        }
+        if (q->n_nodes == n_nodes && q->skip_mask == skip_mask &&
+            cs_fw_pod_equivalent_meta(pod, q->rep, prof->eq_meta) &&
+            (prof->eq_meta || cs_fw_pod_same_keys(pod, q->rep, prof->eq_keys, prof->n_eq_keys))) {
+            eq = q;
+        } else if (lru->valid && q->used < lru->used) {
+            lru = q;
+        }
+    }
+    if (eq == NULL) {
+        eq = lru;
         eq_reset(eq, prof, pod, c->snap->epoch, n_nodes, skip_mask);
     } else {
-        eq->hits++;
+        c->eq.hits++;
     }
+    eq->used = ++c->eq.tick;
     struct cs_arena *a = &c->arena;
     struct cs_node_info **feasible = cs_arena_alloc(a, sizeof(*feasible) * n_nodes);
     eq->stale = cs_arena_alloc(a, sizeof(*eq->stale) * n_nodes);
@@ -647,7 +667,7 @@ static int eq_schedule(struct cs_profile *prof, struct cs_cycle *c, struct cs_fw
             }
             eq->fit[idx] = ok ? (prof->n_fallback && is_fallback(att, pod, ni) ? 2 : 1) : 0;
             eq->ver[idx] = vers[idx];
-            eq->recomputed++;
+            c->eq.recomputed++;
             if (ok) {
                 eq->stale[eq->stale_n++] = ni;
             }

@@ -84,15 +84,16 @@ bool cs_fw_pod_equivalent_meta(const struct cs_pod *a, const struct cs_pod *b, b
 bool cs_fw_pod_same_keys(const struct cs_pod *a, const struct cs_pod *b, const char *const *keys,
                          uint32_t n);
 
-/* Per-node results of the last pod, reused for the next equivalent pod when every filter and
+/* Per-node results of a pod class, reused for the next pod of the class when every filter and
  * score plugin of the profile is CS_PLUGIN_NODE_LOCAL and all nodes are evaluated. Entries are
- * indexed by snapshot node index and stamped with the node's version; the whole cache is
- * dropped when the snapshot epoch, the profile or the pod class changes. */
-struct cs_eqcache {
+ * indexed by snapshot node index and stamped with the node's version; a class is dropped when
+ * the snapshot epoch or the profile changes. */
+struct cs_eqclass {
     bool valid;
     const struct cs_profile *prof;
     struct cs_pod *rep;            /* counted reference: the pod class representative */
     uint64_t epoch;
+    uint64_t used;                 /* LRU tick */
     uint32_t n_nodes;
     uint32_t cap;
     uint64_t skip_mask;            /* pre_filter skips the cached results were computed with */
@@ -104,7 +105,16 @@ struct cs_eqcache {
     bool *raw_ok;                  /* per score plugin: raw complete for every fit node */
     struct cs_node_info **stale;   /* cycle arena: fit nodes recomputed for this pod */
     uint32_t stale_n;
-    uint64_t hits;                 /* stats: pods decided from the cache */
+};
+
+/* The equivalence cache: the CS_EQ_CLASSES most recently used pod classes, so that a stream of
+ * pods of a few dozen shapes (random cpuset sizes, GPU memory requests) recomputes per pod only
+ * the nodes that changed since its class was last seen, not every node. */
+#define CS_EQ_CLASSES 48
+struct cs_eqcache {
+    struct cs_eqclass cls[CS_EQ_CLASSES];
+    uint64_t tick;
+    uint64_t hits;                 /* stats: pods decided from a cached class */
     uint64_t recomputed;           /* stats: node entries recomputed */
 };
 

@@ -209,21 +209,38 @@ bad:
 
 /* ---- allocation --------------------------------------------------------------------------- */
 
+/* Scratch of one allocation; machines up to WORK_CPUS CPUs (and as many NUMA nodes and
+ * sockets) use the inline arrays, larger ones the heap. */
+#define WORK_CPUS 512
 struct work {
     const struct cs_cpu_topo *t;
     bool *free;                    /* per cpu index */
     uint32_t *fn;                  /* free per NUMA index */
     uint32_t *fs;                  /* free per socket index */
     uint32_t total;
+    bool heap;
+    bool free_buf[WORK_CPUS];
+    uint32_t fn_buf[WORK_CPUS];
+    uint32_t fs_buf[WORK_CPUS];
 };
 
 static void work_init(struct work *w, const struct cs_cpu_topo *t, cs_cpu_free_fn free_of,
                       const void *arg)
 {
     w->t = t;
-    w->free = cs_calloc(t->n, sizeof(*w->free));
-    w->fn = cs_calloc(t->n_numa, sizeof(*w->fn));
-    w->fs = cs_calloc(t->n_sockets, sizeof(*w->fs));
+    w->heap = t->n > WORK_CPUS;
+    if (w->heap) {
+        w->free = cs_calloc(t->n, sizeof(*w->free));
+        w->fn = cs_calloc(t->n_numa, sizeof(*w->fn));
+        w->fs = cs_calloc(t->n_sockets, sizeof(*w->fs));
+    } else {
+        w->free = w->free_buf;
+        w->fn = w->fn_buf;
+        w->fs = w->fs_buf;
+        memset(w->free, 0, sizeof(*w->free) * t->n);
+        memset(w->fn, 0, sizeof(*w->fn) * t->n_numa);
+        memset(w->fs, 0, sizeof(*w->fs) * t->n_sockets);
+    }
     w->total = 0;
     for (uint32_t i = 0; i < t->n; i++) {
         if (free_of(arg, t->cpus[i].id)) {
@@ -237,9 +254,11 @@ static void work_init(struct work *w, const struct cs_cpu_topo *t, cs_cpu_free_f
 
 static void work_free(struct work *w)
 {
-    cs_free(w->free);
-    cs_free(w->fn);
-    cs_free(w->fs);
+    if (w->heap) {
+        cs_free(w->free);
+        cs_free(w->fn);
+        cs_free(w->fs);
+    }
 }
 
 uint32_t cs_cpu_free_counts(const struct cs_cpu_topo *t, cs_cpu_free_fn free_of, const void *arg,

@@ -171,7 +171,11 @@ static void gpus_apply(struct gpus *g, const struct cs_pod *pod, int sign)
             return;
         }
     }
-    long long total = atoll(mem);
+    char *end;
+    long long total = strtoll(mem, &end, 10);
+    if (*end || end == mem || total < 0) {
+        return;
+    }
     for (int i = 0; n > 0 && i < n; i++) {
         g->used[ids[i]] += sign * (int64_t)(total / n);
     }

@@ -74,6 +74,8 @@ check "GPU node has gpu-mem and gpu-count capacity" \
   test "$("${K[@]}" get node big-0 -o jsonpath='{.status.capacity.aliyun\.com/gpu-mem}/{.status.capacity.aliyun\.com/gpu-count}/{.status.capacity.cpu}')" = "32/2/16"
 check "CPU topology annotation lists 16 CPUs" \
   test "$("${K[@]}" get node big-0 -o jsonpath='{.metadata.annotations.node\.koordinator\.sh/cpu-topology}' | grep -o '"id"' | grep -c .)" = 16
+check "... and the node's NodeResourceTopology (CRD served by the generator) carries it too" \
+  test "$("${K[@]}" get noderesourcetopologies big-0 -o jsonpath='{.metadata.annotations.node\.koordinator\.sh/cpu-topology}' | grep -o '"id"' | grep -c .)" = 16
 check "pre-existing generated pods are bound and Running" \
   test "$("${K[@]}" get pods -n bench --field-selector status.phase=Running -o name | grep -c .)" = 6
 

@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # Churn over 200 nodes (issue 12): 2000 cpuset pods and 2000 shared-GPU pods created and deleted
-# in random order while 10 % of PATCHes (the PreBind writes among them) fail, with cosched
+# in random order while 10 % of PATCHes (the PreBind writes among them) are refused (409 Conflict), with cosched
 # restarted half way. Afterwards no CPU is held twice and no GPU is over-committed, and the
 # scheduler's view equals what the live pods' annotations say, exactly: as many 1-CPU and 1-GiB
 # pods as the annotations leave free all bind, and one more of each does not (a leaked or a
 # forgotten allocation would make one of the two fail). apisim only (fault injection).
 . "$(dirname "$0")/lib.sh"
 
-start_apisim --fault-patch 0.1:500 || { notok "apisim starts"; exit 1; }
+start_apisim --fault-patch 0.1:409 || { notok "apisim starts"; exit 1; }
 k apply -f "$ROOT/manifests/crds/topology.node.k8s.io_noderesourcetopologies.yaml" -o name >/dev/null
 wait_until 15 k get noderesourcetopologies
 "$PY" "$ROOT/test/integration/gennodes.py" --count 200 --prefix dev- --sockets 1 --numa 2 --cores 4 \
