@@ -405,9 +405,12 @@ static void on_bind_done(void *arg, struct cs_bind_job *job, const struct cs_bin
     cs_metrics_inc(s->metrics.queue_incoming_pods, (const char *[]){ "backoff", "BindingFailure" });
     /* The newest version the informer delivered meanwhile (same incarnation), with the
      * attempts this pod has made so far: its backoff keeps growing. */
+    /* Never the placed object itself: it carries the failed attempt's nodeName and PreBind
+     * annotations (the retry would be tied to that node); its base is the pod as queued. */
+    struct cs_pod *queued = pod->base ? pod->base : pod;
     struct cs_pod *requeue = newer && newer->uid && pod->uid && strcmp(newer->uid, pod->uid) == 0
                                  ? newer
-                                 : pod;
+                                 : queued;
     cs_queue_requeue_backoff(&s->queue, requeue, job->attempts);
     cs_pod_unref(newer);
 }

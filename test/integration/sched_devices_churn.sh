@@ -23,36 +23,10 @@ state() {
 fields() { state | "$PY" -c 'import json,sys; d=json.load(sys.stdin); print(*(d[k] for k in sys.argv[1:]))' "$@"; }
 pending() { k get pods -o jsonpath='{range .items[*]}{.spec.nodeName}{"|"}{.metadata.deletionTimestamp}{"\n"}{end}' | grep -c '^|$'; }
 
-# one round: 100 cpuset pods (limits 1..4 CPUs, request 100m) and 100 GPU pods (1..8 GiB) in
-# random order, then 30 % of all live pods deleted at random (bound or not)
-round() {
-  "$PY" - "$1" <<'PY' | kcreate /dev/stdin
-import json, random, sys
-r = int(sys.argv[1]); random.seed(r)
-items = []
-for i in range(100):
-    for kind in ("cs", "gp"):
-        if kind == "cs":
-            res = {"requests": {"cpu": "100m", "memory": "10Mi"},
-                   "limits": {"cpu": str(random.randint(1, 4)), "memory": "10Mi"}}
-            ann = {"cpuset-scheduler": "true"}
-        else:
-            g = random.randint(1, 8)
-            res = {"requests": {"cpu": "10m", "memory": "10Mi", "aliyun.com/gpu-mem": str(g)},
-                   "limits": {"memory": "10Mi", "aliyun.com/gpu-mem": str(g)}}
-            ann = {}
-        items.append({"apiVersion": "v1", "kind": "Pod",
-                      "metadata": {"name": "%s-%d-%d" % (kind, r, i), "namespace": "default", "annotations": ann},
-                      "spec": {"schedulerName": "ack-co-scheduler", "terminationGracePeriodSeconds": 0,
-                               "containers": [{"name": "c", "image": "pause", "resources": res}]}})
-random.shuffle(items)
-print(json.dumps({"apiVersion": "v1", "kind": "List", "items": items}))
-PY
-  sleep 0.5
-  local victims
-  victims=$(k get pods -o name | "$PY" -c 'import random,sys; random.seed(int(sys.argv[1])); n=[l.strip() for l in sys.stdin if l.strip()]; print(" ".join(random.sample(n, len(n)*3//10)))' "$1")
-  [ -n "$victims" ] && k delete $victims --wait=false >/dev/null
-}
+# a round (test/integration/churn.py): 100 cpuset pods (limits 1..4 CPUs, request 100m) and
+# 100 GPU pods (1..8 GiB) in random order, then 30 % of all live pods deleted at random (bound or
+# not); straight HTTP to apisim, 8 requests at a time (kubectl would take a minute per round)
+round() { "$PY" "$ROOT/test/integration/churn.py" "$APISIM_URL" "$1" >>"$WORK/churn.log" || notok "churn round $1"; sleep 0.3; }
 for r in $(seq 1 20); do
   round "$r"
   if [ "$r" = 10 ]; then stop_cosched; fi
@@ -67,16 +41,16 @@ echo "# live: $cs_bound cpuset pods, $gp_bound GPU pods; free by the annotations
 faults=$(grep -c '"Binding failed"' "$WORK/cosched.log" || true)
 check "PreBind PATCHes failed under the faults and the pods were requeued ($faults \"Binding failed\" lines)" test "$faults" -gt 0
 
-"$PY" "$ROOT/test/integration/genpods.py" --count "$cpu_free" --prefix fillc- --cpu 10m --cpu-limit 1 --memory 10Mi \
-  --annotation cpuset-scheduler=true | kcreate /dev/stdin
-"$PY" "$ROOT/test/integration/genpods.py" --count "$gpu_free" --prefix fillg- --cpu 10m --memory 10Mi --gpu-mem 1 | kcreate /dev/stdin
+"$PY" "$ROOT/test/integration/churn.py" "$APISIM_URL" fill "$cpu_free" "$gpu_free" fill >>"$WORK/churn.log"
 wait_until 180 equals 0 pending
 check "exactly the $cpu_free free CPUs and $gpu_free free GiB are taken by 1-CPU and 1-GiB pods" \
   equals "0 0 0 0" fields cpu_free gpu_free cpuset_overlap gpu_overcommit
-"$PY" "$ROOT/test/integration/genpods.py" --count 1 --prefix morec- --cpu 10m --cpu-limit 1 --memory 10Mi \
-  --annotation cpuset-scheduler=true | kcreate /dev/stdin
-"$PY" "$ROOT/test/integration/genpods.py" --count 1 --prefix moreg- --cpu 10m --memory 10Mi --gpu-mem 1 | kcreate /dev/stdin
+"$PY" "$ROOT/test/integration/churn.py" "$APISIM_URL" fill 1 1 more >>"$WORK/churn.log"
 sleep 3
 check "... and one more of each stays pending" equals 2 pending
+echo "# at the end: $(state)"
+k get pods -o jsonpath='{range .items[?(@.spec.nodeName=="")]}{.metadata.name}{": "}{.status.conditions[?(@.type=="PodScheduled")].message}{"\n"}{end}' 2>/dev/null |
+  grep . | head -5 | sed 's/^/# pending /'
+k get pods -o jsonpath='{range .items[*]}{.metadata.name}{" "}{.spec.nodeName}{"\n"}{end}' | awk '$2==""' | head -5 | sed 's/^/# pending /' 
 grep -q "AddressSanitizer\|runtime error" "$WORK/cosched.log" && notok "no sanitizer reports in cosched's log" || ok "no sanitizer reports in cosched's log"
 exit "$FAILS"
