@@ -619,14 +619,14 @@ static int eq_schedule(struct cs_profile *prof, struct cs_cycle *c, struct cs_fw
     struct cs_eqclass *eq = NULL, *lru = &c->eq.cls[0];
     for (uint32_t i = 0; i < CS_EQ_CLASSES && eq == NULL; i++) {
         struct cs_eqclass *q = &c->eq.cls[i];
-        if (!q->valid || q->prof != prof || q->epoch != c->snap->epoch) {
-            if (q->valid) {
-                eq_drop(q);        /* stale: a new epoch or another profile */
-            }
+        if (q->valid && q->epoch != c->snap->epoch) {
+            eq_drop(q);            /* stale: the node list or a plugin's data changed */
+        }
+        if (!q->valid) {
             lru = q;
             continue;
         }
-        if (q->n_nodes == n_nodes && q->skip_mask == skip_mask &&
+        if (q->prof == prof && q->n_nodes == n_nodes && q->skip_mask == skip_mask &&
             cs_fw_pod_equivalent_meta(pod, q->rep, prof->eq_meta) &&
             (prof->eq_meta || cs_fw_pod_same_keys(pod, q->rep, prof->eq_keys, prof->n_eq_keys))) {
             eq = q;
