@@ -111,11 +111,25 @@ static void field(struct cs_buf *b, bool comma, const char *key, const char *val
 void cs_encode_binding(struct cs_buf *b, const char *ns, const char *name, const char *uid,
                        const char *node)
 {
+    cs_encode_binding_annotated(b, ns, name, uid, node, NULL, 0);
+}
+
+void cs_encode_binding_annotated(struct cs_buf *b, const char *ns, const char *name,
+                                 const char *uid, const char *node, const struct cs_label *ann,
+                                 uint32_t n_ann)
+{
     cs_buf_puts(b, "{\"apiVersion\":\"v1\",\"kind\":\"Binding\",\"metadata\":{");
     field(b, false, "name", name);
     field(b, true, "namespace", ns);
     if (uid != NULL)
         field(b, true, "uid", uid);
+    if (n_ann) {
+        cs_buf_puts(b, ",\"annotations\":{");
+        for (uint32_t i = 0; i < n_ann; i++) {
+            field(b, i > 0, ann[i].key, ann[i].value ? ann[i].value : "");
+        }
+        cs_buf_putc(b, '}');
+    }
     cs_buf_puts(b, "},\"target\":{\"kind\":\"Node\",");
     field(b, false, "name", node);
     cs_buf_puts(b, "}}");

@@ -22,6 +22,11 @@
 /* POST /api/v1/namespaces/{ns}/pods/{name}/binding body. uid NULL omits metadata.uid. */
 void cs_encode_binding(struct cs_buf *b, const char *ns, const char *name, const char *uid,
                        const char *node);
+/* The same with metadata.annotations, which the apiserver merges into the pod together with
+ * spec.nodeName (BindingREST's setPodHostAndAnnotations): PreBind's writes in the bind itself. */
+void cs_encode_binding_annotated(struct cs_buf *b, const char *ns, const char *name,
+                                 const char *uid, const char *node, const struct cs_label *ann,
+                                 uint32_t n_ann);
 void cs_encode_pod_binding(struct cs_buf *b, const struct cs_pod *p, const char *node);
 
 /* One pod condition in a status patch. */

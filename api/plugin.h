@@ -171,9 +171,11 @@ struct cs_queued_pod {
     uint32_t attempts;
 };
 
-/* What pre_bind asks the binder to write before binding (one merge PATCH on the pod). The
- * annotations are also on the pod object the cache and snapshot count, so node-state plugins
- * that rebuild allocations from annotations see this pod's allocation at once. */
+/* What pre_bind asks the binder to write with the binding: annotations carried in the
+ * Binding's metadata, which the apiserver merges into the pod together with spec.nodeName (one
+ * write, atomic with the bind). The annotations are also on the pod object the cache and
+ * snapshot count, so node-state plugins that rebuild allocations from annotations see this
+ * pod's allocation at once. */
 struct cs_bind_patch {
     struct cs_label *annotations;      /* arena-owned */
     uint32_t n_annotations;

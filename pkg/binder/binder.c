@@ -1,6 +1,7 @@
 /*
  * Binder (see binder.h). A job is a tiny state machine driven by client callbacks on the I/O
- * thread: [PATCH annotations] -> POST binding -> on_done. The request bodies are encoded with
+ * thread: POST binding (with PreBind's annotations in its metadata) -> on_done. The request
+ * bodies are encoded with
  * api/encode.h; the responses are classified by HTTP status only (201 = bound).
  */
 #include "pkg/binder/binder.h"
@@ -94,7 +95,8 @@ static void post_binding(struct bind_ctx *bc)
     struct cs_buf body, path;
     cs_buf_init(&body);
     cs_buf_init(&path);
-    cs_encode_binding(&body, job->pod->ns, job->pod->name, job->pod->uid, job->node);
+    cs_encode_binding_annotated(&body, job->pod->ns, job->pod->name, job->pod->uid, job->node,
+                                job->annotations, job->n_annotations);
     cs_buf_printf(&path, "/api/v1/namespaces/%s/pods/%s/binding", job->pod->ns, job->pod->name);
     struct cs_client_req req = {
         .method = "POST",
@@ -112,17 +114,6 @@ static void post_binding(struct bind_ctx *bc)
     cs_buf_free(&path);
 }
 
-static void on_patched(void *arg, const struct cs_client_resp *resp)
-{
-    struct bind_ctx *bc = arg;
-    char buf[512];
-    if (resp->status >= 200 && resp->status < 300) {
-        post_binding(bc);
-    } else {
-        finish(bc, false, resp->status, status_message(resp, buf, sizeof(buf)));
-    }
-}
-
 void cs_binder_submit(struct cs_binder *b, struct cs_bind_job *job)
 {
     struct bind_ctx *bc = cs_malloc(sizeof(*bc));
@@ -130,37 +121,5 @@ void cs_binder_submit(struct cs_binder *b, struct cs_bind_job *job)
     bc->job = job;
     atomic_fetch_add(&b->in_flight, 1);
     atomic_fetch_add(&b->submitted, 1);
-    if (job->n_annotations == 0) {
-        post_binding(bc);
-        return;
-    }
-    struct cs_buf body, path;
-    cs_buf_init(&body);
-    cs_buf_init(&path);
-    cs_buf_puts(&body, "{\"metadata\":{\"annotations\":{");
-    for (uint32_t i = 0; i < job->n_annotations; i++) {
-        if (i) {
-            cs_buf_putc(&body, ',');
-        }
-        cs_buf_json_str(&body, job->annotations[i].key);
-        cs_buf_putc(&body, ':');
-        cs_buf_json_str(&body, job->annotations[i].value);
-    }
-    cs_buf_puts(&body, "}}}");
-    cs_buf_printf(&path, "/api/v1/namespaces/%s/pods/%s", job->pod->ns, job->pod->name);
-    struct cs_client_req req = {
-        .method = "PATCH",
-        .path = path.data,
-        .body = body.data,
-        .body_len = body.len,
-        .content_type = "application/merge-patch+json",
-        .cb = on_patched,
-        .arg = bc,
-        .retry = CS_CLIENT_RETRY_DEFAULT,
-    };
-    if (cs_client_submit(b->client, &req) != 0) {
-        finish(bc, false, 0, "client stopped");
-    }
-    cs_buf_free(&body);
-    cs_buf_free(&path);
+    post_binding(bc);
 }

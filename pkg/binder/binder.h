@@ -3,8 +3,10 @@
 /*
  * The binder: asynchronous binding of decided pods, many in flight.
  *
- * For each job: an optional merge PATCH of the annotations PreBind asked for, then
- * `POST pods/{name}/binding` (with the pod uid as precondition). Requests go through the
+ * For each job: `POST pods/{name}/binding` (with the pod uid as precondition), carrying the
+ * annotations PreBind asked for in the Binding's metadata: the apiserver merges them into the
+ * pod with spec.nodeName, in one write (a node agent never sees the pod bound without its
+ * cpuset or GPU index, and a refused bind leaves no annotation behind). Requests go through the
  * client's limiter and connection pool; completions run on the client's I/O thread, where the
  * binder calls the owner's on_done hook exactly once per job and then frees the job.
  * Binding is never retried here: a failed bind is forgotten and the pod goes back to the queue

@@ -65,6 +65,28 @@ static void test_binding(void **state)
     cs_buf_free(&b);
 }
 
+/* PreBind's annotations ride in the Binding's metadata (the apiserver merges them into the pod
+ * with spec.nodeName); keys and values are escaped like any string. */
+static void test_binding_with_annotations(void **state)
+{
+    (void)state;
+    struct cs_buf b;
+    cs_buf_init(&b);
+    struct cs_label ann[2] = {
+        { .key = "cpuset", .value = "{\"c\":{\"0\":{\"elems\":{\"3\":{}}}}}" },
+        { .key = "ALIYUN_COM_GPU_MEM_IDX", .value = "1" },
+    };
+    cs_encode_binding_annotated(&b, "ml", "train-0", "uid-1", "node-a", ann, 2);
+    json_t *j = parse(&b);
+    json_t *a = json_object_get(json_object_get(j, "metadata"), "annotations");
+    assert_int_equal(json_object_size(a), 2);
+    assert_string_equal(json_string_value(json_object_get(a, "cpuset")), ann[0].value);
+    assert_string_equal(json_string_value(json_object_get(a, "ALIYUN_COM_GPU_MEM_IDX")), "1");
+    assert_string_equal(str_at(j, "target.name"), "node-a");
+    json_decref(j);
+    cs_buf_free(&b);
+}
+
 static void test_pod_binding_from_decoded_pod(void **state)
 {
     (void)state;
@@ -324,6 +346,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_binding),
+        cmocka_unit_test(test_binding_with_annotations),
         cmocka_unit_test(test_pod_binding_from_decoded_pod),
         cmocka_unit_test(test_pod_scheduled_false_patch),
         cmocka_unit_test(test_event_fields),

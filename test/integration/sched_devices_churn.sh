@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # Churn over 200 nodes (issue 12): 2000 cpuset pods and 2000 shared-GPU pods created and deleted
-# in random order while 10 % of PATCHes (the PreBind writes among them) are refused (409 Conflict), with cosched
+# in random order while 10 % of binds (which carry the PreBind annotations) are refused (409), with cosched
 # restarted half way. Afterwards no CPU is held twice and no GPU is over-committed, and the
 # scheduler's view equals what the live pods' annotations say, exactly: as many 1-CPU and 1-GiB
 # pods as the annotations leave free all bind, and one more of each does not (a leaked or a
 # forgotten allocation would make one of the two fail). apisim only (fault injection).
 . "$(dirname "$0")/lib.sh"
 
-start_apisim --fault-patch 0.1:409 || { notok "apisim starts"; exit 1; }
+start_apisim --fault-bind 0.1:409 || { notok "apisim starts"; exit 1; }
 k apply -f "$ROOT/manifests/crds/topology.node.k8s.io_noderesourcetopologies.yaml" -o name >/dev/null
 wait_until 15 k get noderesourcetopologies
 "$PY" "$ROOT/test/integration/gennodes.py" --count 200 --prefix dev- --sockets 1 --numa 2 --cores 4 \
@@ -39,7 +39,7 @@ check "no CPU held twice, no cpuset of the wrong size or missing, no GPU over-co
 read -r cpu_free gpu_free cs_bound gp_bound < <(fields cpu_free gpu_free cpuset_bound gpu_bound)
 echo "# live: $cs_bound cpuset pods, $gp_bound GPU pods; free by the annotations: $cpu_free CPUs, $gpu_free GiB"
 faults=$(grep -c '"Binding failed"' "$WORK/cosched.log" || true)
-check "PreBind PATCHes failed under the faults and the pods were requeued ($faults \"Binding failed\" lines)" test "$faults" -gt 0
+check "binds (which carry PreBind's annotations) were refused and the pods requeued ($faults \"Binding failed\" lines)" test "$faults" -gt 0
 
 "$PY" "$ROOT/test/integration/churn.py" "$APISIM_URL" fill "$cpu_free" "$gpu_free" fill >>"$WORK/churn.log"
 wait_until 180 equals 0 pending
