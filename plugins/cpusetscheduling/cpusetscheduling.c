@@ -73,6 +73,11 @@ struct cpuset_pod {
 struct pins {
     uint16_t *cnt;                 /* per cpu id: pods holding it */
     uint32_t cap;
+    /* Free counts under memo_topo (counted reference), kept until the pins change: Filter and
+     * Score of every pod class read them instead of walking the CPUs. Written only on snapshot
+     * copies (the scheduling thread). */
+    struct cs_cpu_topo *memo_topo;
+    struct cs_cpu_free memo;
 };
 
 /* The CPU ids of a `cpuset` annotation; returns how many (at most cap), -1 when malformed. */
@@ -115,6 +120,8 @@ static void pins_apply(struct pins *p, const struct cs_pod *pod, int delta)
     if (ann == NULL || pod->node_name == NULL) {
         return;
     }
+    cs_cpu_topo_unref(p->memo_topo);
+    p->memo_topo = NULL;
     int32_t ids[CS_CPUSET_MAX_ID + 1];
     int n = annotation_ids(ann, ids, CS_CPUSET_MAX_ID + 1);
     if (n < 0) {
@@ -155,6 +162,7 @@ static void pins_destroy(void *arg, void *st)
     (void)arg;
     struct pins *p = st;
     if (p) {
+        cs_cpu_topo_unref(p->memo_topo);
         cs_free(p->cnt);
         cs_free(p);
     }
@@ -174,6 +182,11 @@ static void *pins_copy(void *arg, void *dst, const void *src)
     }
     if (d->cap > s->cap) {
         memset(d->cnt + s->cap, 0, sizeof(*d->cnt) * (d->cap - s->cap));
+    }
+    cs_cpu_topo_unref(d->memo_topo);
+    d->memo_topo = cs_cpu_topo_ref(s->memo_topo);
+    if (s->memo_topo) {
+        d->memo = s->memo;
     }
     return d;
 }
@@ -360,9 +373,25 @@ static const struct cs_cpu_topo *topo_of(const struct cpuset *p, const char *nod
     return e ? e->topo : NULL;
 }
 
-static const struct pins *pins_of(const struct cpuset *p, const struct cs_node_info *ni)
+static struct pins *pins_of(const struct cpuset *p, const struct cs_node_info *ni)
 {
     return p->sh->slot >= 0 ? cs_node_state(ni, p->sh->slot) : NULL;
+}
+
+/* The node's free counts under t, from the memo when the pins did not change since. */
+static const struct cs_cpu_free *free_counts(struct pins *pn, const struct cs_cpu_topo *t,
+                                             struct cs_cpu_free *scratch)
+{
+    if (pn == NULL) {
+        cs_cpu_count_free(t, pin_free, NULL, scratch);
+        return scratch;
+    }
+    if (pn->memo_topo != t) {
+        cs_cpu_count_free(t, pin_free, pn, &pn->memo);
+        cs_cpu_topo_unref(pn->memo_topo);
+        pn->memo_topo = cs_cpu_topo_ref((struct cs_cpu_topo *)t);
+    }
+    return &pn->memo;
 }
 
 /* ---- plugin ops ---------------------------------------------------------------------------- */
@@ -463,7 +492,8 @@ static enum cs_code cpuset_filter(struct cs_fw_call *c, const struct cs_pod *pod
     if (t == NULL) {
         return cs_status_set(st, CS_UNSCHEDULABLE_AND_UNRESOLVABLE, NO_TOPOLOGY);
     }
-    if (cs_cpu_fit_level(t, pin_free, pins_of(c->priv, ni), ps->k) == 0) {
+    struct cs_cpu_free scratch;
+    if (cs_cpu_fit_level_free(t, free_counts(pins_of(c->priv, ni), t, &scratch), ps->k) == 0) {
         return cs_status_set(st, CS_UNSCHEDULABLE, NOT_ENOUGH);
     }
     return CS_SUCCESS;
@@ -490,7 +520,9 @@ static int64_t cpuset_score(struct cs_fw_call *c, const struct cs_pod *pod,
         return 0;
     }
     static const int64_t by_level[] = { 0, 100, 50, 10 };
-    return by_level[cs_cpu_fit_level(t, pin_free, pins_of(c->priv, ni), ps->k)];
+    struct cs_cpu_free scratch;
+    return by_level[cs_cpu_fit_level_free(t, free_counts(pins_of(c->priv, ni), t, &scratch),
+                                          ps->k)];
 }
 
 /* The annotation for an allocation: each container asking CPUs takes the next ones. */

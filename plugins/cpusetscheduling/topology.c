@@ -186,6 +186,11 @@ struct cs_cpu_topo *cs_cpu_topo_parse(const char *text, char *err, size_t errlen
     root = NULL;
     t->numa_ids = distinct(t->cpus, t->n, offsetof(struct cs_cpu, numa), &t->n_numa);
     t->socket_ids = distinct(t->cpus, t->n, offsetof(struct cs_cpu, socket), &t->n_sockets);
+    if (t->n_numa > CS_CPUSET_MAX_NUMA || t->n_sockets > CS_CPUSET_MAX_SOCKETS) {
+        snprintf(err, errlen, "%u NUMA nodes and %u sockets listed, at most %d and %d supported",
+                 t->n_numa, t->n_sockets, CS_CPUSET_MAX_NUMA, CS_CPUSET_MAX_SOCKETS);
+        goto bad;
+    }
     t->numa_of = cs_malloc(sizeof(*t->numa_of) * n);
     t->socket_of = cs_malloc(sizeof(*t->socket_of) * n);
     t->numa_socket = cs_calloc(t->n_numa, sizeof(*t->numa_socket));
@@ -261,15 +266,17 @@ static void work_free(struct work *w)
     }
 }
 
-uint32_t cs_cpu_free_counts(const struct cs_cpu_topo *t, cs_cpu_free_fn free_of, const void *arg,
-                            uint32_t *per_numa)
+void cs_cpu_count_free(const struct cs_cpu_topo *t, cs_cpu_free_fn free_of, const void *arg,
+                       struct cs_cpu_free *out)
 {
-    struct work w;
-    work_init(&w, t, free_of, arg);
-    memcpy(per_numa, w.fn, sizeof(*per_numa) * t->n_numa);
-    uint32_t total = w.total;
-    work_free(&w);
-    return total;
+    memset(out, 0, sizeof(*out));
+    for (uint32_t i = 0; i < t->n; i++) {
+        if (free_of(arg, t->cpus[i].id)) {
+            out->numa[t->numa_of[i]]++;
+            out->socket[t->socket_of[i]]++;
+            out->total++;
+        }
+    }
 }
 
 /* Best fit among n candidates with free counts f[]: the least left over, then the lowest
@@ -285,21 +292,23 @@ static int best_fit(const uint32_t *f, uint32_t n, uint32_t k)
     return best;
 }
 
+int cs_cpu_fit_level_free(const struct cs_cpu_topo *t, const struct cs_cpu_free *f, uint32_t k)
+{
+    if (best_fit(f->numa, t->n_numa, k) >= 0) {
+        return 1;
+    }
+    if (best_fit(f->socket, t->n_sockets, k) >= 0) {
+        return 2;
+    }
+    return f->total >= k ? 3 : 0;
+}
+
 int cs_cpu_fit_level(const struct cs_cpu_topo *t, cs_cpu_free_fn free_of, const void *arg,
                      uint32_t k)
 {
-    struct work w;
-    work_init(&w, t, free_of, arg);
-    int level = 0;
-    if (best_fit(w.fn, t->n_numa, k) >= 0) {
-        level = 1;
-    } else if (best_fit(w.fs, t->n_sockets, k) >= 0) {
-        level = 2;
-    } else if (w.total >= k) {
-        level = 3;
-    }
-    work_free(&w);
-    return level;
+    struct cs_cpu_free f;
+    cs_cpu_count_free(t, free_of, arg, &f);
+    return cs_cpu_fit_level_free(t, &f, k);
 }
 
 static void take(struct work *w, uint32_t i, uint32_t *out, uint32_t *n_out)

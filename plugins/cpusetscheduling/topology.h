@@ -23,6 +23,8 @@
 #include <stdint.h>
 
 #define CS_CPUSET_MAX_ID 4095
+#define CS_CPUSET_MAX_NUMA 64
+#define CS_CPUSET_MAX_SOCKETS 64
 
 struct cs_cpu {
     int32_t id, core, socket, numa;
@@ -53,14 +55,22 @@ struct cs_cpu_topo *cs_cpu_topo_parse(const char *text, char *err, size_t errlen
 struct cs_cpu_topo *cs_cpu_topo_ref(struct cs_cpu_topo *t);
 void cs_cpu_topo_unref(struct cs_cpu_topo *t);
 
-/* Free CPU counts per NUMA node index (out has n_numa slots); returns the total. free_of(id)
- * says whether the CPU with that id is free. */
+/* free_of(arg, id): is the CPU with that id free? */
 typedef bool (*cs_cpu_free_fn)(const void *arg, int32_t id);
-uint32_t cs_cpu_free_counts(const struct cs_cpu_topo *t, cs_cpu_free_fn free_of, const void *arg,
-                            uint32_t *per_numa);
 
-/* How k CPUs would be placed: 1 = within one NUMA node, 2 = within one socket, 3 = spread
- * over sockets, 0 = not enough free CPUs. */
+/* Free CPUs in total, per NUMA index and per socket index. */
+struct cs_cpu_free {
+    uint32_t total;
+    uint32_t numa[CS_CPUSET_MAX_NUMA];
+    uint32_t socket[CS_CPUSET_MAX_SOCKETS];
+};
+void cs_cpu_count_free(const struct cs_cpu_topo *t, cs_cpu_free_fn free_of, const void *arg,
+                       struct cs_cpu_free *out);
+
+/* How k CPUs would be placed given the free counts: 1 = within one NUMA node, 2 = within one
+ * socket, 3 = spread over sockets, 0 = not enough free CPUs. */
+int cs_cpu_fit_level_free(const struct cs_cpu_topo *t, const struct cs_cpu_free *f, uint32_t k);
+/* The same, counting first. */
 int cs_cpu_fit_level(const struct cs_cpu_topo *t, cs_cpu_free_fn free_of, const void *arg,
                      uint32_t k);
 
