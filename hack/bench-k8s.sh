@@ -3,9 +3,13 @@
 # For each scheduler a fresh etcd + kube-apiserver (test/integration/lib_k8s.sh) gets the same
 # cluster: NODES nodes (4 cpu, 32Gi, 110 pods), EXISTING bound pods and PODS pending pods
 # (100m/500Mi) created before the scheduler starts (as scheduler_perf does); a watcher counts
-# binds from the first to the last (pods/s), and /proc gives the scheduler's CPU seconds and peak
-# RSS and the apiserver's CPU seconds. Shapes: BENCH_K8S_NODES/EXISTING/PODS (default 500/1000/
-# 5000, the 500-node variant; 5000/1000/10000 is SchedulingBasic).
+# binds from the first to the last (pods/s) and, separately, until every pod also has its
+# Scheduled event (pods/s with events: the two writes any scheduler makes per pod), and /proc
+# gives the scheduler's CPU seconds and peak RSS and the apiserver's CPU seconds. Before the
+# schedulers, the apiserver's own ceilings on the same cluster: cmd/bindbench binding every pod
+# (binds only), then binding and writing each pod's Scheduled event (binds + events).
+# Shapes: BENCH_K8S_NODES/EXISTING/PODS (default 500/1000/5000, the 500-node variant;
+# 5000/1000/10000 is SchedulingBasic).
 set -uo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 PY=/usr/bin/python3
@@ -18,15 +22,37 @@ trap 'stop_k8s 2>/dev/null; [ -n "${SPID:-}" ] && kill "$SPID" 2>/dev/null; rm -
 cpu_s() { awk '{printf "%.2f", ($14 + $15) / 100}' "/proc/$1/stat" 2>/dev/null; }
 rss_mib() { awk '/VmHWM/ {printf "%.0f", $2 / 1024}' "/proc/$1/status" 2>/dev/null; }
 
+setup() {  # label scheduler-name: a fresh control plane with the cluster
+  WORK=$TOP/$1; mkdir -p "$WORK"; KCFG=$WORK/kubeconfig
+  . "$ROOT/test/integration/lib_k8s.sh"
+  start_k8s >/dev/null || return 1
+  "$PY" "$ROOT/hack/k8sload.py" create --server "$K8S_URL" --token cosched-admin-token \
+    --nodes "$NODES" --existing "$EXISTING" --pods "$PODS" --scheduler "$2" >"$WORK/create.txt"
+}
+
+ceiling() {  # label events(0|1)
+  setup "$1" bench-none || { echo "| $1 | apiserver did not start |"; return; }
+  local api0 apicpu line rate
+  api0=$(cpu_s "$KAPI_PID")
+  line=$("$ROOT/build/bindbench" --kubeconfig "$KCFG" --events "$2" --concurrency 64 2>"$WORK/bindbench.log" | tail -1)
+  apicpu=$(cpu_s "$KAPI_PID")
+  stop_k8s
+  rate=$(echo "$line" | grep -o 'binds_per_sec=[0-9.]*' | cut -d= -f2)
+  eval "CEIL_$2=${rate:-0}"
+  if [ "$2" = 1 ]; then
+    printf '| %s | %s | | %s | | %s | | %.1f |\n' "$1" "$PODS" "${rate:-?}" "$(echo "$line" | grep -o 'client_cpu_us_per_bind=[0-9]*')" \
+      "$(echo "${apicpu:-0} ${api0:-0}" | awk '{print $1 - $2}')"
+  else
+    printf '| %s | %s | %s | | | %s | | %.1f |\n' "$1" "$PODS" "${rate:-?}" "$(echo "$line" | grep -o 'client_cpu_us_per_bind=[0-9]*')" \
+      "$(echo "${apicpu:-0} ${api0:-0}" | awk '{print $1 - $2}')"
+  fi
+}
+
 run() {  # label scheduler-name command...
   local label=$1 sched=$2; shift 2
-  WORK=$TOP/$label; mkdir -p "$WORK"; KCFG=$WORK/kubeconfig
-  . "$ROOT/test/integration/lib_k8s.sh"
-  start_k8s >/dev/null || { echo "| $label | apiserver did not start |"; return; }
-  "$PY" "$ROOT/hack/k8sload.py" create --server "$K8S_URL" --token cosched-admin-token \
-    --nodes "$NODES" --existing "$EXISTING" --pods "$PODS" --scheduler "$sched" >"$WORK/create.txt"
+  setup "$label" "$sched" || { echo "| $label | apiserver did not start |"; return; }
   "$PY" "$ROOT/hack/k8sload.py" watch --server "$K8S_URL" --token cosched-admin-token \
-    --want "$PODS" --scheduler "$sched" --out "$WORK/watch.txt" --timeout 900 >"$WORK/watch.log" &
+    --want "$PODS" --scheduler "$sched" --out "$WORK/watch.txt" --timeout 900 --events >"$WORK/watch.log" &
   local wpid=$!
   for _ in $(seq 1 50); do grep -q ready "$WORK/watch.log" 2>/dev/null && break; sleep 0.1; done
   local api0; api0=$(cpu_s "$KAPI_PID")
@@ -39,21 +65,28 @@ run() {  # label scheduler-name command...
   scpu=$(cpu_s "$SPID"); srss=$(rss_mib "$SPID"); apicpu=$(cpu_s "$KAPI_PID")
   kill -TERM "$SPID" 2>/dev/null; wait "$SPID" 2>/dev/null; SPID=""
   stop_k8s
-  read -r first last n <"$WORK/watch.txt"
-  "$PY" - "$label" "$first" "$last" "$n" "$t0" "$t1" "$scpu" "$srss" "$api0" "$apicpu" <<'PYEOF'
+  read -r first last n last_ev n_ev <"$WORK/watch.txt"
+  "$PY" - "$label" "$first" "$last" "$n" "$last_ev" "$n_ev" "$t0" "$t1" "$scpu" "$srss" "$api0" "$apicpu" >"$WORK/row.txt" <<'PYEOF'
 import sys
-label, first, last, n, t0, t1, scpu, srss, api0, api1 = sys.argv[1:]
-first, last, n = float(first), float(last), int(n)
+label, first, last, n, last_ev, n_ev, t0, t1, scpu, srss, api0, api1 = sys.argv[1:]
+first, last, n, last_ev, n_ev = float(first), float(last), int(n), float(last_ev), int(n_ev)
 rate = n / (last - first) if last > first else 0
+rate_ev = n_ev / (last_ev - first) if last_ev > first and n_ev == n else 0
 wall = float(t1) - float(t0)
-print("| %s | %d | %.0f | %.0f | %s | %s | %.1f |" % (label, n, rate, n / wall if wall else 0,
+print("| %s | %d | %.0f | %s | %.0f | %s | %s | %.1f |" % (label, n, rate,
+      "%.0f" % rate_ev if rate_ev else "%d events" % n_ev, n / wall if wall else 0,
       scpu or "?", srss or "?", float(api1 or 0) - float(api0 or 0)))
+print("RATE %s %.0f %.0f %s" % (label, rate, rate_ev, scpu or 0))
 PYEOF
+  grep -v '^RATE' "$WORK/row.txt"
+  grep '^RATE' "$WORK/row.txt" >>"$TOP/rates.txt"
 }
 
 echo "# bench-k8s on $(nproc) cores (etcd, kube-apiserver, scheduler and load share them): $NODES nodes, $EXISTING existing, $PODS pending pods"
-echo "| scheduler | pods bound | pods/s (first to last bind) | pods/s (from scheduler start) | scheduler CPU s | scheduler peak RSS MiB | apiserver CPU s during the run |"
-echo "|---|---|---|---|---|---|---|"
+echo "| scheduler | pods bound | pods/s (first to last bind) | pods/s with events (first bind to last Scheduled event) | pods/s (from scheduler start) | scheduler CPU s | scheduler peak RSS MiB | apiserver CPU s during the run |"
+echo "|---|---|---|---|---|---|---|---|"
+ceiling "ceiling: binds only (bindbench)" 0
+ceiling "ceiling: binds + events (bindbench)" 1
 run cosched ack-co-scheduler "$ROOT/build/cosched" --kubeconfig "$TOP/cosched/kubeconfig" \
   --leader-elect=false --secure-port 0 -v=0
 for pct in default 100; do
@@ -68,3 +101,23 @@ for pct in default 100; do
   run "kube-scheduler-$pct" default-scheduler "$ROOT/build/k8s/kube-scheduler" \
     --config "$TOP/kube-scheduler-$pct/config.yaml" --secure-port 0 -v=0
 done
+echo
+"$PY" - "$TOP/rates.txt" "${CEIL_0:-0}" "${CEIL_1:-0}" "$PODS" <<'PYEOF'
+import sys
+rows = {}
+for line in open(sys.argv[1]):
+    _, label, rate, rate_ev, cpu = line.split()
+    rows[label] = (float(rate), float(rate_ev), float(cpu))
+c0, c1, pods = float(sys.argv[2]), float(sys.argv[3]), int(sys.argv[4])
+cs = rows.get("cosched")
+if cs:
+    if c0:
+        print("cosched / ceiling (binds only): %.2f" % (cs[0] / c0))
+    if c1 and cs[1]:
+        print("cosched with events / ceiling (binds + events): %.2f" % (cs[1] / c1))
+    for k in ("kube-scheduler-default", "kube-scheduler-100"):
+        if k in rows and rows[k][0]:
+            print("cosched / %s: %.1fx the pods/s (with events: %s), %.3fx the CPU seconds per pod (%.2f ms vs %.2f ms)"
+                  % (k, cs[0] / rows[k][0], "%.1fx" % (cs[1] / rows[k][1]) if rows[k][1] and cs[1] else "n/a",
+                     cs[2] / rows[k][2] if rows[k][2] else 0, 1000 * cs[2] / pods, 1000 * rows[k][2] / pods))
+PYEOF

@@ -5,8 +5,11 @@
       POST N nodes (4 cpu, 32Gi, 110 pods, Ready), E pods bound round-robin (100m/500Mi) and P
       pending pods for scheduler NAME, from 32 threads; prints the creation rate.
   k8sload.py watch --server URL --token T --want P --scheduler NAME --out FILE [--timeout S]
-      Watch pods from now; record when each pod of NAME first has spec.nodeName. Writes
-      "first last count" (monotonic seconds) to FILE once P are bound or at the timeout.
+                   [--events]
+      Watch pods from now; record when each pod of NAME first has spec.nodeName (and, with
+      --events, when it has its Scheduled event). Writes "first last count last_event
+      count_events" (monotonic seconds) to FILE once P are bound (and have events) or at the
+      timeout.
 """
 import argparse
 import http.client
@@ -28,6 +31,7 @@ ap.add_argument("--scheduler", default="ack-co-scheduler")
 ap.add_argument("--want", type=int, default=0)
 ap.add_argument("--out")
 ap.add_argument("--timeout", type=float, default=600)
+ap.add_argument("--events", action="store_true", help="also wait for each pod's Scheduled event")
 a = ap.parse_args()
 u = urllib.parse.urlparse(a.server)
 ctx = ssl.create_default_context()
@@ -100,10 +104,14 @@ if a.mode == "create":
     print("created %d objects in %.1f s (%.0f/s)" % (n, time.time() - t0, n / (time.time() - t0)))
     sys.exit(0)
 
-# watch: a stream the server ends (it drops slow watchers) is resumed after a list
+# watch: a stream the server ends (it drops slow watchers) is resumed after a list. With
+# --events a second stream follows events.k8s.io/v1 Events and records when each measured pod
+# has its Scheduled event (the writes any scheduler makes per pod: the bind and the event).
 seen = set()
-first = last = None
+seen_ev = set()
+first = last = last_ev = None
 deadline = time.monotonic() + a.timeout
+lock = threading.Lock()
 
 
 def note(o):
@@ -112,45 +120,68 @@ def note(o):
     name = o.get("metadata", {}).get("name", "")
     if spec.get("nodeName") and spec.get("schedulerName") == a.scheduler and \
             name.startswith("measured-") and name not in seen:
-        seen.add(name)
-        now = time.monotonic()
-        first = first if first is not None else now
-        last = now
+        with lock:
+            seen.add(name)
+            now = time.monotonic()
+            first = first if first is not None else now
+            last = now
 
 
-def relist():
+def note_event(o):
+    global last_ev
+    name = (o.get("regarding") or {}).get("name", "")
+    if o.get("reason") == "Scheduled" and name.startswith("measured-") and name not in seen_ev:
+        with lock:
+            seen_ev.add(name)
+            last_ev = time.monotonic()
+
+
+def relist(path, fn):
     c = conn()
-    c.request("GET", "/api/v1/pods?fieldSelector=spec.schedulerName%3D" +
-              urllib.parse.quote(a.scheduler), headers=HDR)
+    c.request("GET", path, headers=HDR)
     doc = json.loads(c.getresponse().read())
     c.close()
     for o in doc.get("items") or []:
-        note(o)
+        fn(o)
     return doc["metadata"]["resourceVersion"]
 
 
-rv = relist()
+def follow(path, query, fn, have):
+    rv = relist(path + query, fn)
+    while have() < a.want and time.monotonic() < deadline:
+        c = conn()
+        c.request("GET", "%s%swatch=1&resourceVersion=%s&timeoutSeconds=%d"
+                  % (path, query + "&" if query else "?", rv,
+                     max(1, int(deadline - time.monotonic()))), headers=HDR)
+        r = c.getresponse()
+        buf = b""
+        while have() < a.want:
+            chunk = r.read1(65536)
+            if not chunk:
+                break
+            buf += chunk
+            while b"\n" in buf:
+                line, buf = buf.split(b"\n", 1)
+                if line.strip():
+                    ev = json.loads(line)
+                    if ev.get("type") in ("ADDED", "MODIFIED"):
+                        fn(ev.get("object", {}))
+                        rv = ev["object"]["metadata"].get("resourceVersion", rv)
+        c.close()
+        if have() < a.want:
+            rv = relist(path + query, fn)
+
+
+threads = [threading.Thread(target=follow, args=(
+    "/api/v1/pods", "?fieldSelector=spec.schedulerName%3D" + urllib.parse.quote(a.scheduler),
+    note, lambda: len(seen)))]
+if a.events:
+    threads.append(threading.Thread(target=follow, args=(
+        "/apis/events.k8s.io/v1/events", "", note_event, lambda: len(seen_ev))))
+for t in threads:
+    t.start()
 print("ready", flush=True)
-while len(seen) < a.want and time.monotonic() < deadline:
-    c = conn()
-    c.request("GET", "/api/v1/pods?watch=1&resourceVersion=%s&timeoutSeconds=%d"
-              % (rv, max(1, int(deadline - time.monotonic()))), headers=HDR)
-    r = c.getresponse()
-    buf = b""
-    while len(seen) < a.want:
-        chunk = r.read1(65536)
-        if not chunk:
-            break
-        buf += chunk
-        while b"\n" in buf:
-            line, buf = buf.split(b"\n", 1)
-            if line.strip():
-                ev = json.loads(line)
-                if ev.get("type") in ("ADDED", "MODIFIED"):
-                    note(ev.get("object", {}))
-                    rv = ev["object"]["metadata"].get("resourceVersion", rv)
-    c.close()
-    if len(seen) < a.want:
-        rv = relist()
+for t in threads:
+    t.join()
 with open(a.out, "w") as f:
-    f.write("%s %s %d\n" % (first or 0, last or 0, len(seen)))
+    f.write("%s %s %d %s %d\n" % (first or 0, last or 0, len(seen), last_ev or 0, len(seen_ev)))

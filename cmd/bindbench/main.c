@@ -5,6 +5,9 @@
  * watchers each WATCH pods from the list's resourceVersion and must see every bound pod with
  * its nodeName; the tail is how long after the last bind the last watcher saw its last pod.
  *
+ * With --events 1 each successful bind is followed by the events.k8s.io/v1 Event a scheduler
+ * writes for it ("Scheduled"), and a pod counts once both are done: the ceiling of what any
+ * scheduler must write per pod.
  * Output (one line): binds=N seconds=S binds_per_sec=R errors=E
  *                    [watch_events_per_watcher=X watch_tail_ms=T watch_missing=M]
  * Everything after the lists runs on the client's I/O thread; main only waits.
@@ -20,6 +23,7 @@
 #include <sys/resource.h>
 #include <time.h>
 
+#include "api/encode.h"
 #include "pkg/client/client.h"
 #include "pkg/util/alloc.h"
 #include "pkg/util/buf.h"
@@ -51,6 +55,7 @@ struct bench {
     struct cs_map by_key;
     char *list_rv;
     int concurrency;
+    int events;                   /* also write a Scheduled event per bound pod */
     /* I/O thread */
     size_t next, done, errors;
     int64_t t0, t_last_bind;
@@ -67,7 +72,7 @@ struct bench {
 static void usage(FILE *f)
 {
     fprintf(f, "usage: bindbench --kubeconfig FILE [--namespace NS] [--concurrency N] "
-               "[--watchers W] [--qps Q] [--max-conns C] [--watch-timeout-s S]\n");
+               "[--watchers W] [--qps Q] [--max-conns C] [--watch-timeout-s S] [--events 0|1]\n");
 }
 
 static int parse_int(const char *flag, const char *v, long lo, long hi, long *out)
@@ -175,16 +180,14 @@ static void add_node(struct bench *b, json_t *it)
 
 static void submit_bind(struct bench *b);
 
-static void on_bind(void *arg, const struct cs_client_resp *r)
+struct op {
+    struct bench *b;
+    size_t i;                      /* pod index */
+};
+
+/* One pod finished (bound, and its event written when asked): start the next. */
+static void pod_done(struct bench *b)
 {
-    struct bench *b = arg;
-    if (r->status != 201 && r->status != 200) {
-        if (b->errors < 5) {
-            CS_WARN_S("Bind failed", CS_KVI("status", r->status),
-                      CS_KV("error", r->err ? r->err : r->body));
-        }
-        b->errors++;
-    }
     b->done++;
     if (b->next < b->npods) {
         submit_bind(b);
@@ -197,6 +200,71 @@ static void on_bind(void *arg, const struct cs_client_resp *r)
     }
 }
 
+static void on_event(void *arg, const struct cs_client_resp *r)
+{
+    struct op *op = arg;
+    struct bench *b = op->b;
+    cs_free(op);
+    if (r->status != 201 && r->status != 200) {
+        if (b->errors < 5) {
+            CS_WARN_S("Event failed", CS_KVI("status", r->status),
+                      CS_KV("error", r->err ? r->err : r->body));
+        }
+        b->errors++;
+    }
+    pod_done(b);
+}
+
+static void submit_event(struct op *op)
+{
+    struct bench *b = op->b;
+    const struct pod *p = &b->pods[op->i];
+    const char *node = b->nodes[op->i % b->nnodes];
+    char note[600], path[400];
+    snprintf(note, sizeof(note), "Successfully assigned %s/%s to %s", p->ns, p->name, node);
+    snprintf(path, sizeof(path), "/apis/events.k8s.io/v1/namespaces/%s/events", p->ns);
+    struct cs_event ev = {
+        .regarding = { .kind = "Pod", .api_version = "v1", .ns = p->ns, .name = p->name,
+                       .uid = p->uid },
+        .reason = "Scheduled",
+        .action = "Binding",
+        .type = "Normal",
+        .note = note,
+        .reporting_controller = "bindbench",
+        .reporting_instance = "bindbench",
+        .event_time_ns = cs_wall_ns(),
+    };
+    struct cs_buf body;
+    cs_buf_init(&body);
+    cs_encode_event(&body, &ev);
+    struct cs_client_req req = { .method = "POST", .path = path, .body = body.data,
+                                 .body_len = body.len, .cb = on_event, .arg = op };
+    if (cs_client_submit(b->c, &req) < 0) {
+        cs_free(op);
+        b->errors++;
+        pod_done(b);
+    }
+    cs_buf_free(&body);
+}
+
+static void on_bind(void *arg, const struct cs_client_resp *r)
+{
+    struct op *op = arg;
+    struct bench *b = op->b;
+    if (r->status != 201 && r->status != 200) {
+        if (b->errors < 5) {
+            CS_WARN_S("Bind failed", CS_KVI("status", r->status),
+                      CS_KV("error", r->err ? r->err : r->body));
+        }
+        b->errors++;
+    } else if (b->events) {
+        submit_event(op);
+        return;
+    }
+    cs_free(op);
+    pod_done(b);
+}
+
 static void submit_bind(struct bench *b)
 {
     size_t i = b->next++;
@@ -206,20 +274,14 @@ static void submit_bind(struct bench *b)
     snprintf(path, sizeof(path), "/api/v1/namespaces/%s/pods/%s/binding", p->ns, p->name);
     struct cs_buf body;
     cs_buf_init(&body);
-    cs_buf_puts(&body, "{\"apiVersion\":\"v1\",\"kind\":\"Binding\",\"metadata\":{\"name\":");
-    cs_buf_json_str(&body, p->name);
-    cs_buf_puts(&body, ",\"namespace\":");
-    cs_buf_json_str(&body, p->ns);
-    if (p->uid) {
-        cs_buf_puts(&body, ",\"uid\":");
-        cs_buf_json_str(&body, p->uid);
-    }
-    cs_buf_puts(&body, "},\"target\":{\"kind\":\"Node\",\"name\":");
-    cs_buf_json_str(&body, node);
-    cs_buf_puts(&body, "}}");
+    cs_encode_binding(&body, p->ns, p->name, p->uid, node);
+    struct op *op = cs_malloc(sizeof(*op));
+    op->b = b;
+    op->i = i;
     struct cs_client_req req = { .method = "POST", .path = path, .body = body.data,
-                                 .body_len = body.len, .cb = on_bind, .arg = b };
+                                 .body_len = body.len, .cb = on_bind, .arg = op };
     if (cs_client_submit(b->c, &req) < 0) {
+        cs_free(op);
         b->errors++;
         b->done++;
     }
@@ -315,7 +377,7 @@ static void start_watchers(struct bench *b, int watch_timeout_s)
 int main(int argc, char **argv)
 {
     const char *kubeconfig = NULL, *ns = NULL;
-    long concurrency = 64, watchers = 0, max_conns = 0, watch_timeout = 120;
+    long concurrency = 64, watchers = 0, max_conns = 0, watch_timeout = 120, events = 0;
     double qps = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -336,6 +398,10 @@ int main(int argc, char **argv)
             ns = v;
         } else if (!strcmp(a, "--concurrency")) {
             if (parse_int(a, v, 1, 100000, &concurrency) < 0) {
+                return 2;
+            }
+        } else if (!strcmp(a, "--events")) {
+            if (parse_int(a, v, 0, 1, &events) < 0) {
                 return 2;
             }
         } else if (!strcmp(a, "--watchers")) {
@@ -409,6 +475,7 @@ int main(int argc, char **argv)
         cs_map_put(&b.by_key, b.pods[i].key, (void *)(uintptr_t)(i + 1));
     }
     b.concurrency = (int)concurrency;
+    b.events = (int)events;
     b.nw = (int)watchers;
     b.w = cs_calloc((size_t)(b.nw ? b.nw : 1), sizeof(*b.w));
     if (b.npods == 0) {
