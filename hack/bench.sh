@@ -68,6 +68,26 @@ run_shape() {  # name nodes existing measured
   stop_apisim
 }
 
+# start_apisim_file FILE: apisim with a generator file (no pod lifecycle), waits until it serves.
+start_apisim_file() {
+  rm -f "$WORK/apisim.out"
+  "$B/apisim" --listen 127.0.0.1:0 --kubeconfig-out "$KCFG" --running-delay off \
+    --cluster-gen-file "$1" >"$WORK/apisim.out" 2>"$WORK/apisim.log" &
+  APID=$!
+  for _ in $(seq 1 900); do grep -q "serving on" "$WORK/apisim.out" 2>/dev/null && break; sleep 0.1; done
+}
+
+# start_cosched_with PLUGIN [VERBOSITY]: cosched with PLUGIN enabled beside the defaults; sets
+# CPID and PORT (its health/metrics port) once it serves.
+start_cosched_with() {
+  printf 'apiVersion: kubescheduler.config.k8s.io/v1\nkind: KubeSchedulerConfiguration\nprofiles:\n- schedulerName: ack-co-scheduler\n  plugins:\n    multiPoint:\n      enabled: [{name: %s}]\n' "$1" >"$WORK/config-$1.yaml"
+  "$B/cosched" --kubeconfig "$KCFG" --config "$WORK/config-$1.yaml" --leader-elect=false \
+    --secure-port 0 -v="${2:-0}" >"$WORK/cosched.log" 2>&1 &
+  CPID=$!
+  for _ in $(seq 1 100); do grep -q healthPort "$WORK/cosched.log" && break; sleep 0.1; done
+  PORT=$(grep -o 'healthPort=[0-9]*' "$WORK/cosched.log" | head -1 | cut -d= -f2)
+}
+
 # Gang shapes (issue 10): GANGS gangs of SIZE pods (100m/100Mi, minMember = SIZE, ACK labels) on
 # NODES nodes with 1000 existing pods, scheduled by cosched with Coscheduling enabled; beside the
 # same ceiling as SchedulingBasic.
@@ -87,19 +107,9 @@ for g in range(gangs):
 print(json.dumps({"nodes": ["nodes=%d,cpu=4,memory=32Gi,pods=110,prefix=node-" % nodes], "pods": pods}))
 PYGEN
   local want=$(( $3 * $4 ))
-  rm -f "$WORK/apisim.out"
-  "$B/apisim" --listen 127.0.0.1:0 --kubeconfig-out "$KCFG" --running-delay off \
-    --cluster-gen-file "$WORK/gangs.json" >"$WORK/apisim.out" 2>"$WORK/apisim.log" &
-  APID=$!
-  for _ in $(seq 1 600); do grep -q "serving on" "$WORK/apisim.out" 2>/dev/null && break; sleep 0.1; done
-  printf 'apiVersion: kubescheduler.config.k8s.io/v1\nkind: KubeSchedulerConfiguration\nprofiles:\n- schedulerName: ack-co-scheduler\n  plugins:\n    multiPoint:\n      enabled: [{name: Coscheduling}]\n' >"$WORK/gang-config.yaml"
-  "$B/cosched" --kubeconfig "$KCFG" --config "$WORK/gang-config.yaml" --leader-elect=false \
-    --secure-port 0 -v=0 >"$WORK/cosched.log" 2>&1 &
-  CPID=$!
-  for _ in $(seq 1 100); do grep -q healthPort "$WORK/cosched.log" && break; sleep 0.1; done
-  local port
-  port=$(grep -o 'healthPort=[0-9]*' "$WORK/cosched.log" | head -1 | cut -d= -f2)
-  "$PY" "$ROOT/hack/benchwatch.py" --port "$port" --pid "$CPID" --want "$want" --timeout 300 \
+  start_apisim_file "$WORK/gangs.json"
+  start_cosched_with Coscheduling
+  "$PY" "$ROOT/hack/benchwatch.py" --port "$PORT" --pid "$CPID" --want "$want" --timeout 300 \
     --ceiling "${GANG_CEILING:-0}" --out "$WORK/result.txt"
   cat "$WORK/result.txt"
   LAST_RATE=$(rate_of "$WORK/result.txt")
@@ -116,31 +126,21 @@ run_quota_shape() {  # name nodes
   echo
   echo "## $1: $2 nodes (4 cpu, 32Gi, 110 pods), ElasticQuotaTree of 100 leaves in 3 levels, 16000 borrowing pods then 4000 reclaiming pods (100m/100Mi)"
   "$PY" "$ROOT/hack/benchquota.py" gen --nodes "$2" --out "$WORK/quota.json"
-  rm -f "$WORK/apisim.out"
-  "$B/apisim" --listen 127.0.0.1:0 --kubeconfig-out "$KCFG" --running-delay off \
-    --cluster-gen-file "$WORK/quota.json" >"$WORK/apisim.out" 2>"$WORK/apisim.log" &
-  APID=$!
-  for _ in $(seq 1 600); do grep -q "serving on" "$WORK/apisim.out" 2>/dev/null && break; sleep 0.1; done
+  start_apisim_file "$WORK/quota.json"
   local url
   url=$(grep -o 'http[s]*://[^ ]*' "$WORK/apisim.out" | head -1)
   kubectl --kubeconfig "$KCFG" apply -f "$ROOT/manifests/crds/scheduling.sigs.k8s.io_elasticquotatrees.yaml" >/dev/null
   "$PY" "$ROOT/hack/benchquota.py" tree | kubectl --kubeconfig "$KCFG" apply -f - >/dev/null
-  printf 'apiVersion: kubescheduler.config.k8s.io/v1\nkind: KubeSchedulerConfiguration\nprofiles:\n- schedulerName: ack-co-scheduler\n  plugins:\n    multiPoint:\n      enabled: [{name: CapacityScheduling}]\n' >"$WORK/quota-config.yaml"
-  "$B/cosched" --kubeconfig "$KCFG" --config "$WORK/quota-config.yaml" --leader-elect=false \
-    --secure-port 0 -v=${QUOTA_V:-0} >"$WORK/cosched.log" 2>&1 &
-  CPID=$!
-  for _ in $(seq 1 100); do grep -q healthPort "$WORK/cosched.log" && break; sleep 0.1; done
-  local port
-  port=$(grep -o 'healthPort=[0-9]*' "$WORK/cosched.log" | head -1 | cut -d= -f2)
+  start_cosched_with CapacityScheduling "${QUOTA_V:-0}"
   echo "### phase 1: 16000 pods borrowing (quota admission on every pod)"
-  "$PY" "$ROOT/hack/benchwatch.py" --port "$port" --pid "$CPID" --want 16000 --timeout 300 \
+  "$PY" "$ROOT/hack/benchwatch.py" --port "$PORT" --pid "$CPID" --want 16000 --timeout 300 \
     --ceiling "${QUOTA_CEILING:-0}" --out "$WORK/result.txt"
   cat "$WORK/result.txt"
   echo "### phase 2: 4000 pods reclaiming (each preempts a borrower's pod)"
   "$PY" "$ROOT/hack/benchquota.py" reclaim --server "$url" &
   local loader=$!
   if [ -n "${BENCH_PERF:-}" ]; then perf record -g -p "$CPID" -o "$BENCH_PERF" -- sleep 15 >/dev/null 2>&1 & fi
-  "$PY" "$ROOT/hack/benchwatch.py" --port "$port" --pid "$CPID" --want 4000 --base 16000 \
+  "$PY" "$ROOT/hack/benchwatch.py" --port "$PORT" --pid "$CPID" --want 4000 --base 16000 \
     --timeout 300 --out "$WORK/result.txt"
   wait "$loader"
   cat "$WORK/result.txt"
@@ -177,19 +177,9 @@ PYGEN
   else
     echo "## $1: 1000 nodes of 2 sockets x 32 cores x 2 threads, 10000 pods of 2..16 whole CPUs"
   fi
-  rm -f "$WORK/apisim.out"
-  "$B/apisim" --listen 127.0.0.1:0 --kubeconfig-out "$KCFG" --running-delay off \
-    --cluster-gen-file "$WORK/devices.json" >"$WORK/apisim.out" 2>"$WORK/apisim.log" &
-  APID=$!
-  for _ in $(seq 1 900); do grep -q "serving on" "$WORK/apisim.out" 2>/dev/null && break; sleep 0.1; done
-  printf 'apiVersion: kubescheduler.config.k8s.io/v1\nkind: KubeSchedulerConfiguration\nprofiles:\n- schedulerName: ack-co-scheduler\n  plugins:\n    multiPoint:\n      enabled: [{name: %s}]\n' "$2" >"$WORK/dev-config.yaml"
-  "$B/cosched" --kubeconfig "$KCFG" --config "$WORK/dev-config.yaml" --leader-elect=false \
-    --secure-port 0 -v=0 >"$WORK/cosched.log" 2>&1 &
-  CPID=$!
-  for _ in $(seq 1 100); do grep -q healthPort "$WORK/cosched.log" && break; sleep 0.1; done
-  local port
-  port=$(grep -o 'healthPort=[0-9]*' "$WORK/cosched.log" | head -1 | cut -d= -f2)
-  "$PY" "$ROOT/hack/benchwatch.py" --port "$port" --pid "$CPID" --want "$want" --timeout 300 \
+  start_apisim_file "$WORK/devices.json"
+  start_cosched_with "$2"
+  "$PY" "$ROOT/hack/benchwatch.py" --port "$PORT" --pid "$CPID" --want "$want" --timeout 300 \
     --ceiling "${DEV_CEILING:-0}" --out "$WORK/result.txt"
   cat "$WORK/result.txt"
   LAST_RATE=$(rate_of "$WORK/result.txt")
