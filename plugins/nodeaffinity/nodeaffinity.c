@@ -22,9 +22,10 @@
 
 #include "pkg/util/alloc.h"
 #include "plugins/helper/helper.h"
-#include "plugins/registry.h"
+#include "plugins/helper/nodematch.h"
 
-#define NAME_FIELD "metadata.name"
+#define NAME_FIELD CS_NODE_NAME_FIELD
+#include "plugins/registry.h"
 
 struct na_priv {
     struct cs_arena arena;
@@ -35,108 +36,6 @@ struct na_priv {
     uint32_t n_added_preferred;
 };
 
-static bool sel_has_reqs(const struct cs_selector *s)
-{
-    return s != NULL && s->nreqs > 0;
-}
-
-static bool term_is_empty(const struct cs_node_selector_term *t)
-{
-    return !sel_has_reqs(t->match_expressions) && !sel_has_reqs(t->match_fields);
-}
-
-static bool fields_match(const struct cs_selector *s, const char *node_name)
-{
-    for (size_t i = 0; i < s->nreqs; i++) {
-        const struct cs_selector_req *r = &s->reqs[i];
-        if (strcmp(r->key, NAME_FIELD) != 0 || r->nvalues != 1) {
-            return false;
-        }
-        bool eq = node_name != NULL && strcmp(r->values[0], node_name) == 0;
-        if (r->op == CS_SEL_IN) {
-            if (!eq) {
-                return false;
-            }
-        } else if (r->op == CS_SEL_NOT_IN) {
-            if (eq) {
-                return false;
-            }
-        } else {
-            return false;
-        }
-    }
-    return true;
-}
-
-static bool term_matches(const struct cs_node_selector_term *t, const struct cs_node *node)
-{
-    if (t->invalid || term_is_empty(t)) {
-        return false;
-    }
-    if (sel_has_reqs(t->match_expressions) &&
-        !cs_selector_matches(t->match_expressions, node->labels, node->n_labels)) {
-        return false;
-    }
-    if (sel_has_reqs(t->match_fields) && !fields_match(t->match_fields, node->name)) {
-        return false;
-    }
-    return true;
-}
-
-static bool any_term_matches(const struct cs_node_selector_term *terms, uint32_t n,
-                             const struct cs_node *node)
-{
-    for (uint32_t i = 0; i < n; i++) {
-        if (term_matches(&terms[i], node)) {
-            return true;
-        }
-    }
-    return false;
-}
-
-static int64_t preferred_score(const struct cs_preferred_term *terms, uint32_t n,
-                               const struct cs_node *node)
-{
-    int64_t sum = 0;
-    for (uint32_t i = 0; i < n; i++) {
-        if (terms[i].weight != 0 && term_matches(&terms[i].term, node)) {
-            sum += terms[i].weight;
-        }
-    }
-    return sum;
-}
-
-static const char *label_value(const struct cs_node *node, const char *key)
-{
-    for (uint32_t i = 0; i < node->n_labels; i++) {
-        const char *k = node->labels[i].key;
-        if (k == key || strcmp(k, key) == 0) {
-            return node->labels[i].value ? node->labels[i].value : "";
-        }
-    }
-    return NULL;
-}
-
-static bool has_required_affinity(const struct cs_pod *pod)
-{
-    const struct cs_node_affinity *na = pod->node_affinity;
-    return na != NULL && (na->has_required || na->n_required > 0);
-}
-
-static bool pod_required_matches(const struct cs_pod *pod, const struct cs_node *node)
-{
-    for (uint32_t i = 0; i < pod->n_node_selector; i++) {
-        const char *v = label_value(node, pod->node_selector[i].key);
-        if (v == NULL || !cs_plugin_str_eq(v, pod->node_selector[i].value)) {
-            return false;
-        }
-    }
-    if (has_required_affinity(pod)) {
-        const struct cs_node_affinity *na = pod->node_affinity;
-        return any_term_matches(na->required, na->n_required, node);
-    }
-    return true;
-}
 
 /* Is value v in every metadata.name In-requirement of s (other than `skip`)? */
 static bool in_all_name_sets(const struct cs_selector *s, const char *v)
@@ -234,13 +133,13 @@ static enum cs_code na_pre_filter(struct cs_fw_call *c, const struct cs_pod *pod
 {
     const struct na_priv *p = c->priv;
     bool added = p != NULL && p->has_added_required;
-    if (!has_required_affinity(pod) && !added && pod->n_node_selector == 0) {
+    if (!cs_pod_has_required_node_affinity(pod) && !added && pod->n_node_selector == 0) {
         return CS_SKIP;
     }
-    if (has_required_affinity(pod) && required_terms_conflict(pod->node_affinity)) {
+    if (cs_pod_has_required_node_affinity(pod) && required_terms_conflict(pod->node_affinity)) {
         return cs_status_set(st, CS_UNSCHEDULABLE_AND_UNRESOLVABLE, "pod affinity terms conflict");
     }
-    if (has_required_affinity(pod)) {
+    if (cs_pod_has_required_node_affinity(pod)) {
         prefilter_node_names(c, pod->node_affinity);
     }
     return CS_SUCCESS;
@@ -255,11 +154,11 @@ static enum cs_code na_filter(struct cs_fw_call *c, const struct cs_pod *pod,
         return cs_status_set(st, CS_ERROR, "node not found");
     }
     if (p != NULL && p->has_added_required &&
-        !any_term_matches(p->added_required, p->n_added_required, node)) {
+        !cs_node_terms_match(p->added_required, p->n_added_required, node)) {
         return cs_status_set(st, CS_UNSCHEDULABLE_AND_UNRESOLVABLE,
                              "node(s) didn't match scheduler-enforced node affinity");
     }
-    if (!pod_required_matches(pod, node)) {
+    if (!cs_pod_required_node_match(pod, node)) {
         return cs_status_set(st, CS_UNSCHEDULABLE_AND_UNRESOLVABLE,
                              "node(s) didn't match Pod's node affinity/selector");
     }
@@ -289,10 +188,10 @@ static int64_t na_score(struct cs_fw_call *c, const struct cs_pod *pod,
     }
     int64_t sum = 0;
     if (p != NULL && p->n_added_preferred) {
-        sum += preferred_score(p->added_preferred, p->n_added_preferred, node);
+        sum += cs_node_preferred_score(p->added_preferred, p->n_added_preferred, node);
     }
     if (pod->node_affinity != NULL) {
-        sum += preferred_score(pod->node_affinity->preferred, pod->node_affinity->n_preferred,
+        sum += cs_node_preferred_score(pod->node_affinity->preferred, pod->node_affinity->n_preferred,
                                node);
     }
     return sum;
