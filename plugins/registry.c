@@ -24,6 +24,7 @@ const struct cs_plugin *const cs_registry_plugins[] = {
     &cs_plugin_cpusetscheduling,
     &cs_plugin_gpushare,
     &cs_plugin_eciburst,
+    &cs_plugin_podtopologyspread,
     &cs_plugin_defaultpreemption,
 };
 
