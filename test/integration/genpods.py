@@ -28,6 +28,7 @@ ap.add_argument("--priority", type=int)
 ap.add_argument("--priority-class", help="priorityClassName")
 ap.add_argument("--grace", type=int, help="terminationGracePeriodSeconds")
 ap.add_argument("--affinity-json")
+ap.add_argument("--spread-json", help="spec.topologySpreadConstraints (a JSON list)")
 ap.add_argument("--gpu-mem", type=int, default=0, help="aliyun.com/gpu-mem limit (GiB)")
 ap.add_argument("--cpu-limit", help="limits.cpu when it differs from the request")
 a = ap.parse_args()
@@ -80,6 +81,8 @@ for i in range(a.start, a.start + a.count):
         spec["terminationGracePeriodSeconds"] = a.grace
     if a.affinity_json:
         spec["affinity"] = json.loads(a.affinity_json)
+    if a.spread_json:
+        spec["topologySpreadConstraints"] = json.loads(a.spread_json)
     md = {"name": "%s%d" % (a.prefix, i), "namespace": a.namespace}
     if a.label:
         md["labels"] = kv(a.label)
