@@ -200,6 +200,76 @@ if d["cpuset_pods"]:
   stop_apisim
 }
 
+# Constraint shapes (issue 9, bench.md), beside SchedulingBasic's ceiling; the measured pods
+# are full Pod objects (apisim --cluster), nodes and existing pods come from the generators:
+#   TopologySpreading  5000 nodes in zones moon-1..3, 5000 existing pods, 5000 measured pods
+#                      (color=blue, maxSkew 5 on topology.kubernetes.io/zone, DoNotSchedule);
+#                      the final per-zone counts are printed
+#   PodAntiAffinity    5000 nodes, 1000 existing and 2000 measured pods (color=green) with
+#                      required anti-affinity to color=green on kubernetes.io/hostname; the
+#                      number of nodes holding two of them is printed (must be 0)
+run_constraint_shape() {  # name plugin
+  echo
+  local want existing
+  "$PY" - "$1" >"$WORK/measured.json" <<'PYGEN'
+import json, sys
+shape = sys.argv[1]
+def pod(name, labels, extra, node=None):
+    spec = {"schedulerName": "ack-co-scheduler",
+            "containers": [{"name": "c", "image": "registry.k8s.io/pause:3.10",
+                            "resources": {"requests": {"cpu": "100m", "memory": "500Mi"}}}]}
+    spec.update(extra)
+    if node is not None:
+        spec["nodeName"] = node
+    return {"apiVersion": "v1", "kind": "Pod", "spec": spec,
+            "metadata": {"name": name, "namespace": "default", "labels": labels}}
+items = []
+if shape == "TopologySpreading":
+    extra = {"topologySpreadConstraints": [{"maxSkew": 5, "topologyKey": "topology.kubernetes.io/zone",
+             "whenUnsatisfiable": "DoNotSchedule", "labelSelector": {"matchLabels": {"color": "blue"}}}]}
+    items = [pod("measured-%d" % i, {"color": "blue"}, extra) for i in range(5000)]
+else:
+    extra = {"affinity": {"podAntiAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": [
+             {"labelSelector": {"matchLabels": {"color": "green"}}, "topologyKey": "kubernetes.io/hostname"}]}}}
+    items = [pod("existing-aa-%d" % i, {"color": "green"}, extra, "node-%d" % i) for i in range(1000)]
+    items += [pod("measured-%d" % i, {"color": "green"}, extra) for i in range(2000)]
+print(json.dumps({"apiVersion": "v1", "kind": "List", "items": items}))
+PYGEN
+  rm -f "$WORK/apisim.out"
+  if [ "$1" = TopologySpreading ]; then
+    echo "## $1: 5000 nodes in 3 zones, 5000 existing pods, 5000 measured pods (maxSkew 5 on zone, DoNotSchedule)"
+    want=5000; existing="count=5000,cpu=100m,memory=500Mi,bound=true,scheduler=ack-co-scheduler,prefix=existing-"
+  else
+    echo "## $1: 5000 nodes, 1000 existing and 2000 measured pods with required anti-affinity on hostname"
+    want=2000; existing="count=0,prefix=none-"
+  fi
+  "$B/apisim" --listen 127.0.0.1:0 --kubeconfig-out "$KCFG" --running-delay off \
+    --cluster-gen "nodes=5000,cpu=4,memory=32Gi,pods=110,prefix=node-,zones=3,zone-prefix=moon-" \
+    --pods-gen "$existing" --cluster "$WORK/measured.json" \
+    >"$WORK/apisim.out" 2>"$WORK/apisim.log" &
+  APID=$!
+  for _ in $(seq 1 900); do grep -q "serving on" "$WORK/apisim.out" 2>/dev/null && break; sleep 0.1; done
+  start_cosched_with "$2"
+  "$PY" "$ROOT/hack/benchwatch.py" --port "$PORT" --pid "$CPID" --want "$want" --timeout 300 \
+    --ceiling "${CONSTRAINT_CEILING:-0}" --out "$WORK/result.txt"
+  cat "$WORK/result.txt"
+  LAST_RATE=$(rate_of "$WORK/result.txt")
+  kubectl --kubeconfig "$KCFG" get pods -o json >"$WORK/pods.json"
+  kubectl --kubeconfig "$KCFG" get nodes -o json >"$WORK/nodes.json"
+  if [ "$1" = TopologySpreading ]; then
+    echo "placement (measured pods per zone): $("$PY" "$ROOT/test/integration/spreadcheck.py" "$WORK/pods.json" "$WORK/nodes.json" --selector color=blue --key topology.kubernetes.io/zone)"
+  else
+    echo "placement: $("$PY" -c '
+import collections, json, sys
+pods = json.load(open(sys.argv[1]))["items"]
+c = collections.Counter(p["spec"].get("nodeName") for p in pods if p["metadata"].get("labels", {}).get("color") == "green")
+pending = c.pop(None, 0)
+print("%d nodes hold a green pod, %d hold two or more, %d pending" % (len(c), sum(1 for v in c.values() if v > 1), pending))' "$WORK/pods.json")"
+  fi
+  kill -TERM "$CPID"; wait "$CPID" 2>/dev/null; CPID=""
+  stop_apisim
+}
+
 echo "# cosched benchmarks on $(nproc) cores; apisim, the bind client and cosched share them"
 only() { [ -z "${BENCH_ONLY:-}" ] || [ "$BENCH_ONLY" = "$1" ]; }   # BENCH_ONLY=<shape>: one shape
 only SchedulingBasic && run_shape SchedulingBasic "${BENCH_NODES:-5000}" "${BENCH_EXISTING:-1000}" "${BENCH_PODS:-10000}"
@@ -243,6 +313,7 @@ if [ -z "${BENCH_ONLY:-}" ] && [ -n "${mb:-}" ]; then
   awk -v a="$gpu_rate" -v b="$mb" 'BEGIN {printf "| GPUShare | %s | %.2f |\n", a, a / b}'
   awk -v a="$cs_rate" -v b="$mb" 'BEGIN {printf "| CpusetTopology | %s | %.2f |\n", a, a / b}'
 fi
+only TopologySpreading && { CONSTRAINT_CEILING=${ceiling_basic:-0} run_constraint_shape TopologySpreading PodTopologySpread; }
 if [ -z "${BENCH_QUICK:-}" ] && only SchedulingBasic-50k; then
   run_shape SchedulingBasic-50k 5000 5000 50000
 fi

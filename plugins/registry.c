@@ -25,6 +25,7 @@ const struct cs_plugin *const cs_registry_plugins[] = {
     &cs_plugin_gpushare,
     &cs_plugin_eciburst,
     &cs_plugin_podtopologyspread,
+    &cs_plugin_interpodaffinity,
     &cs_plugin_defaultpreemption,
 };
 
@@ -56,7 +57,7 @@ const struct cs_plugin *cs_registry_lookup(const char *name)
 }
 
 /* kube-scheduler v1 defaults (multiPoint). Not yet in cosched, and so absent here: the volume
- * plugins, PodTopologySpread (2), InterPodAffinity (2). */
+ * plugins, InterPodAffinity (2). */
 const struct cs_registry_profile_entry cs_registry_default_profile[] = {
     {"SchedulingGates", 0},
     {"PrioritySort", 0},
@@ -66,6 +67,7 @@ const struct cs_registry_profile_entry cs_registry_default_profile[] = {
     {"NodeAffinity", 2},
     {"NodePorts", 0},
     {"NodeResourcesFit", 1},
+    {"PodTopologySpread", 2},
     {"DefaultPreemption", 0},
     {"NodeResourcesBalancedAllocation", 1},
     {"ImageLocality", 1},

@@ -438,15 +438,26 @@ static void post_filter(struct cs_profile *prof, struct cs_fw_attempt *att,
 }
 
 
+/* The equivalence cache's part in scoring: the class, which instances are volatile, and the
+ * nodes its raw scores must cover (every node the cached filters passed). */
+struct eq_pick {
+    struct cs_eqclass *eq;
+    const bool *vol;
+    struct cs_node_info *const *cover;
+    const int32_t *cidx;
+    uint32_t n_cover;
+};
+
 /* Scoring: PreScore (Skip drops a plugin), Score (from the equivalence cache when eq is given),
  * NormalizeScore, weighted sum, best total with a uniformly random tie-break. With one feasible
  * node there is nothing to compare, as in kube-scheduler. Returns 0, or -1 with res filled. */
 static int pick_best(struct cs_profile *prof, struct cs_cycle *c, struct cs_fw_attempt *att,
                      const struct cs_pod *pod,
                      struct cs_node_info **feasible, int32_t *fidx, uint32_t n_feasible,
-                     struct cs_eqclass *eq,
+                     const struct eq_pick *ep,
                      struct cs_node_info **best_out, struct cs_sched_result *res)
 {
+    struct cs_eqclass *eq = ep ? ep->eq : NULL;
     struct cs_arena *a = &c->arena;
     struct cs_node_info *best = feasible[0];
     if (n_feasible == 1) {
@@ -494,11 +505,11 @@ static int pick_best(struct cs_profile *prof, struct cs_cycle *c, struct cs_fw_a
         }
         struct cs_fw_call *call = &att->calls[in->slot];
         int64_t tp = c->sample ? cs_mono_ns() : 0;
-        if (eq) {
+        if (eq && !ep->vol[in->slot]) {
             int64_t *raw = eq->raw + (size_t)i * eq->cap;
             if (!eq->raw_ok[i]) {
-                for (uint32_t j = 0; j < n_feasible; j++) {
-                    raw[fidx[j]] = in->p->score(call, pod, feasible[j]);
+                for (uint32_t j = 0; j < ep->n_cover; j++) {
+                    raw[ep->cidx[j]] = in->p->score(call, pod, ep->cover[j]);
                 }
                 eq->raw_ok[i] = true;
             } else {
@@ -561,30 +572,34 @@ static int pick_best(struct cs_profile *prof, struct cs_cycle *c, struct cs_fw_a
     return 0;
 }
 
-/* May the equivalence cache decide this pod? Every filter and score plugin must be node-local,
- * by flag or, for plugins whose results depend on other pods only when the pod asks for it
- * (spread, inter-pod affinity), by their per-pod node_local op. */
-static bool pod_node_local(const struct cs_profile *prof, const struct cs_pod *pod)
+/* May the equivalence cache decide this pod? Every node is evaluated and the profile has at
+ * most 64 instances; vol[slot] is set for each filter and score plugin that is not node-local
+ * for this pod (by flag or by its per-pod node_local op): those run fresh on every attempt. */
+static bool pod_eq_mode(const struct cs_profile *prof, const struct cs_pod *pod, bool *vol,
+                        uint64_t *vol_mask)
 {
+    if (prof->pct_nodes_to_score >= 0 || prof->points[CS_EP_SCORE].n > 64 || prof->n_insts > 64) {
+        return false;
+    }
     static const int pts[] = { CS_EP_FILTER, CS_EP_SCORE };
+    *vol_mask = 0;
     for (size_t k = 0; k < 2; k++) {
         const struct cs_fw_point *p = &prof->points[pts[k]];
         for (uint32_t i = 0; i < p->n; i++) {
             const struct cs_fw_inst *in = &prof->insts[p->inst[i]];
-            if (in->p->node_local) {
-                if (!in->p->node_local(in->priv, pod)) {
-                    return false;
-                }
-            } else if (!(in->p->flags & CS_PLUGIN_NODE_LOCAL)) {
-                return false;
+            bool local = in->p->node_local ? in->p->node_local(in->priv, pod)
+                                           : (in->p->flags & CS_PLUGIN_NODE_LOCAL) != 0;
+            if (!local) {
+                vol[in->slot] = true;
+                *vol_mask |= 1ull << in->slot;
             }
         }
     }
-    return prof->pct_nodes_to_score < 0 && prof->points[CS_EP_SCORE].n <= 64;
+    return true;
 }
 
 static void eq_reset(struct cs_eqclass *eq, const struct cs_profile *prof, const struct cs_pod *pod,
-                     uint64_t epoch, uint32_t n_nodes, uint64_t skip_mask)
+                     uint64_t epoch, uint32_t n_nodes, uint64_t skip_mask, uint64_t vol_mask)
 {
     eq_drop(eq);
     eq->n_score = prof->points[CS_EP_SCORE].n;
@@ -604,16 +619,20 @@ static void eq_reset(struct cs_eqclass *eq, const struct cs_profile *prof, const
     eq->epoch = epoch;
     eq->n_nodes = n_nodes;
     eq->skip_mask = skip_mask;
+    eq->vol_mask = vol_mask;
     eq->valid = true;
 }
 
-/* Fast path: filter only the nodes whose version moved since the cached entry, then score from
- * cached raw scores. Returns 1 when a node was chosen, 0 to fall back to the full evaluation
- * (no feasible node: the full path builds the failure message), -1 on a plugin error. */
+/* Fast path: run the cached (node-local) filters only on the nodes whose version moved since
+ * the class's entry, the volatile filters on every node the cached ones passed, then score from
+ * cached raw scores (volatile score plugins fresh). Returns 1 when a node was chosen, 0 to fall
+ * back to the full evaluation (no feasible node: the full path builds the failure message), -1
+ * on a plugin error. */
 static int eq_schedule(struct cs_profile *prof, struct cs_cycle *c, struct cs_fw_attempt *att,
                        const struct cs_pod *pod,
                        const struct cs_fw_inst *const *filters, uint32_t n_filters,
-                       uint64_t skip_mask, struct cs_node_info **best, struct cs_sched_result *res)
+                       uint64_t skip_mask, const bool *vol, uint64_t vol_mask,
+                       struct cs_node_info **best, struct cs_sched_result *res)
 {
     uint32_t n_nodes = cs_snapshot_num_nodes(c->snap);
     struct cs_eqclass *eq = NULL, *lru = &c->eq.cls[0];
@@ -627,7 +646,9 @@ static int eq_schedule(struct cs_profile *prof, struct cs_cycle *c, struct cs_fw
             continue;
         }
         if (q->prof == prof && q->n_nodes == n_nodes && q->skip_mask == skip_mask &&
-            cs_fw_pod_equivalent_meta(pod, q->rep, prof->eq_meta) &&
+            q->vol_mask == vol_mask &&
+            (vol_mask ? cs_fw_pod_equivalent_nl(pod, q->rep, prof->eq_meta)
+                      : cs_fw_pod_equivalent_meta(pod, q->rep, prof->eq_meta)) &&
             (prof->eq_meta || cs_fw_pod_same_keys(pod, q->rep, prof->eq_keys, prof->n_eq_keys))) {
             eq = q;
         } else if (lru->valid && q->used < lru->used) {
@@ -636,29 +657,41 @@ static int eq_schedule(struct cs_profile *prof, struct cs_cycle *c, struct cs_fw
     }
     if (eq == NULL) {
         eq = lru;
-        eq_reset(eq, prof, pod, c->snap->epoch, n_nodes, skip_mask);
+        eq_reset(eq, prof, pod, c->snap->epoch, n_nodes, skip_mask, vol_mask);
     } else {
         c->eq.hits++;
     }
     eq->used = ++c->eq.tick;
     struct cs_arena *a = &c->arena;
-    struct cs_node_info **feasible = cs_arena_alloc(a, sizeof(*feasible) * n_nodes);
+    /* filters split: cached ones decide fit[], volatile ones run per attempt */
+    const struct cs_fw_inst **nl = cs_arena_alloc(a, sizeof(*nl) * (n_filters + 1));
+    const struct cs_fw_inst **vf = cs_arena_alloc(a, sizeof(*vf) * (n_filters + 1));
+    uint32_t n_nl = 0, n_vf = 0;
+    for (uint32_t f = 0; f < n_filters; f++) {
+        if (vol[filters[f]->slot]) {
+            vf[n_vf++] = filters[f];
+        } else {
+            nl[n_nl++] = filters[f];
+        }
+    }
+    /* cover: the nodes cached filters pass (raw scores are kept for all of them) */
+    struct cs_node_info **cover = cs_arena_alloc(a, sizeof(*cover) * n_nodes);
+    int32_t *cidx = cs_arena_alloc(a, sizeof(*cidx) * n_nodes);
     eq->stale = cs_arena_alloc(a, sizeof(*eq->stale) * n_nodes);
     eq->stale_n = 0;
-    uint32_t n_feasible = 0, n_fb = 0;
+    uint32_t n_cover = 0, n_fb = 0;
     int64_t t_f = cs_mono_ns();
     const uint64_t *vers = c->snap->vers;
     struct cs_node_info *const *list = c->snap->list;
-    int32_t *fidx = cs_arena_alloc(a, sizeof(*fidx) * n_nodes);
     for (uint32_t idx = 0; idx < n_nodes; idx++) {
         if (eq->ver[idx] != vers[idx]) {
             struct cs_node_info *ni = list[idx];
             bool ok = true;
-            for (uint32_t f = 0; f < n_filters && ok; f++) {
+            for (uint32_t f = 0; f < n_nl && ok; f++) {
                 struct cs_status st;
                 st.n_reasons = 0;
                 st.code = CS_SUCCESS;
-                enum cs_code code = filters[f]->p->filter(&att->calls[filters[f]->slot], pod, ni, &st);
+                enum cs_code code = nl[f]->p->filter(&att->calls[nl[f]->slot], pod, ni, &st);
                 if (code == CS_ERROR) {
                     eq_drop(eq);
                     return 0;
@@ -673,18 +706,43 @@ static int eq_schedule(struct cs_profile *prof, struct cs_cycle *c, struct cs_fw
             }
         }
         if (eq->fit[idx] == 1) {
-            fidx[n_feasible] = (int32_t)idx;
-            feasible[n_feasible++] = list[idx];
+            cidx[n_cover] = (int32_t)idx;
+            cover[n_cover++] = list[idx];
         } else if (eq->fit[idx] == 2) {
             n_fb++;
         }
     }
-    if (n_feasible == 0 && n_fb > 0) {
+    if (n_cover == 0 && n_fb > 0) {
         /* only fallback nodes fit: choose among them */
         for (uint32_t idx = 0; idx < n_nodes; idx++) {
             if (eq->fit[idx] == 2) {
-                fidx[n_feasible] = (int32_t)idx;
-                feasible[n_feasible++] = list[idx];
+                cidx[n_cover] = (int32_t)idx;
+                cover[n_cover++] = list[idx];
+            }
+        }
+    }
+    struct cs_node_info **feasible = cover;
+    int32_t *fidx = cidx;
+    uint32_t n_feasible = n_cover;
+    if (n_vf > 0) {
+        feasible = cs_arena_alloc(a, sizeof(*feasible) * (n_cover ? n_cover : 1));
+        fidx = cs_arena_alloc(a, sizeof(*fidx) * (n_cover ? n_cover : 1));
+        n_feasible = 0;
+        for (uint32_t j = 0; j < n_cover; j++) {
+            bool ok = true;
+            for (uint32_t f = 0; f < n_vf && ok; f++) {
+                struct cs_status st;
+                st.n_reasons = 0;
+                st.code = CS_SUCCESS;
+                enum cs_code code = vf[f]->p->filter(&att->calls[vf[f]->slot], pod, cover[j], &st);
+                if (code == CS_ERROR) {
+                    return 0;
+                }
+                ok = code == CS_SUCCESS;
+            }
+            if (ok) {
+                fidx[n_feasible] = cidx[j];
+                feasible[n_feasible++] = cover[j];
             }
         }
     }
@@ -694,7 +752,8 @@ static int eq_schedule(struct cs_profile *prof, struct cs_cycle *c, struct cs_fw
     }
     res->evaluated = n_nodes;
     res->feasible = n_feasible;
-    if (pick_best(prof, c, att, pod, feasible, fidx, n_feasible, eq, best, res) != 0) {
+    struct eq_pick ep = { .eq = eq, .vol = vol, .cover = cover, .cidx = cidx, .n_cover = n_cover };
+    if (pick_best(prof, c, att, pod, feasible, fidx, n_feasible, &ep, best, res) != 0) {
         return -1;
     }
     if ((n_feasible == 1 && eq->stale_n) || n_fb > 0) {
@@ -770,8 +829,10 @@ void cs_fw_schedule_pod(struct cs_profile *prof, struct cs_cycle *c, const struc
             filters[n_filters++] = in;
         }
     }
+    bool *vol = cs_arena_zalloc(a, sizeof(bool) * prof->n_insts);
+    uint64_t vol_mask = 0;
     if ((c->nominator == NULL || cs_nominator_len(c->nominator) == 0) && !att->pf_set &&
-        pod_node_local(prof, pod)) {
+        pod_eq_mode(prof, pod, vol, &vol_mask)) {
         uint64_t skip_mask = 0;
         for (uint32_t i = 0; i < prof->n_insts && i < 64; i++) {
             if (skip_filter[i]) {
@@ -779,7 +840,8 @@ void cs_fw_schedule_pod(struct cs_profile *prof, struct cs_cycle *c, const struc
             }
         }
         struct cs_node_info *chosen = NULL;
-        int r = eq_schedule(prof, c, att, pod, filters, n_filters, skip_mask, &chosen, res);
+        int r = eq_schedule(prof, c, att, pod, filters, n_filters, skip_mask, vol, vol_mask,
+                            &chosen, res);
         if (r < 0) {
             return;
         }

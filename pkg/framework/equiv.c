@@ -4,7 +4,8 @@
  * same: namespace, schedulerName, labels, annotations, containers and init containers
  * (images, requests, limits, ports), overhead, pod-level requests, nodeName, nodeSelector,
  * node affinity, tolerations, host ports, priority. Pods with pod (anti-)affinity or topology
- * spread constraints are never treated as equivalent (those plugins are not node-local anyway).
+ * spread constraints are never treated as equivalent (those plugins are not node-local anyway),
+ * except by cs_fw_pod_equivalent_nl, for classes whose plugins that read them are volatile.
  * The comparison is conservative: "not equivalent" only costs a full evaluation. Labels and
  * annotations count only when a node-local plugin of the profile reads them
  * (CS_PLUGIN_POD_META): otherwise the members of different gangs share one class.
@@ -151,6 +152,11 @@ bool cs_fw_pod_equivalent_meta(const struct cs_pod *a, const struct cs_pod *b, b
         return false;
     }
     return same_fields(a, b, meta);
+}
+
+bool cs_fw_pod_equivalent_nl(const struct cs_pod *a, const struct cs_pod *b, bool meta)
+{
+    return a == b || same_fields(a, b, meta);
 }
 
 bool cs_fw_pod_same_keys(const struct cs_pod *a, const struct cs_pod *b, const char *const *keys,

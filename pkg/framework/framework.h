@@ -80,14 +80,19 @@ bool cs_fw_pod_equivalent(const struct cs_pod *a, const struct cs_pod *b);
 bool cs_fw_pod_sched_same(const struct cs_pod *a, const struct cs_pod *b);
 /* The same, comparing labels and annotations only when meta is set. */
 bool cs_fw_pod_equivalent_meta(const struct cs_pod *a, const struct cs_pod *b, bool meta);
+/* As cs_fw_pod_equivalent_meta, ignoring pod (anti-)affinity and spread constraints: for
+ * equivalence classes in which every plugin that reads them is volatile (not cached). */
+bool cs_fw_pod_equivalent_nl(const struct cs_pod *a, const struct cs_pod *b, bool meta);
 /* Do a and b agree on these label and annotation keys? */
 bool cs_fw_pod_same_keys(const struct cs_pod *a, const struct cs_pod *b, const char *const *keys,
                          uint32_t n);
 
-/* Per-node results of a pod class, reused for the next pod of the class when every filter and
- * score plugin of the profile is CS_PLUGIN_NODE_LOCAL and all nodes are evaluated. Entries are
- * indexed by snapshot node index and stamped with the node's version; a class is dropped when
- * the snapshot epoch or the profile changes. */
+/* Per-node results of a pod class, reused for the next pod of the class when all nodes are
+ * evaluated. Only the node-local filter and score plugins (CS_PLUGIN_NODE_LOCAL, or their
+ * node_local op for this pod) are cached; the others ("volatile" for the class: spread, inter-pod
+ * affinity, cluster-wide rules) run on every attempt over the nodes the cached filters passed.
+ * Entries are indexed by snapshot node index and stamped with the node's version; a class is
+ * dropped when the snapshot epoch or the profile changes. */
 struct cs_eqclass {
     bool valid;
     const struct cs_profile *prof;
@@ -97,6 +102,7 @@ struct cs_eqclass {
     uint32_t n_nodes;
     uint32_t cap;
     uint64_t skip_mask;            /* pre_filter skips the cached results were computed with */
+    uint64_t vol_mask;             /* instances not node-local for the class (never cached) */
     uint64_t *ver;                 /* per node: version the entry was computed at (0 = none) */
     uint8_t *fit;                  /* per node: 0 no, 1 passed every filter, 2 passed but a
                                     * fallback node (api/plugin.h `fallback`) */

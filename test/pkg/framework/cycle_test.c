@@ -248,7 +248,7 @@ static void test_cycle_partial_search_rotates(void **state)
 
 #define EQ_NODES 200
 #define EQ_PODS 1000
-#define EQ_TEMPLATES 9
+#define EQ_TEMPLATES 11
 
 static uint64_t rng_state;
 static uint32_t rnd(uint32_t n)
@@ -262,7 +262,7 @@ static uint32_t rnd(uint32_t n)
 }
 
 /* Pod templates: pods of one template are equivalent; templates differ in requests, node
- * selectors, affinity, tolerations, host ports and images. */
+ * selectors, affinity, tolerations, host ports, images and topology spread constraints. */
 static struct cs_pod *template_pod(const struct cs_api_ctx *api, int t, int i)
 {
     static const char *const spec[EQ_TEMPLATES] = {
@@ -300,6 +300,17 @@ static struct cs_pod *template_pod(const struct cs_api_ctx *api, int t, int i)
         "'1500m'}}}],'containers':[{'name':'a','image':'reg/app:1','resources':{'requests':{"
         "'cpu':'300m','memory':'300Mi'}}},{'name':'b','image':'reg/big:2','resources':{"
         "'requests':{'cpu':'300m','memory':'300Mi'}}}]",
+        /* 9: spread over zones, DoNotSchedule (PodTopologySpread is volatile for it: its
+         * filter runs fresh on every attempt, the other plugins come from the cache) */
+        "'topologySpreadConstraints':[{'maxSkew':1,'topologyKey':'zone','whenUnsatisfiable':"
+        "'DoNotSchedule','labelSelector':{'matchLabels':{'tpl':'t9'}}}],"
+        "'containers':[{'name':'c','image':'reg/app:1','resources':{'requests':{'cpu':'200m',"
+        "'memory':'200Mi'}}}]",
+        /* 10: spread over hosts, ScheduleAnyway (volatile score) */
+        "'topologySpreadConstraints':[{'maxSkew':1,'topologyKey':'disk','whenUnsatisfiable':"
+        "'ScheduleAnyway','labelSelector':{'matchLabels':{'tpl':'t10'}}}],"
+        "'containers':[{'name':'c','image':'reg/app:1','resources':{'requests':{'cpu':'100m',"
+        "'memory':'100Mi'}}}]",
     };
     return fw_podf(api, "{'metadata':{'name':'pod-%d','namespace':'default','uid':'u-%d',"
                         "'labels':{'tpl':'t%d'}},'spec':{%s}}",
