@@ -27,6 +27,7 @@ extern const struct cs_plugin cs_plugin_cpusetscheduling;
 extern const struct cs_plugin cs_plugin_gpushare;
 extern const struct cs_plugin cs_plugin_eciburst;
 extern const struct cs_plugin cs_plugin_podtopologyspread;
+extern const struct cs_plugin cs_plugin_interpodaffinity;
 extern const struct cs_plugin cs_plugin_defaultpreemption;
 
 /* Every registered plugin, in no particular order. */

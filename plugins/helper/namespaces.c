@@ -78,6 +78,47 @@ bool cs_ns_label_is(struct cs_ns_table *t, const char *ns, const char *key, cons
     return is;
 }
 
+bool cs_ns_selector_matches(struct cs_ns_table *t, const char *ns, const struct cs_selector *sel,
+                            bool absent_as_empty)
+{
+    if (sel == NULL) {
+        return false;
+    }
+    if (cs_selector_is_empty(sel)) {
+        return true;
+    }
+    if (t == NULL || ns == NULL) {
+        return absent_as_empty && cs_selector_matches(sel, NULL, 0);
+    }
+    pthread_mutex_lock(&t->mu);
+    const struct ns_entry *e = cs_map_get(&t->by_name, ns);
+    bool match;
+    if (e == NULL) {
+        match = absent_as_empty && cs_selector_matches(sel, NULL, 0);
+    } else {
+        size_t n = json_object_size(e->labels);
+        struct cs_label stack[16];
+        struct cs_label *labels = n <= 16 ? stack : cs_calloc(n, sizeof(*labels));
+        size_t k = 0;
+        const char *key;
+        json_t *v;
+        json_object_foreach(e->labels, key, v) {
+            const char *s = json_string_value(v);
+            if (s != NULL && k < n) {
+                labels[k].key = key;
+                labels[k].value = s;
+                k++;
+            }
+        }
+        match = cs_selector_matches(sel, labels, k) != 0;
+        if (labels != stack) {
+            cs_free(labels);
+        }
+    }
+    pthread_mutex_unlock(&t->mu);
+    return match;
+}
+
 static void w_add(void *priv, const json_t *obj)
 {
     cs_ns_table_upsert(priv, obj);
