@@ -9,6 +9,7 @@
  * All memory comes from the object's arena, so an error simply destroys the half-built object.
  */
 #include "api/decode.h"
+#include "api/priority.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -831,6 +832,16 @@ static int decode_pod_spec(struct dec *d, const json_t *spec, struct cs_pod *p)
     if (p->scheduler_name == NULL)
         p->scheduler_name = cs_intern(d->ctx->strings, "default-scheduler");
     p->preemption_policy = (enum cs_preemption_policy)pp;
+    if (!p->has_priority && d->ctx->priorities) {
+        /* what the Priority admission plugin would have written */
+        int32_t value;
+        enum cs_preemption_policy pol;
+        if (cs_prio_table_lookup(d->ctx->priorities, p->priority_class_name, &value, &pol)) {
+            p->priority = value;
+            if (json_object_get(spec, "preemptionPolicy") == NULL)
+                p->preemption_policy = pol;
+        }
+    }
 
     if (res != NULL) {
         struct cs_resources limits;
@@ -1247,6 +1258,7 @@ void cs_api_ctx_init(struct cs_api_ctx *ctx)
     cs_intern_init(ctx->strings);
     ctx->resources = cs_malloc(sizeof(*ctx->resources));
     cs_resource_names_init(ctx->resources);
+    ctx->priorities = NULL;
 }
 
 void cs_api_ctx_destroy(struct cs_api_ctx *ctx)

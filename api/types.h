@@ -22,11 +22,13 @@
 #include "pkg/util/selector.h"
 
 struct cs_intern;
+struct cs_prio_table;
 
 /* Everything a decoder needs that outlives one object. Shared by all threads. */
 struct cs_api_ctx {
     struct cs_intern *strings;
     struct cs_resource_names *resources;
+    struct cs_prio_table *priorities;  /* NULL: spec.priority is taken as given (api/priority.h) */
 };
 
 #define CS_POD_MAGIC 0x504f4421u

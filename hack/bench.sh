@@ -208,6 +208,9 @@ if d["cpuset_pods"]:
 #   PodAntiAffinity    5000 nodes, 1000 existing and 2000 measured pods (color=green) with
 #                      required anti-affinity to color=green on kubernetes.io/hostname; the
 #                      number of nodes holding two of them is printed (must be 0)
+#   Preemption         1000 nodes (4 cpu), 4000 victims bound 4 per node (900m, priority 0,
+#                      grace 0), 1000 preemptors (3000m, priority 10): each evicts 3 victims;
+#                      preemptors bound per second (first to last bind) and victims left
 run_constraint_shape() {  # name plugin
   echo
   local want existing
@@ -228,6 +231,15 @@ if shape == "TopologySpreading":
     extra = {"topologySpreadConstraints": [{"maxSkew": 5, "topologyKey": "topology.kubernetes.io/zone",
              "whenUnsatisfiable": "DoNotSchedule", "labelSelector": {"matchLabels": {"color": "blue"}}}]}
     items = [pod("measured-%d" % i, {"color": "blue"}, extra) for i in range(5000)]
+elif shape == "Preemption":
+    def sized(cpu, prio, grace=None):
+        e = {"priority": prio, "containers": [{"name": "c", "image": "registry.k8s.io/pause:3.10",
+             "resources": {"requests": {"cpu": cpu, "memory": "100Mi"}}}]}
+        if grace is not None:
+            e["terminationGracePeriodSeconds"] = grace
+        return e
+    items = [pod("victim-%d" % i, {"role": "victim"}, sized("900m", 0, 0), "node-%d" % (i % 1000)) for i in range(4000)]
+    items += [pod("measured-%d" % i, {"role": "preemptor"}, sized("3000m", 10)) for i in range(1000)]
 else:
     extra = {"affinity": {"podAntiAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": [
              {"labelSelector": {"matchLabels": {"color": "green"}}, "topologyKey": "kubernetes.io/hostname"}]}}}
@@ -236,15 +248,19 @@ else:
 print(json.dumps({"apiVersion": "v1", "kind": "List", "items": items}))
 PYGEN
   rm -f "$WORK/apisim.out"
+  local nodes=5000
   if [ "$1" = TopologySpreading ]; then
     echo "## $1: 5000 nodes in 3 zones, 5000 existing pods, 5000 measured pods (maxSkew 5 on zone, DoNotSchedule)"
     want=5000; existing="count=5000,cpu=100m,memory=500Mi,bound=true,scheduler=ack-co-scheduler,prefix=existing-"
+  elif [ "$1" = Preemption ]; then
+    echo "## $1: 1000 nodes (4 cpu), 4000 victims (900m, priority 0), 1000 preemptors (3000m, priority 10)"
+    want=1000; existing="count=0,prefix=none-"; nodes=1000
   else
     echo "## $1: 5000 nodes, 1000 existing and 2000 measured pods with required anti-affinity on hostname"
     want=2000; existing="count=0,prefix=none-"
   fi
   "$B/apisim" --listen 127.0.0.1:0 --kubeconfig-out "$KCFG" --running-delay off \
-    --cluster-gen "nodes=5000,cpu=4,memory=32Gi,pods=110,prefix=node-,zones=3,zone-prefix=moon-" \
+    --cluster-gen "nodes=$nodes,cpu=4,memory=32Gi,pods=110,prefix=node-,zones=3,zone-prefix=moon-" \
     --pods-gen "$existing" --cluster "$WORK/measured.json" \
     >"$WORK/apisim.out" 2>"$WORK/apisim.log" &
   APID=$!
@@ -256,7 +272,15 @@ PYGEN
   LAST_RATE=$(rate_of "$WORK/result.txt")
   kubectl --kubeconfig "$KCFG" get pods -o json >"$WORK/pods.json"
   kubectl --kubeconfig "$KCFG" get nodes -o json >"$WORK/nodes.json"
-  if [ "$1" = TopologySpreading ]; then
+  if [ "$1" = Preemption ]; then
+    echo "placement: $("$PY" -c '
+import json, sys
+pods = json.load(open(sys.argv[1]))["items"]
+role = lambda p: p["metadata"].get("labels", {}).get("role")
+v = [p for p in pods if role(p) == "victim" and not p["metadata"].get("deletionTimestamp")]
+b = [p for p in pods if role(p) == "preemptor" and p["spec"].get("nodeName")]
+print("%d preemptors bound, %d victims left of 4000 (%d evicted; 3 per preemptor: %d)" % (len(b), len(v), 4000 - len(v), 3 * len(b)))' "$WORK/pods.json")"
+  elif [ "$1" = TopologySpreading ]; then
     echo "placement (measured pods per zone): $("$PY" "$ROOT/test/integration/spreadcheck.py" "$WORK/pods.json" "$WORK/nodes.json" --selector color=blue --key topology.kubernetes.io/zone)"
   else
     echo "placement: $("$PY" -c '
@@ -313,7 +337,8 @@ if [ -z "${BENCH_ONLY:-}" ] && [ -n "${mb:-}" ]; then
   awk -v a="$gpu_rate" -v b="$mb" 'BEGIN {printf "| GPUShare | %s | %.2f |\n", a, a / b}'
   awk -v a="$cs_rate" -v b="$mb" 'BEGIN {printf "| CpusetTopology | %s | %.2f |\n", a, a / b}'
 fi
-only TopologySpreading && { CONSTRAINT_CEILING=${ceiling_basic:-0} run_constraint_shape TopologySpreading PodTopologySpread; }
+only TopologySpreading && { CONSTRAINT_CEILING=${ceiling_basic:-0} run_constraint_shape TopologySpreading PodTopologySpread; spread_rate=$LAST_RATE; }
+only Preemption && { CONSTRAINT_CEILING=${ceiling_basic:-0} run_constraint_shape Preemption DefaultPreemption; preempt_rate=$LAST_RATE; }
 if [ -z "${BENCH_QUICK:-}" ] && only SchedulingBasic-50k; then
   run_shape SchedulingBasic-50k 5000 5000 50000
 fi

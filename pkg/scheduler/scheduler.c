@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "api/decode.h"
+#include "api/priority.h"
 #include "pkg/client/client.h"
 #include "pkg/informer/informer.h"
 #include "pkg/metrics/metrics.h"
@@ -267,6 +268,22 @@ static void pod_apply(struct cs_scheduler *s, json_t *obj, bool is_add)
     cs_pod_unref(pod);
 }
 
+static void on_prio_add(void *arg, json_t *obj)
+{
+    cs_prio_table_upsert(((struct cs_scheduler *)arg)->priorities, obj);
+}
+
+static void on_prio_update(void *arg, json_t *old, json_t *obj)
+{
+    (void)old;
+    cs_prio_table_upsert(((struct cs_scheduler *)arg)->priorities, obj);
+}
+
+static void on_prio_delete(void *arg, json_t *obj)
+{
+    cs_prio_table_delete(((struct cs_scheduler *)arg)->priorities, obj);
+}
+
 static void on_pod_add(void *arg, json_t *obj)
 {
     pod_apply(arg, obj, true);
@@ -473,6 +490,8 @@ void cs_scheduler_init(struct cs_scheduler *s, struct cs_client *client,
     cs_resource_names_init(&s->resources);
     s->api.strings = &s->strings;
     s->api.resources = &s->resources;
+    s->priorities = cs_prio_table_new();
+    s->api.priorities = s->priorities;
     s->client = client;
     s->registry = reg;
     s->opts = *opts;
@@ -553,12 +572,28 @@ int cs_scheduler_start(struct cs_scheduler *s, char *err, size_t errlen)
             .arg = s,
         },
     };
-    s->node_inf = cs_informer_new(s->client, &no, err, errlen);
+    /* PriorityClasses start first: pods listed after they arrive get their class's priority
+     * where the server did not set it (api/priority.h). */
+    struct cs_informer_opts pco = {
+        .path = "/apis/scheduling.k8s.io/v1/priorityclasses",
+        .name = "priorityclasses",
+        .sync_on_404 = 1,
+        .handlers = {
+            .on_add = on_prio_add,
+            .on_update = on_prio_update,
+            .on_delete = on_prio_delete,
+            .on_error = on_informer_error,
+            .arg = s,
+        },
+    };
+    s->prio_inf = cs_informer_new(s->client, &pco, err, errlen);
+    s->node_inf = s->prio_inf ? cs_informer_new(s->client, &no, err, errlen) : NULL;
     s->pod_inf = s->node_inf ? cs_informer_new(s->client, &po, err, errlen) : NULL;
     if (s->pod_inf == NULL) {
         return -1;
     }
-    if (cs_informer_start(s->node_inf) != 0 || cs_informer_start(s->pod_inf) != 0) {
+    if (cs_informer_start(s->prio_inf) != 0 || cs_informer_start(s->node_inf) != 0 ||
+        cs_informer_start(s->pod_inf) != 0) {
         snprintf(err, errlen, "cannot start informers: client not running");
         return -1;
     }
@@ -577,7 +612,8 @@ int cs_scheduler_start(struct cs_scheduler *s, char *err, size_t errlen)
 int cs_scheduler_synced(struct cs_scheduler *s)
 {
     return s->pod_inf && s->node_inf && cs_informer_has_synced(s->pod_inf) &&
-           cs_informer_has_synced(s->node_inf) && cs_sched_services_synced(s);
+           cs_informer_has_synced(s->node_inf) && cs_informer_has_synced(s->prio_inf) &&
+           cs_sched_services_synced(s);
 }
 
 void cs_scheduler_set_leading(struct cs_scheduler *s, bool leading)
@@ -608,6 +644,9 @@ void cs_scheduler_stop(struct cs_scheduler *s, int64_t drain_timeout_ns)
     if (s->node_inf) {
         cs_informer_stop(s->node_inf);
     }
+    if (s->prio_inf) {
+        cs_informer_stop(s->prio_inf);
+    }
     cs_sched_services_stop(s);
 }
 
@@ -617,7 +656,8 @@ void cs_scheduler_destroy(struct cs_scheduler *s)
      * (session, cycle, snapshot and cache node states), then the plugins themselves. */
     cs_informer_free(s->pod_inf);
     cs_informer_free(s->node_inf);
-    s->pod_inf = s->node_inf = NULL;
+    cs_informer_free(s->prio_inf);
+    s->pod_inf = s->node_inf = s->prio_inf = NULL;
     for (uint32_t i = 0; i < s->n_extra_inf; i++) {
         cs_informer_free(s->extra_inf[i]);
     }
@@ -655,6 +695,8 @@ void cs_scheduler_destroy(struct cs_scheduler *s)
     }
     cs_map_destroy(&s->newer);
     pthread_mutex_destroy(&s->live_mu);
+    cs_prio_table_free(s->priorities);
+    s->priorities = s->api.priorities = NULL;
     cs_resource_names_destroy(&s->resources);
     cs_intern_destroy(&s->strings);
 }

@@ -62,6 +62,8 @@ struct cs_scheduler {
     struct cs_client *bind_client; /* borrowed: binds, events, status patches (may == client) */
     struct cs_informer *pod_inf;
     struct cs_informer *node_inf;
+    struct cs_informer *prio_inf;  /* PriorityClasses, for pods without spec.priority */
+    struct cs_prio_table *priorities;
     struct cs_cache cache;
     struct cs_queue queue;
     struct cs_profile *profiles;

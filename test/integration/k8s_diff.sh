@@ -39,6 +39,8 @@ node() {  # name cpu memory spec-json labels-json-extra status-extra
     node "$s-pref2-2" 8 32Gi "" ",\"pool\":\"$s-pref2\",\"rack\":\"r2\",\"disk\":\"hdd\""
     node "$s-balance-1" 8 32Gi "" ",\"pool\":\"$s-balance\""
     node "$s-balance-2" 8 32Gi "" ",\"pool\":\"$s-balance\""
+    node "$s-spread-1" 8 32Gi "" ",\"pool\":\"$s-spread\",\"zone\":\"sa\""
+    node "$s-spread-2" 8 32Gi "" ",\"pool\":\"$s-spread\",\"zone\":\"sb\""
   done
 } >"$WORK/nodes.json"
 check "nodes created" kcreate "$WORK/nodes.json"
@@ -48,6 +50,9 @@ KS_PID=$!
 start_cosched
 gen() { "$PY" "$ROOT/test/integration/genpods.py" --memory 64Mi "$@"; }
 # existing load, bound directly (no scheduler involved), identical in both pools
+labelled() {  # name node k=v: a small bound pod with one label (spread scenarios count them)
+  printf '{"apiVersion":"v1","kind":"Pod","metadata":{"name":"%s","namespace":"default","labels":{"%s":"%s"}},"spec":{"nodeName":"%s","containers":[{"name":"c","image":"i","resources":{"requests":{"cpu":"10m","memory":"16Mi"}}}]}}\n' "$1" "${3%%=*}" "${3#*=}" "$2"
+}
 bound() {  # name node cpu memory
   printf '{"apiVersion":"v1","kind":"Pod","metadata":{"name":"%s","namespace":"default"},"spec":{"nodeName":"%s","containers":[{"name":"c","image":"i","resources":{"requests":{"cpu":"%s","memory":"%s"}}}]}}\n' "$1" "$2" "$3" "$4"
 }
@@ -59,7 +64,10 @@ bound() {  # name node cpu memory
     bound "$s-least-load" "$s-least-1" 4 2Gi
     bound "$s-balance-load" "$s-balance-1" 4 1Gi
     bound "$s-balance-load2" "$s-balance-2" 1 12Gi
+    labelled "$s-spread-load" "$s-spread-1" app=sp3
   done
+  labelled sp-a d-a app=sp
+  labelled sp-p d-p app=sp
 } | k create -f - -o name >/dev/null
 
 msg() { k get pod "$1" -o jsonpath='{.status.conditions[?(@.type=="PodScheduled")].reason}|{.status.conditions[?(@.type=="PodScheduled")].message}'; }
@@ -90,6 +98,12 @@ unsched too-many-pods --cpu 100m --node-selector zone=full
 unsched exists-missing --cpu 100m --affinity-json "$A"'{"matchExpressions":[{"key":"gpu","operator":"Exists"}]}]}}}'
 unsched notin-exists --cpu 100m --affinity-json "$A"'{"matchExpressions":[{"key":"zone","operator":"Exists"},{"key":"zone","operator":"NotIn","values":["a","b","c","p","full"]}]}]}}}'
 unsched or-terms --cpu 100m --affinity-json "$A"'{"matchExpressions":[{"key":"zone","operator":"In","values":["q"]}]},{"matchExpressions":[{"key":"disk","operator":"Exists"},{"key":"zone","operator":"In","values":["a"]}]}]}}}'
+# PodTopologySpread: minDomains above the zones there are (global minimum 0), and
+# nodeAffinityPolicy Ignore (zones outside the pod's selector count with 0)
+SP='[{"maxSkew":1,"topologyKey":"zone","whenUnsatisfiable":"DoNotSchedule","labelSelector":{"matchLabels":{"app":"sp"}}'
+unsched spread-min-domains --cpu 100m --label app=sp --spread-json "$SP"',"minDomains":10}]'
+unsched spread-affinity-ignore --cpu 100m --label app=sp --node-selector zone=a --spread-json "$SP"',"nodeAffinityPolicy":"Ignore"}]'
+unsched spread-taints-honor --cpu 100m --label app=sp --node-selector zone=p --spread-json "$SP"',"nodeTaintsPolicy":"Honor","minDomains":3}]'
 # raw pods for what genpods cannot say
 rawpod() {  # name-suffix spec-json
   local s
@@ -133,6 +147,8 @@ for s in ks:default-scheduler cs:ack-co-scheduler; do
     "${s%%:*}" "${s#*:}" "${s%%:*}"
 done | k create -f - -o name >/dev/null
 PLACE="$PLACE image"
+# PodTopologySpread ScheduleAnyway: the zone without a matching pod
+place spread --cpu 1 --label app=sp3 --spread-json '[{"maxSkew":1,"topologyKey":"zone","whenUnsatisfiable":"ScheduleAnyway","labelSelector":{"matchLabels":{"app":"sp3"}}}]'
 place pref2 --cpu 1 --affinity-json '{"nodeAffinity":{"preferredDuringSchedulingIgnoredDuringExecution":[{"weight":10,"preference":{"matchExpressions":[{"key":"disk","operator":"In","values":["ssd"]}]}},{"weight":60,"preference":{"matchExpressions":[{"key":"rack","operator":"In","values":["r2"]}]}}]}}'
 for sc in $PLACE; do
   wait_until 20 nonempty pod_node "p-ks-$sc-0"
