@@ -130,11 +130,13 @@ int cs_apisim_discovery(struct cs_apisim_server *sv, const char *path,
     char g[256], v[64];
     r->ctype = "application/json";
     if (!strcmp(path, "/version") || !strcmp(path, "/version/")) {
-        cs_buf_puts(b, "{\"major\":\"1\",\"minor\":\"32\",\"gitVersion\":\"v1.32.4\","
-                       "\"gitCommit\":\"59526cd4867447956156ae3a602fcbac10a2c335\","
-                       "\"gitTreeState\":\"clean\",\"buildDate\":\"2025-04-22T16:02:27Z\","
-                       "\"goVersion\":\"go1.23.6\",\"compiler\":\"gc\",\"platform\":"
-                       "\"linux/amd64\"}");
+        /* what kube-apiserver v1.37.2 built by hack/k8s-build.sh answers */
+        cs_buf_puts(b, "{\"major\":\"1\",\"minor\":\"37\",\"emulationMajor\":\"1\","
+                       "\"emulationMinor\":\"37\",\"minCompatibilityMajor\":\"1\","
+                       "\"minCompatibilityMinor\":\"36\",\"gitVersion\":\"v1.37.2\","
+                       "\"gitCommit\":\"$Format:%H$\",\"gitTreeState\":\"\","
+                       "\"buildDate\":\"1970-01-01T00:00:00Z\",\"goVersion\":\"go1.26.8\","
+                       "\"compiler\":\"gc\",\"platform\":\"linux/amd64\"}");
         return 1;
     }
     if (!strcmp(path, "/api") || !strcmp(path, "/api/")) {

@@ -397,6 +397,39 @@ done:
     json_decref(b);
 }
 
+/* The condition the Eviction API sets before it deletes (PodDisruptionConditions). */
+static int add_disruption_target(json_t *pod, void *arg, struct cs_apisim_status *st)
+{
+    (void)arg;
+    (void)st;
+    json_t *status = json_object_get(pod, "status");
+    if (!json_is_object(status)) {
+        status = json_object();
+        json_object_set_new(pod, "status", status);
+    }
+    json_t *conds = json_object_get(status, "conditions");
+    if (!json_is_array(conds)) {
+        conds = json_array();
+        json_object_set_new(status, "conditions", conds);
+    }
+    char ts[40];
+    cs_fmt_time(cs_wall_ns(), ts, sizeof(ts));
+    json_t *c = json_pack("{s:s,s:s,s:n,s:s,s:s,s:s}", "type", "DisruptionTarget", "status",
+                          "True", "lastProbeTime", "lastTransitionTime", ts, "reason",
+                          "EvictionByEvictionAPI", "message", "Eviction API: evicting");
+    size_t i;
+    json_t *x;
+    json_array_foreach(conds, i, x) {
+        const char *t = json_string_value(json_object_get(x, "type"));
+        if (t && !strcmp(t, "DisruptionTarget")) {
+            json_array_set_new(conds, i, c);
+            return 0;
+        }
+    }
+    json_array_append_new(conds, c);
+    return 0;
+}
+
 void cs_apisim_pod_eviction(struct cs_apisim_server *sv, struct cs_apisim_req *q,
                             struct cs_apisim_reply *r)
 {
@@ -406,7 +439,13 @@ void cs_apisim_pod_eviction(struct cs_apisim_server *sv, struct cs_apisim_req *q
     json_t *dopt = json_object_get(b, "deleteOptions");
     if (json_is_integer(json_object_get(dopt, "gracePeriodSeconds")))
         o.grace_seconds = json_integer_value(json_object_get(dopt, "gracePeriodSeconds"));
-    if (cs_apisim_store_delete(sv->store, sv->pod_rt, q->ns, q->name, &o, NULL, &st)) {
+    const json_t *cur = cs_apisim_store_get(sv->store, sv->pod_rt, q->ns, q->name);
+    const json_t *dts = json_object_get(json_object_get(cur, "metadata"), "deletionTimestamp");
+    if (cur && !json_is_string(dts) &&
+        cs_apisim_store_update_fn(sv->store, sv->pod_rt, q->ns, q->name, add_disruption_target,
+                                  NULL, NULL, &st)) {
+        cs_apisim_reply_st(r, &st, q->name, "pods");
+    } else if (cs_apisim_store_delete(sv->store, sv->pod_rt, q->ns, q->name, &o, NULL, &st)) {
         cs_apisim_reply_st(r, &st, q->name, "pods");
     } else {
         r->code = 201;

@@ -570,6 +570,74 @@ static int ns_exists(struct cs_apisim_server *sv, const char *ns)
     return cs_apisim_store_get(sv->store, sv->ns_rt, NULL, ns) != NULL;
 }
 
+/*
+ * The events.k8s.io view stores core Events, whose store errors name "events"; the real server
+ * names the resource it was asked for ("events.events.k8s.io"). Rewrites the first mention.
+ */
+static void reply_st_view(struct cs_apisim_reply *r, struct cs_apisim_status *st,
+                          const char *name, const struct cs_apisim_req *q)
+{
+    if (q->rt && q->store_rt && q->rt != q->store_rt && q->rt->group[0]) {
+        char pat[160], out[sizeof(st->message)];
+        snprintf(pat, sizeof(pat), "%s \"", q->store_rt->resource);
+        char *p = strstr(st->message, pat);
+        if (p && (p == st->message || p[-1] == ' ')) {
+            snprintf(out, sizeof(out), "%.*s%s.%s%s", (int)(p - st->message), st->message,
+                     q->rt->resource, q->rt->group, p + strlen(q->store_rt->resource));
+            snprintf(st->message, sizeof(st->message), "%s", out);
+        }
+    }
+    cs_apisim_reply_st(r, st, name, kind_of(q));
+}
+
+/* events.k8s.io/v1 create: the required fields and values kube-apiserver's event validation
+ * checks, with its messages (several errors are reported as one "[a, b]" aggregate). */
+static int validate_event_v1(const json_t *ev, struct cs_apisim_status *st)
+{
+    char errs[sizeof(st->message)] = "";
+    int n = 0;
+    size_t len = 0;
+#define EV_ERR(...)                                                                            \
+    do {                                                                                       \
+        if (len < sizeof(errs))                                                                \
+            len += (size_t)snprintf(errs + len, sizeof(errs) - len, "%s", n ? ", " : "");      \
+        if (len < sizeof(errs))                                                                \
+            len += (size_t)snprintf(errs + len, sizeof(errs) - len, __VA_ARGS__);              \
+        n++;                                                                                   \
+    } while (0)
+    const char *t = json_string_value(json_object_get(ev, "eventTime"));
+    if (!t || !t[0])
+        EV_ERR("eventTime: Required value");
+    const char *type = json_string_value(json_object_get(ev, "type"));
+    if (!type || (strcmp(type, "Normal") && strcmp(type, "Warning")))
+        EV_ERR("type: Invalid value: \"\": has invalid value: %s", type ? type : "");
+    const char *note = json_string_value(json_object_get(ev, "note"));
+    if (note && strlen(note) > 1024)
+        EV_ERR("message: Invalid value: \"\": can have at most 1024 characters");
+    const char *rc = json_string_value(json_object_get(ev, "reportingController"));
+    if (!rc || !rc[0])
+        EV_ERR("reportingController: Required value, reportingController: Invalid value: \"\": "
+               "name part must be non-empty, reportingController: Invalid value: \"\": name "
+               "part must consist of alphanumeric characters, '-', '_' or '.', and must start "
+               "and end with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or "
+               "'123-abc', regex used for validation is '([A-Za-z0-9][-A-Za-z0-9_.]*)?"
+               "[A-Za-z0-9]')");
+    static const char *const required[] = { "reportingInstance", "action", "reason" };
+    for (size_t i = 0; i < sizeof(required) / sizeof(required[0]); i++) {
+        const char *v = json_string_value(json_object_get(ev, required[i]));
+        if (!v || !v[0])
+            EV_ERR("%s: Required value", required[i]);
+    }
+#undef EV_ERR
+    if (!n)
+        return 0;
+    const char *name = json_string_value(json_object_get(json_object_get(ev, "metadata"),
+                                                         "name"));
+    int many = n > 1 || strstr(errs, "reportingController: Required value") != NULL;
+    return cs_apisim_status_set(st, 422, "Invalid", "Event \"%s\" is invalid: %s%s%s",
+                                name ? name : "", many ? "[" : "", errs, many ? "]" : "");
+}
+
 static void handle_create(struct cs_apisim_server *sv, struct cs_apisim_req *q,
                           struct cs_apisim_reply *r)
 {
@@ -590,6 +658,12 @@ static void handle_create(struct cs_apisim_server *sv, struct cs_apisim_req *q,
         cs_apisim_reply_status(r, 404, "NotFound", msg, q->ns, "namespaces");
         goto done;
     }
+    if (is_events_view(q) && validate_event_v1(body, &st)) {
+        const char *name = json_string_value(json_object_get(json_object_get(body, "metadata"),
+                                                             "name"));
+        cs_apisim_reply_st(r, &st, name, kind_of(q));
+        goto done;
+    }
     obj = to_storage(q, body);
     if (cs_apisim_admit(sv, q->store_rt, q->ns, obj, NULL, &st)) {
         const char *name = json_string_value(json_object_get(json_object_get(obj, "metadata"),
@@ -601,13 +675,21 @@ static void handle_create(struct cs_apisim_server *sv, struct cs_apisim_req *q,
     if (cs_apisim_store_create(sv->store, q->store_rt, q->ns, json_incref(obj), &out, &st)) {
         const char *name = json_string_value(json_object_get(json_object_get(obj, "metadata"),
                                                              "name"));
-        cs_apisim_reply_st(r, &st, name, kind_of(q));
+        reply_st_view(r, &st, name, q);
         goto done;
     }
     reply_obj(q, r, 201, out);
 done:
     json_decref(obj);
     json_decref(body);
+}
+
+/* Types whose kube-apiserver strategy has AllowCreateOnUpdate: Leases, Events, Endpoints. */
+static int create_on_update(const struct cs_apisim_rtype *rt)
+{
+    return (!strcmp(rt->group, "coordination.k8s.io") && !strcmp(rt->resource, "leases")) ||
+           (!rt->group[0] && (!strcmp(rt->resource, "events") ||
+                              !strcmp(rt->resource, "endpoints")));
 }
 
 /* Shared tail of PUT and PATCH: obj is the full new object in view form (stolen). */
@@ -618,9 +700,25 @@ static void finish_update(struct cs_apisim_server *sv, struct cs_apisim_req *q,
     json_t *obj = to_storage(q, view);
     json_decref(view);
     const json_t *old = cs_apisim_store_get(sv->store, q->store_rt, q->ns, q->name);
+    if (!old && !subres && !strcmp(q->method, "PUT") && create_on_update(q->store_rt) &&
+        (!q->ns || ns_exists(sv, q->ns))) {
+        /* their REST strategies allow create on update: PUT makes a missing one (201) */
+        json_t *meta = json_object_get(obj, "metadata");
+        if (json_is_object(meta))
+            json_object_del(meta, "resourceVersion");
+        const json_t *out = NULL;
+        if (cs_apisim_admit(sv, q->store_rt, q->ns, obj, NULL, &st) ||
+            cs_apisim_store_create(sv->store, q->store_rt, q->ns, json_incref(obj), &out, &st))
+            reply_st_view(r, &st, q->name, q);
+        else
+            reply_obj(q, r, 201, out);
+        json_decref(obj);
+        return;
+    }
     if (!old) {
         char msg[300];
-        snprintf(msg, sizeof(msg), "%s \"%s\" not found", kind_of(q), q->name);
+        snprintf(msg, sizeof(msg), "%s%s%s \"%s\" not found", kind_of(q),
+                 q->rt && q->rt->group[0] ? "." : "", q->rt ? q->rt->group : "", q->name);
         cs_apisim_reply_status(r, 404, "NotFound", msg, q->name, kind_of(q));
         json_decref(obj);
         return;
@@ -632,7 +730,7 @@ static void finish_update(struct cs_apisim_server *sv, struct cs_apisim_req *q,
     }
     const json_t *out = NULL;
     if (cs_apisim_store_update(sv->store, q->store_rt, q->ns, q->name, obj, subres, &out, &st)) {
-        cs_apisim_reply_st(r, &st, q->name, kind_of(q));
+        reply_st_view(r, &st, q->name, q);
         return;
     }
     reply_obj(q, r, 200, out);
@@ -874,8 +972,10 @@ static void reply_deleted(struct cs_apisim_req *q, struct cs_apisim_reply *r,
     cs_buf_puts(b, "{\"kind\":\"Status\",\"apiVersion\":\"v1\",\"metadata\":{},\"status\":"
                    "\"Success\",\"details\":{\"name\":");
     cs_buf_json_str(b, q->name);
-    cs_buf_puts(b, ",\"group\":");
-    cs_buf_json_str(b, q->rt->group);
+    if (q->rt->group[0]) {  /* omitted for the core group, like the real server */
+        cs_buf_puts(b, ",\"group\":");
+        cs_buf_json_str(b, q->rt->group);
+    }
     cs_buf_puts(b, ",\"kind\":");
     cs_buf_json_str(b, q->rt->resource);
     cs_buf_puts(b, ",\"uid\":");
@@ -925,7 +1025,7 @@ static void handle_delete(struct cs_apisim_server *sv, struct cs_apisim_req *q,
     }
     const json_t *out = NULL;
     if (cs_apisim_store_delete(sv->store, q->store_rt, q->ns, q->name, &o, &out, &st)) {
-        cs_apisim_reply_st(r, &st, q->name, kind_of(q));
+        reply_st_view(r, &st, q->name, q);
         goto done;
     }
     reply_deleted(q, r, out);
@@ -1046,7 +1146,8 @@ void cs_apisim_handle_resource(struct cs_apisim_server *sv, struct cs_apisim_req
         }
     }
     const json_t *cur = cs_apisim_store_get(s, q->store_rt, q->ns, q->name);
-    if (!cur && strcmp(m, "POST")) {
+    if (!cur && strcmp(m, "POST") &&
+        !(!subres && !strcmp(m, "PUT") && create_on_update(q->store_rt))) {
         char msg[400];
         if (q->rt->group[0])
             snprintf(msg, sizeof(msg), "%s.%s \"%s\" not found", q->rt->resource, q->rt->group,

@@ -133,7 +133,7 @@ static void handle(struct cs_apisim_server *sv, struct MHD_Connection *conn, con
          * answers 404, from which kubectl falls back to this legacy document.
          */
         static const char doc[] = "\x0a\x03" "2.0" "\x12\x15\x0a\x0a" "Kubernetes"
-                                  "\x12\x07" "v1.32.4" "\x42\x00";
+                                  "\x12\x07" "v1.37.2" "\x42\x00";
         r->ctype = "application/com.github.proto-openapi.spec.v2.v1.0+protobuf";
         cs_buf_append(&r->body, doc, sizeof(doc) - 1);
         return;

@@ -767,8 +767,8 @@ int cs_apisim_store_create(struct cs_apisim_store *s, const struct cs_apisim_rty
     }
     make_key(rt, ns, name, key, sizeof(key));
     if (cs_map_get(&rt->objects, key)) {
-        rc = cs_apisim_status_set(st, 409, "AlreadyExists", "%s \"%s\" already exists",
-                                  rt->resource, name);
+        rc = cs_apisim_status_set(st, 409, "AlreadyExists", "%s%s%s \"%s\" already exists",
+                                  rt->resource, rt->group[0] ? "." : "", rt->group, name);
         goto done;
     }
     new_uid(s, uid, sizeof(uid));
@@ -867,8 +867,8 @@ int cs_apisim_store_update(struct cs_apisim_store *s, const struct cs_apisim_rty
     }
     old = lookup(rt, ns, name);
     if (!old) {
-        rc = cs_apisim_status_set(st, 404, "NotFound", "%s \"%s\" not found", rt->resource,
-                                  name);
+        rc = cs_apisim_status_set(st, 404, "NotFound", "%s%s%s \"%s\" not found",
+                                  rt->resource, rt->group[0] ? "." : "", rt->group, name);
         goto done;
     }
     const json_t *oj = cs_apisim_obj_json(old);
@@ -917,8 +917,8 @@ int cs_apisim_store_update_fn(struct cs_apisim_store *s, const struct cs_apisim_
     struct cs_apisim_rtype *rt = (struct cs_apisim_rtype *)crt;
     struct cs_apisim_obj *old = lookup(rt, ns, name);
     if (!old)
-        return cs_apisim_status_set(st, 404, "NotFound", "%s \"%s\" not found", rt->resource,
-                                    name);
+        return cs_apisim_status_set(st, 404, "NotFound", "%s%s%s \"%s\" not found",
+                                    rt->resource, rt->group[0] ? "." : "", rt->group, name);
     json_t *j = copy_tree((json_t *)cs_apisim_obj_json(old));
     int rc = fn(j, arg, st);
     if (rc) {
@@ -946,8 +946,8 @@ int cs_apisim_store_update_cow(struct cs_apisim_store *s, const struct cs_apisim
     struct cs_apisim_rtype *rt = (struct cs_apisim_rtype *)crt;
     struct cs_apisim_obj *old = lookup(rt, ns, name);
     if (!old)
-        return cs_apisim_status_set(st, 404, "NotFound", "%s \"%s\" not found", rt->resource,
-                                    name);
+        return cs_apisim_status_set(st, 404, "NotFound", "%s%s%s \"%s\" not found",
+                                    rt->resource, rt->group[0] ? "." : "", rt->group, name);
     json_t *j = json_copy((json_t *)cs_apisim_obj_json(old));
     cs_apisim_cow(j, "metadata", 0);  /* the commit stamps resourceVersion into it */
     int rc = fn(j, arg, st);
@@ -1004,8 +1004,8 @@ int cs_apisim_store_delete(struct cs_apisim_store *s, const struct cs_apisim_rty
     struct cs_apisim_rtype *rt = (struct cs_apisim_rtype *)crt;
     struct cs_apisim_obj *old = lookup(rt, ns, name);
     if (!old)
-        return cs_apisim_status_set(st, 404, "NotFound", "%s \"%s\" not found", rt->resource,
-                                    name);
+        return cs_apisim_status_set(st, 404, "NotFound", "%s%s%s \"%s\" not found",
+                                    rt->resource, rt->group[0] ? "." : "", rt->group, name);
     const json_t *oj = cs_apisim_obj_json(old);
     const json_t *om = json_object_get(oj, "metadata");
     if (opts && opts->precond_uid && strcmp(opts->precond_uid, jstr(om, "uid")))

@@ -33,6 +33,7 @@ struct cs_apisim_watch {
     int filtered;                  /* selectors present */
     int plain;                     /* no view conversion needed */
     uint64_t cursor;
+    uint64_t start_rv;             /* the RV a resumed watch asked for (0 otherwise) */
     int bookmarks;
     int64_t deadline_ns;
     int64_t next_bookmark_ns;
@@ -206,13 +207,16 @@ static void fill(struct cs_apisim_watch *w)
             continue;
         emit_event(w, &ev);
     }
+    /* Like kube-apiserver's cacheWatcher, a bookmark is only sent once there is an RV newer
+     * than the one the watch resumed from: nothing new, no bookmark. */
+    int progressed = w->cursor > w->start_rv;
     if (w->deadline_ns && now >= w->deadline_ns && w->cursor >= s->rv) {
-        if (w->bookmarks)
+        if (w->bookmarks && progressed)
             put_bookmark(w, w->cursor, 0);
         w->finished = 1;
         return;
     }
-    if (w->bookmarks && now >= w->next_bookmark_ns && w->out.len == 0) {
+    if (w->bookmarks && progressed && now >= w->next_bookmark_ns && w->out.len == 0) {
         put_bookmark(w, w->cursor, 0);
         w->next_bookmark_ns = now + CS_BOOKMARK_EVERY_NS;
     }
@@ -413,6 +417,7 @@ void cs_apisim_watch_start(struct cs_apisim_server *sv, struct cs_apisim_req *q,
         w->initial_end_bookmark = send_initial;
     } else if (resume_rv) {
         w->cursor = rv;
+        w->start_rv = rv;
         if (rv < s->rv && rv + 1 < cs_apisim_store_oldest_rv(s))
             w->expired_rv = rv;
     } else {
