@@ -96,12 +96,13 @@ unsched match-fields --cpu 100m --affinity-json "$A"'{"matchFields":[{"key":"met
 unsched match-fields-some --cpu 5 --affinity-json "$A"'{"matchFields":[{"key":"metadata.name","operator":"In","values":["d-a"]}]},{"matchFields":[{"key":"metadata.name","operator":"In","values":["d-b"]}]}]}}}'
 unsched too-many-pods --cpu 100m --node-selector zone=full
 unsched exists-missing --cpu 100m --affinity-json "$A"'{"matchExpressions":[{"key":"gpu","operator":"Exists"}]}]}}}'
-unsched notin-exists --cpu 100m --affinity-json "$A"'{"matchExpressions":[{"key":"zone","operator":"Exists"},{"key":"zone","operator":"NotIn","values":["a","b","c","p","full"]}]}]}}}'
+unsched notin-exists --cpu 100m --affinity-json "$A"'{"matchExpressions":[{"key":"zone","operator":"Exists"},{"key":"zone","operator":"NotIn","values":["a","b","c","p","full","sa","sb"]}]}]}}}'
 unsched or-terms --cpu 100m --affinity-json "$A"'{"matchExpressions":[{"key":"zone","operator":"In","values":["q"]}]},{"matchExpressions":[{"key":"disk","operator":"Exists"},{"key":"zone","operator":"In","values":["a"]}]}]}}}'
 # PodTopologySpread: minDomains above the zones there are (global minimum 0), and
 # nodeAffinityPolicy Ignore (zones outside the pod's selector count with 0)
 SP='[{"maxSkew":1,"topologyKey":"zone","whenUnsatisfiable":"DoNotSchedule","labelSelector":{"matchLabels":{"app":"sp"}}'
-unsched spread-min-domains --cpu 100m --label app=sp --spread-json "$SP"',"minDomains":10}]'
+unsched spread-min-domains --cpu 100m --label app=sp --affinity-json "$A"'{"matchExpressions":[{"key":"zone","operator":"In","values":["a","p"]}]}]}}}' \
+  --spread-json "$SP"',"minDomains":10}]'
 unsched spread-affinity-ignore --cpu 100m --label app=sp --node-selector zone=a --spread-json "$SP"',"nodeAffinityPolicy":"Ignore"}]'
 unsched spread-taints-honor --cpu 100m --label app=sp --node-selector zone=p --spread-json "$SP"',"nodeTaintsPolicy":"Honor","minDomains":3}]'
 # raw pods for what genpods cannot say
