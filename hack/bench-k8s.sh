@@ -9,11 +9,13 @@
 # schedulers, the apiserver's own ceilings on the same cluster: cmd/bindbench binding every pod
 # (binds only), then binding and writing each pod's Scheduled event (binds + events).
 # Shapes: BENCH_K8S_NODES/EXISTING/PODS (default 500/1000/5000, the 500-node variant;
-# 5000/1000/10000 is SchedulingBasic).
+# 5000/1000/10000 is SchedulingBasic). Then the steady-rate variant (BENCH_K8S_RATE pods/s,
+# default 300; 0 skips it) for cosched and kube-scheduler with its defaults.
 set -uo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 PY=/usr/bin/python3
 NODES=${BENCH_K8S_NODES:-500}; EXISTING=${BENCH_K8S_EXISTING:-1000}; PODS=${BENCH_K8S_PODS:-5000}
+RATE=${BENCH_K8S_RATE:-300}   # the steady-rate variant's pods/s (0: skip it)
 bash "$ROOT/hack/k8s-build.sh" || { echo "bench-k8s: the real control plane could not be built"; exit 1; }
 [ -x "$ROOT/build/cosched" ] || make -C "$ROOT" all >/dev/null
 TOP=$(mktemp -d /tmp/cosched-bench-k8s.XXXXXX)
@@ -22,12 +24,49 @@ trap 'stop_k8s 2>/dev/null; [ -n "${SPID:-}" ] && kill "$SPID" 2>/dev/null; rm -
 cpu_s() { awk '{printf "%.2f", ($14 + $15) / 100}' "/proc/$1/stat" 2>/dev/null; }
 rss_mib() { awk '/VmHWM/ {printf "%.0f", $2 / 1024}' "/proc/$1/status" 2>/dev/null; }
 
-setup() {  # label scheduler-name: a fresh control plane with the cluster
+setup() {  # label scheduler-name [pending pods]: a fresh control plane with the cluster
   WORK=$TOP/$1; mkdir -p "$WORK"; KCFG=$WORK/kubeconfig
   . "$ROOT/test/integration/lib_k8s.sh"
   start_k8s >/dev/null || return 1
   "$PY" "$ROOT/hack/k8sload.py" create --server "$K8S_URL" --token cosched-admin-token \
-    --nodes "$NODES" --existing "$EXISTING" --pods "$PODS" --scheduler "$2" >"$WORK/create.txt"
+    --nodes "$NODES" --existing "$EXISTING" --pods "${3:-$PODS}" --scheduler "$2" >"$WORK/create.txt"
+}
+
+# The steady-rate variant: the same cluster without pending pods; once the scheduler runs,
+# hack/k8sload.py feed creates PODS pods at RATE per second. Reported: pods/s from first to last
+# bind, and each pod's latency from its creation (the client's 201) to its bind seen by the
+# watcher, p50/p90/p99.
+steady() {  # label scheduler-name command...
+  local label=$1 sched=$2; shift 2
+  setup "steady-$label" "$sched" 0 || { echo "| $label | apiserver did not start |"; return; }
+  "$PY" "$ROOT/hack/k8sload.py" watch --server "$K8S_URL" --token cosched-admin-token \
+    --want "$PODS" --scheduler "$sched" --out "$WORK/watch.txt" --timeout 900 \
+    --times "$WORK/bound.txt" >"$WORK/watch.log" &
+  local wpid=$!
+  for _ in $(seq 1 50); do grep -q ready "$WORK/watch.log" 2>/dev/null && break; sleep 0.1; done
+  "$@" >"$WORK/scheduler.log" 2>&1 &
+  SPID=$!
+  sleep 2
+  local api0; api0=$(cpu_s "$KAPI_PID")
+  "$PY" "$ROOT/hack/k8sload.py" feed --server "$K8S_URL" --token cosched-admin-token \
+    --pods "$PODS" --rate "$RATE" --scheduler "$sched" --times "$WORK/created.txt" >"$WORK/feed.txt"
+  wait "$wpid"
+  local scpu apicpu
+  scpu=$(cpu_s "$SPID"); apicpu=$(cpu_s "$KAPI_PID")
+  kill -TERM "$SPID" 2>/dev/null; wait "$SPID" 2>/dev/null; SPID=""
+  stop_k8s
+  "$PY" - "$label" "$WORK/watch.txt" "$WORK/created.txt" "$WORK/bound.txt" "$scpu" "$api0" "$apicpu" "$(cat "$WORK/feed.txt")" <<'PYEOF'
+import sys
+label, watch, created, bound, scpu, api0, api1, fed = sys.argv[1:]
+first, last, n = open(watch).read().split()[:3]
+first, last, n = float(first), float(last), int(n)
+c = dict(l.split() for l in open(created))
+b = dict(l.split() for l in open(bound))
+lat = sorted(1000 * (float(b[k]) - float(c[k])) for k in b if k in c)
+pct = lambda q: lat[min(len(lat) - 1, int(q * len(lat)))] if lat else 0
+print("| %s | %d | %.0f | %.0f / %.0f / %.0f | %s | %.1f | %s |" % (label, n, n / (last - first) if last > first else 0,
+      pct(0.5), pct(0.9), pct(0.99), scpu or "?", float(api1 or 0) - float(api0 or 0), fed))
+PYEOF
 }
 
 ceiling() {  # label events(0|1)
@@ -85,6 +124,7 @@ PYEOF
 echo "# bench-k8s on $(nproc) cores (etcd, kube-apiserver, scheduler and load share them): $NODES nodes, $EXISTING existing, $PODS pending pods"
 echo "| scheduler | pods bound | pods/s (first to last bind) | pods/s with events (first bind to last Scheduled event) | pods/s (from scheduler start) | scheduler CPU s | scheduler peak RSS MiB | apiserver CPU s during the run |"
 echo "|---|---|---|---|---|---|---|---|"
+if [ "${BENCH_K8S_BATCH:-1}" != 0 ]; then   # 0: only the steady-rate variant
 ceiling "ceiling: binds only (bindbench)" 0
 ceiling "ceiling: binds + events (bindbench)" 1
 run cosched ack-co-scheduler "$ROOT/build/cosched" --kubeconfig "$TOP/cosched/kubeconfig" \
@@ -101,8 +141,22 @@ for pct in default 100; do
   run "kube-scheduler-$pct" default-scheduler "$ROOT/build/k8s/kube-scheduler" \
     --config "$TOP/kube-scheduler-$pct/config.yaml" --secure-port 0 -v=0
 done
+fi
+if [ "${RATE:-0}" != 0 ]; then
+  echo
+  echo "## steady rate: $PODS pods created at $RATE/s while the scheduler runs (same cluster, no backlog)"
+  echo "| scheduler | pods bound | pods/s (first to last bind) | creation to bind ms p50 / p90 / p99 | scheduler CPU s | apiserver CPU s | feeder |"
+  echo "|---|---|---|---|---|---|---|"
+  steady cosched ack-co-scheduler "$ROOT/build/cosched" --kubeconfig "$TOP/steady-cosched/kubeconfig" \
+    --leader-elect=false --secure-port 0 -v=0
+  mkdir -p "$TOP/steady-kube-scheduler-default"
+  printf 'apiVersion: kubescheduler.config.k8s.io/v1\nkind: KubeSchedulerConfiguration\nleaderElection: {leaderElect: false}\nclientConnection: {kubeconfig: %s, qps: 5000, burst: 5000}\n' \
+    "$TOP/steady-kube-scheduler-default/kubeconfig" >"$TOP/steady-kube-scheduler-default/config.yaml"
+  steady kube-scheduler-default default-scheduler "$ROOT/build/k8s/kube-scheduler" \
+    --config "$TOP/steady-kube-scheduler-default/config.yaml" --secure-port 0 -v=0
+fi
 echo
-"$PY" - "$TOP/rates.txt" "${CEIL_0:-0}" "${CEIL_1:-0}" "$PODS" <<'PYEOF'
+[ -s "$TOP/rates.txt" ] && "$PY" - "$TOP/rates.txt" "${CEIL_0:-0}" "${CEIL_1:-0}" "$PODS" <<'PYEOF'
 import sys
 rows = {}
 for line in open(sys.argv[1]):

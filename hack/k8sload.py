@@ -21,7 +21,7 @@ import time
 import urllib.parse
 
 ap = argparse.ArgumentParser()
-ap.add_argument("mode", choices=["create", "watch"])
+ap.add_argument("mode", choices=["create", "watch", "feed"])
 ap.add_argument("--server", required=True)
 ap.add_argument("--token", required=True)
 ap.add_argument("--nodes", type=int, default=0)
@@ -32,6 +32,8 @@ ap.add_argument("--want", type=int, default=0)
 ap.add_argument("--out")
 ap.add_argument("--timeout", type=float, default=600)
 ap.add_argument("--events", action="store_true", help="also wait for each pod's Scheduled event")
+ap.add_argument("--rate", type=float, default=0, help="feed: pods created per second")
+ap.add_argument("--times", help="feed: write 'name created' lines; watch: write 'name bound' lines")
 a = ap.parse_args()
 u = urllib.parse.urlparse(a.server)
 ctx = ssl.create_default_context()
@@ -104,11 +106,55 @@ if a.mode == "create":
     print("created %d objects in %.1f s (%.0f/s)" % (n, time.time() - t0, n / (time.time() - t0)))
     sys.exit(0)
 
+if a.mode == "feed":
+    # --pods measured pods at --rate per second (each sent at its due time by 16 workers), so
+    # that the scheduler works on a stream instead of a backlog; creation times (monotonic,
+    # comparable with the watcher's) go to --times.
+    created = {}
+    t0 = time.monotonic()
+    due = iter(range(a.pods))
+    lock_f = threading.Lock()
+
+    def feeder():
+        c = conn()
+        while True:
+            with lock_f:
+                i = next(due, None)
+            if i is None:
+                return
+            wait = t0 + i / a.rate - time.monotonic()
+            if wait > 0:
+                time.sleep(wait)
+            path, body = pod("measured-%d" % i)
+            for _ in range(5):
+                try:
+                    c.request("POST", path, json.dumps(body), HDR)
+                    r = c.getresponse()
+                    r.read()
+                    if r.status in (200, 201, 409):
+                        created["measured-%d" % i] = time.monotonic()
+                        break
+                    time.sleep(0.2)
+                except Exception:
+                    c = conn()
+    ts = [threading.Thread(target=feeder) for _ in range(16)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    with open(a.times, "w") as f:
+        for k, v in created.items():
+            f.write("%s %.6f\n" % (k, v))
+    el = time.monotonic() - t0
+    print("fed %d pods in %.1f s (%.0f/s, asked %.0f/s)" % (len(created), el, len(created) / el, a.rate))
+    sys.exit(0)
+
 # watch: a stream the server ends (it drops slow watchers) is resumed after a list. With
 # --events a second stream follows events.k8s.io/v1 Events and records when each measured pod
 # has its Scheduled event (the writes any scheduler makes per pod: the bind and the event).
 seen = set()
 seen_ev = set()
+bound_at = {}
 first = last = last_ev = None
 deadline = time.monotonic() + a.timeout
 lock = threading.Lock()
@@ -123,6 +169,7 @@ def note(o):
         with lock:
             seen.add(name)
             now = time.monotonic()
+            bound_at[name] = now
             first = first if first is not None else now
             last = now
 
@@ -185,3 +232,7 @@ for t in threads:
     t.join()
 with open(a.out, "w") as f:
     f.write("%s %s %d %s %d\n" % (first or 0, last or 0, len(seen), last_ev or 0, len(seen_ev)))
+if a.times:
+    with open(a.times, "w") as f:
+        for k, v in bound_at.items():
+            f.write("%s %.6f\n" % (k, v))
