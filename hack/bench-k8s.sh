@@ -79,10 +79,10 @@ ceiling() {  # label events(0|1)
   rate=$(echo "$line" | grep -o 'binds_per_sec=[0-9.]*' | cut -d= -f2)
   eval "CEIL_$2=${rate:-0}"
   if [ "$2" = 1 ]; then
-    printf '| %s | %s | | %s | | %s | | %.1f |\n' "$1" "$PODS" "${rate:-?}" "$(echo "$line" | grep -o 'client_cpu_us_per_bind=[0-9]*')" \
+    printf '| %s | %s | | | %s | | %s | | %.1f | | |\n' "$1" "$PODS" "${rate:-?}" "$(echo "$line" | grep -o 'client_cpu_us_per_bind=[0-9]*')" \
       "$(echo "${apicpu:-0} ${api0:-0}" | awk '{print $1 - $2}')"
   else
-    printf '| %s | %s | %s | | | %s | | %.1f |\n' "$1" "$PODS" "${rate:-?}" "$(echo "$line" | grep -o 'client_cpu_us_per_bind=[0-9]*')" \
+    printf '| %s | %s | %s | | | | %s | | %.1f | | |\n' "$1" "$PODS" "${rate:-?}" "$(echo "$line" | grep -o 'client_cpu_us_per_bind=[0-9]*')" \
       "$(echo "${apicpu:-0} ${api0:-0}" | awk '{print $1 - $2}')"
   fi
 }
@@ -95,26 +95,31 @@ run() {  # label scheduler-name command...
   local wpid=$!
   for _ in $(seq 1 50); do grep -q ready "$WORK/watch.log" 2>/dev/null && break; sleep 0.1; done
   local api0; api0=$(cpu_s "$KAPI_PID")
+  local etcd0; etcd0=$(cpu_s "$ETCD_PID")
   local t0; t0=$(date +%s.%N)
   "$@" >"$WORK/scheduler.log" 2>&1 &
   SPID=$!
   wait "$wpid"
   local t1; t1=$(date +%s.%N)
-  local scpu srss apicpu
+  local scpu srss apicpu apirss etcdcpu
   scpu=$(cpu_s "$SPID"); srss=$(rss_mib "$SPID"); apicpu=$(cpu_s "$KAPI_PID")
+  apirss=$(rss_mib "$KAPI_PID"); etcdcpu=$(cpu_s "$ETCD_PID")
   kill -TERM "$SPID" 2>/dev/null; wait "$SPID" 2>/dev/null; SPID=""
   stop_k8s
   read -r first last n last_ev n_ev <"$WORK/watch.txt"
-  "$PY" - "$label" "$first" "$last" "$n" "$last_ev" "$n_ev" "$t0" "$t1" "$scpu" "$srss" "$api0" "$apicpu" >"$WORK/row.txt" <<'PYEOF'
+  local samples; samples=$(awk '/^samples/ {print $2 " / " $3 " / " $4}' "$WORK/watch.txt")
+  "$PY" - "$label" "$first" "$last" "$n" "$last_ev" "$n_ev" "$t0" "$t1" "$scpu" "$srss" "$api0" "$apicpu" \
+    "${samples:-?}" "${apirss:-?}" "$etcd0" "$etcdcpu" >"$WORK/row.txt" <<'PYEOF'
 import sys
-label, first, last, n, last_ev, n_ev, t0, t1, scpu, srss, api0, api1 = sys.argv[1:]
+label, first, last, n, last_ev, n_ev, t0, t1, scpu, srss, api0, api1, samples, apirss, etcd0, etcd1 = sys.argv[1:]
 first, last, n, last_ev, n_ev = float(first), float(last), int(n), float(last_ev), int(n_ev)
 rate = n / (last - first) if last > first else 0
 rate_ev = n_ev / (last_ev - first) if last_ev > first and n_ev == n else 0
 wall = float(t1) - float(t0)
-print("| %s | %d | %.0f | %s | %.0f | %s | %s | %.1f |" % (label, n, rate,
+print("| %s | %d | %.0f | %s | %s | %.0f | %s | %s | %.1f | %s | %.1f |" % (label, n, rate, samples,
       "%.0f" % rate_ev if rate_ev else "%d events" % n_ev, n / wall if wall else 0,
-      scpu or "?", srss or "?", float(api1 or 0) - float(api0 or 0)))
+      scpu or "?", srss or "?", float(api1 or 0) - float(api0 or 0), apirss,
+      float(etcd1 or 0) - float(etcd0 or 0)))
 print("RATE %s %.0f %.0f %s" % (label, rate, rate_ev, scpu or 0))
 PYEOF
   grep -v '^RATE' "$WORK/row.txt"
@@ -122,8 +127,8 @@ PYEOF
 }
 
 echo "# bench-k8s on $(nproc) cores (etcd, kube-apiserver, scheduler and load share them): $NODES nodes, $EXISTING existing, $PODS pending pods"
-echo "| scheduler | pods bound | pods/s (first to last bind) | pods/s with events (first bind to last Scheduled event) | pods/s (from scheduler start) | scheduler CPU s | scheduler peak RSS MiB | apiserver CPU s during the run |"
-echo "|---|---|---|---|---|---|---|---|"
+echo "| scheduler | pods bound | pods/s (first to last bind) | 1 s samples p50 / p90 / p99 | pods/s with events (first bind to last Scheduled event) | pods/s (from scheduler start) | scheduler CPU s | scheduler peak RSS MiB | apiserver CPU s during the run | apiserver peak RSS MiB | etcd CPU s |"
+echo "|---|---|---|---|---|---|---|---|---|---|---|"
 if [ "${BENCH_K8S_BATCH:-1}" != 0 ]; then   # 0: only the steady-rate variant
 ceiling "ceiling: binds only (bindbench)" 0
 ceiling "ceiling: binds + events (bindbench)" 1

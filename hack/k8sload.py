@@ -232,6 +232,16 @@ for t in threads:
     t.join()
 with open(a.out, "w") as f:
     f.write("%s %s %d %s %d\n" % (first or 0, last or 0, len(seen), last_ev or 0, len(seen_ev)))
+if bound_at:
+    # binds per 1 s sample from the first bind (scheduler_perf's SchedulingThroughput samples)
+    t_first = min(bound_at.values())
+    buckets = {}
+    for v in bound_at.values():
+        buckets[int(v - t_first)] = buckets.get(int(v - t_first), 0) + 1
+    samples = sorted(buckets.get(i, 0) for i in range(max(buckets) + 1))
+    q = lambda x: samples[min(len(samples) - 1, int(x * len(samples)))]
+    with open(a.out, "a") as f:
+        f.write("samples %d %d %d\n" % (q(0.5), q(0.9), q(0.99)))
 if a.times:
     with open(a.times, "w") as f:
         for k, v in bound_at.items():
