@@ -57,7 +57,7 @@ const struct cs_plugin *cs_registry_lookup(const char *name)
 }
 
 /* kube-scheduler v1 defaults (multiPoint). Not yet in cosched, and so absent here: the volume
- * plugins, InterPodAffinity (2). */
+ * plugins (VolumeRestrictions, NodeVolumeLimits, VolumeBinding, VolumeZone). */
 const struct cs_registry_profile_entry cs_registry_default_profile[] = {
     {"SchedulingGates", 0},
     {"PrioritySort", 0},
@@ -68,6 +68,7 @@ const struct cs_registry_profile_entry cs_registry_default_profile[] = {
     {"NodePorts", 0},
     {"NodeResourcesFit", 1},
     {"PodTopologySpread", 2},
+    {"InterPodAffinity", 2},
     {"DefaultPreemption", 0},
     {"NodeResourcesBalancedAllocation", 1},
     {"ImageLocality", 1},

@@ -48,7 +48,7 @@ static void test_default_profile(void **state)
         {"SchedulingGates", 0}, {"PrioritySort", 0},     {"NodeUnschedulable", 0},
         {"NodeName", 0},        {"TaintToleration", 3},  {"NodeAffinity", 2},
         {"NodePorts", 0},       {"NodeResourcesFit", 1}, {"PodTopologySpread", 2},
-        {"DefaultPreemption", 0},
+        {"InterPodAffinity", 2},        {"DefaultPreemption", 0},
         {"NodeResourcesBalancedAllocation", 1},          {"ImageLocality", 1},
         {"DefaultBinder", 0},
     };

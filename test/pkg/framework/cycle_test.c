@@ -248,7 +248,7 @@ static void test_cycle_partial_search_rotates(void **state)
 
 #define EQ_NODES 200
 #define EQ_PODS 1000
-#define EQ_TEMPLATES 11
+#define EQ_TEMPLATES 13
 
 static uint64_t rng_state;
 static uint32_t rnd(uint32_t n)
@@ -309,6 +309,18 @@ static struct cs_pod *template_pod(const struct cs_api_ctx *api, int t, int i)
         /* 10: spread over hosts, ScheduleAnyway (volatile score) */
         "'topologySpreadConstraints':[{'maxSkew':1,'topologyKey':'disk','whenUnsatisfiable':"
         "'ScheduleAnyway','labelSelector':{'matchLabels':{'tpl':'t10'}}}],"
+        "'containers':[{'name':'c','image':'reg/app:1','resources':{'requests':{'cpu':'100m',"
+        "'memory':'100Mi'}}}]",
+        /* 11: one per zone-and-disk pair at most (required anti-affinity to its own kind):
+         * once placed, such pods make InterPodAffinity volatile for every pod */
+        "'affinity':{'podAntiAffinity':{'requiredDuringSchedulingIgnoredDuringExecution':[{"
+        "'labelSelector':{'matchLabels':{'tpl':'t11'}},'topologyKey':'disk'}]}},"
+        "'containers':[{'name':'c','image':'reg/app:1','resources':{'requests':{'cpu':'100m',"
+        "'memory':'100Mi'}}}]",
+        /* 12: prefers the zone of template 0's pods */
+        "'affinity':{'podAffinity':{'preferredDuringSchedulingIgnoredDuringExecution':[{"
+        "'weight':50,'podAffinityTerm':{'labelSelector':{'matchLabels':{'tpl':'t0'}},"
+        "'topologyKey':'zone'}}]}},"
         "'containers':[{'name':'c','image':'reg/app:1','resources':{'requests':{'cpu':'100m',"
         "'memory':'100Mi'}}}]",
     };
