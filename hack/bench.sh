@@ -338,6 +338,7 @@ if [ -z "${BENCH_ONLY:-}" ] && [ -n "${mb:-}" ]; then
   awk -v a="$cs_rate" -v b="$mb" 'BEGIN {printf "| CpusetTopology | %s | %.2f |\n", a, a / b}'
 fi
 only TopologySpreading && { CONSTRAINT_CEILING=${ceiling_basic:-0} run_constraint_shape TopologySpreading PodTopologySpread; spread_rate=$LAST_RATE; }
+only PodAntiAffinity && { CONSTRAINT_CEILING=${ceiling_basic:-0} run_constraint_shape PodAntiAffinity InterPodAffinity; anti_rate=$LAST_RATE; }
 only Preemption && { CONSTRAINT_CEILING=${ceiling_basic:-0} run_constraint_shape Preemption DefaultPreemption; preempt_rate=$LAST_RATE; }
 if [ -z "${BENCH_QUICK:-}" ] && only SchedulingBasic-50k; then
   run_shape SchedulingBasic-50k 5000 5000 50000

@@ -106,8 +106,15 @@ struct ipa_state {
     bool self_match;               /* the pod matches all its required affinity terms */
     struct cterm *anti;
     uint32_t n_anti;
-    struct pair *ex;               /* existing pods' anti-affinity counts */
+    struct pair *ex;               /* existing pods' anti-affinity counts, merged by (key, value)
+                                    * on first use (nodes changed in place only) */
     uint32_t n_ex;
+    bool ex_merged;
+    uint32_t n_ex_raw;             /* existing anti-affinity terms matching the pod */
+    const char **ex_keys;          /* their distinct topology keys */
+    uint32_t n_ex_keys;
+    const struct cs_tc_view **ex_dom;  /* per key: the snapshot's domains of that key */
+    int64_t **ex_cnt;              /* per key: matching terms per domain id */
     struct node_rec *recs;
     uint32_t n_recs;
     struct pair *rec_pairs;
@@ -117,6 +124,8 @@ struct ipa_state {
     uint32_t n_pref;
     struct pair *sc;               /* existing pods' terms' scores */
     uint32_t n_sc;
+    const char **sc_keys;          /* the distinct topology keys in sc */
+    uint32_t n_sc_keys;
 };
 
 /* ---- args, lifecycle ---------------------------------------------------------------------- */
@@ -463,6 +472,21 @@ static uint32_t pairs_merge(struct pair *v, uint32_t n)
     return k + 1;
 }
 
+/* The distinct keys of a sorted pair array (arena): a node is then looked up by those of its
+ * labels only, not by every label it has. */
+static const char **pair_keys(const struct pair *v, uint32_t n, struct cs_arena *a, uint32_t *n_out)
+{
+    const char **keys = cs_arena_alloc(a, sizeof(*keys) * (n ? n : 1));
+    uint32_t k = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        if (k == 0 || strcmp(keys[k - 1], v[i].key) != 0) {
+            keys[k++] = v[i].key;
+        }
+    }
+    *n_out = k;
+    return keys;
+}
+
 static int64_t pairs_get(const struct pair *v, uint32_t n, const char *key, const char *value)
 {
     struct pair want = { .key = key, .value = value };
@@ -539,7 +563,7 @@ static void prefilter_existing(struct ipa *p, struct cs_fw_call *c, struct ipa_s
                                const struct cs_pod *pod)
 {
     const struct cs_snapshot *snap = c->snap;
-    struct pairbuf all = { 0 }, recs_pairs = { 0 };
+    struct pairbuf recs_pairs = { 0 };
     struct node_rec *recs = NULL;
     uint32_t n_recs = 0, cap_recs = 0;
     for (uint32_t i = 0; i < snap->n_list; i++) {
@@ -557,11 +581,7 @@ static void prefilter_existing(struct ipa *p, struct cs_fw_call *c, struct ipa_s
             .index = (int32_t)i, .gen = ni->generation, .first = first,
             .n = recs_pairs.n - first,
         };
-        for (uint32_t k = first; k < recs_pairs.n; k++) {
-            pb_add(&all, recs_pairs.v[k].key, recs_pairs.v[k].value, 1);
-        }
     }
-    s->ex = pb_to_arena(&all, c->arena, true, &s->n_ex);
     uint32_t n_rec_pairs;
     s->rec_pairs = pb_to_arena(&recs_pairs, c->arena, false, &n_rec_pairs);
     s->recs = cs_arena_alloc(c->arena, sizeof(*s->recs) * (n_recs ? n_recs : 1));
@@ -570,6 +590,44 @@ static void prefilter_existing(struct ipa *p, struct cs_fw_call *c, struct ipa_s
     }
     s->n_recs = n_recs;
     cs_free(recs);
+    s->n_ex_raw = n_rec_pairs;
+    /* Count the terms per domain of their topology key (termcount's domain index of the key,
+     * refreshed only where nodes changed): Filter is then one array read per key and node. */
+    s->ex_keys = cs_arena_alloc(c->arena, sizeof(*s->ex_keys) * (n_rec_pairs ? n_rec_pairs : 1));
+    s->n_ex_keys = 0;
+    for (uint32_t r = 0; r < n_rec_pairs; r++) {
+        uint32_t k = 0;
+        while (k < s->n_ex_keys && strcmp(s->ex_keys[k], s->rec_pairs[r].key) != 0) {
+            k++;
+        }
+        if (k == s->n_ex_keys) {
+            s->ex_keys[s->n_ex_keys++] = s->rec_pairs[r].key;
+        }
+    }
+    uint32_t nk = s->n_ex_keys ? s->n_ex_keys : 1;
+    s->ex_dom = cs_arena_alloc(c->arena, sizeof(*s->ex_dom) * nk);
+    s->ex_cnt = cs_arena_alloc(c->arena, sizeof(*s->ex_cnt) * nk);
+    for (uint32_t k = 0; k < s->n_ex_keys; k++) {
+        struct cs_tc_term dom = { .ns_key = "domains", .topology_key = s->ex_keys[k] };
+        char err[128];
+        s->ex_dom[k] = cs_tc_get(p->tc, snap, &dom, err, sizeof(err));
+        uint32_t nd = s->ex_dom[k]->n_domains ? s->ex_dom[k]->n_domains : 1;
+        s->ex_cnt[k] = cs_arena_alloc(c->arena, sizeof(int64_t) * nd);
+        memset(s->ex_cnt[k], 0, sizeof(int64_t) * nd);
+    }
+    for (uint32_t i = 0; i < n_recs; i++) {
+        for (uint32_t r = 0; r < s->recs[i].n; r++) {
+            const struct pair *rp = &s->rec_pairs[s->recs[i].first + r];
+            uint32_t k = 0;
+            while (strcmp(s->ex_keys[k], rp->key) != 0) {
+                k++;
+            }
+            int32_t d = s->ex_dom[k]->node_domain[s->recs[i].index];
+            if (d >= 0) {
+                s->ex_cnt[k][d]++;
+            }
+        }
+    }
 }
 
 static enum cs_code ipa_pre_filter(struct cs_fw_call *c, const struct cs_pod *pod,
@@ -582,7 +640,7 @@ static enum cs_code ipa_pre_filter(struct cs_fw_call *c, const struct cs_pod *po
     prefilter_existing(p, c, s, pod);
     const struct cs_pod_affinity *pa = pod->pod_affinity, *paa = pod->pod_anti_affinity;
     uint32_t na = pa ? pa->n_required : 0, nn = paa ? paa->n_required : 0;
-    if (s->n_ex == 0 && na == 0 && nn == 0) {
+    if (s->n_ex_raw == 0 && na == 0 && nn == 0) {
         return CS_SKIP;
     }
     if (na > 0) {
@@ -672,12 +730,35 @@ static const struct node_rec *find_rec(const struct ipa_state *s, int32_t index)
 }
 
 static bool satisfies_existing(struct ipa *p, const struct ipa_state *s, const struct cs_pod *pod,
-                               const struct cs_node_info *ni)
+                               const struct cs_node_info *ni, struct cs_arena *arena)
 {
     const struct node_rec *rec = find_rec(s, ni->index);
     bool changed = rec ? rec->gen != ni->generation : ni->n_pods_with_required_anti_affinity > 0;
-    if (s->n_ex == 0 && !changed) {
+    if (s->n_ex_raw == 0 && !changed) {
         return true;
+    }
+    if (!changed && ni->index >= 0) {
+        for (uint32_t k = 0; k < s->n_ex_keys; k++) {
+            if ((uint32_t)ni->index >= s->ex_dom[k]->n_nodes) {
+                break;             /* not a node of this snapshot: the general path below */
+            }
+            int32_t d = s->ex_dom[k]->node_domain[ni->index];
+            if (d >= 0 && s->ex_cnt[k][d] > 0) {
+                return false;
+            }
+            if (k + 1 == s->n_ex_keys) {
+                return true;
+            }
+        }
+    }
+    if (!s->ex_merged) {
+        struct ipa_state *ms = (struct ipa_state *)s;   /* merged once, on first need */
+        ms->ex = cs_arena_alloc(arena, sizeof(*ms->ex) * (s->n_ex_raw ? s->n_ex_raw : 1));
+        if (s->n_ex_raw) {
+            memcpy(ms->ex, s->rec_pairs, sizeof(*ms->ex) * s->n_ex_raw);
+        }
+        ms->n_ex = pairs_merge(ms->ex, s->n_ex_raw);
+        ms->ex_merged = true;
     }
     struct pairbuf live = { 0 };
     uint32_t n_live = 0;
@@ -719,7 +800,7 @@ static enum cs_code ipa_filter(struct cs_fw_call *c, const struct cs_pod *pod,
     if (!satisfies_anti_affinity(p, s, ni)) {
         return cs_status_set(st, CS_UNSCHEDULABLE, ERR_ANTI_AFFINITY);
     }
-    if (!satisfies_existing(p, s, pod, ni)) {
+    if (!satisfies_existing(p, s, pod, ni, c->arena)) {
         return cs_status_set(st, CS_UNSCHEDULABLE, ERR_EXISTING_ANTI);
     }
     return CS_SUCCESS;
@@ -806,6 +887,7 @@ static enum cs_code ipa_pre_score(struct cs_fw_call *c, const struct cs_pod *pod
     }
     any = any || sc.n > 0;
     s->sc = pb_to_arena(&sc, c->arena, true, &s->n_sc);
+    s->sc_keys = pair_keys(s->sc, s->n_sc, c->arena, &s->n_sc_keys);
     if (!any) {
         return CS_SKIP;
     }
@@ -831,9 +913,11 @@ static int64_t ipa_score(struct cs_fw_call *c, const struct cs_pod *pod,
             score += s->pref[k].weight * in_domain;
         }
     }
-    for (uint32_t l = 0; s->n_sc > 0 && l < ni->node->n_labels; l++) {
-        const char *v = ni->node->labels[l].value;
-        score += pairs_get(s->sc, s->n_sc, ni->node->labels[l].key, v ? v : "");
+    for (uint32_t k = 0; k < s->n_sc_keys; k++) {
+        const char *v = cs_node_label(ni->node, s->sc_keys[k]);
+        if (v != NULL) {
+            score += pairs_get(s->sc, s->n_sc, s->sc_keys[k], v);
+        }
     }
     return score;
 }
