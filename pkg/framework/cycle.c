@@ -327,9 +327,9 @@ static enum cs_code filter_node(struct cs_fw_attempt *att, const struct cs_fw_in
 
 /* kube-scheduler's filter with nominated pods: pods nominated to this node with at least the
  * pod's priority count as if they ran there (added for the check, then removed, leaving the
- * node exactly as it was, version included). Upstream runs the filters a second time without
- * them only when they passed with them; removing pods never makes a resource, port or
- * affinity filter fail, so one run gives the same answer for every filter cosched has. */
+ * node exactly as it was, version included). When the filters pass with them, they run again
+ * without them, as upstream does: a pod's required pod affinity may be met only by a nominated
+ * pod, which is not running there yet. */
 static enum cs_code filter_node_nominated(struct cs_cycle *c, struct cs_fw_attempt *att,
                                           const struct cs_fw_inst *const *filters,
                                           uint32_t n_filters, const struct cs_pod *pod,
@@ -370,6 +370,9 @@ static enum cs_code filter_node_nominated(struct cs_cycle *c, struct cs_fw_attem
         cs_pod_unref(nom[i]);
     }
     ni->generation = gen;
+    if (code == CS_SUCCESS) {
+        code = filter_node(att, filters, n_filters, pod, ni, st, failed);
+    }
     return code;
 }
 

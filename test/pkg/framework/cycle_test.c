@@ -8,6 +8,8 @@
  */
 #include "test/pkg/framework/fwtest.h"
 
+#include "pkg/framework/nominator.h"
+
 struct env {
     struct cs_api_ctx api;
     struct cs_snapshot snap;
@@ -578,6 +580,70 @@ static void test_cycle_eqcache_matches_full_evaluation_with_node_changes(void **
     }
 }
 
+
+/* Nominated pods count on their node for pods of lower or equal priority, and a node passes
+ * only if the filters pass both with and without them (kube-scheduler's two runs): a pod whose
+ * required pod affinity only a nominated pod would meet does not fit there yet; a pod that the
+ * nominated pod's resources crowd out does not fit either. */
+static void test_cycle_nominated_pods_two_runs(void **state)
+{
+    (void)state;
+    struct env *e = env_new(-1);
+    struct cs_node *n1 = fw_nodef(&e->api,
+                                  "{'metadata':{'name':'n1','labels':{'kubernetes.io/hostname':"
+                                  "'n1'}},'status':{'allocatable':{'cpu':'4','memory':'8Gi',"
+                                  "'pods':'110'}}}");
+    fw_snap_add(&e->snap, n1, NULL, 0);
+    cs_node_unref(n1);
+    struct cs_nominator nom;
+    cs_nominator_init(&nom);
+    e->cyc.nominator = &nom;
+    struct cs_pod *web = fw_podf(&e->api,
+                                 "{'metadata':{'name':'web','namespace':'default','labels':"
+                                 "{'app':'web'}},'spec':{'priority':10,'containers':[{'name':'c',"
+                                 "'image':'i','resources':{'requests':{'cpu':'3'}}}]}}");
+    cs_nominator_set(&nom, web, "n1");
+    struct cs_pod *follower = fw_podf(
+        &e->api,
+        "{'metadata':{'name':'f','namespace':'default'},'spec':{'affinity':{'podAffinity':{"
+        "'requiredDuringSchedulingIgnoredDuringExecution':[{'labelSelector':{'matchLabels':"
+        "{'app':'web'}},'topologyKey':'kubernetes.io/hostname'}]}},'containers':[{'name':'c',"
+        "'image':'i','resources':{'requests':{'cpu':'100m'}}}]}}");
+    struct cs_sched_result res;
+    cs_fw_schedule_pod(&e->prof, &e->cyc, follower, &res);
+    assert_int_equal(res.code, CS_UNSCHEDULABLE);
+    cs_cycle_reset(&e->cyc);
+    /* once web runs there, the follower fits */
+    struct cs_node_info *ni = cs_snapshot_get(&e->snap, "n1");
+    struct cs_pod *web_on = fw_podf(&e->api,
+                                    "{'metadata':{'name':'web2','namespace':'default','labels':"
+                                    "{'app':'web'}},'spec':{'nodeName':'n1','containers':[{'name':"
+                                    "'c','image':'i','resources':{'requests':{'cpu':'100m'}}}]}}");
+    cs_node_info_add_pod(ni, web_on);
+    cs_snapshot_touch(&e->snap, ni);
+    cs_fw_schedule_pod(&e->prof, &e->cyc, follower, &res);
+    assert_int_equal(res.code, CS_SUCCESS);
+    cs_cycle_reset(&e->cyc);
+    cs_node_info_remove_pod(ni, web_on);
+    cs_snapshot_touch(&e->snap, ni);
+    cs_pod_unref(web_on);
+    struct cs_pod *big = simple_pod(e, "big", "2", "1Gi");
+    cs_fw_schedule_pod(&e->prof, &e->cyc, big, &res);
+    assert_int_equal(res.code, CS_UNSCHEDULABLE);     /* 3 nominated + 2 > 4 */
+    cs_cycle_reset(&e->cyc);
+    struct cs_pod *small = simple_pod(e, "small", "500m", "1Gi");
+    cs_fw_schedule_pod(&e->prof, &e->cyc, small, &res);
+    assert_int_equal(res.code, CS_SUCCESS);
+    cs_cycle_reset(&e->cyc);
+    cs_pod_unref(web);
+    cs_pod_unref(follower);
+    cs_pod_unref(big);
+    cs_pod_unref(small);
+    e->cyc.nominator = NULL;
+    cs_nominator_destroy(&nom);
+    env_free(e);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -588,6 +654,7 @@ int main(void)
         cmocka_unit_test(test_cycle_partial_search_rotates),
         cmocka_unit_test(test_cycle_eqcache_matches_full_evaluation),
         cmocka_unit_test(test_cycle_eqcache_matches_full_evaluation_with_node_changes),
+        cmocka_unit_test(test_cycle_nominated_pods_two_runs),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
