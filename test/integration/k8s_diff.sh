@@ -39,6 +39,8 @@ node() {  # name cpu memory spec-json labels-json-extra status-extra
     node "$s-pref2-2" 8 32Gi "" ",\"pool\":\"$s-pref2\",\"rack\":\"r2\",\"disk\":\"hdd\""
     node "$s-balance-1" 8 32Gi "" ",\"pool\":\"$s-balance\""
     node "$s-balance-2" 8 32Gi "" ",\"pool\":\"$s-balance\""
+    node "$s-aff-1" 8 32Gi "" ",\"pool\":\"$s-aff\""
+    node "$s-aff-2" 8 32Gi "" ",\"pool\":\"$s-aff\""
     node "$s-spread-1" 8 32Gi "" ",\"pool\":\"$s-spread\",\"zone\":\"sa\""
     node "$s-spread-2" 8 32Gi "" ",\"pool\":\"$s-spread\",\"zone\":\"sb\""
   done
@@ -65,7 +67,10 @@ bound() {  # name node cpu memory
     bound "$s-balance-load" "$s-balance-1" 4 1Gi
     bound "$s-balance-load2" "$s-balance-2" 1 12Gi
     labelled "$s-spread-load" "$s-spread-1" app=sp3
+    labelled "$s-aff-load" "$s-aff-2" app=magnet
   done
+  # a running pod that keeps others of its kind off its node (existing pods' anti-affinity)
+  printf '{"apiVersion":"v1","kind":"Pod","metadata":{"name":"shy-p","namespace":"default","labels":{"app":"shy"}},"spec":{"nodeName":"d-p","affinity":{"podAntiAffinity":{"requiredDuringSchedulingIgnoredDuringExecution":[{"labelSelector":{"matchLabels":{"app":"shy"}},"topologyKey":"kubernetes.io/hostname"}]}},"containers":[{"name":"c","image":"i","resources":{"requests":{"cpu":"10m"}}}]}}\n'
   labelled sp-a d-a app=sp
   labelled sp-p d-p app=sp
 } | k create -f - -o name >/dev/null
@@ -105,6 +110,11 @@ unsched spread-min-domains --cpu 100m --label app=sp --affinity-json "$A"'{"matc
   --spread-json "$SP"',"minDomains":10}]'
 unsched spread-affinity-ignore --cpu 100m --label app=sp --node-selector zone=a --spread-json "$SP"',"nodeAffinityPolicy":"Ignore"}]'
 unsched spread-taints-honor --cpu 100m --label app=sp --node-selector zone=p --spread-json "$SP"',"nodeTaintsPolicy":"Honor","minDomains":3}]'
+# InterPodAffinity: affinity to a pod that does not exist, the pod's own anti-affinity, and an
+# existing pod's anti-affinity
+unsched affinity-ghost --cpu 100m --affinity-json '{"podAffinity":{"requiredDuringSchedulingIgnoredDuringExecution":[{"labelSelector":{"matchLabels":{"app":"ghost"}},"topologyKey":"kubernetes.io/hostname"}]}}'
+unsched anti-own --cpu 100m --affinity-json '{"nodeAffinity":{"requiredDuringSchedulingIgnoredDuringExecution":{"nodeSelectorTerms":[{"matchExpressions":[{"key":"zone","operator":"In","values":["a","p"]}]}]}},"podAntiAffinity":{"requiredDuringSchedulingIgnoredDuringExecution":[{"labelSelector":{"matchLabels":{"app":"sp"}},"topologyKey":"zone"}]}}'
+unsched anti-existing --cpu 100m --label app=shy --node-selector zone=p
 # raw pods for what genpods cannot say
 rawpod() {  # name-suffix spec-json
   local s
@@ -148,6 +158,8 @@ for s in ks:default-scheduler cs:ack-co-scheduler; do
     "${s%%:*}" "${s#*:}" "${s%%:*}"
 done | k create -f - -o name >/dev/null
 PLACE="$PLACE image"
+# InterPodAffinity preferred: next to the magnet pod
+place aff --cpu 1 --affinity-json '{"podAffinity":{"preferredDuringSchedulingIgnoredDuringExecution":[{"weight":100,"podAffinityTerm":{"labelSelector":{"matchLabels":{"app":"magnet"}},"topologyKey":"kubernetes.io/hostname"}}]}}'
 # PodTopologySpread ScheduleAnyway: the zone without a matching pod
 place spread --cpu 1 --label app=sp3 --spread-json '[{"maxSkew":1,"topologyKey":"zone","whenUnsatisfiable":"ScheduleAnyway","labelSelector":{"matchLabels":{"app":"sp3"}}}]'
 place pref2 --cpu 1 --affinity-json '{"nodeAffinity":{"preferredDuringSchedulingIgnoredDuringExecution":[{"weight":10,"preference":{"matchExpressions":[{"key":"disk","operator":"In","values":["ssd"]}]}},{"weight":60,"preference":{"matchExpressions":[{"key":"rack","operator":"In","values":["r2"]}]}}]}}'
