@@ -158,12 +158,16 @@ static void to_active(struct cs_queue *q, struct cs_qentry *e)
     pthread_cond_signal(&q->cv);
 }
 
-static void to_backoff(struct cs_queue *q, struct cs_qentry *e)
+static void to_backoff(struct cs_queue *q, struct cs_qentry *e, bool error)
 {
     detach(q, e);
     e->where = CS_Q_BACKOFF;
+    e->error_backoff = error;
     group_adj(q, e, +1);
     heap_push(q, &q->backoff, e, backoff_less);
+    if (q->pop_from_backoff) {
+        pthread_cond_signal(&q->cv);   /* an idle scheduler may take it now */
+    }
 }
 
 static void to_unsched(struct cs_queue *q, struct cs_qentry *e)
@@ -226,7 +230,7 @@ static int64_t backoff_duration(const struct cs_queue *q, uint32_t attempts)
 static void requeue(struct cs_queue *q, struct cs_qentry *e)
 {
     if (e->backoff_expiry_ns > q->now()) {
-        to_backoff(q, e);
+        to_backoff(q, e, false);
     } else {
         to_active(q, e);
     }
@@ -371,7 +375,7 @@ void cs_queue_requeue_backoff(struct cs_queue *q, struct cs_pod *pod, uint32_t a
     if (e->where != CS_Q_INFLIGHT) {
         e->backoff_expiry_ns = q->now() + backoff_duration(q, e->qp.attempts);
         if (admit(q, e)) {
-            to_backoff(q, e);
+            to_backoff(q, e, true);
         }
     }
     pthread_mutex_unlock(&q->mu);
@@ -394,6 +398,10 @@ size_t cs_queue_pop(struct cs_queue *q, struct cs_qentry **out, size_t max, int6
             goto out;
         }
         flush_backoff_locked(q, q->now());
+        if (!q->active.n && q->pop_from_backoff && q->backoff.n &&
+            !q->backoff.v[0]->error_backoff) {
+            to_active(q, q->backoff.v[0]);
+        }
         if (q->active.n) {
             break;
         }
@@ -532,7 +540,7 @@ void cs_queue_done_error(struct cs_queue *q, struct cs_qentry *e)
     e->qp.timestamp_ns = q->now();
     e->backoff_expiry_ns = q->now() + backoff_duration(q, e->qp.attempts);
     if (admit(q, e)) {
-        to_backoff(q, e);
+        to_backoff(q, e, true);
     }
 out:
     pthread_mutex_unlock(&q->mu);

@@ -47,6 +47,8 @@ struct cs_qentry {
     uint64_t pop_seq;            /* event sequence number when popped */
     bool deleted;                /* deleted while in flight */
     bool updated;                /* a newer version arrived while in flight */
+    bool error_backoff;          /* in backoff after an error (a failed bind): never popped
+                                  * before its expiry */
     struct cs_pod *newer;        /* that version (counted), swapped in when the attempt ends:
                                   * the scheduling thread reads qp.pod without the lock */
     char *gated_reason;          /* owned; why PreEnqueue refused it */
@@ -93,6 +95,9 @@ struct cs_queue {
     uint32_t n_inflight;
     int64_t initial_backoff_ns;
     int64_t max_backoff_ns;
+    bool pop_from_backoff;       /* kube-scheduler's SchedulerPopFromBackoffQ (on by default
+                                  * since v1.33): when activeQ is empty, pop the backoff head
+                                  * unless it backs off after an error. Off unless set. */
     int64_t max_unsched_ns;      /* flush unschedulable pods older than this */
     uint64_t event_seq;
     uint64_t last_event_seq[8];  /* per cs_cluster_event bit */

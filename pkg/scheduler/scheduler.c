@@ -504,6 +504,7 @@ void cs_scheduler_init(struct cs_scheduler *s, struct cs_client *client,
         .group_of = cs_sched_group_of, .hint = q_hint, .arg = s,
     };
     cs_queue_init(&s->queue, &qops, opts->initial_backoff_ns, opts->max_backoff_ns);
+    s->queue.pop_from_backoff = true;   /* kube-scheduler v1.33+ default (SchedulerPopFromBackoffQ) */
     cs_snapshot_init(&s->snap);
     cs_cycle_init(&s->cycle, &s->api, opts->seed ? opts->seed : (uint64_t)cs_wall_ns());
     cs_fw_handle_init(&s->fw);

@@ -383,6 +383,39 @@ static void test_queue_unschedulable_waits_for_matching_event(void **state)
     env_free(e);
 }
 
+/* SchedulerPopFromBackoffQ: with activeQ empty, a pod that an event moved to backoff is popped
+ * before its backoff ends; one backing off after an error (a failed bind) is not. Off, the
+ * same pod waits out its backoff. */
+static void test_queue_pop_from_backoff_when_idle(void **state)
+{
+    (void)state;
+    for (int on = 0; on <= 1; on++) {
+        struct env *e = env_new(true);
+        e->q.pop_from_backoff = on;
+        add(e, "p", 0);
+        struct cs_qentry *en = pop1(e);
+        cs_queue_done_unschedulable(&e->q, en, CS_EV_NODE_ADD);
+        cs_queue_on_event(&e->q, CS_EV_NODE_ADD);
+        assert_stats(e, 0, 1, 0, 0, 0);           /* in backoff (1 s) */
+        if (on) {
+            en = pop1(e);                          /* idle: taken at once */
+            assert_string_equal(en->key, "default/p");
+            /* after an error it waits out its backoff even when idle */
+            cs_queue_done_error(&e->q, en);
+            assert_stats(e, 0, 1, 0, 0, 0);
+            assert_nothing_to_pop(e);
+            fake_now += 2 * SEC;
+            en = pop1(e);
+        } else {
+            assert_nothing_to_pop(e);
+            fake_now += SEC;
+            en = pop1(e);
+        }
+        cs_queue_done_scheduled(&e->q, en);
+        env_free(e);
+    }
+}
+
 /* A pod rejected without any declared event is released by any event. */
 static void test_queue_unschedulable_without_events_moves_on_any(void **state)
 {
@@ -1063,6 +1096,7 @@ int main(void)
         cmocka_unit_test(test_queue_close_wakes_pop),
         cmocka_unit_test(test_queue_batch_pop),
         cmocka_unit_test(test_queue_unschedulable_waits_for_matching_event),
+        cmocka_unit_test(test_queue_pop_from_backoff_when_idle),
         cmocka_unit_test(test_queue_unschedulable_without_events_moves_on_any),
         cmocka_unit_test(test_queue_event_during_flight_goes_to_backoff),
         cmocka_unit_test(test_queue_update_during_flight_goes_to_backoff),
