@@ -27,6 +27,7 @@ const struct cs_plugin *const cs_registry_plugins[] = {
     &cs_plugin_podtopologyspread,
     &cs_plugin_interpodaffinity,
     &cs_plugin_defaultpreemption,
+    &cs_plugin_volumebinding,
 };
 
 const size_t cs_registry_count = sizeof(cs_registry_plugins) / sizeof(cs_registry_plugins[0]);
@@ -56,8 +57,7 @@ const struct cs_plugin *cs_registry_lookup(const char *name)
     return NULL;
 }
 
-/* kube-scheduler v1 defaults (multiPoint). Not yet in cosched, and so absent here: the volume
- * plugins (VolumeRestrictions, NodeVolumeLimits, VolumeBinding, VolumeZone). */
+/* kube-scheduler v1 defaults (multiPoint). */
 const struct cs_registry_profile_entry cs_registry_default_profile[] = {
     {"SchedulingGates", 0},
     {"PrioritySort", 0},
@@ -67,6 +67,7 @@ const struct cs_registry_profile_entry cs_registry_default_profile[] = {
     {"NodeAffinity", 2},
     {"NodePorts", 0},
     {"NodeResourcesFit", 1},
+    {"VolumeBinding", 0},
     {"PodTopologySpread", 2},
     {"InterPodAffinity", 2},
     {"DefaultPreemption", 0},

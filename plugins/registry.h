@@ -29,6 +29,7 @@ extern const struct cs_plugin cs_plugin_eciburst;
 extern const struct cs_plugin cs_plugin_podtopologyspread;
 extern const struct cs_plugin cs_plugin_interpodaffinity;
 extern const struct cs_plugin cs_plugin_defaultpreemption;
+extern const struct cs_plugin cs_plugin_volumebinding;
 
 /* Every registered plugin, in no particular order. */
 extern const struct cs_plugin *const cs_registry_plugins[];

@@ -1,0 +1,136 @@
+#ifndef CS_PLUGINS_HELPER_VOLUMES_H
+#define CS_PLUGINS_HELPER_VOLUMES_H
+/*
+ * Persistent storage as the volume plugins see it (VolumeBinding, VolumeRestrictions,
+ * VolumeZone): one table per scheduler (cs_fw_shared), fed by optional watches (a 404 counts
+ * as empty) on v1 persistentvolumeclaims, persistentvolumes, storage.k8s.io/v1 storageclasses,
+ * and on v1 pods (not finished) for the claims each pod's volumes name: struct cs_pod does not
+ * carry spec.volumes, so the table indexes the pods that have claims by uid. A pod the index
+ * has not seen yet is told apart from a pod without claims by resourceVersion (the index
+ * remembers the highest one its pod stream delivered).
+ *
+ * The table keeps trimmed JSON; lookups decode what a plugin needs into the caller's arena
+ * under the lock, so the results stay valid for the pod attempt whatever the watches do.
+ * Any change of a claim, volume or class invalidates the framework's cached per-node results
+ * (cs_fw_invalidate) and raises CS_VOL_EVENT for the queue.
+ *
+ * Thread: written on the informer thread, read on any thread; one mutex inside.
+ */
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "api/plugin.h"
+
+#define CS_VOL_EVENT "PersistentVolume"
+
+#define CS_VOL_SELECTED_NODE "volume.kubernetes.io/selected-node"
+#define CS_VOL_NO_PROVISIONER "kubernetes.io/no-provisioner"
+
+/* Access modes as bits. */
+#define CS_VOL_RWO 0x1u
+#define CS_VOL_ROX 0x2u
+#define CS_VOL_RWX 0x4u
+#define CS_VOL_RWOP 0x8u
+
+/* A node selector requirement of a PV's (or class's) topology. */
+enum cs_vol_op { CS_VOL_IN = 0, CS_VOL_NOT_IN, CS_VOL_EXISTS, CS_VOL_NOT_EXIST, CS_VOL_GT,
+                 CS_VOL_LT, CS_VOL_BAD };
+
+struct cs_vol_req {
+    const char *key;
+    enum cs_vol_op op;
+    const char **values;
+    uint32_t n_values;
+};
+
+struct cs_vol_term {
+    struct cs_vol_req *exprs;          /* matchExpressions (matchLabelExpressions: In) */
+    uint32_t n_exprs;
+    struct cs_vol_req *fields;         /* matchFields (metadata.name only) */
+    uint32_t n_fields;
+};
+
+/* Required node affinity (ORed terms); n_terms == 0 with `present` matches no node. */
+struct cs_vol_affinity {
+    bool present;
+    struct cs_vol_term *terms;
+    uint32_t n_terms;
+};
+
+struct cs_vol_claim {
+    const char *ns, *name, *uid, *rv;
+    bool deleting;
+    const char *class_name;            /* spec.storageClassName, else the beta annotation; "" none */
+    const char *volume_name;           /* spec.volumeName; NULL = unbound */
+    const char *selected_node;         /* annotation, or assumed by a Reserve; NULL = none */
+    int64_t request;                   /* spec.resources.requests.storage, bytes */
+    uint32_t modes;                    /* CS_VOL_* */
+};
+
+struct cs_vol_pv {
+    const char *name, *rv;
+    bool deleting;
+    const char *class_name;            /* "" = none */
+    int64_t capacity;                  /* spec.capacity.storage, bytes */
+    uint32_t modes;
+    const char *claim_ns, *claim_name, *claim_uid;  /* spec.claimRef; claim_name NULL = free */
+    const char *assumed_for;           /* claim "ns/name" a Reserve took it for, else NULL */
+    const char *zone, *region;         /* topology.kubernetes.io/{zone,region} (or beta) labels */
+    const char *zone_key, *region_key; /* which label each came from */
+    struct cs_vol_affinity affinity;
+};
+
+struct cs_vol_class {
+    const char *name;
+    const char *provisioner;
+    bool mode_set;                     /* volumeBindingMode present */
+    bool wait_for_consumer;            /* volumeBindingMode WaitForFirstConsumer */
+    struct cs_vol_affinity allowed;    /* allowedTopologies (present = restricted) */
+};
+
+struct cs_vol_table;
+
+/* The scheduler's table (created with its watches by the first caller); NULL with err when a
+ * watch cannot be registered. fw NULL (bare unit tests): a private table freed with
+ * cs_vol_table_free. */
+struct cs_vol_table *cs_vol_table_shared(struct cs_fw_handle *fw, char *err, size_t errlen);
+void cs_vol_table_free(struct cs_vol_table *t);
+struct cs_fw_handle *cs_vol_table_fw(const struct cs_vol_table *t);
+
+/* The claim names of the pod's volumes (persistentVolumeClaim, and ephemeral as
+ * "<pod>-<volume>") into the arena. Returns 0 (n may be 0), or -1 when the index has not yet
+ * seen this version of the pod. */
+int cs_vol_pod_claims(struct cs_vol_table *t, const struct cs_pod *pod, struct cs_arena *a,
+                      const char ***names, uint32_t *n);
+/* Lookups decoded into the arena; false when absent. */
+bool cs_vol_claim_get(struct cs_vol_table *t, const char *ns, const char *name,
+                      struct cs_arena *a, struct cs_vol_claim *out);
+bool cs_vol_pv_get(struct cs_vol_table *t, const char *name, struct cs_arena *a,
+                   struct cs_vol_pv *out);
+bool cs_vol_class_get(struct cs_vol_table *t, const char *name, struct cs_arena *a,
+                      struct cs_vol_class *out);
+/* Every PV whose storageClassName is `class_name` ("" = none); returns the count. */
+uint32_t cs_vol_pv_list(struct cs_vol_table *t, const char *class_name, struct cs_arena *a,
+                        struct cs_vol_pv **out);
+/* Assigned, unfinished pods other than `uid` whose volumes use claim ns/name. */
+uint32_t cs_vol_claim_users(struct cs_vol_table *t, const char *ns, const char *name,
+                            const char *uid);
+
+/* Reserve-time assumptions (upstream's assume cache): a PV taken for a claim, a claim given a
+ * selected node. Dropped by the forget calls, and when the watch shows the claim bound / the
+ * PV's claimRef set. */
+void cs_vol_assume_pv(struct cs_vol_table *t, const char *pv, const char *claim_key);
+void cs_vol_forget_pv(struct cs_vol_table *t, const char *pv);
+void cs_vol_assume_node(struct cs_vol_table *t, const char *claim_key, const char *node);
+void cs_vol_forget_node(struct cs_vol_table *t, const char *claim_key);
+
+/* Does the affinity admit the node (absent affinity admits every node)? */
+bool cs_vol_affinity_matches(const struct cs_vol_affinity *a, const struct cs_node *node);
+
+/* Feeding the table directly (tests, and the watch callbacks). */
+enum cs_vol_kind { CS_VOL_KIND_PVC = 0, CS_VOL_KIND_PV, CS_VOL_KIND_CLASS, CS_VOL_KIND_POD };
+void cs_vol_table_upsert(struct cs_vol_table *t, enum cs_vol_kind k, const json_t *obj);
+void cs_vol_table_delete(struct cs_vol_table *t, enum cs_vol_kind k, const json_t *obj);
+
+#endif
