@@ -36,7 +36,7 @@ done
 # Suites that also run against the real kube-apiserver v1.37.2 (COSCHED_APISERVER=k8s, see
 # test/integration/lib.sh) when build/k8s has it: those that need none of apisim's own features
 # (fault injection, generators of pods, its controllers, objects the real server refuses).
-K8S_SUITES="apisim_kubectl apisim_watch sched_affinity sched_basic sched_cli sched_cpuset sched_eci sched_spread sched_extended sched_gpushare sched_leader sched_placement sched_preempt sched_quota sched_quota_flat sched_quota_gang sched_restart sched_unschedulable sched_valgrind"
+K8S_SUITES="apisim_kubectl apisim_watch sched_affinity sched_basic sched_cli sched_cpuset sched_eci sched_spread sched_extended sched_gpushare sched_leader sched_placement sched_preempt sched_quota sched_quota_flat sched_quota_gang sched_restart sched_unschedulable sched_valgrind sched_volumes"
 runs=$(ls test/integration/*.sh 2>/dev/null | grep -v "/lib[^/]*\.sh$" | sort)
 if [ -x build/k8s/kube-apiserver ] && [ -x build/k8s/etcd ]; then
   for s in $K8S_SUITES; do runs="$runs test/integration/$s.sh@k8s"; done

@@ -75,7 +75,8 @@ static const char *const kept_labels[] = {
     "failure-domain.beta.kubernetes.io/zone", "failure-domain.beta.kubernetes.io/region", NULL,
 };
 static const char *const kept_annotations[] = {
-    CS_VOL_SELECTED_NODE, "volume.beta.kubernetes.io/storage-class", NULL,
+    CS_VOL_SELECTED_NODE, "volume.beta.kubernetes.io/storage-class", CS_VOL_BIND_COMPLETED,
+    NULL,
 };
 
 static json_t *trim_map(const json_t *src, const char *const *keys)
@@ -377,6 +378,7 @@ static void claim_of(const struct cs_vol_table *t, const char *key, const json_t
     if (c->volume_name != NULL && c->volume_name[0] == '\0') {
         c->volume_name = NULL;
     }
+    c->bind_completed = c->volume_name && json_object_get(ann, CS_VOL_BIND_COMPLETED) != NULL;
     c->selected_node = astr(a, json_object_get(ann, CS_VOL_SELECTED_NODE));
     if (c->selected_node == NULL) {
         c->selected_node = astr(a, get_locked(t, M_ASSUMED_NODE, key));

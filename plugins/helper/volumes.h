@@ -25,6 +25,7 @@
 #define CS_VOL_EVENT "PersistentVolume"
 
 #define CS_VOL_SELECTED_NODE "volume.kubernetes.io/selected-node"
+#define CS_VOL_BIND_COMPLETED "pv.kubernetes.io/bind-completed"
 #define CS_VOL_NO_PROVISIONER "kubernetes.io/no-provisioner"
 
 /* Access modes as bits. */
@@ -62,7 +63,8 @@ struct cs_vol_claim {
     const char *ns, *name, *uid, *rv;
     bool deleting;
     const char *class_name;            /* spec.storageClassName, else the beta annotation; "" none */
-    const char *volume_name;           /* spec.volumeName; NULL = unbound */
+    const char *volume_name;           /* spec.volumeName; NULL = none */
+    bool bind_completed;               /* volumeName and the bind-completed annotation: bound */
     const char *selected_node;         /* annotation, or assumed by a Reserve; NULL = none */
     int64_t request;                   /* spec.resources.requests.storage, bytes */
     uint32_t modes;                    /* CS_VOL_* */

@@ -6,7 +6,8 @@
  * claim, or one being deleted, rejects the pod (UnschedulableAndUnresolvable, the lister's
  * `persistentvolumeclaim "NAME" not found` / `... is being deleted`); an unbound claim whose
  * class binds Immediately (or that has no class) rejects it with "pod has unbound immediate
- * PersistentVolumeClaims". Bound claims whose PV pins hostnames restrict the nodes tried
+ * PersistentVolumeClaims". A claim is bound when it has spec.volumeName and the
+ * pv.kubernetes.io/bind-completed annotation (upstream's isPVCFullyBound). Bound claims whose PV pins hostnames restrict the nodes tried
  * (upstream's eligible nodes). Filter, per node: a bound claim's PV must exist and its required
  * node affinity admit the node; an unbound WaitForFirstConsumer claim needs an available PV
  * (no claimRef or pre-bound to it, its class, capacity >= request, the claim's access modes, node
@@ -195,13 +196,15 @@ static enum cs_code vb_pre_filter(struct cs_fw_call *c, const struct cs_pod *pod
     /* GetPodVolumeClaims. */
     for (uint32_t i = 0; i < n; i++) {
         const struct cs_vol_claim *cl = &claims[i];
-        if (cl->volume_name != NULL) {
+        if (cl->bind_completed) {
             struct bound *b = &s->bound[s->n_bound++];
             b->c = *cl;
             b->found = cs_vol_pv_get(p->t, cl->volume_name, a, &b->pv);
             continue;
         }
-        if (cl->class_name[0] == '\0') {
+        if (cl->class_name[0] == '\0' || cl->volume_name != NULL) {
+            /* no class binds immediately; a volumeName without bind-completed is a binding
+             * in progress, which upstream counts with the immediate claims too */
             immediate++;
             continue;
         }

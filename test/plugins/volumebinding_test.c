@@ -54,7 +54,8 @@ static void claim(struct pt_env *e, const char *name, const char *cls, const cha
 {
     char buf[1024];
     snprintf(buf, sizeof(buf),
-             "{'metadata':{'name':'%s','namespace':'ns','uid':'c-%s'%s},'spec':{"
+             "{'metadata':{'name':'%s','namespace':'ns','uid':'c-%s'%s,"
+             "'annotations':{'pv.kubernetes.io/bind-completed':'yes'}},'spec':{"
              "'storageClassName':'%s','accessModes':['ReadWriteOnce'],"
              "'resources':{'requests':{'storage':'10Gi'}}%s}}",
              name, name, strstr(extra, "deletionTimestamp") ? ",'deletionTimestamp':'x'" : "",
@@ -147,6 +148,11 @@ static void test_bound_claim_follows_pv_node_affinity(void **state)
            "node(s) had volume node affinity conflict");
     pv(&e, "pv-a", "now", "10Gi", NULL, ",'claimRef':{'namespace':'ns','name':'data'}");
     expect(&e, p, 1, CS_SUCCESS, NULL);
+    /* a volumeName without bind-completed is still being bound: counted as immediate */
+    feed(&e, CS_VOL_KIND_PVC, "{'metadata':{'name':'data','namespace':'ns'},'spec':{"
+                              "'storageClassName':'wffc','volumeName':'pv-a'}}");
+    expect(&e, p, 1, CS_UNSCHEDULABLE_AND_UNRESOLVABLE,
+           "pod has unbound immediate PersistentVolumeClaims");
     cs_pod_unref(p);
     pt_env_destroy(&e);
 }

@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# The volume plugins end to end (default profile): a pod whose WaitForFirstConsumer claim needs
+# provisioning is bound and its claim gets volume.kubernetes.io/selected-node for that node; a
+# pod whose bound PV is pinned to one node lands there; a pod whose claim does not exist stays
+# pending with kube-scheduler's message.
+. "$(dirname "$0")/lib.sh"
+
+start_apisim || { notok "apisim starts"; exit 1; }
+node() {
+  printf '{"apiVersion":"v1","kind":"Node","metadata":{"name":"%s","labels":{"kubernetes.io/hostname":"%s"}},"status":{"capacity":{"cpu":"4","memory":"8Gi","pods":"110"},"allocatable":{"cpu":"4","memory":"8Gi","pods":"110"},"conditions":[{"type":"Ready","status":"True"}]}}\n' "$1" "$1"
+}
+{ node vol-a; node vol-b; node vol-c; } >"$WORK/nodes.json"
+check "three nodes" kcreate "$WORK/nodes.json"
+cat >"$WORK/storage.json" <<'EOF'
+{"apiVersion":"v1","kind":"List","items":[
+ {"apiVersion":"storage.k8s.io/v1","kind":"StorageClass","metadata":{"name":"csi-wffc"},
+  "provisioner":"csi.example.com","volumeBindingMode":"WaitForFirstConsumer"},
+ {"apiVersion":"v1","kind":"PersistentVolumeClaim","metadata":{"name":"data-wffc","namespace":"default"},
+  "spec":{"storageClassName":"csi-wffc","accessModes":["ReadWriteOnce"],"resources":{"requests":{"storage":"1Gi"}}}},
+ {"apiVersion":"v1","kind":"PersistentVolume","metadata":{"name":"pv-pinned"},
+  "spec":{"storageClassName":"manual","capacity":{"storage":"1Gi"},"accessModes":["ReadWriteOnce"],
+          "hostPath":{"path":"/tmp/pv-pinned"},
+          "claimRef":{"namespace":"default","name":"data-pinned"},
+          "nodeAffinity":{"required":{"nodeSelectorTerms":[{"matchExpressions":[
+            {"key":"kubernetes.io/hostname","operator":"In","values":["vol-c"]}]}]}}}},
+ {"apiVersion":"v1","kind":"PersistentVolumeClaim","metadata":{"name":"data-pinned","namespace":"default",
+  "annotations":{"pv.kubernetes.io/bind-completed":"yes"}},
+  "spec":{"storageClassName":"manual","volumeName":"pv-pinned","accessModes":["ReadWriteOnce"],
+          "resources":{"requests":{"storage":"1Gi"}}}}
+]}
+EOF
+check "a WaitForFirstConsumer class and claim, a PV pinned to vol-c and its bound claim" \
+  kcreate "$WORK/storage.json"
+start_cosched
+volpod() {  # name claim
+  printf '{"apiVersion":"v1","kind":"Pod","metadata":{"name":"%s","namespace":"default"},"spec":{"schedulerName":"ack-co-scheduler","containers":[{"name":"c","image":"i","resources":{"requests":{"cpu":"100m"}}}],"volumes":[{"name":"v","persistentVolumeClaim":{"claimName":"%s"}}]}}' "$1" "$2"
+}
+volpod wffc-pod data-wffc | k create -f - -o name >/dev/null
+wait_until 15 nonempty pod_node wffc-pod
+node_of_wffc=$(pod_node wffc-pod)
+check "the pod with a WaitForFirstConsumer claim is bound ($node_of_wffc)" test -n "$node_of_wffc"
+selected() { k get pvc data-wffc -o jsonpath='{.metadata.annotations.volume\.kubernetes\.io/selected-node}'; }
+wait_until 10 nonempty selected
+check "its claim is annotated with the pod's node ($(selected))" equals "$node_of_wffc" selected
+
+volpod pinned-pod data-pinned | k create -f - -o name >/dev/null
+wait_until 15 nonempty pod_node pinned-pod
+check "the pod whose bound PV is pinned to vol-c lands there ($(pod_node pinned-pod))" \
+  equals vol-c pod_node pinned-pod
+
+volpod lost-pod no-such-claim | k create -f - -o name >/dev/null
+msg() { k get pod lost-pod -o jsonpath='{.status.conditions[?(@.type=="PodScheduled")].message}'; }
+wait_until 15 nonempty msg
+want='0/3 nodes are available: persistentvolumeclaim "no-such-claim" not found. preemption: 0/3 nodes are available: 3 Preemption is not helpful for scheduling.'
+check "a pod with a missing claim waits: $(msg)" equals "$want" msg
+check "and is not bound" test -z "$(pod_node lost-pod)"
+printf '{"apiVersion":"v1","kind":"PersistentVolumeClaim","metadata":{"name":"no-such-claim","namespace":"default"},"spec":{"storageClassName":"csi-wffc","accessModes":["ReadWriteOnce"],"resources":{"requests":{"storage":"1Gi"}}}}' \
+  | k create -f - -o name >/dev/null
+wait_until 20 nonempty pod_node lost-pod
+check "once the claim is created, it is bound ($(pod_node lost-pod))" test -n "$(pod_node lost-pod)"
+stop_cosched
+check "cosched exits 0 on SIGTERM" test "${COSCHED_RC:-1}" = 0
+exit 0
