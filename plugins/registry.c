@@ -28,6 +28,8 @@ const struct cs_plugin *const cs_registry_plugins[] = {
     &cs_plugin_interpodaffinity,
     &cs_plugin_defaultpreemption,
     &cs_plugin_volumebinding,
+    &cs_plugin_volumerestrictions,
+    &cs_plugin_volumezone,
 };
 
 const size_t cs_registry_count = sizeof(cs_registry_plugins) / sizeof(cs_registry_plugins[0]);
@@ -67,7 +69,9 @@ const struct cs_registry_profile_entry cs_registry_default_profile[] = {
     {"NodeAffinity", 2},
     {"NodePorts", 0},
     {"NodeResourcesFit", 1},
+    {"VolumeRestrictions", 0},
     {"VolumeBinding", 0},
+    {"VolumeZone", 0},
     {"PodTopologySpread", 2},
     {"InterPodAffinity", 2},
     {"DefaultPreemption", 0},

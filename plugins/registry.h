@@ -30,6 +30,8 @@ extern const struct cs_plugin cs_plugin_podtopologyspread;
 extern const struct cs_plugin cs_plugin_interpodaffinity;
 extern const struct cs_plugin cs_plugin_defaultpreemption;
 extern const struct cs_plugin cs_plugin_volumebinding;
+extern const struct cs_plugin cs_plugin_volumerestrictions;
+extern const struct cs_plugin cs_plugin_volumezone;
 
 /* Every registered plugin, in no particular order. */
 extern const struct cs_plugin *const cs_registry_plugins[];

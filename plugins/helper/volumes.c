@@ -16,7 +16,7 @@ struct ent {
     json_t *obj;
 };
 
-enum { M_PVC = 0, M_PV, M_CLASS, M_POD, M_ASSUMED_PV, M_ASSUMED_NODE, M_COUNT };
+enum { M_PVC = 0, M_PV, M_CLASS, M_POD, M_ASSUMED_PV, M_ASSUMED_NODE, M_RESERVED, M_COUNT };
 
 struct cs_vol_table {
     pthread_mutex_t mu;
@@ -73,6 +73,10 @@ static void copy_key(json_t *dst, const json_t *src, const char *key)
 static const char *const kept_labels[] = {
     "topology.kubernetes.io/zone", "topology.kubernetes.io/region",
     "failure-domain.beta.kubernetes.io/zone", "failure-domain.beta.kubernetes.io/region", NULL,
+};
+const char *const CS_VOL_TOPO_KEYS[4] = {
+    "topology.kubernetes.io/zone", "topology.kubernetes.io/region",
+    "failure-domain.beta.kubernetes.io/zone", "failure-domain.beta.kubernetes.io/region",
 };
 static const char *const kept_annotations[] = {
     CS_VOL_SELECTED_NODE, "volume.beta.kubernetes.io/storage-class", CS_VOL_BIND_COMPLETED,
@@ -186,6 +190,24 @@ static char *obj_key(enum cs_vol_kind k, const json_t *obj)
 
 static const int kind_map[] = { M_PVC, M_PV, M_CLASS, M_POD };
 
+/* Drop the claim reservations of pod uid (it is assigned in the index now, or gone). */
+static void unreserve_uid_locked(struct cs_vol_table *t, const char *uid)
+{
+    for (bool again = true; again;) {
+        again = false;
+        const char *k;
+        void *v;
+        for (size_t it = 0; cs_map_next(&t->m[M_RESERVED], &it, &k, &v);) {
+            const struct ent *e = v;
+            if (strcmp(json_string_value(e->obj), uid) == 0) {
+                put_locked(t, M_RESERVED, e->key, NULL);
+                again = true;
+                break;
+            }
+        }
+    }
+}
+
 static void changed(struct cs_vol_table *t, const json_t *obj)
 {
     if (t->fw) {
@@ -211,6 +233,9 @@ void cs_vol_table_upsert(struct cs_vol_table *t, enum cs_vol_kind k, const json_
         }
         bool had = cs_map_get(&t->m[M_POD], key) != NULL;
         if (claims != NULL || had) {
+            if (claims == NULL || json_object_get(claims, "nodeName") != NULL) {
+                unreserve_uid_locked(t, key);
+            }
             put_locked(t, M_POD, key, claims);
         }
         pthread_mutex_unlock(&t->mu);
@@ -247,7 +272,9 @@ void cs_vol_table_delete(struct cs_vol_table *t, enum cs_vol_kind k, const json_
     }
     pthread_mutex_lock(&t->mu);
     put_locked(t, kind_map[k], key, NULL);
-    if (k == CS_VOL_KIND_PV) {
+    if (k == CS_VOL_KIND_POD) {
+        unreserve_uid_locked(t, key);
+    } else if (k == CS_VOL_KIND_PV) {
         put_locked(t, M_ASSUMED_PV, key, NULL);
     } else if (k == CS_VOL_KIND_PVC) {
         put_locked(t, M_ASSUMED_NODE, key, NULL);
@@ -410,18 +437,7 @@ static void pv_of(const struct cs_vol_table *t, const json_t *o, struct cs_arena
     p->claim_uid = astr(a, json_object_get(cr, "uid"));
     p->assumed_for = p->name ? astr(a, get_locked(t, M_ASSUMED_PV, p->name)) : NULL;
     for (int i = 0; i < 4; i++) {
-        const char *v = astr(a, json_object_get(labels, kept_labels[i]));
-        if (v == NULL) {
-            continue;
-        }
-        bool zone = (i % 2) == 0;
-        if (zone && p->zone == NULL) {
-            p->zone = v;
-            p->zone_key = kept_labels[i];
-        } else if (!zone && p->region == NULL) {
-            p->region = v;
-            p->region_key = kept_labels[i];
-        }
+        p->topo[i] = astr(a, json_object_get(labels, kept_labels[i]));
     }
     affinity_of(a,
                 json_object_get(json_object_get(json_object_get(spec, "nodeAffinity"),
@@ -550,8 +566,24 @@ uint32_t cs_vol_claim_users(struct cs_vol_table *t, const char *ns, const char *
             }
         }
     }
+    char *key = claim_key(ns, name);
+    const char *holder = json_string_value(get_locked(t, M_RESERVED, key));
+    if (holder != NULL && (uid == NULL || strcmp(holder, uid) != 0)) {
+        n++;
+    }
     pthread_mutex_unlock(&t->mu);
+    cs_free(key);
     return n;
+}
+
+void cs_vol_reserve_claim(struct cs_vol_table *t, const char *ns, const char *name,
+                          const char *uid)
+{
+    char *key = claim_key(ns, name);
+    pthread_mutex_lock(&t->mu);
+    put_locked(t, M_RESERVED, key, uid ? json_string(uid) : NULL);
+    pthread_mutex_unlock(&t->mu);
+    cs_free(key);
 }
 
 void cs_vol_assume_pv(struct cs_vol_table *t, const char *pv, const char *claim)

@@ -34,6 +34,9 @@
 #define CS_VOL_RWX 0x4u
 #define CS_VOL_RWOP 0x8u
 
+/* The topology labels of PVs VolumeZone reads: GA zone, GA region, beta zone, beta region. */
+extern const char *const CS_VOL_TOPO_KEYS[4];
+
 /* A node selector requirement of a PV's (or class's) topology. */
 enum cs_vol_op { CS_VOL_IN = 0, CS_VOL_NOT_IN, CS_VOL_EXISTS, CS_VOL_NOT_EXIST, CS_VOL_GT,
                  CS_VOL_LT, CS_VOL_BAD };
@@ -78,8 +81,7 @@ struct cs_vol_pv {
     uint32_t modes;
     const char *claim_ns, *claim_name, *claim_uid;  /* spec.claimRef; claim_name NULL = free */
     const char *assumed_for;           /* claim "ns/name" a Reserve took it for, else NULL */
-    const char *zone, *region;         /* topology.kubernetes.io/{zone,region} (or beta) labels */
-    const char *zone_key, *region_key; /* which label each came from */
+    const char *topo[4];               /* labels CS_VOL_TOPO_KEYS[i] (NULL when absent) */
     struct cs_vol_affinity affinity;
 };
 
@@ -115,9 +117,14 @@ bool cs_vol_class_get(struct cs_vol_table *t, const char *name, struct cs_arena 
 /* Every PV whose storageClassName is `class_name` ("" = none); returns the count. */
 uint32_t cs_vol_pv_list(struct cs_vol_table *t, const char *class_name, struct cs_arena *a,
                         struct cs_vol_pv **out);
-/* Assigned, unfinished pods other than `uid` whose volumes use claim ns/name. */
+/* Assigned, unfinished pods other than `uid` whose volumes use claim ns/name, plus a pod
+ * other than `uid` that reserved it (cs_vol_reserve_claim) and is not assigned yet. */
 uint32_t cs_vol_claim_users(struct cs_vol_table *t, const char *ns, const char *name,
                             const char *uid);
+/* Reserve claim ns/name for pod uid (uid NULL: drop the reservation). A reservation ends when
+ * the pod index shows the pod assigned or deleted. */
+void cs_vol_reserve_claim(struct cs_vol_table *t, const char *ns, const char *name,
+                          const char *uid);
 
 /* Reserve-time assumptions (upstream's assume cache): a PV taken for a claim, a claim given a
  * selected node. Dropped by the forget calls, and when the watch shows the claim bound / the

@@ -47,8 +47,8 @@ static void test_default_profile(void **state)
     static const struct cs_registry_profile_entry want[] = {
         {"SchedulingGates", 0}, {"PrioritySort", 0},     {"NodeUnschedulable", 0},
         {"NodeName", 0},        {"TaintToleration", 3},  {"NodeAffinity", 2},
-        {"NodePorts", 0},       {"NodeResourcesFit", 1}, {"VolumeBinding", 0},
-        {"PodTopologySpread", 2},
+        {"NodePorts", 0},       {"NodeResourcesFit", 1}, {"VolumeRestrictions", 0},
+        {"VolumeBinding", 0},   {"VolumeZone", 0},       {"PodTopologySpread", 2},
         {"InterPodAffinity", 2},        {"DefaultPreemption", 0},
         {"NodeResourcesBalancedAllocation", 1},          {"ImageLocality", 1},
         {"DefaultBinder", 0},
