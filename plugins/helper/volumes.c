@@ -22,6 +22,7 @@ struct cs_vol_table {
     pthread_mutex_t mu;
     struct cs_map m[M_COUNT];
     uint64_t max_pod_rv;           /* highest resourceVersion the pod stream delivered */
+    uint64_t want_rv;              /* a plugin waits for the stream to reach it (0: none) */
     struct cs_fw_handle *fw;
 };
 
@@ -231,7 +232,13 @@ void cs_vol_table_upsert(struct cs_vol_table *t, enum cs_vol_kind k, const json_
         if (rv > t->max_pod_rv) {
             t->max_pod_rv = rv;
         }
+        bool caught_up = t->want_rv != 0 && t->max_pod_rv >= t->want_rv;
+        if (caught_up) {
+            t->want_rv = 0;
+        }
         bool had = cs_map_get(&t->m[M_POD], key) != NULL;
+        /* a pod with claims finished: its claims may be free (VolumeRestrictions) */
+        caught_up = caught_up || (had && claims == NULL);
         if (claims != NULL || had) {
             if (claims == NULL || json_object_get(claims, "nodeName") != NULL) {
                 unreserve_uid_locked(t, key);
@@ -240,6 +247,9 @@ void cs_vol_table_upsert(struct cs_vol_table *t, enum cs_vol_kind k, const json_
         }
         pthread_mutex_unlock(&t->mu);
         cs_free(key);
+        if (caught_up && t->fw) {
+            cs_fw_raise(t->fw, CS_VOL_EVENT, NULL, obj);
+        }
         return;
     }
     json_t *trimmed = trim(k, obj);
@@ -271,6 +281,7 @@ void cs_vol_table_delete(struct cs_vol_table *t, enum cs_vol_kind k, const json_
         return;
     }
     pthread_mutex_lock(&t->mu);
+    bool had = cs_map_get(&t->m[kind_map[k]], key) != NULL;
     put_locked(t, kind_map[k], key, NULL);
     if (k == CS_VOL_KIND_POD) {
         unreserve_uid_locked(t, key);
@@ -283,6 +294,9 @@ void cs_vol_table_delete(struct cs_vol_table *t, enum cs_vol_kind k, const json_
     cs_free(key);
     if (k != CS_VOL_KIND_POD) {
         changed(t, obj);
+    } else if (had && t->fw) {
+        /* a pod with claims went away: its claims may be free (VolumeRestrictions) */
+        cs_fw_raise(t->fw, CS_VOL_EVENT, NULL, obj);
     }
 }
 
@@ -458,6 +472,9 @@ int cs_vol_pod_claims(struct cs_vol_table *t, const struct cs_pod *pod, struct c
     const json_t *e = get_locked(t, M_POD, pod->uid);
     if (e == NULL) {
         rc = pod->rv > t->max_pod_rv ? -1 : 0;
+        if (rc != 0 && pod->rv > t->want_rv) {
+            t->want_rv = pod->rv;
+        }
     } else {
         const json_t *claims = json_object_get(e, "claims");
         *n = (uint32_t)json_array_size(claims);
@@ -468,6 +485,20 @@ int cs_vol_pod_claims(struct cs_vol_table *t, const struct cs_pod *pod, struct c
     }
     pthread_mutex_unlock(&t->mu);
     return rc;
+}
+
+bool cs_vol_pod_known(struct cs_vol_table *t, const struct cs_pod *pod)
+{
+    if (t == NULL || pod->uid == NULL) {
+        return true;
+    }
+    pthread_mutex_lock(&t->mu);
+    bool known = pod->rv <= t->max_pod_rv || cs_map_get(&t->m[M_POD], pod->uid) != NULL;
+    if (!known && pod->rv > t->want_rv) {
+        t->want_rv = pod->rv;
+    }
+    pthread_mutex_unlock(&t->mu);
+    return known;
 }
 
 static char *claim_key(const char *ns, const char *name)

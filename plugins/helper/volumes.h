@@ -24,6 +24,9 @@
 
 #define CS_VOL_EVENT "PersistentVolume"
 
+/* The reason of a pod the pod index has not caught up with (cs_vol_pod_claims -1). */
+#define CS_VOL_WAITING "waiting for the pod's volumes to be listed"
+
 #define CS_VOL_SELECTED_NODE "volume.kubernetes.io/selected-node"
 #define CS_VOL_BIND_COMPLETED "pv.kubernetes.io/bind-completed"
 #define CS_VOL_NO_PROVISIONER "kubernetes.io/no-provisioner"
@@ -104,9 +107,12 @@ struct cs_fw_handle *cs_vol_table_fw(const struct cs_vol_table *t);
 
 /* The claim names of the pod's volumes (persistentVolumeClaim, and ephemeral as
  * "<pod>-<volume>") into the arena. Returns 0 (n may be 0), or -1 when the index has not yet
- * seen this version of the pod. */
+ * seen this version of the pod (see cs_vol_pod_known). */
 int cs_vol_pod_claims(struct cs_vol_table *t, const struct cs_pod *pod, struct cs_arena *a,
                       const char ***names, uint32_t *n);
+/* Has the pod index seen this version of the pod (cs_vol_pod_claims would answer)? When not,
+ * CS_VOL_EVENT is raised once it has: the plugins' PreEnqueue gates the pod until then. */
+bool cs_vol_pod_known(struct cs_vol_table *t, const struct cs_pod *pod);
 /* Lookups decoded into the arena; false when absent. */
 bool cs_vol_claim_get(struct cs_vol_table *t, const char *ns, const char *name,
                       struct cs_arena *a, struct cs_vol_claim *out);

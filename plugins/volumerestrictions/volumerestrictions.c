@@ -63,7 +63,7 @@ static enum cs_code vr_pre_filter(struct cs_fw_call *c, const struct cs_pod *pod
     const char **names;
     uint32_t n;
     if (cs_vol_pod_claims(p->t, pod, a, &names, &n) != 0) {
-        return cs_status_set(st, CS_ERROR, "waiting for the pod's volumes to be listed");
+        return cs_status_set(st, CS_UNSCHEDULABLE_AND_UNRESOLVABLE, CS_VOL_WAITING);
     }
     if (n == 0) {
         return CS_SKIP;
@@ -138,6 +138,17 @@ static bool vr_node_local(void *priv, const struct cs_pod *pod)
     return rc == 0 && n == 0;
 }
 
+/* The pod index lags the scheduler's own pod informer by a moment (another stream): a pod it
+ * has not seen yet waits at the queue's gate, admitted again when the index catches up. */
+static enum cs_code vr_pre_enqueue(void *priv, const struct cs_pod *pod, struct cs_status *st)
+{
+    const struct vr *p = priv;
+    if (cs_vol_pod_known(p->t, pod)) {
+        return CS_SUCCESS;
+    }
+    return cs_status_set(st, CS_UNSCHEDULABLE_AND_UNRESOLVABLE, CS_VOL_WAITING);
+}
+
 const struct cs_plugin cs_plugin_volumerestrictions = {
     .abi = CS_PLUGIN_ABI_V1,
     .name = "VolumeRestrictions",
@@ -145,6 +156,7 @@ const struct cs_plugin cs_plugin_volumerestrictions = {
     .flags = CS_PLUGIN_NODE_LOCAL,
     .init = vr_init,
     .destroy = vr_destroy,
+    .pre_enqueue = vr_pre_enqueue,
     .pre_filter = vr_pre_filter,
     .filter = vr_filter,
     .reserve = vr_reserve,

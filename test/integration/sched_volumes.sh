@@ -2,15 +2,16 @@
 # The volume plugins end to end (default profile): a pod whose WaitForFirstConsumer claim needs
 # provisioning is bound and its claim gets volume.kubernetes.io/selected-node for that node; a
 # pod whose bound PV is pinned to one node lands there; a pod whose claim does not exist stays
-# pending with kube-scheduler's message.
+# pending with kube-scheduler's message; a second pod wanting a ReadWriteOncePod claim in use
+# waits with VolumeRestrictions' message; a pod whose PV is labelled with a zone lands there.
 . "$(dirname "$0")/lib.sh"
 
 start_apisim || { notok "apisim starts"; exit 1; }
-node() {
-  printf '{"apiVersion":"v1","kind":"Node","metadata":{"name":"%s","labels":{"kubernetes.io/hostname":"%s"}},"status":{"capacity":{"cpu":"4","memory":"8Gi","pods":"110"},"allocatable":{"cpu":"4","memory":"8Gi","pods":"110"},"conditions":[{"type":"Ready","status":"True"}]}}\n' "$1" "$1"
+node() {  # name zone
+  printf '{"apiVersion":"v1","kind":"Node","metadata":{"name":"%s","labels":{"kubernetes.io/hostname":"%s","topology.kubernetes.io/zone":"%s"}},"status":{"capacity":{"cpu":"4","memory":"8Gi","pods":"110"},"allocatable":{"cpu":"4","memory":"8Gi","pods":"110"},"conditions":[{"type":"Ready","status":"True"}]}}\n' "$1" "$1" "$2"
 }
-{ node vol-a; node vol-b; node vol-c; } >"$WORK/nodes.json"
-check "three nodes" kcreate "$WORK/nodes.json"
+{ node vol-a z1; node vol-b z2; node vol-c z2; } >"$WORK/nodes.json"
+check "three nodes in two zones" kcreate "$WORK/nodes.json"
 cat >"$WORK/storage.json" <<'EOF'
 {"apiVersion":"v1","kind":"List","items":[
  {"apiVersion":"storage.k8s.io/v1","kind":"StorageClass","metadata":{"name":"csi-wffc"},
@@ -23,13 +24,22 @@ cat >"$WORK/storage.json" <<'EOF'
           "claimRef":{"namespace":"default","name":"data-pinned"},
           "nodeAffinity":{"required":{"nodeSelectorTerms":[{"matchExpressions":[
             {"key":"kubernetes.io/hostname","operator":"In","values":["vol-c"]}]}]}}}},
+ {"apiVersion":"v1","kind":"PersistentVolumeClaim","metadata":{"name":"solo","namespace":"default"},
+  "spec":{"storageClassName":"csi-wffc","accessModes":["ReadWriteOncePod"],"resources":{"requests":{"storage":"1Gi"}}}},
+ {"apiVersion":"v1","kind":"PersistentVolume","metadata":{"name":"pv-zonal","labels":{"topology.kubernetes.io/zone":"z1"}},
+  "spec":{"storageClassName":"manual","capacity":{"storage":"1Gi"},"accessModes":["ReadWriteOnce"],
+          "hostPath":{"path":"/tmp/pv-zonal"},"claimRef":{"namespace":"default","name":"data-zonal"}}},
+ {"apiVersion":"v1","kind":"PersistentVolumeClaim","metadata":{"name":"data-zonal","namespace":"default",
+  "annotations":{"pv.kubernetes.io/bind-completed":"yes"}},
+  "spec":{"storageClassName":"manual","volumeName":"pv-zonal","accessModes":["ReadWriteOnce"],
+          "resources":{"requests":{"storage":"1Gi"}}}},
  {"apiVersion":"v1","kind":"PersistentVolumeClaim","metadata":{"name":"data-pinned","namespace":"default",
   "annotations":{"pv.kubernetes.io/bind-completed":"yes"}},
   "spec":{"storageClassName":"manual","volumeName":"pv-pinned","accessModes":["ReadWriteOnce"],
           "resources":{"requests":{"storage":"1Gi"}}}}
 ]}
 EOF
-check "a WaitForFirstConsumer class and claim, a PV pinned to vol-c and its bound claim" \
+check "a WaitForFirstConsumer class and claims, PVs pinned to vol-c and to zone z1, their claims" \
   kcreate "$WORK/storage.json"
 start_cosched
 volpod() {  # name claim
@@ -39,6 +49,7 @@ volpod wffc-pod data-wffc | k create -f - -o name >/dev/null
 wait_until 15 nonempty pod_node wffc-pod
 node_of_wffc=$(pod_node wffc-pod)
 check "the pod with a WaitForFirstConsumer claim is bound ($node_of_wffc)" test -n "$node_of_wffc"
+selected_of() { k get pvc "$1" -o jsonpath='{.metadata.annotations.volume\.kubernetes\.io/selected-node}'; }
 selected() { k get pvc data-wffc -o jsonpath='{.metadata.annotations.volume\.kubernetes\.io/selected-node}'; }
 wait_until 10 nonempty selected
 check "its claim is annotated with the pod's node ($(selected))" equals "$node_of_wffc" selected
@@ -58,6 +69,22 @@ printf '{"apiVersion":"v1","kind":"PersistentVolumeClaim","metadata":{"name":"no
   | k create -f - -o name >/dev/null
 wait_until 20 nonempty pod_node lost-pod
 check "once the claim is created, it is bound ($(pod_node lost-pod))" test -n "$(pod_node lost-pod)"
+
+volpod zonal-pod data-zonal | k create -f - -o name >/dev/null
+wait_until 15 nonempty pod_node zonal-pod
+check "the pod whose PV is in zone z1 lands on vol-a ($(pod_node zonal-pod))" equals vol-a pod_node zonal-pod
+
+volpod solo-1 solo | k create -f - -o name >/dev/null
+wait_until 15 nonempty pod_node solo-1
+check "a pod with a ReadWriteOncePod claim is bound ($(pod_node solo-1))" test -n "$(pod_node solo-1)"
+volpod solo-2 solo | k create -f - -o name >/dev/null
+msg2() { k get pod solo-2 -o jsonpath='{.status.conditions[?(@.type=="PodScheduled")].message}'; }
+rwop_msg() { msg2 | grep -q "^0/3 nodes are available: 3 node has pod using PersistentVolumeClaim with the same name and ReadWriteOncePod access mode\."; }
+wait_until 15 rwop_msg
+check "a second pod wanting it waits: $(msg2)" rwop_msg
+k delete pod solo-1 --grace-period=0 --force >/dev/null 2>&1
+wait_until 20 nonempty pod_node solo-2
+check "when the first goes, the second is bound where the claim was provisioned" equals "$(selected_of solo)" pod_node solo-2
 stop_cosched
 check "cosched exits 0 on SIGTERM" test "${COSCHED_RC:-1}" = 0
 exit 0
