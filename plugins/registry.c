@@ -30,6 +30,7 @@ const struct cs_plugin *const cs_registry_plugins[] = {
     &cs_plugin_volumebinding,
     &cs_plugin_volumerestrictions,
     &cs_plugin_volumezone,
+    &cs_plugin_nodevolumelimits,
 };
 
 const size_t cs_registry_count = sizeof(cs_registry_plugins) / sizeof(cs_registry_plugins[0]);
@@ -70,6 +71,7 @@ const struct cs_registry_profile_entry cs_registry_default_profile[] = {
     {"NodePorts", 0},
     {"NodeResourcesFit", 1},
     {"VolumeRestrictions", 0},
+    {"NodeVolumeLimits", 0},
     {"VolumeBinding", 0},
     {"VolumeZone", 0},
     {"PodTopologySpread", 2},

@@ -32,6 +32,7 @@ extern const struct cs_plugin cs_plugin_defaultpreemption;
 extern const struct cs_plugin cs_plugin_volumebinding;
 extern const struct cs_plugin cs_plugin_volumerestrictions;
 extern const struct cs_plugin cs_plugin_volumezone;
+extern const struct cs_plugin cs_plugin_nodevolumelimits;
 
 /* Every registered plugin, in no particular order. */
 extern const struct cs_plugin *const cs_registry_plugins[];

@@ -16,7 +16,8 @@ struct ent {
     json_t *obj;
 };
 
-enum { M_PVC = 0, M_PV, M_CLASS, M_POD, M_ASSUMED_PV, M_ASSUMED_NODE, M_RESERVED, M_COUNT };
+enum { M_PVC = 0, M_PV, M_CLASS, M_POD, M_CSINODE, M_ASSUMED_PV, M_ASSUMED_NODE, M_RESERVED,
+       M_COUNT };
 
 struct cs_vol_table {
     pthread_mutex_t mu;
@@ -114,6 +115,7 @@ static json_t *trim(enum cs_vol_kind k, const json_t *obj)
                                             "accessModes", NULL };
     static const char *const pv_spec[] = { "storageClassName", "capacity", "accessModes",
                                            "claimRef", "nodeAffinity", NULL };
+    static const char *const csi_keys[] = { "driver", "volumeHandle", NULL };
     static const char *const class_keys[] = { "provisioner", "volumeBindingMode",
                                               "allowedTopologies", NULL };
     json_t *out = json_object();
@@ -122,7 +124,24 @@ static json_t *trim(enum cs_vol_kind k, const json_t *obj)
     if (k == CS_VOL_KIND_PVC) {
         json_object_set_new(out, "spec", trim_map(spec, pvc_spec));
     } else if (k == CS_VOL_KIND_PV) {
-        json_object_set_new(out, "spec", trim_map(spec, pv_spec));
+        json_t *pvs = trim_map(spec, pv_spec);
+        if (json_object_get(spec, "csi") != NULL) {
+            json_object_set_new(pvs, "csi", trim_map(json_object_get(spec, "csi"), csi_keys));
+        }
+        json_object_set_new(out, "spec", pvs);
+    } else if (k == CS_VOL_KIND_CSINODE) {
+        /* spec.drivers[].{name, allocatable.count} as {"drivers": {name: count}} */
+        json_t *drivers = json_object();
+        size_t i;
+        const json_t *d;
+        json_array_foreach(json_object_get(spec, "drivers"), i, d) {
+            const char *name = json_string_value(json_object_get(d, "name"));
+            const json_t *cnt = json_object_get(json_object_get(d, "allocatable"), "count");
+            if (name != NULL && json_is_integer(cnt)) {
+                json_object_set_new(drivers, name, json_integer(json_integer_value(cnt)));
+            }
+        }
+        json_object_set_new(out, "drivers", drivers);
     } else {
         json_t *cls = trim_map(obj, class_keys);
         json_object_update(out, cls);
@@ -189,7 +208,7 @@ static char *obj_key(enum cs_vol_kind k, const json_t *obj)
     return key;
 }
 
-static const int kind_map[] = { M_PVC, M_PV, M_CLASS, M_POD };
+static const int kind_map[] = { M_PVC, M_PV, M_CLASS, M_POD, M_CSINODE };
 
 /* Drop the claim reservations of pod uid (it is assigned in the index now, or gone). */
 static void unreserve_uid_locked(struct cs_vol_table *t, const char *uid)
@@ -453,6 +472,9 @@ static void pv_of(const struct cs_vol_table *t, const json_t *o, struct cs_arena
     for (int i = 0; i < 4; i++) {
         p->topo[i] = astr(a, json_object_get(labels, kept_labels[i]));
     }
+    const json_t *csi = json_object_get(spec, "csi");
+    p->csi_driver = astr(a, json_object_get(csi, "driver"));
+    p->csi_handle = astr(a, json_object_get(csi, "volumeHandle"));
     affinity_of(a,
                 json_object_get(json_object_get(json_object_get(spec, "nodeAffinity"),
                                                 "required"), "nodeSelectorTerms"),
@@ -617,6 +639,30 @@ void cs_vol_reserve_claim(struct cs_vol_table *t, const char *ns, const char *na
     cs_free(key);
 }
 
+int32_t cs_vol_node_limits(struct cs_vol_table *t, const char *name, struct cs_arena *a,
+                           const char ***drivers, int64_t **counts)
+{
+    pthread_mutex_lock(&t->mu);
+    const json_t *o = get_locked(t, M_CSINODE, name);
+    int32_t n = -1;
+    if (o != NULL) {
+        json_t *d = json_object_get(o, "drivers");
+        size_t cap = json_object_size(d);
+        *drivers = cs_arena_zalloc(a, (cap + 1) * sizeof(char *));
+        *counts = cs_arena_zalloc(a, (cap + 1) * sizeof(int64_t));
+        n = 0;
+        const char *k;
+        json_t *v;
+        json_object_foreach(d, k, v) {
+            (*drivers)[n] = cs_arena_strdup(a, k);
+            (*counts)[n] = json_integer_value(v);
+            n++;
+        }
+    }
+    pthread_mutex_unlock(&t->mu);
+    return n;
+}
+
 void cs_vol_assume_pv(struct cs_vol_table *t, const char *pv, const char *claim)
 {
     pthread_mutex_lock(&t->mu);
@@ -743,7 +789,7 @@ static void w_delete(void *priv, const json_t *obj)
 
 struct shared {
     struct cs_vol_table t;
-    struct watch_ctx w[4];
+    struct watch_ctx w[5];
 };
 
 static struct cs_vol_table *table_new(struct cs_fw_handle *fw)
@@ -800,8 +846,9 @@ static void *shared_create(void *arg)
         { "storageclasses", "/apis/storage.k8s.io/v1/storageclasses", NULL, CS_VOL_KIND_CLASS },
         { "pod volumes", "/api/v1/pods", "status.phase!=Succeeded,status.phase!=Failed",
           CS_VOL_KIND_POD },
+        { "csinodes", "/apis/storage.k8s.io/v1/csinodes", NULL, CS_VOL_KIND_CSINODE },
     };
-    for (int i = 0; i < 4 && !a->failed; i++) {
+    for (int i = 0; i < 5 && !a->failed; i++) {
         s->w[i].t = t;
         s->w[i].k = specs[i].k;
         struct cs_watch_spec ws = {

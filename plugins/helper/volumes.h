@@ -3,8 +3,8 @@
 /*
  * Persistent storage as the volume plugins see it (VolumeBinding, VolumeRestrictions,
  * VolumeZone): one table per scheduler (cs_fw_shared), fed by optional watches (a 404 counts
- * as empty) on v1 persistentvolumeclaims, persistentvolumes, storage.k8s.io/v1 storageclasses,
- * and on v1 pods (not finished) for the claims each pod's volumes name: struct cs_pod does not
+ * as empty) on v1 persistentvolumeclaims, persistentvolumes, storage.k8s.io/v1 storageclasses
+ * and csinodes, and on v1 pods (not finished) for the claims each pod's volumes name: struct cs_pod does not
  * carry spec.volumes, so the table indexes the pods that have claims by uid. A pod the index
  * has not seen yet is told apart from a pod without claims by resourceVersion (the index
  * remembers the highest one its pod stream delivered).
@@ -86,6 +86,7 @@ struct cs_vol_pv {
     const char *assumed_for;           /* claim "ns/name" a Reserve took it for, else NULL */
     const char *topo[4];               /* labels CS_VOL_TOPO_KEYS[i] (NULL when absent) */
     struct cs_vol_affinity affinity;
+    const char *csi_driver, *csi_handle;   /* spec.csi.{driver,volumeHandle}; NULL: not CSI */
 };
 
 struct cs_vol_class {
@@ -132,6 +133,11 @@ uint32_t cs_vol_claim_users(struct cs_vol_table *t, const char *ns, const char *
 void cs_vol_reserve_claim(struct cs_vol_table *t, const char *ns, const char *name,
                           const char *uid);
 
+/* The CSINode of node `name`: its drivers with an allocatable count, into the arena. Returns
+ * the number of such drivers; -1 when there is no CSINode. */
+int32_t cs_vol_node_limits(struct cs_vol_table *t, const char *name, struct cs_arena *a,
+                           const char ***drivers, int64_t **counts);
+
 /* Reserve-time assumptions (upstream's assume cache): a PV taken for a claim, a claim given a
  * selected node. Dropped by the forget calls, and when the watch shows the claim bound / the
  * PV's claimRef set. */
@@ -144,7 +150,8 @@ void cs_vol_forget_node(struct cs_vol_table *t, const char *claim_key);
 bool cs_vol_affinity_matches(const struct cs_vol_affinity *a, const struct cs_node *node);
 
 /* Feeding the table directly (tests, and the watch callbacks). */
-enum cs_vol_kind { CS_VOL_KIND_PVC = 0, CS_VOL_KIND_PV, CS_VOL_KIND_CLASS, CS_VOL_KIND_POD };
+enum cs_vol_kind { CS_VOL_KIND_PVC = 0, CS_VOL_KIND_PV, CS_VOL_KIND_CLASS, CS_VOL_KIND_POD,
+                   CS_VOL_KIND_CSINODE };
 void cs_vol_table_upsert(struct cs_vol_table *t, enum cs_vol_kind k, const json_t *obj);
 void cs_vol_table_delete(struct cs_vol_table *t, enum cs_vol_kind k, const json_t *obj);
 
