@@ -112,7 +112,7 @@ static json_t *trim_meta(const json_t *obj)
 static json_t *trim(enum cs_vol_kind k, const json_t *obj)
 {
     static const char *const pvc_spec[] = { "storageClassName", "volumeName", "resources",
-                                            "accessModes", NULL };
+                                            "accessModes", "selector", NULL };
     static const char *const pv_spec[] = { "storageClassName", "capacity", "accessModes",
                                            "claimRef", "nodeAffinity", NULL };
     static const char *const csi_keys[] = { "driver", "volumeHandle", NULL };
@@ -129,6 +129,10 @@ static json_t *trim(enum cs_vol_kind k, const json_t *obj)
             json_object_set_new(pvs, "csi", trim_map(json_object_get(spec, "csi"), csi_keys));
         }
         json_object_set_new(out, "spec", pvs);
+        /* every label: claims' selectors match them */
+        const json_t *labels = json_object_get(json_object_get(obj, "metadata"), "labels");
+        json_object_set_new(json_object_get(out, "metadata"), "labels",
+                            json_is_object(labels) ? json_deep_copy(labels) : json_object());
     } else if (k == CS_VOL_KIND_CSINODE) {
         /* spec.drivers[].{name, allocatable.count} as {"drivers": {name: count}} */
         json_t *drivers = json_object();
@@ -444,6 +448,32 @@ static void claim_of(const struct cs_vol_table *t, const char *key, const json_t
         c->selected_node = astr(a, get_locked(t, M_ASSUMED_NODE, key));
     }
     c->request = storage_of(json_object_get(json_object_get(spec, "resources"), "requests"));
+    const json_t *sel = json_object_get(spec, "selector");
+    if (json_is_object(sel)) {
+        /* matchLabels as In requirements, then matchExpressions */
+        c->has_selector = true;
+        const json_t *ml = json_object_get(sel, "matchLabels");
+        struct cs_vol_req *ex;
+        uint32_t n_ex;
+        reqs_of(a, json_object_get(sel, "matchExpressions"), false, &ex, &n_ex);
+        size_t n_ml = json_object_size(ml);
+        c->selector.n_exprs = (uint32_t)n_ml + n_ex;
+        c->selector.exprs = cs_arena_zalloc(a, (c->selector.n_exprs + 1) * sizeof(*ex));
+        uint32_t k = 0;
+        const char *mk;
+        json_t *v;
+        json_object_foreach((json_t *)ml, mk, v) {
+            struct cs_vol_req *r = &c->selector.exprs[k++];
+            r->key = cs_arena_strdup(a, mk);
+            r->op = CS_VOL_IN;
+            r->values = cs_arena_zalloc(a, sizeof(char *));
+            r->values[0] = astr(a, v);
+            r->n_values = 1;
+        }
+        if (n_ex) {
+            memcpy(&c->selector.exprs[k], ex, n_ex * sizeof(*ex));
+        }
+    }
     c->modes = modes_of(json_object_get(spec, "accessModes"));
 }
 
@@ -472,6 +502,19 @@ static void pv_of(const struct cs_vol_table *t, const json_t *o, struct cs_arena
     for (int i = 0; i < 4; i++) {
         p->topo[i] = astr(a, json_object_get(labels, kept_labels[i]));
     }
+    p->n_labels = (uint32_t)json_object_size(labels);
+    p->labels = cs_arena_zalloc(a, (p->n_labels + 1) * sizeof(*p->labels));
+    uint32_t nl = 0;
+    const char *lk;
+    json_t *lv;
+    json_object_foreach((json_t *)labels, lk, lv) {
+        if (json_is_string(lv) && nl < p->n_labels) {
+            p->labels[nl].key = cs_arena_strdup(a, lk);
+            p->labels[nl].value = astr(a, lv);
+            nl++;
+        }
+    }
+    p->n_labels = nl;
     const json_t *csi = json_object_get(spec, "csi");
     p->csi_driver = astr(a, json_object_get(csi, "driver"));
     p->csi_handle = astr(a, json_object_get(csi, "volumeHandle"));
@@ -521,6 +564,19 @@ bool cs_vol_pod_known(struct cs_vol_table *t, const struct cs_pod *pod)
     }
     pthread_mutex_unlock(&t->mu);
     return known;
+}
+
+int32_t cs_vol_pod_claim_count(struct cs_vol_table *t, const struct cs_pod *pod)
+{
+    if (t == NULL || pod->uid == NULL) {
+        return 0;
+    }
+    pthread_mutex_lock(&t->mu);
+    const json_t *e = get_locked(t, M_POD, pod->uid);
+    int32_t n = e ? (int32_t)json_array_size(json_object_get(e, "claims"))
+                  : (pod->rv > t->max_pod_rv ? -1 : 0);
+    pthread_mutex_unlock(&t->mu);
+    return n;
 }
 
 static char *claim_key(const char *ns, const char *name)
@@ -740,6 +796,21 @@ static bool term_matches(const struct cs_vol_term *tm, const struct cs_node *nod
         const struct cs_vol_req *r = &tm->fields[i];
         if (r->key == NULL || strcmp(r->key, "metadata.name") != 0 ||
             !req_matches(r, node->name)) {
+            return false;
+        }
+    }
+    return true;
+}
+
+bool cs_vol_selector_matches(const struct cs_vol_claim *c, const struct cs_vol_pv *pv)
+{
+    if (!c->has_selector) {
+        return true;
+    }
+    for (uint32_t i = 0; i < c->selector.n_exprs; i++) {
+        const struct cs_vol_req *r = &c->selector.exprs[i];
+        if (r->key == NULL || r->op == CS_VOL_GT || r->op == CS_VOL_LT ||
+            !req_matches(r, cs_label_get(pv->labels, pv->n_labels, r->key))) {
             return false;
         }
     }

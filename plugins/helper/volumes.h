@@ -74,6 +74,8 @@ struct cs_vol_claim {
     const char *selected_node;         /* annotation, or assumed by a Reserve; NULL = none */
     int64_t request;                   /* spec.resources.requests.storage, bytes */
     uint32_t modes;                    /* CS_VOL_* */
+    bool has_selector;                 /* spec.selector: PVs it may bind to */
+    struct cs_vol_term selector;       /* matchLabels as In, matchExpressions */
 };
 
 struct cs_vol_pv {
@@ -87,6 +89,8 @@ struct cs_vol_pv {
     const char *topo[4];               /* labels CS_VOL_TOPO_KEYS[i] (NULL when absent) */
     struct cs_vol_affinity affinity;
     const char *csi_driver, *csi_handle;   /* spec.csi.{driver,volumeHandle}; NULL: not CSI */
+    struct cs_label *labels;
+    uint32_t n_labels;
 };
 
 struct cs_vol_class {
@@ -114,6 +118,8 @@ int cs_vol_pod_claims(struct cs_vol_table *t, const struct cs_pod *pod, struct c
 /* Has the pod index seen this version of the pod (cs_vol_pod_claims would answer)? When not,
  * CS_VOL_EVENT is raised once it has: the plugins' PreEnqueue gates the pod until then. */
 bool cs_vol_pod_known(struct cs_vol_table *t, const struct cs_pod *pod);
+/* How many claims the pod's volumes name, without copying them; -1 when not seen yet. */
+int32_t cs_vol_pod_claim_count(struct cs_vol_table *t, const struct cs_pod *pod);
 /* Lookups decoded into the arena; false when absent. */
 bool cs_vol_claim_get(struct cs_vol_table *t, const char *ns, const char *name,
                       struct cs_arena *a, struct cs_vol_claim *out);
@@ -145,6 +151,9 @@ void cs_vol_assume_pv(struct cs_vol_table *t, const char *pv, const char *claim_
 void cs_vol_forget_pv(struct cs_vol_table *t, const char *pv);
 void cs_vol_assume_node(struct cs_vol_table *t, const char *claim_key, const char *node);
 void cs_vol_forget_node(struct cs_vol_table *t, const char *claim_key);
+
+/* Does the claim's selector (none: every PV) admit the PV's labels? */
+bool cs_vol_selector_matches(const struct cs_vol_claim *c, const struct cs_vol_pv *pv);
 
 /* Does the affinity admit the node (absent affinity admits every node)? */
 bool cs_vol_affinity_matches(const struct cs_vol_affinity *a, const struct cs_node *node);

@@ -10,8 +10,8 @@
  * pv.kubernetes.io/bind-completed annotation (upstream's isPVCFullyBound). Bound claims whose PV pins hostnames restrict the nodes tried
  * (upstream's eligible nodes). Filter, per node: a bound claim's PV must exist and its required
  * node affinity admit the node; an unbound WaitForFirstConsumer claim needs an available PV
- * (no claimRef or pre-bound to it, its class, capacity >= request, the claim's access modes, node
- * affinity admitting the node; the smallest wins) or a class that provisions (a provisioner
+ * (no claimRef or pre-bound to it, its class, capacity >= request, the claim's selector and
+ * access modes, node affinity admitting the node; the smallest wins) or a class that provisions (a provisioner
  * other than kubernetes.io/no-provisioner, allowedTopologies admitting the node); a claim that
  * already has a selected node fits only there. Every rejection is UnschedulableAndUnresolvable
  * with upstream's reasons.
@@ -268,7 +268,8 @@ static int32_t find_pv(const struct delayed *d, const struct cs_node *node, cons
         if (prebound) {
             return aff ? (int32_t)i : -1;
         }
-        if (pv->claim_name != NULL || !aff || (d->c.modes & ~pv->modes) != 0) {
+        if (pv->claim_name != NULL || !cs_vol_selector_matches(&d->c, pv) || !aff ||
+            (d->c.modes & ~pv->modes) != 0) {
             continue;
         }
         if (pv->assumed_for != NULL) {

@@ -129,13 +129,7 @@ static void vr_unreserve(struct cs_fw_call *c, const struct cs_pod *pod, const c
 static bool vr_node_local(void *priv, const struct cs_pod *pod)
 {
     const struct vr *p = priv;
-    struct cs_arena a;
-    cs_arena_init(&a, 256);
-    const char **names;
-    uint32_t n;
-    int rc = cs_vol_pod_claims(p->t, pod, &a, &names, &n);
-    cs_arena_destroy(&a);
-    return rc == 0 && n == 0;
+    return cs_vol_pod_claim_count(p->t, pod) == 0;
 }
 
 /* The pod index lags the scheduler's own pod informer by a moment (another stream): a pod it

@@ -218,6 +218,22 @@ static void test_wait_for_first_consumer_needs_an_available_pv_without_provision
            "node(s) didn't find available persistent volumes to bind");
     pv(&e, "ok", "local", "20Gi", "a", "");
     expect(&e, p, 0, CS_SUCCESS, NULL);
+    /* a claim's selector must match the PV's labels */
+    claim(&e, "data", "local", ",'selector':{'matchLabels':{'tier':'fast'}}");
+    expect(&e, p, 0, CS_UNSCHEDULABLE_AND_UNRESOLVABLE,
+           "node(s) didn't find available persistent volumes to bind");
+    pv(&e, "ok", "local", "20Gi", "a", "");
+    feed(&e, CS_VOL_KIND_PV, "{'metadata':{'name':'ok','labels':{'tier':'fast'}},'spec':{"
+                             "'storageClassName':'local','capacity':{'storage':'20Gi'},"
+                             "'accessModes':['ReadWriteOnce'],'nodeAffinity':{'required':{"
+                             "'nodeSelectorTerms':[{'matchExpressions':[{'key':"
+                             "'kubernetes.io/hostname','operator':'In','values':['a']}]}]}}}}");
+    expect(&e, p, 0, CS_SUCCESS, NULL);
+    claim(&e, "data", "local", ",'selector':{'matchExpressions':[{'key':'tier',"
+                               "'operator':'NotIn','values':['fast']}]}");
+    expect(&e, p, 0, CS_UNSCHEDULABLE_AND_UNRESOLVABLE,
+           "node(s) didn't find available persistent volumes to bind");
+    claim(&e, "data", "local", "");
     expect(&e, p, 1, CS_UNSCHEDULABLE_AND_UNRESOLVABLE,
            "node(s) didn't find available persistent volumes to bind");
     feed(&e, CS_VOL_KIND_PV, "{'metadata':{'name':'rox'},'spec':{'storageClassName':'local',"
