@@ -892,6 +892,23 @@ static int decode_pod_spec(struct dec *d, const json_t *spec, struct cs_pod *p)
     if (each_object(d, spec, "schedulingGates", gate_item, (void *)p->scheduling_gates, &cnt) != 0)
         return -1;
     p->n_scheduling_gates = (uint32_t)cnt;
+
+    /* volumes: only the claims they use (malformed entries are the apiserver's to refuse) */
+    const json_t *vols = json_object_get(spec, "volumes");
+    cnt = json_is_array(vols) ? json_array_size(vols) : 0;
+    p->claims = cnt ? CS_ARENA_ARRAY(d->a, const char *, cnt) : NULL;
+    p->n_claims = 0;
+    for (size_t i = 0; i < cnt; i++) {
+        const json_t *v = json_array_get(vols, i);
+        const char *claim = json_string_value(
+            json_object_get(json_object_get(v, "persistentVolumeClaim"), "claimName"));
+        const char *vname = json_string_value(json_object_get(v, "name"));
+        if (claim != NULL) {
+            p->claims[p->n_claims++] = cs_arena_strdup(d->a, claim);
+        } else if (json_is_object(json_object_get(v, "ephemeral")) && vname && p->name) {
+            p->claims[p->n_claims++] = cs_arena_printf(d->a, "%s-%s", p->name, vname);
+        }
+    }
     return 0;
 }
 

@@ -222,6 +222,10 @@ struct cs_pod {
                                         * constraints, 0 when the pod has none */
     const char **scheduling_gates;
     uint32_t n_scheduling_gates;
+    const char **claims;               /* PersistentVolumeClaims its volumes use: each
+                                        * persistentVolumeClaim.claimName, and "<pod>-<volume>"
+                                        * for ephemeral volumes (their generated claims) */
+    uint32_t n_claims;
 
     /* status */
     enum cs_pod_phase phase;

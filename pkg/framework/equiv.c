@@ -3,6 +3,7 @@
  * api/plugin.h). Two pods are equivalent when every field a scheduling plugin may read is the
  * same: namespace, schedulerName, labels, annotations, containers and init containers
  * (images, requests, limits, ports), overhead, pod-level requests, nodeName, nodeSelector,
+ * the PersistentVolumeClaims its volumes use,
  * node affinity, tolerations, host ports, priority. Pods with pod (anti-)affinity or topology
  * spread constraints are never treated as equivalent (those plugins are not node-local anyway),
  * except by cs_fw_pod_equivalent_nl, for classes whose plugins that read them are volatile.
@@ -189,6 +190,19 @@ static bool extras_eq(const struct cs_res_extras *a, const struct cs_res_extras 
     return true;
 }
 
+static bool claims_eq(const struct cs_pod *a, const struct cs_pod *b)
+{
+    if (a->n_claims != b->n_claims) {
+        return false;
+    }
+    for (uint32_t i = 0; i < a->n_claims; i++) {
+        if (!str_eq(a->claims[i], b->claims[i])) {
+            return false;
+        }
+    }
+    return true;
+}
+
 static bool same_fields(const struct cs_pod *a, const struct cs_pod *b, bool meta)
 {
     return a->ns == b->ns && str_eq(a->scheduler_name, b->scheduler_name) &&
@@ -207,5 +221,6 @@ static bool same_fields(const struct cs_pod *a, const struct cs_pod *b, bool met
                          b->n_init_containers) &&
            ports_eq(a->host_ports, a->n_host_ports, b->host_ports, b->n_host_ports) &&
            tolerations_eq(a->tolerations, a->n_tolerations, b->tolerations, b->n_tolerations) &&
+           claims_eq(a, b) &&
            node_affinity_eq(a->node_affinity, b->node_affinity);
 }

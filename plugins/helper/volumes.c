@@ -527,56 +527,57 @@ static void pv_of(const struct cs_vol_table *t, const json_t *o, struct cs_arena
 int cs_vol_pod_claims(struct cs_vol_table *t, const struct cs_pod *pod, struct cs_arena *a,
                       const char ***names, uint32_t *n)
 {
-    *names = NULL;
-    *n = 0;
-    if (t == NULL || pod->uid == NULL) {
-        return 0;
-    }
-    int rc = 0;
-    pthread_mutex_lock(&t->mu);
-    const json_t *e = get_locked(t, M_POD, pod->uid);
-    if (e == NULL) {
-        rc = pod->rv > t->max_pod_rv ? -1 : 0;
-        if (rc != 0 && pod->rv > t->want_rv) {
-            t->want_rv = pod->rv;
-        }
-    } else {
-        const json_t *claims = json_object_get(e, "claims");
-        *n = (uint32_t)json_array_size(claims);
-        *names = cs_arena_zalloc(a, (*n + 1) * sizeof(char *));
-        for (uint32_t i = 0; i < *n; i++) {
-            (*names)[i] = astr(a, json_array_get(claims, i));
-        }
-    }
-    pthread_mutex_unlock(&t->mu);
-    return rc;
+    (void)t;
+    (void)a;
+    *names = pod->claims;              /* decoded with the pod (api/types.h), borrowed */
+    *n = pod->n_claims;
+    return 0;
 }
 
 bool cs_vol_pod_known(struct cs_vol_table *t, const struct cs_pod *pod)
 {
-    if (t == NULL || pod->uid == NULL) {
-        return true;
-    }
-    pthread_mutex_lock(&t->mu);
-    bool known = pod->rv <= t->max_pod_rv || cs_map_get(&t->m[M_POD], pod->uid) != NULL;
-    if (!known && pod->rv > t->want_rv) {
-        t->want_rv = pod->rv;
-    }
-    pthread_mutex_unlock(&t->mu);
-    return known;
+    (void)t;
+    (void)pod;
+    return true;
 }
 
 int32_t cs_vol_pod_claim_count(struct cs_vol_table *t, const struct cs_pod *pod)
 {
-    if (t == NULL || pod->uid == NULL) {
-        return 0;
+    (void)t;
+    return (int32_t)pod->n_claims;
+}
+
+void cs_vol_table_pod(struct cs_vol_table *t, const struct cs_pod *old, const struct cs_pod *pod)
+{
+    if (pod == NULL || pod->n_claims == 0) {
+        if (old != NULL && old->n_claims > 0 && old->uid != NULL) {
+            json_t *gone = json_pack("{s:{s:s}}", "metadata", "uid", old->uid);
+            cs_vol_table_delete(t, CS_VOL_KIND_POD, gone);
+            json_decref(gone);
+        }
+        return;
     }
+    if (pod->uid == NULL) {
+        return;
+    }
+    json_t *claims = json_array();
+    for (uint32_t i = 0; i < pod->n_claims; i++) {
+        json_array_append_new(claims, json_string(pod->claims[i]));
+    }
+    json_t *e = json_object();
+    json_object_set_new(e, "namespace", json_string(pod->ns ? pod->ns : ""));
+    if (pod->node_name) {
+        json_object_set_new(e, "nodeName", json_string(pod->node_name));
+    }
+    bool done = pod->phase == CS_PHASE_SUCCEEDED || pod->phase == CS_PHASE_FAILED;
+    json_object_set_new(e, "done", json_boolean(done));
+    json_object_set_new(e, "claims", claims);
     pthread_mutex_lock(&t->mu);
-    const json_t *e = get_locked(t, M_POD, pod->uid);
-    int32_t n = e ? (int32_t)json_array_size(json_object_get(e, "claims"))
-                  : (pod->rv > t->max_pod_rv ? -1 : 0);
+    if (pod->node_name || done) {
+        unreserve_uid_locked(t, pod->uid);
+    }
+    put_locked(t, M_POD, pod->uid, e);
     pthread_mutex_unlock(&t->mu);
-    return n;
 }
 
 static char *claim_key(const char *ns, const char *name)
@@ -915,11 +916,9 @@ static void *shared_create(void *arg)
         { "persistentvolumeclaims", "/api/v1/persistentvolumeclaims", NULL, CS_VOL_KIND_PVC },
         { "persistentvolumes", "/api/v1/persistentvolumes", NULL, CS_VOL_KIND_PV },
         { "storageclasses", "/apis/storage.k8s.io/v1/storageclasses", NULL, CS_VOL_KIND_CLASS },
-        { "pod volumes", "/api/v1/pods", "status.phase!=Succeeded,status.phase!=Failed",
-          CS_VOL_KIND_POD },
         { "csinodes", "/apis/storage.k8s.io/v1/csinodes", NULL, CS_VOL_KIND_CSINODE },
     };
-    for (int i = 0; i < 5 && !a->failed; i++) {
+    for (size_t i = 0; i < sizeof(specs) / sizeof(specs[0]) && !a->failed; i++) {
         s->w[i].t = t;
         s->w[i].k = specs[i].k;
         struct cs_watch_spec ws = {

@@ -24,8 +24,6 @@
 
 #define CS_VOL_EVENT "PersistentVolume"
 
-/* The reason of a pod the pod index has not caught up with (cs_vol_pod_claims -1). */
-#define CS_VOL_WAITING "waiting for the pod's volumes to be listed"
 
 #define CS_VOL_SELECTED_NODE "volume.kubernetes.io/selected-node"
 #define CS_VOL_BIND_COMPLETED "pv.kubernetes.io/bind-completed"
@@ -111,15 +109,17 @@ void cs_vol_table_free(struct cs_vol_table *t);
 struct cs_fw_handle *cs_vol_table_fw(const struct cs_vol_table *t);
 
 /* The claim names of the pod's volumes (persistentVolumeClaim, and ephemeral as
- * "<pod>-<volume>") into the arena. Returns 0 (n may be 0), or -1 when the index has not yet
- * seen this version of the pod (see cs_vol_pod_known). */
+ * "<pod>-<volume>"), as decoded with the pod (borrowed from it). Returns 0. */
 int cs_vol_pod_claims(struct cs_vol_table *t, const struct cs_pod *pod, struct cs_arena *a,
                       const char ***names, uint32_t *n);
-/* Has the pod index seen this version of the pod (cs_vol_pod_claims would answer)? When not,
- * CS_VOL_EVENT is raised once it has: the plugins' PreEnqueue gates the pod until then. */
+/* Always true since claims are decoded with the pod (kept for the plugins' callers). */
 bool cs_vol_pod_known(struct cs_vol_table *t, const struct cs_pod *pod);
-/* How many claims the pod's volumes name, without copying them; -1 when not seen yet. */
+/* How many claims the pod's volumes name. */
 int32_t cs_vol_pod_claim_count(struct cs_vol_table *t, const struct cs_pod *pod);
+/* An assigned pod appeared, changed (pod) or went away (pod NULL): the index of who uses which
+ * claim (cs_vol_claim_users), fed from a plugin's on_pod (the scheduling thread), so no second
+ * pod stream is needed. */
+void cs_vol_table_pod(struct cs_vol_table *t, const struct cs_pod *old, const struct cs_pod *pod);
 /* Lookups decoded into the arena; false when absent. */
 bool cs_vol_claim_get(struct cs_vol_table *t, const char *ns, const char *name,
                       struct cs_arena *a, struct cs_vol_claim *out);

@@ -93,9 +93,7 @@ static enum cs_code nvl_pre_filter(struct cs_fw_call *c, const struct cs_pod *po
     struct cs_arena *a = c->arena;
     const char **names;
     uint32_t n;
-    if (cs_vol_pod_claims(p->t, pod, a, &names, &n) != 0) {
-        return cs_status_set(st, CS_UNSCHEDULABLE_AND_UNRESOLVABLE, CS_VOL_WAITING);
-    }
+    cs_vol_pod_claims(p->t, pod, a, &names, &n);
     if (n == 0) {
         return CS_SKIP;
     }
@@ -188,15 +186,6 @@ static enum cs_code nvl_filter(struct cs_fw_call *c, const struct cs_pod *pod,
     return CS_SUCCESS;
 }
 
-static enum cs_code nvl_pre_enqueue(void *priv, const struct cs_pod *pod, struct cs_status *st)
-{
-    const struct nvl *p = priv;
-    if (cs_vol_pod_known(p->t, pod)) {
-        return CS_SUCCESS;
-    }
-    return cs_status_set(st, CS_UNSCHEDULABLE_AND_UNRESOLVABLE, CS_VOL_WAITING);
-}
-
 const struct cs_plugin cs_plugin_nodevolumelimits = {
     .abi = CS_PLUGIN_ABI_V1,
     .name = "NodeVolumeLimits",
@@ -204,7 +193,6 @@ const struct cs_plugin cs_plugin_nodevolumelimits = {
     .flags = CS_PLUGIN_NODE_LOCAL,
     .init = nvl_init,
     .destroy = nvl_destroy,
-    .pre_enqueue = nvl_pre_enqueue,
     .pre_filter = nvl_pre_filter,
     .filter = nvl_filter,
 };

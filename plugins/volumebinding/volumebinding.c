@@ -168,9 +168,7 @@ static enum cs_code vb_pre_filter(struct cs_fw_call *c, const struct cs_pod *pod
     struct cs_arena *a = c->arena;
     const char **names;
     uint32_t n;
-    if (cs_vol_pod_claims(p->t, pod, a, &names, &n) != 0) {
-        return cs_status_set(st, CS_UNSCHEDULABLE_AND_UNRESOLVABLE, CS_VOL_WAITING);
-    }
+    cs_vol_pod_claims(p->t, pod, a, &names, &n);
     if (n == 0) {
         return CS_SKIP;
     }
@@ -457,17 +455,6 @@ static enum cs_code vb_pre_bind(struct cs_fw_call *c, const struct cs_pod *pod, 
     return CS_SUCCESS;
 }
 
-/* The pod index lags the scheduler's own pod informer by a moment (another stream): a pod it
- * has not seen yet waits at the queue's gate, admitted again when the index catches up. */
-static enum cs_code vb_pre_enqueue(void *priv, const struct cs_pod *pod, struct cs_status *st)
-{
-    const struct vb *p = priv;
-    if (cs_vol_pod_known(p->t, pod)) {
-        return CS_SUCCESS;
-    }
-    return cs_status_set(st, CS_UNSCHEDULABLE_AND_UNRESOLVABLE, CS_VOL_WAITING);
-}
-
 const struct cs_plugin cs_plugin_volumebinding = {
     .abi = CS_PLUGIN_ABI_V1,
     .name = "VolumeBinding",
@@ -475,7 +462,6 @@ const struct cs_plugin cs_plugin_volumebinding = {
     .flags = CS_PLUGIN_NODE_LOCAL,
     .init = vb_init,
     .destroy = vb_destroy,
-    .pre_enqueue = vb_pre_enqueue,
     .pre_filter = vb_pre_filter,
     .filter = vb_filter,
     .reserve = vb_reserve,

@@ -62,9 +62,7 @@ static enum cs_code vr_pre_filter(struct cs_fw_call *c, const struct cs_pod *pod
     struct cs_arena *a = c->arena;
     const char **names;
     uint32_t n;
-    if (cs_vol_pod_claims(p->t, pod, a, &names, &n) != 0) {
-        return cs_status_set(st, CS_UNSCHEDULABLE_AND_UNRESOLVABLE, CS_VOL_WAITING);
-    }
+    cs_vol_pod_claims(p->t, pod, a, &names, &n);
     if (n == 0) {
         return CS_SKIP;
     }
@@ -132,25 +130,22 @@ static bool vr_node_local(void *priv, const struct cs_pod *pod)
     return cs_vol_pod_claim_count(p->t, pod) == 0;
 }
 
-/* The pod index lags the scheduler's own pod informer by a moment (another stream): a pod it
- * has not seen yet waits at the queue's gate, admitted again when the index catches up. */
-static enum cs_code vr_pre_enqueue(void *priv, const struct cs_pod *pod, struct cs_status *st)
+/* Who uses which claim, cluster-wide (ReadWriteOncePod): fed from the assigned pods the cache
+ * replays at session open. */
+static void vr_on_pod(void *priv, const struct cs_pod *old, const struct cs_pod *new_pod)
 {
-    const struct vr *p = priv;
-    if (cs_vol_pod_known(p->t, pod)) {
-        return CS_SUCCESS;
-    }
-    return cs_status_set(st, CS_UNSCHEDULABLE_AND_UNRESOLVABLE, CS_VOL_WAITING);
+    struct vr *p = priv;
+    cs_vol_table_pod(p->t, old, new_pod);
 }
 
 const struct cs_plugin cs_plugin_volumerestrictions = {
     .abi = CS_PLUGIN_ABI_V1,
     .name = "VolumeRestrictions",
+    .on_pod = vr_on_pod,
     .events = CS_EV_POD_DELETE | CS_EV_POD_UPDATE | CS_EV_CUSTOM,
     .flags = CS_PLUGIN_NODE_LOCAL,
     .init = vr_init,
     .destroy = vr_destroy,
-    .pre_enqueue = vr_pre_enqueue,
     .pre_filter = vr_pre_filter,
     .filter = vr_filter,
     .reserve = vr_reserve,

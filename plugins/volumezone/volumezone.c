@@ -68,9 +68,7 @@ static enum cs_code vz_pre_filter(struct cs_fw_call *c, const struct cs_pod *pod
     struct cs_arena *a = c->arena;
     const char **names;
     uint32_t n;
-    if (cs_vol_pod_claims(p->t, pod, a, &names, &n) != 0) {
-        return cs_status_set(st, CS_UNSCHEDULABLE_AND_UNRESOLVABLE, CS_VOL_WAITING);
-    }
+    cs_vol_pod_claims(p->t, pod, a, &names, &n);
     if (n == 0) {
         return CS_SKIP;
     }
@@ -179,17 +177,6 @@ static enum cs_code vz_filter(struct cs_fw_call *c, const struct cs_pod *pod,
     return CS_SUCCESS;
 }
 
-/* The pod index lags the scheduler's own pod informer by a moment (another stream): a pod it
- * has not seen yet waits at the queue's gate, admitted again when the index catches up. */
-static enum cs_code vz_pre_enqueue(void *priv, const struct cs_pod *pod, struct cs_status *st)
-{
-    const struct vz *p = priv;
-    if (cs_vol_pod_known(p->t, pod)) {
-        return CS_SUCCESS;
-    }
-    return cs_status_set(st, CS_UNSCHEDULABLE_AND_UNRESOLVABLE, CS_VOL_WAITING);
-}
-
 const struct cs_plugin cs_plugin_volumezone = {
     .abi = CS_PLUGIN_ABI_V1,
     .name = "VolumeZone",
@@ -197,7 +184,6 @@ const struct cs_plugin cs_plugin_volumezone = {
     .flags = CS_PLUGIN_NODE_LOCAL,
     .init = vz_init,
     .destroy = vz_destroy,
-    .pre_enqueue = vz_pre_enqueue,
     .pre_filter = vz_pre_filter,
     .filter = vz_filter,
 };

@@ -102,30 +102,6 @@ static void test_pod_without_claims_is_skipped(void **state)
     pt_env_destroy(&e);
 }
 
-static void test_pod_the_index_has_not_seen_waits_at_the_gate(void **state)
-{
-    (void)state;
-    struct pt_env e;
-    setup(&e);
-    struct cs_pod *p = pt_pod(&e, "{'metadata':{'name':'p','namespace':'ns','uid':'u-p',"
-                                  "'resourceVersion':'100'},'spec':{'containers':"
-                                  "[{'name':'c','image':'i'}]}}");
-    struct cs_status st = { 0 };
-    assert_int_equal(e.pl->pre_enqueue(e.priv, p, &st), CS_UNSCHEDULABLE_AND_UNRESOLVABLE);
-    assert_string_equal(st.reasons[0], "waiting for the pod's volumes to be listed");
-    memset(&st, 0, sizeof(st));
-    assert_int_equal(e.pl->pre_filter(&e.call, p, &st), CS_UNSCHEDULABLE_AND_UNRESOLVABLE);
-    /* the pod stream reached resourceVersion 100: a pod it did not index has no claims */
-    feed(&e, CS_VOL_KIND_POD, "{'metadata':{'name':'o','namespace':'ns','uid':'u-o',"
-                              "'resourceVersion':'100'},'spec':{}}");
-    pt_new_cycle(&e);
-    memset(&st, 0, sizeof(st));
-    assert_int_equal(e.pl->pre_enqueue(e.priv, p, &st), CS_SUCCESS);
-    assert_int_equal(e.pl->pre_filter(&e.call, p, &st), CS_SKIP);
-    cs_pod_unref(p);
-    pt_env_destroy(&e);
-}
-
 static void test_missing_or_deleting_claim_is_unresolvable(void **state)
 {
     (void)state;
@@ -276,7 +252,6 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_pod_without_claims_is_skipped),
-        cmocka_unit_test(test_pod_the_index_has_not_seen_waits_at_the_gate),
         cmocka_unit_test(test_missing_or_deleting_claim_is_unresolvable),
         cmocka_unit_test(test_unbound_immediate_claim_is_unresolvable),
         cmocka_unit_test(test_bound_claim_follows_pv_node_affinity),
