@@ -60,7 +60,19 @@ void cs_snapshot_destroy(struct cs_snapshot *s)
     cs_map_destroy(&s->images);
     cs_free(s->list);
     cs_free(s->vers);
+    cs_free(s->aff_n);
+    cs_free(s->anti_n);
     memset(s, 0, sizeof(*s));
+}
+
+/* Bring the affinity totals up to date with listed node i. */
+static void counts_set(struct cs_snapshot *s, uint32_t i, const struct cs_node_info *ni)
+{
+    s->pods_with_affinity += (uint64_t)ni->n_pods_with_affinity - s->aff_n[i];
+    s->pods_with_required_anti_affinity +=
+        (uint64_t)ni->n_pods_with_required_anti_affinity - s->anti_n[i];
+    s->aff_n[i] = ni->n_pods_with_affinity;
+    s->anti_n[i] = ni->n_pods_with_required_anti_affinity;
 }
 
 static void list_add(struct cs_snapshot *s, struct cs_node_info *ni)
@@ -69,9 +81,14 @@ static void list_add(struct cs_snapshot *s, struct cs_node_info *ni)
         s->cap_list = s->cap_list ? s->cap_list * 2 : 64;
         s->list = cs_realloc(s->list, sizeof(*s->list) * s->cap_list);
         s->vers = cs_realloc(s->vers, sizeof(*s->vers) * s->cap_list);
+        s->aff_n = cs_realloc(s->aff_n, sizeof(*s->aff_n) * s->cap_list);
+        s->anti_n = cs_realloc(s->anti_n, sizeof(*s->anti_n) * s->cap_list);
     }
     ni->index = (int32_t)s->n_list;
     s->vers[s->n_list] = ni->generation;
+    s->aff_n[s->n_list] = 0;
+    s->anti_n[s->n_list] = 0;
+    counts_set(s, s->n_list, ni);
     s->list[s->n_list++] = ni;
     s->epoch++;
 }
@@ -82,8 +99,12 @@ static void list_remove(struct cs_snapshot *s, struct cs_node_info *ni)
         return;
     }
     uint32_t i = (uint32_t)ni->index;
+    s->pods_with_affinity -= s->aff_n[i];
+    s->pods_with_required_anti_affinity -= s->anti_n[i];
     s->list[i] = s->list[--s->n_list];
     s->vers[i] = s->vers[s->n_list];
+    s->aff_n[i] = s->aff_n[s->n_list];
+    s->anti_n[i] = s->anti_n[s->n_list];
     s->list[i]->index = (int32_t)i;
     ni->index = -1;
     s->epoch++;
@@ -114,6 +135,7 @@ struct cs_node_info *cs_snapshot_upsert(struct cs_snapshot *s, const struct cs_n
         list_remove(s, ni);
     } else if (was_listed) {
         s->vers[ni->index] = ni->generation;
+        counts_set(s, (uint32_t)ni->index, ni);
     }
     return ni;
 }
@@ -139,6 +161,7 @@ void cs_snapshot_touch(struct cs_snapshot *s, struct cs_node_info *ni)
 {
     if (ni->index >= 0 && (uint32_t)ni->index < s->n_list && s->list[ni->index] == ni) {
         s->vers[ni->index] = ni->generation;
+        counts_set(s, (uint32_t)ni->index, ni);
     }
 }
 

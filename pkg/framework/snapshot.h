@@ -25,6 +25,11 @@ struct cs_snapshot {
     uint64_t versions;            /* last per-node version handed out (see below) */
     uint64_t *vers;               /* vers[i] = list[i]->generation, dense for fast scans */
     uint64_t epoch;               /* bumped when the node list or the image index changes */
+    /* Pods with pod (anti-)affinity on listed nodes, kept by every change of a listed node
+     * (so that InterPodAffinity can tell "none anywhere" without visiting every node). */
+    uint64_t pods_with_affinity;
+    uint64_t pods_with_required_anti_affinity;
+    uint32_t *aff_n, *anti_n;     /* per list index: what the totals hold for that node */
 };
 /* Inside a snapshot, a node info's `generation` is a per-node version that strictly increases
  * on every change (refresh from the cache, or a statement adding/removing a pod), so a cached

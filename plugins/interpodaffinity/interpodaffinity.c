@@ -634,6 +634,11 @@ static enum cs_code ipa_pre_filter(struct cs_fw_call *c, const struct cs_pod *po
                                    struct cs_status *st)
 {
     struct ipa *p = c->priv;
+    const struct cs_pod_affinity *pa0 = pod->pod_affinity, *paa0 = pod->pod_anti_affinity;
+    if ((pa0 == NULL || pa0->n_required == 0) && (paa0 == NULL || paa0->n_required == 0) &&
+        c->snap->pods_with_required_anti_affinity == 0) {
+        return CS_SKIP;            /* nothing to check: no terms, no anti-affinity anywhere */
+    }
     cs_tc_begin(p->tc);
     struct ipa_state *s = state_of(c);
     s->began = true;
@@ -843,6 +848,9 @@ static enum cs_code ipa_pre_score(struct cs_fw_call *c, const struct cs_pod *pod
     (void)feasible;
     (void)n;
     struct ipa *p = c->priv;
+    if (!pod_has_terms(pod) && c->snap->pods_with_affinity == 0) {
+        return CS_SKIP;            /* no preferred terms here, no pod with terms anywhere */
+    }
     struct ipa_state *s = state_of(c);
     if (!s->began) {
         cs_tc_begin(p->tc);        /* a profile that scores without filtering here */
