@@ -340,6 +340,14 @@ fi
 only TopologySpreading && { CONSTRAINT_CEILING=${ceiling_basic:-0} run_constraint_shape TopologySpreading PodTopologySpread; spread_rate=$LAST_RATE; }
 only PodAntiAffinity && { CONSTRAINT_CEILING=${ceiling_basic:-0} run_constraint_shape PodAntiAffinity InterPodAffinity; anti_rate=$LAST_RATE; }
 only Preemption && { CONSTRAINT_CEILING=${ceiling_basic:-0} run_constraint_shape Preemption DefaultPreemption; preempt_rate=$LAST_RATE; }
+if [ -z "${BENCH_ONLY:-}" ]; then
+  echo
+  echo "| constraint row (issue 9) | pods/s | goal on this machine |"
+  echo "|---|---|---|"
+  echo "| TopologySpreading | ${spread_rate:-?} | >= 3000 |"
+  echo "| PodAntiAffinity | ${anti_rate:-?} | >= 2000 |"
+  echo "| Preemption (preemptors bound/s) | ${preempt_rate:-?} | >= 500 |"
+fi
 if [ -z "${BENCH_QUICK:-}" ] && only SchedulingBasic-50k; then
   run_shape SchedulingBasic-50k 5000 5000 50000
 fi
