@@ -79,13 +79,26 @@ ceiling() {  # label events(0|1)
   rate=$(echo "$line" | grep -o 'binds_per_sec=[0-9.]*' | cut -d= -f2)
   eval "CEIL_$2=${rate:-0}"
   if [ "$2" = 1 ]; then
-    printf '| %s | %s | | | %s | | %s | | %.1f | | |\n' "$1" "$PODS" "${rate:-?}" "$(echo "$line" | grep -o 'client_cpu_us_per_bind=[0-9]*')" \
+    printf '| %s | %s | | | | %s | | %s | | %.1f | | |\n' "$1" "$PODS" "${rate:-?}" "$(echo "$line" | grep -o 'client_cpu_us_per_bind=[0-9]*')" \
       "$(echo "${apicpu:-0} ${api0:-0}" | awk '{print $1 - $2}')"
   else
-    printf '| %s | %s | %s | | | | %s | | %.1f | | |\n' "$1" "$PODS" "${rate:-?}" "$(echo "$line" | grep -o 'client_cpu_us_per_bind=[0-9]*')" \
+    printf '| %s | %s | %s | | | | | %s | | %.1f | | |\n' "$1" "$PODS" "${rate:-?}" "$(echo "$line" | grep -o 'client_cpu_us_per_bind=[0-9]*')" \
       "$(echo "${apicpu:-0} ${api0:-0}" | awk '{print $1 - $2}')"
   fi
 }
+
+# The scheduler's /metrics: cosched's health port (plain HTTP, from its log), kube-scheduler's
+# secure port (the admin token, authorised through the apiserver).
+scrape_metrics() {  # out
+  local port
+  port=$(grep -o 'healthPort=[0-9]*' "$WORK/scheduler.log" 2>/dev/null | head -1 | cut -d= -f2)
+  if [ -n "$port" ]; then
+    curl -s "http://127.0.0.1:$port/metrics" >"$1" 2>/dev/null
+  elif [ -n "${KS_PORT:-}" ]; then
+    curl -sk -H "Authorization: Bearer cosched-admin-token" "https://127.0.0.1:$KS_PORT/metrics" >"$1" 2>/dev/null
+  fi
+}
+free_port() { "$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 
 run() {  # label scheduler-name command...
   local label=$1 sched=$2; shift 2
@@ -104,19 +117,21 @@ run() {  # label scheduler-name command...
   local scpu srss apicpu apirss etcdcpu
   scpu=$(cpu_s "$SPID"); srss=$(rss_mib "$SPID"); apicpu=$(cpu_s "$KAPI_PID")
   apirss=$(rss_mib "$KAPI_PID"); etcdcpu=$(cpu_s "$ETCD_PID")
+  scrape_metrics "$WORK/metrics.txt"
+  local attempt; attempt=$("$PY" "$ROOT/hack/attemptq.py" "$WORK/metrics.txt" 2>/dev/null)
   kill -TERM "$SPID" 2>/dev/null; wait "$SPID" 2>/dev/null; SPID=""
   stop_k8s
   read -r first last n last_ev n_ev <"$WORK/watch.txt"
   local samples; samples=$(awk '/^samples/ {print $2 " / " $3 " / " $4}' "$WORK/watch.txt")
   "$PY" - "$label" "$first" "$last" "$n" "$last_ev" "$n_ev" "$t0" "$t1" "$scpu" "$srss" "$api0" "$apicpu" \
-    "${samples:-?}" "${apirss:-?}" "$etcd0" "$etcdcpu" >"$WORK/row.txt" <<'PYEOF'
+    "${samples:-?}" "${apirss:-?}" "$etcd0" "$etcdcpu" "${attempt:-?}" >"$WORK/row.txt" <<'PYEOF'
 import sys
-label, first, last, n, last_ev, n_ev, t0, t1, scpu, srss, api0, api1, samples, apirss, etcd0, etcd1 = sys.argv[1:]
+label, first, last, n, last_ev, n_ev, t0, t1, scpu, srss, api0, api1, samples, apirss, etcd0, etcd1, attempt = sys.argv[1:]
 first, last, n, last_ev, n_ev = float(first), float(last), int(n), float(last_ev), int(n_ev)
 rate = n / (last - first) if last > first else 0
 rate_ev = n_ev / (last_ev - first) if last_ev > first and n_ev == n else 0
 wall = float(t1) - float(t0)
-print("| %s | %d | %.0f | %s | %s | %.0f | %s | %s | %.1f | %s | %.1f |" % (label, n, rate, samples,
+print("| %s | %d | %.0f | %s | %s | %s | %.0f | %s | %s | %.1f | %s | %.1f |" % (label, n, rate, samples, attempt,
       "%.0f" % rate_ev if rate_ev else "%d events" % n_ev, n / wall if wall else 0,
       scpu or "?", srss or "?", float(api1 or 0) - float(api0 or 0), apirss,
       float(etcd1 or 0) - float(etcd0 or 0)))
@@ -127,8 +142,8 @@ PYEOF
 }
 
 echo "# bench-k8s on $(nproc) cores (etcd, kube-apiserver, scheduler and load share them): $NODES nodes, $EXISTING existing, $PODS pending pods"
-echo "| scheduler | pods bound | pods/s (first to last bind) | 1 s samples p50 / p90 / p99 | pods/s with events (first bind to last Scheduled event) | pods/s (from scheduler start) | scheduler CPU s | scheduler peak RSS MiB | apiserver CPU s during the run | apiserver peak RSS MiB | etcd CPU s |"
-echo "|---|---|---|---|---|---|---|---|---|---|---|"
+echo "| scheduler | pods bound | pods/s (first to last bind) | 1 s samples p50 / p90 / p99 | attempt ms p50 / p99 | pods/s with events (first bind to last Scheduled event) | pods/s (from scheduler start) | scheduler CPU s | scheduler peak RSS MiB | apiserver CPU s during the run | apiserver peak RSS MiB | etcd CPU s |"
+echo "|---|---|---|---|---|---|---|---|---|---|---|---|"
 if [ "${BENCH_K8S_BATCH:-1}" != 0 ]; then   # 0: only the steady-rate variant
 ceiling "ceiling: binds only (bindbench)" 0
 ceiling "ceiling: binds + events (bindbench)" 1
@@ -143,8 +158,12 @@ for pct in default 100; do
     echo "clientConnection: {kubeconfig: $TOP/kube-scheduler-$pct/kubeconfig, qps: 5000, burst: 5000}"
     [ "$pct" = 100 ] && echo "percentageOfNodesToScore: 100"
   } >"$TOP/kube-scheduler-$pct/config.yaml"
+  KS_PORT=$(free_port)
   run "kube-scheduler-$pct" default-scheduler "$ROOT/build/k8s/kube-scheduler" \
-    --config "$TOP/kube-scheduler-$pct/config.yaml" --secure-port 0 -v=0
+    --config "$TOP/kube-scheduler-$pct/config.yaml" --secure-port "$KS_PORT" --bind-address 127.0.0.1 \
+    --authentication-kubeconfig "$TOP/kube-scheduler-$pct/kubeconfig" \
+    --authorization-kubeconfig "$TOP/kube-scheduler-$pct/kubeconfig" -v=0
+  KS_PORT=""
 done
 fi
 if [ "${RATE:-0}" != 0 ]; then
