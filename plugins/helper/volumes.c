@@ -22,8 +22,6 @@ enum { M_PVC = 0, M_PV, M_CLASS, M_POD, M_CSINODE, M_ASSUMED_PV, M_ASSUMED_NODE,
 struct cs_vol_table {
     pthread_mutex_t mu;
     struct cs_map m[M_COUNT];
-    uint64_t max_pod_rv;           /* highest resourceVersion the pod stream delivered */
-    uint64_t want_rv;              /* a plugin waits for the stream to reach it (0: none) */
     struct cs_fw_handle *fw;
 };
 
@@ -247,21 +245,11 @@ void cs_vol_table_upsert(struct cs_vol_table *t, enum cs_vol_kind k, const json_
         return;
     }
     if (k == CS_VOL_KIND_POD) {
-        const char *rvs = json_string_value(
-            json_object_get(json_object_get(obj, "metadata"), "resourceVersion"));
-        uint64_t rv = rvs ? strtoull(rvs, NULL, 10) : 0;
         json_t *claims = pod_claims(obj);
         pthread_mutex_lock(&t->mu);
-        if (rv > t->max_pod_rv) {
-            t->max_pod_rv = rv;
-        }
-        bool caught_up = t->want_rv != 0 && t->max_pod_rv >= t->want_rv;
-        if (caught_up) {
-            t->want_rv = 0;
-        }
         bool had = cs_map_get(&t->m[M_POD], key) != NULL;
         /* a pod with claims finished: its claims may be free (VolumeRestrictions) */
-        caught_up = caught_up || (had && claims == NULL);
+        bool freed = had && claims == NULL;
         if (claims != NULL || had) {
             if (claims == NULL || json_object_get(claims, "nodeName") != NULL) {
                 unreserve_uid_locked(t, key);
@@ -270,7 +258,7 @@ void cs_vol_table_upsert(struct cs_vol_table *t, enum cs_vol_kind k, const json_
         }
         pthread_mutex_unlock(&t->mu);
         cs_free(key);
-        if (caught_up && t->fw) {
+        if (freed && t->fw) {
             cs_fw_raise(t->fw, CS_VOL_EVENT, NULL, obj);
         }
         return;
@@ -532,13 +520,6 @@ int cs_vol_pod_claims(struct cs_vol_table *t, const struct cs_pod *pod, struct c
     *names = pod->claims;              /* decoded with the pod (api/types.h), borrowed */
     *n = pod->n_claims;
     return 0;
-}
-
-bool cs_vol_pod_known(struct cs_vol_table *t, const struct cs_pod *pod)
-{
-    (void)t;
-    (void)pod;
-    return true;
 }
 
 int32_t cs_vol_pod_claim_count(struct cs_vol_table *t, const struct cs_pod *pod)

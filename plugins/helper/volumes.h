@@ -4,10 +4,8 @@
  * Persistent storage as the volume plugins see it (VolumeBinding, VolumeRestrictions,
  * VolumeZone): one table per scheduler (cs_fw_shared), fed by optional watches (a 404 counts
  * as empty) on v1 persistentvolumeclaims, persistentvolumes, storage.k8s.io/v1 storageclasses
- * and csinodes, and on v1 pods (not finished) for the claims each pod's volumes name: struct cs_pod does not
- * carry spec.volumes, so the table indexes the pods that have claims by uid. A pod the index
- * has not seen yet is told apart from a pod without claims by resourceVersion (the index
- * remembers the highest one its pod stream delivered).
+ * and csinodes. A pod's claims come with the pod (cs_pod.claims); which assigned pods use which
+ * claim (ReadWriteOncePod) is indexed by uid from a plugin's on_pod (cs_vol_table_pod).
  *
  * The table keeps trimmed JSON; lookups decode what a plugin needs into the caller's arena
  * under the lock, so the results stay valid for the pod attempt whatever the watches do.
@@ -112,8 +110,6 @@ struct cs_fw_handle *cs_vol_table_fw(const struct cs_vol_table *t);
  * "<pod>-<volume>"), as decoded with the pod (borrowed from it). Returns 0. */
 int cs_vol_pod_claims(struct cs_vol_table *t, const struct cs_pod *pod, struct cs_arena *a,
                       const char ***names, uint32_t *n);
-/* Always true since claims are decoded with the pod (kept for the plugins' callers). */
-bool cs_vol_pod_known(struct cs_vol_table *t, const struct cs_pod *pod);
 /* How many claims the pod's volumes name. */
 int32_t cs_vol_pod_claim_count(struct cs_vol_table *t, const struct cs_pod *pod);
 /* An assigned pod appeared, changed (pod) or went away (pod NULL): the index of who uses which
