@@ -107,6 +107,10 @@ run() {  # label scheduler-name command...
     --want "$PODS" --scheduler "$sched" --out "$WORK/watch.txt" --timeout 900 --events >"$WORK/watch.log" &
   local wpid=$!
   for _ in $(seq 1 50); do grep -q ready "$WORK/watch.log" 2>/dev/null && break; sleep 0.1; done
+  # The apiserver's idle rate (its own housekeeping with the watcher attached), to subtract.
+  local idle0 idle1 ti0 ti1
+  idle0=$(cpu_s "$KAPI_PID"); ti0=$(date +%s.%N); sleep 3; idle1=$(cpu_s "$KAPI_PID"); ti1=$(date +%s.%N)
+  local idle_rate; idle_rate=$(awk -v a="$idle0" -v b="$idle1" -v s="$ti0" -v e="$ti1" 'BEGIN{printf "%.4f", (b - a) / (e - s)}')
   local api0; api0=$(cpu_s "$KAPI_PID")
   local etcd0; etcd0=$(cpu_s "$ETCD_PID")
   local t0; t0=$(date +%s.%N)
@@ -124,9 +128,9 @@ run() {  # label scheduler-name command...
   read -r first last n last_ev n_ev <"$WORK/watch.txt"
   local samples; samples=$(awk '/^samples/ {print $2 " / " $3 " / " $4}' "$WORK/watch.txt")
   "$PY" - "$label" "$first" "$last" "$n" "$last_ev" "$n_ev" "$t0" "$t1" "$scpu" "$srss" "$api0" "$apicpu" \
-    "${samples:-?}" "${apirss:-?}" "$etcd0" "$etcdcpu" "${attempt:-?}" >"$WORK/row.txt" <<'PYEOF'
+    "${samples:-?}" "${apirss:-?}" "$etcd0" "$etcdcpu" "${attempt:-?}" "$idle_rate" >"$WORK/row.txt" <<'PYEOF'
 import sys
-label, first, last, n, last_ev, n_ev, t0, t1, scpu, srss, api0, api1, samples, apirss, etcd0, etcd1, attempt = sys.argv[1:]
+label, first, last, n, last_ev, n_ev, t0, t1, scpu, srss, api0, api1, samples, apirss, etcd0, etcd1, attempt, idle = sys.argv[1:]
 first, last, n, last_ev, n_ev = float(first), float(last), int(n), float(last_ev), int(n_ev)
 rate = n / (last - first) if last > first else 0
 rate_ev = n_ev / (last_ev - first) if last_ev > first and n_ev == n else 0
@@ -135,7 +139,8 @@ print("| %s | %d | %.0f | %s | %s | %s | %.0f | %s | %s | %.1f | %s | %.1f |" % 
       "%.0f" % rate_ev if rate_ev else "%d events" % n_ev, n / wall if wall else 0,
       scpu or "?", srss or "?", float(api1 or 0) - float(api0 or 0), apirss,
       float(etcd1 or 0) - float(etcd0 or 0)))
-print("RATE %s %.0f %.0f %s" % (label, rate, rate_ev, scpu or 0))
+api_net = float(api1 or 0) - float(api0 or 0) - float(idle or 0) * wall
+print("RATE %s %.0f %.0f %s %.3f %s" % (label, rate, rate_ev, scpu or 0, 1000 * api_net / n if n else 0, srss or 0))
 PYEOF
   grep -v '^RATE' "$WORK/row.txt"
   grep '^RATE' "$WORK/row.txt" >>"$TOP/rates.txt"
@@ -149,6 +154,9 @@ ceiling "ceiling: binds only (bindbench)" 0
 ceiling "ceiling: binds + events (bindbench)" 1
 run cosched ack-co-scheduler "$ROOT/build/cosched" --kubeconfig "$TOP/cosched/kubeconfig" \
   --leader-elect=false --secure-port 0 -v=0
+mkdir -p "$TOP/cosched-json"
+run cosched-json ack-co-scheduler "$ROOT/build/cosched" --kubeconfig "$TOP/cosched-json/kubeconfig" \
+  --leader-elect=false --secure-port 0 -v=0 --kube-api-content-type application/json
 for pct in default 100; do
   mkdir -p "$TOP/kube-scheduler-$pct"
   {
@@ -184,10 +192,19 @@ echo
 import sys
 rows = {}
 for line in open(sys.argv[1]):
-    _, label, rate, rate_ev, cpu = line.split()
-    rows[label] = (float(rate), float(rate_ev), float(cpu))
+    _, label, rate, rate_ev, cpu, api_k, rss = line.split()
+    rows[label] = (float(rate), float(rate_ev), float(cpu), float(api_k), rss)
 c0, c1, pods = float(sys.argv[2]), float(sys.argv[3]), int(sys.argv[4])
+print("apiserver CPU s per 1000 scheduled pods (its idle rate subtracted), scheduler CPU us per pod:")
+for k, v in rows.items():
+    print("  %-24s apiserver %.2f s / 1000 pods, scheduler %.0f us/pod, peak RSS %s MiB" % (k, v[3], 1e6 * v[2] / pods, v[4]))
 cs = rows.get("cosched")
+ksd = rows.get("kube-scheduler-default")
+if cs and ksd and ksd[3] > 0:
+    print("apiserver cost, cosched / kube-scheduler-default: %.2fx" % (cs[3] / ksd[3]))
+cj = rows.get("cosched-json")
+if cs and cj and cj[3] > 0:
+    print("apiserver cost, cosched protobuf / cosched JSON: %.2fx" % (cs[3] / cj[3]))
 if cs:
     if c0:
         print("cosched / ceiling (binds only): %.2f" % (cs[0] / c0))

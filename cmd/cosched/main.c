@@ -43,6 +43,7 @@ struct flags {
     const char *tls_key;
     int leader_elect;          /* -1 unset */
     double qps;                /* < 0 unset */
+    const char *content_type;  /* --kube-api-content-type; NULL unset */
     int burst;                 /* < 0 unset */
     int verbosity;
     int batch_size;
@@ -117,6 +118,8 @@ static void usage(FILE *f)
           "  --secure-port N              its port (default 10259; 0 = pick a free port, -1 = off)\n"
           "  --tls-cert-file, --tls-private-key-file   serve HTTPS with these (else plain HTTP)\n"
           "  --kube-api-qps N, --kube-api-burst N      client rate limit (default 10000/20000)\n"
+          "  --kube-api-content-type T    application/vnd.kubernetes.protobuf (default) or\n"
+          "                               application/json: the wire format of built-in kinds\n"
           "  --leader-elect-lease-duration, --leader-elect-renew-deadline, --leader-elect-retry-period D,\n"
           "  --leader-elect-resource-name, --leader-elect-resource-namespace, --leader-elect-resource-lock\n"
           "                               override the configuration's leaderElection block\n"
@@ -182,6 +185,7 @@ static int parse_flags(int argc, char **argv, struct flags *f)
         static const char *const known[] = {
             "kubeconfig", "config", "master", "v", "leader-elect", "bind-address", "secure-port",
             "tls-cert-file", "tls-private-key-file", "kube-api-qps", "kube-api-burst",
+            "kube-api-content-type",
             "batch-size", "session-actions", "seed", "leader-elect-lease-duration", "leader-elect-renew-deadline",
             "leader-elect-retry-period", "leader-elect-resource-name",
             "leader-elect-resource-namespace", "leader-elect-resource-lock", "logging-format",
@@ -260,6 +264,8 @@ static int parse_flags(int argc, char **argv, struct flags *f)
                 fprintf(stderr, "cosched: invalid value \"%s\" for --kube-api-qps\n", val);
                 return -1;
             }
+        } else if (strcmp(key, "kube-api-content-type") == 0) {
+            f->content_type = val;
         } else if (strcmp(key, "kube-api-burst") == 0) {
             if (parse_long("--kube-api-burst", val, 1, 1000000000L, &n)) {
                 return -1;
@@ -500,6 +506,16 @@ int main(int argc, char **argv)
     if (fl.burst > 0) {
         ccfg.burst = fl.burst;
     }
+    /* Built-in kinds over protobuf unless told otherwise; custom resources are always JSON
+     * (the server offers nothing else for them and the Accept header lets it fall back). */
+    const char *ctype = fl.content_type ? fl.content_type : cfg.client_connection.content_type;
+    if (ctype && *ctype && strcmp(ctype, "application/json") != 0 &&
+        strcmp(ctype, CS_CLIENT_PB_MEDIA) != 0) {
+        fprintf(stderr, "cosched: unsupported content type \"%s\" (%s or application/json)\n",
+                ctype, CS_CLIENT_PB_MEDIA);
+        goto out_sched;
+    }
+    ccfg.content_type = cs_strdup(ctype && *ctype ? ctype : "application/json");
 
     curl_global_init(CURL_GLOBAL_DEFAULT);
     struct cs_client *bclient = NULL;

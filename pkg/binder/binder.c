@@ -61,6 +61,11 @@ static const char *status_message(const struct cs_client_resp *resp, char *buf, 
     if (resp->err) {
         return resp->err;
     }
+    if (cs_client_is_protobuf(resp->content_type)) {
+        char t[400];
+        snprintf(buf, n, "HTTP %ld: %s", resp->status, cs_client_resp_text(resp, t, sizeof(t)));
+        return buf;
+    }
     const char *m = strstr(resp->body, "\"message\":\"");
     if (m == NULL) {
         snprintf(buf, n, "HTTP %ld: %.200s", resp->status, resp->body);
@@ -98,11 +103,15 @@ static void post_binding(struct bind_ctx *bc)
     cs_encode_binding_annotated(&body, job->pod->ns, job->pod->name, job->pod->uid, job->node,
                                 job->annotations, job->n_annotations);
     cs_buf_printf(&path, "/api/v1/namespaces/%s/pods/%s/binding", job->pod->ns, job->pod->name);
+    const char *ctype = NULL, *accept = NULL;
+    cs_client_wire_body(bc->b->client, &body, &ctype, &accept);
     struct cs_client_req req = {
         .method = "POST",
         .path = path.data,
         .body = body.data,
         .body_len = body.len,
+        .content_type = ctype,
+        .accept = accept,
         .cb = on_bound,
         .arg = bc,
         .retry = CS_CLIENT_RETRY_NONE,

@@ -14,6 +14,7 @@ struct cs_recorder_item {
     struct cs_recorder_item *next;
     const char *method;            /* static */
     const char *ctype;             /* static */
+    const char *accept;            /* static, NULL = JSON */
     char *path;
     char *body;
     size_t body_len;
@@ -61,8 +62,9 @@ static void on_written(void *arg, const struct cs_client_resp *resp)
     } else if (resp->status != 404) {
         atomic_fetch_add(&r->failed, 1);
         if (CS_V(2)) {
+            char t[400];
             CS_WARN_S("Event or status write failed", CS_KVI("status", resp->status),
-                      CS_KV("err", resp->err ? resp->err : resp->body));
+                      CS_KV("err", resp->err ? resp->err : cs_client_resp_text(resp, t, sizeof(t))));
         }
     }
     pthread_mutex_lock(&r->mu);
@@ -96,6 +98,7 @@ static void pump(struct cs_recorder *r)
             .body = it->body,
             .body_len = it->body_len,
             .content_type = it->ctype,
+            .accept = it->accept,
             .cb = on_written,
             .arg = r,
             .retry = CS_CLIENT_RETRY_DEFAULT,
@@ -113,6 +116,10 @@ static void pump(struct cs_recorder *r)
 static void send(struct cs_recorder *r, const char *method, struct cs_buf *path,
                  struct cs_buf *body, const char *ctype)
 {
+    const char *accept = NULL;
+    if (strcmp(method, "POST") == 0) {
+        cs_client_wire_body(r->client, body, &ctype, &accept);
+    }
     pthread_mutex_lock(&r->mu);
     if (r->n_pending >= r->max_pending) {
         pthread_mutex_unlock(&r->mu);
@@ -124,6 +131,7 @@ static void send(struct cs_recorder *r, const char *method, struct cs_buf *path,
     struct cs_recorder_item *it = cs_calloc(1, sizeof(*it));
     it->method = method;
     it->ctype = ctype;
+    it->accept = accept;
     it->body_len = body->len;
     it->path = cs_buf_steal(path);
     it->body = cs_buf_steal(body);

@@ -26,6 +26,7 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "api/pbjson.h"
 #include "pkg/client/support.h"
 #include "pkg/util/alloc.h"
 #include "pkg/util/buf.h"
@@ -56,10 +57,14 @@ struct xfer {
     long timeout_ms;
     struct cs_buf resp;
     int retry_after_s;
+    char ctype[96];                    /* the response's Content-Type ("" when absent) */
     /* stream */
     cs_client_line_cb line_cb;
+    cs_client_frame_cb frame_cb;       /* protobuf watch frames, or NULL */
     cs_client_done_cb done_cb;
     struct cs_linebuf lb;
+    struct cs_framebuf fb;
+    int framing;                       /* 0 undecided, 1 lines, 2 length-delimited frames */
     int refs;                          /* atomic */
     int cancelled;                     /* atomic */
     int finished;                      /* done_cb called */
@@ -158,6 +163,54 @@ static int verb_of(const char *m)
         return CS_VERB_DELETE;
     }
     return CS_VERB_OTHER;
+}
+
+int cs_client_is_protobuf(const char *content_type)
+{
+    return content_type &&
+           !strncasecmp(content_type, CS_CLIENT_PB_MEDIA, strlen(CS_CLIENT_PB_MEDIA));
+}
+
+const char *cs_client_resp_text(const struct cs_client_resp *r, char *buf, size_t n)
+{
+    if (cs_client_is_protobuf(r->content_type)) {
+        char err[128];
+        json_t *st = cs_pb_decode_object(r->body, r->body_len, err, sizeof(err));
+        const char *m = json_string_value(json_object_get(st, "message"));
+        snprintf(buf, n, "%s", m ? m : st ? "(protobuf body without a message)" : err);
+        json_decref(st);
+        return buf;
+    }
+    snprintf(buf, n, "%.*s", (int)(r->body_len < n ? r->body_len : n - 1), r->body ? r->body : "");
+    return buf;
+}
+
+int cs_client_wire_body(const struct cs_client *c, struct cs_buf *body, const char **ctype,
+                        const char **accept)
+{
+    if (!cs_client_protobuf(c)) {
+        return 0;
+    }
+    json_t *obj = json_loadb(body->data, body->len, 0, NULL);
+    struct cs_buf pb;
+    cs_buf_init(&pb);
+    char err[256];
+    int ok = obj && cs_pb_encode_object(obj, &pb, err, sizeof(err)) == 0;
+    json_decref(obj);
+    if (!ok) {
+        cs_buf_free(&pb);
+        return 0;
+    }
+    cs_buf_free(body);
+    *body = pb;
+    *ctype = CS_PB_MEDIA;
+    *accept = CS_PB_MEDIA ", application/json";
+    return 1;
+}
+
+int cs_client_protobuf(const struct cs_client *c)
+{
+    return cs_client_is_protobuf(c->cfg.content_type);
 }
 
 const char *cs_client_verb_name(int verb)
@@ -322,6 +375,7 @@ static void xfer_free(struct xfer *x)
     cs_buf_free(&x->resp);
     if (x->kind == XF_STREAM) {
         cs_linebuf_free(&x->lb);
+        cs_framebuf_free(&x->fb);
     }
     cs_free(x);
 }
@@ -400,6 +454,7 @@ static void req_finish(struct cs_client *c, struct xfer *x, long status, const c
             .err = err,
             .retry_after_s = x->retry_after_s,
             .attempts = x->attempts,
+            .content_type = x->ctype,
         };
         x->cb(x->arg, &r);
     }
@@ -493,6 +548,18 @@ static size_t on_header(char *buf, size_t size, size_t n, void *userdata)
     size_t len = size * n;
     if (len >= 5 && !strncmp(buf, "HTTP/", 5)) {
         x->retry_after_s = -1;
+        x->ctype[0] = '\0';
+    } else if (len > 13 && !strncasecmp(buf, "Content-Type:", 13)) {
+        size_t a = 13, b = len;
+        while (a < b && (buf[a] == ' ' || buf[a] == '\t')) {
+            a++;
+        }
+        while (b > a && (buf[b - 1] == '\r' || buf[b - 1] == '\n' || buf[b - 1] == ' ')) {
+            b--;
+        }
+        size_t k = b - a < sizeof(x->ctype) - 1 ? b - a : sizeof(x->ctype) - 1;
+        memcpy(x->ctype, buf + a, k);
+        x->ctype[k] = '\0';
     } else if (len > 12 && !strncasecmp(buf, "Retry-After:", 12)) {
         char tmp[32];
         size_t k = len - 12 < sizeof(tmp) - 1 ? len - 12 : sizeof(tmp) - 1;
@@ -527,6 +594,18 @@ static void stream_line(void *arg, const char *line, size_t len)
     x->line_cb(x->arg, line, len);
 }
 
+static void stream_frame(void *arg, const char *frame, size_t len)
+{
+    struct xfer *x = arg;
+    if (__atomic_load_n(&x->cancelled, __ATOMIC_ACQUIRE)) {
+        return;
+    }
+    pthread_mutex_lock(&x->c->stats_mu);
+    x->c->stats.stream_lines++;
+    pthread_mutex_unlock(&x->c->stats_mu);
+    x->frame_cb(x->arg, frame, len);
+}
+
 static size_t on_stream_data(char *data, size_t size, size_t n, void *userdata)
 {
     struct xfer *x = userdata;
@@ -543,7 +622,13 @@ static size_t on_stream_data(char *data, size_t size, size_t n, void *userdata)
         }
         return len;
     }
-    if (cs_linebuf_feed(&x->lb, data, len, stream_line, x) < 0) {
+    if (x->framing == 0) {
+        /* A protobuf stream is length-delimited; anything else (JSON) is newline-delimited. */
+        x->framing = x->frame_cb && cs_client_is_protobuf(x->ctype) ? 2 : 1;
+    }
+    int rc = x->framing == 2 ? cs_framebuf_feed(&x->fb, data, len, stream_frame, x)
+                             : cs_linebuf_feed(&x->lb, data, len, stream_line, x);
+    if (rc < 0) {
         x->line_error = 1;
         return 0;
     }
@@ -761,7 +846,7 @@ static void stream_start(struct cs_client *c, struct xfer *x)
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_stream_data);
     curl_easy_setopt(e, CURLOPT_WRITEDATA, x);
     curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
-    x->hdrs = build_headers(c, "application/json", NULL);
+    x->hdrs = build_headers(c, x->accept ? x->accept : "application/json", NULL);
     curl_easy_setopt(e, CURLOPT_HTTPHEADER, x->hdrs);
     if (add_to_multi(c, x, x->path) < 0) {
         stream_finish(c, x, 0, x->errbuf);
@@ -1268,6 +1353,14 @@ struct cs_client_stream *cs_client_stream_open(struct cs_client *c, const char *
                                                cs_client_line_cb line_cb,
                                                cs_client_done_cb done_cb, void *arg)
 {
+    return cs_client_stream_open_neg(c, path, NULL, line_cb, NULL, done_cb, arg);
+}
+
+struct cs_client_stream *cs_client_stream_open_neg(struct cs_client *c, const char *path,
+                                                   const char *accept, cs_client_line_cb line_cb,
+                                                   cs_client_frame_cb frame_cb,
+                                                   cs_client_done_cb done_cb, void *arg)
+{
     struct cs_client_stream *s = cs_calloc(1, sizeof(*s));
     struct xfer *x = &s->x;
     x->kind = XF_STREAM;
@@ -1276,12 +1369,15 @@ struct cs_client_stream *cs_client_stream_open(struct cs_client *c, const char *
     x->method = cs_strdup("GET");
     x->path = cs_strdup(path);
     x->line_cb = line_cb;
+    x->frame_cb = frame_cb;
+    x->accept = accept ? cs_strdup(accept) : NULL;
     x->done_cb = done_cb;
     x->arg = arg;
     x->refs = 2;
     x->retry_after_s = -1;
     cs_buf_init(&x->resp);
     cs_linebuf_init(&x->lb, 0);
+    cs_framebuf_init(&x->fb, 0);
     pthread_mutex_lock(&c->stats_mu);
     c->stats.streams_open++;
     pthread_mutex_unlock(&c->stats_mu);

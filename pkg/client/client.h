@@ -49,6 +49,10 @@ struct cs_client_config {
     int max_conns_per_host;      /* HTTP/1.1 connection pool for requests; default 8 (measured
                                   * against apisim: 4..16 within noise, 32+ slower) */
     char *user_agent;            /* default "cosched/0.1" */
+    char *content_type;          /* clientConnection.contentType: NULL or "application/json" =
+                                  * JSON; CS_CLIENT_PB_MEDIA = protobuf for built-in kinds (the
+                                  * users of the client decide per request; see
+                                  * cs_client_protobuf) */
     long request_timeout_ms;     /* per request attempt (not streams); default 60000; 0 = none */
     long token_reread_ms;        /* token_file re-read interval; default 60000 */
 };
@@ -79,6 +83,7 @@ int cs_client_config_in_cluster(struct cs_client_config *cfg, const char *root, 
 
 /* ---- client lifecycle ---------------------------------------------------------------------- */
 
+struct cs_buf;
 struct cs_client;
 
 /* Validates the config (server URL scheme) and creates the client; no thread yet.
@@ -116,7 +121,24 @@ struct cs_client_resp {
     const char *err;             /* NULL on a completed HTTP exchange; transport error text */
     int retry_after_s;           /* Retry-After header in seconds, -1 when absent */
     int attempts;                /* attempts made (1 = no retry) */
+    const char *content_type;    /* the response's Content-Type, "" when absent */
 };
+
+/* The Kubernetes protobuf media type (a prefix of its ";stream=watch" form). */
+#define CS_CLIENT_PB_MEDIA "application/vnd.kubernetes.protobuf"
+/* Whether a response's Content-Type is the Kubernetes protobuf media type. */
+int cs_client_is_protobuf(const char *content_type);
+/* A response body as text for messages: a protobuf Status becomes its message, JSON or text
+ * is copied as is; truncated to fit buf (n > 0). Returns buf. */
+const char *cs_client_resp_text(const struct cs_client_resp *r, char *buf, size_t n);
+/* A JSON request body of a built-in kind in the client's wire format: with protobuf configured
+ * and a kind the schema knows, body is replaced by its protobuf envelope and *ctype / *accept
+ * are set to protobuf (accept falls back to JSON); otherwise body is left as JSON and the
+ * pointers are untouched. Returns 1 when the body is protobuf now, 0 otherwise. */
+int cs_client_wire_body(const struct cs_client *c, struct cs_buf *body, const char **ctype,
+                        const char **accept);
+/* Whether the client was configured to speak protobuf (config content_type). */
+int cs_client_protobuf(const struct cs_client *c);
 
 typedef void (*cs_client_cb)(void *arg, const struct cs_client_resp *resp);
 
@@ -165,6 +187,15 @@ typedef void (*cs_client_done_cb)(void *arg, long http_status, const char *err);
 struct cs_client_stream *cs_client_stream_open(struct cs_client *c, const char *path,
                                                cs_client_line_cb line_cb,
                                                cs_client_done_cb done_cb, void *arg);
+/* The same with an Accept header of the caller's (NULL = application/json). When frame_cb is
+ * set and the response's Content-Type is the Kubernetes protobuf media type, the body is read
+ * as length-delimited frames (4-byte big-endian length, then the bytes), each passed to
+ * frame_cb without its length (borrowed for the call); otherwise as lines to line_cb. */
+typedef void (*cs_client_frame_cb)(void *arg, const char *frame, size_t len);
+struct cs_client_stream *cs_client_stream_open_neg(struct cs_client *c, const char *path,
+                                                   const char *accept, cs_client_line_cb line_cb,
+                                                   cs_client_frame_cb frame_cb,
+                                                   cs_client_done_cb done_cb, void *arg);
 /* Cancel the stream if still running and release the handle (any thread, also from inside
  * the stream's own callbacks). Called from the I/O thread, no line_cb runs after it returns;
  * done_cb still follows (err "cancelled") unless the stream had already ended. */

@@ -41,6 +41,7 @@ void cs_client_config_free(struct cs_client_config *cfg)
     cs_free(cfg->tls_server_name);
     cs_free(cfg->namespace_);
     cs_free(cfg->user_agent);
+    cs_free(cfg->content_type);
     cs_client_config_init(cfg);
 }
 
@@ -75,6 +76,7 @@ void cs_client_config_copy(struct cs_client_config *dst, const struct cs_client_
     dst->tls_server_name = dup_s(src->tls_server_name);
     dst->namespace_ = dup_s(src->namespace_);
     dst->user_agent = dup_s(src->user_agent);
+    dst->content_type = dup_s(src->content_type);
 }
 
 /* ---- helpers ----------------------------------------------------------------------------- */

@@ -161,6 +161,71 @@ int cs_linebuf_feed(struct cs_linebuf *lb, char *data, size_t len, cs_line_fn fn
     return 0;
 }
 
+void cs_framebuf_init(struct cs_framebuf *fb, size_t max_frame)
+{
+    cs_buf_init(&fb->partial);
+    fb->max_frame = max_frame ? max_frame : (size_t)64 << 20;
+}
+
+void cs_framebuf_free(struct cs_framebuf *fb)
+{
+    cs_buf_free(&fb->partial);
+}
+
+size_t cs_framebuf_pending(const struct cs_framebuf *fb)
+{
+    return fb->partial.len;
+}
+
+static size_t frame_len(const unsigned char *p)
+{
+    return (size_t)p[0] << 24 | (size_t)p[1] << 16 | (size_t)p[2] << 8 | (size_t)p[3];
+}
+
+int cs_framebuf_feed(struct cs_framebuf *fb, const char *data, size_t len, cs_line_fn fn,
+                     void *arg)
+{
+    size_t pos = 0;
+    /* Finish a frame begun in an earlier chunk: first its 4-byte length, then its body. */
+    while (fb->partial.len > 0 && pos < len) {
+        struct cs_buf *b = &fb->partial;
+        size_t want = 4;
+        if (b->len >= 4) {
+            size_t n = frame_len((const unsigned char *)b->data);
+            if (n > fb->max_frame) {
+                cs_buf_reset(b);
+                return -1;
+            }
+            want = 4 + n;
+        }
+        size_t take = want - b->len < len - pos ? want - b->len : len - pos;
+        cs_buf_append(b, data + pos, take);
+        pos += take;
+        if (b->len == want && want > 4) {
+            fn(arg, b->data + 4, want - 4);
+            cs_buf_reset(b);
+        } else if (b->len == 4 && frame_len((const unsigned char *)b->data) == 0) {
+            fn(arg, b->data + 4, 0);
+            cs_buf_reset(b);
+        }
+    }
+    while (len - pos >= 4) {
+        size_t n = frame_len((const unsigned char *)data + pos);
+        if (n > fb->max_frame) {
+            return -1;
+        }
+        if (len - pos - 4 < n) {
+            break;
+        }
+        fn(arg, data + pos + 4, n);
+        pos += 4 + n;
+    }
+    if (pos < len) {
+        cs_buf_append(&fb->partial, data + pos, len - pos);
+    }
+    return 0;
+}
+
 uint64_t cs_rv_parse(const char *rv)
 {
     if (!rv || !*rv || *rv < '0' || *rv > '9') {

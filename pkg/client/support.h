@@ -57,6 +57,22 @@ int cs_linebuf_feed(struct cs_linebuf *lb, char *data, size_t len, cs_line_fn fn
 /* Bytes held for an unfinished line. */
 size_t cs_linebuf_pending(const struct cs_linebuf *lb);
 
+/* ---- length-delimited frames (protobuf watch streams) ---- */
+/* Each frame is a 4-byte big-endian length followed by that many bytes. Frames complete inside
+ * a chunk are passed without copying; a frame split across chunks is gathered first. */
+struct cs_framebuf {
+    struct cs_buf partial;       /* bytes of an unfinished frame (its length prefix included) */
+    size_t max_frame;            /* longest frame accepted */
+};
+void cs_framebuf_init(struct cs_framebuf *fb, size_t max_frame);
+void cs_framebuf_free(struct cs_framebuf *fb);
+/* Feed a chunk; fn is called for each complete frame (without its length prefix; empty frames
+ * are passed too). Returns 0, or -1 when a frame's length exceeds max_frame (the buffer is then
+ * reset). */
+int cs_framebuf_feed(struct cs_framebuf *fb, const char *data, size_t len, cs_line_fn fn,
+                     void *arg);
+size_t cs_framebuf_pending(const struct cs_framebuf *fb);
+
 /* ---- resourceVersion ---- */
 /* Parse a resourceVersion as an unsigned decimal; 0 when absent/invalid (0 is never a real
  * RV). The server treats RVs as ordered uint64 internally; clients only compare them. */

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "api/pbjson.h"
 #include "pkg/client/client.h"
 #include "pkg/client/support.h"
 #include "pkg/informer/store.h"
@@ -53,6 +54,8 @@ struct cs_informer {
     int synced;                  /* atomic */
     int sync_on_404;             /* opts: a missing resource counts as an empty, synced list */
     int logged_404;
+    int json_only;               /* protobuf was refused or undecodable here: JSON from now on */
+    int logged_media;            /* the media type in use was logged */
     struct cs_informer_stats st; /* atomic fields */
 
     pthread_mutex_t mu;          /* stop handshake */
@@ -300,6 +303,42 @@ static void relist_after_410(struct cs_informer *inf)
     begin_list(inf);
 }
 
+/* ---- media types ---------------------------------------------------------------------------- */
+
+/* What to ask for: protobuf first when the client speaks it, JSON as the fallback the server
+ * uses for kinds without protobuf (custom resources). Watches negotiate the same way; the
+ * server answers with the stream form of the type it picks. */
+static const char *accept_of(const struct cs_informer *inf)
+{
+    if (!inf->json_only && cs_client_protobuf(inf->c)) {
+        return CS_PB_MEDIA ", application/json";
+    }
+    return "application/json";
+}
+
+static void log_media(struct cs_informer *inf, int pb)
+{
+    if (!inf->logged_media) {
+        inf->logged_media = 1;
+        if (CS_V(2)) {
+            CS_INFO_S("Informer media type", CS_KV("informer", inf->name),
+                      CS_KV("contentType", pb ? CS_PB_MEDIA : "application/json"),
+                      CS_KV("asked", accept_of(inf)));
+        }
+    }
+}
+
+static void json_only(struct cs_informer *inf, const char *why)
+{
+    STAT_INC(inf, errors);
+    if (!inf->json_only) {
+        CS_ERROR_S(why, "Cannot decode protobuf; reading this resource as JSON from now on",
+                   CS_KV("informer", inf->name), CS_KV("path", inf->path));
+    }
+    inf->json_only = 1;
+    inf->logged_media = 0;
+}
+
 static void page_process(struct cs_informer *inf, const struct cs_client_resp *r)
 {
     char msg[512];
@@ -323,14 +362,29 @@ static void page_process(struct cs_informer *inf, const struct cs_client_resp *r
         return;
     }
     if (r->status != 200) {
-        snprintf(msg, sizeof(msg), "list %s: %s%ld: %.300s", inf->path, r->err ? r->err : "HTTP ",
-                 r->status, r->body);
+        char body[320];
+        snprintf(msg, sizeof(msg), "list %s: %s%ld: %s", inf->path, r->err ? r->err : "HTTP ",
+                 r->status, cs_client_resp_text(r, body, sizeof(body)));
         report_error(inf, msg);
         backoff(inf);
         return;
     }
     json_error_t jerr;
-    json_t *doc = json_loadb(r->body, r->body_len, 0, &jerr);
+    json_t *doc;
+    int pb = cs_client_is_protobuf(r->content_type);
+    log_media(inf, pb);
+    if (pb) {
+        doc = cs_pb_decode_object(r->body, r->body_len, jerr.text, sizeof(jerr.text));
+        if (doc == NULL) {
+            /* Not a kind our schema knows, or a decoding defect: the same data is there as
+             * JSON; lose nothing, say why once. */
+            json_only(inf, jerr.text);
+            begin_list(inf);
+            return;
+        }
+    } else {
+        doc = json_loadb(r->body, r->body_len, 0, &jerr);
+    }
     json_t *items = json_object_get(doc, "items");
     json_t *md = json_object_get(doc, "metadata");
     const char *rv = json_string_value(json_object_get(md, "resourceVersion"));
@@ -397,6 +451,7 @@ static void submit_page(struct cs_informer *inf, const char *cont)
     struct cs_client_req req = {
         .method = "GET",
         .path = b.data,
+        .accept = accept_of(inf),
         .cb = on_page,
         .arg = op_new(inf),
         .retry = CS_CLIENT_RETRY_DEFAULT,
@@ -424,6 +479,8 @@ static void begin_list(struct cs_informer *inf)
 
 /* ---- watch ---------------------------------------------------------------------------------- */
 
+static void on_event(struct op *o, json_t *ev, const char *why);
+
 static void on_line(void *arg, const char *line, size_t len)
 {
     struct op *o = arg;
@@ -433,12 +490,44 @@ static void on_line(void *arg, const char *line, size_t len)
     }
     json_error_t jerr;
     json_t *ev = json_loadb(line, len, 0, &jerr);
+    on_event(o, ev, jerr.text);
+}
+
+static void on_frame(void *arg, const char *frame, size_t len)
+{
+    struct op *o = arg;
+    struct cs_informer *inf = o->inf;
+    if (inf->stopped || o->gen != inf->gen) {
+        return;
+    }
+    if (!inf->logged_media) {
+        log_media(inf, 1);
+    }
+    char err[256];
+    json_t *ev = cs_pb_decode_watch_event(frame, len, err, sizeof(err));
+    if (ev == NULL) {
+        /* Undecodable: relist as JSON when this watch ends (now), so nothing is lost. */
+        json_only(inf, err);
+        inf->watch_relist = 1;
+        if (inf->stream) {
+            cs_client_stream_close(inf->stream);
+            inf->stream = NULL;
+        }
+        return;
+    }
+    on_event(o, ev, NULL);
+}
+
+/* One watch event (owned; released here), from a JSON line or a protobuf frame. */
+static void on_event(struct op *o, json_t *ev, const char *why)
+{
+    struct cs_informer *inf = o->inf;
     const char *type = json_string_value(json_object_get(ev, "type"));
     json_t *obj = json_object_get(ev, "object");
     char msg[512];
     if (!type || !json_is_object(obj)) {
         snprintf(msg, sizeof(msg), "watch %s: bad event: %s", inf->path,
-                 ev ? "missing type or object" : jerr.text);
+                 ev ? "missing type or object" : why);
         report_error(inf, msg);
         json_decref(ev);
         return;
@@ -548,7 +637,8 @@ static void begin_watch(struct cs_informer *inf)
     inf->watch_relist = 0;
     inf->watch_start_ns = cs_mono_ns();
     struct op *o = op_new(inf);
-    inf->stream = cs_client_stream_open(inf->c, b.data, on_line, on_watch_done, o);
+    inf->stream = cs_client_stream_open_neg(inf->c, b.data, accept_of(inf), on_line, on_frame,
+                                            on_watch_done, o);
     if (!inf->stream) {
         op_done(o);
     } else {
