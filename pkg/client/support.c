@@ -189,8 +189,11 @@ int cs_framebuf_feed(struct cs_framebuf *fb, const char *data, size_t len, cs_li
     /* Finish a frame begun in an earlier chunk: first its 4-byte length, then its body. */
     while (fb->partial.len > 0 && pos < len) {
         struct cs_buf *b = &fb->partial;
-        size_t want = 4;
-        if (b->len >= 4) {
+        size_t want = b->len < 4 ? 4 : 4 + frame_len((const unsigned char *)b->data);
+        size_t take = want - b->len < len - pos ? want - b->len : len - pos;
+        cs_buf_append(b, data + pos, take);
+        pos += take;
+        if (b->len == 4) {
             size_t n = frame_len((const unsigned char *)b->data);
             if (n > fb->max_frame) {
                 cs_buf_reset(b);
@@ -198,14 +201,8 @@ int cs_framebuf_feed(struct cs_framebuf *fb, const char *data, size_t len, cs_li
             }
             want = 4 + n;
         }
-        size_t take = want - b->len < len - pos ? want - b->len : len - pos;
-        cs_buf_append(b, data + pos, take);
-        pos += take;
-        if (b->len == want && want > 4) {
+        if (b->len == want && b->len >= 4) {
             fn(arg, b->data + 4, want - 4);
-            cs_buf_reset(b);
-        } else if (b->len == 4 && frame_len((const unsigned char *)b->data) == 0) {
-            fn(arg, b->data + 4, 0);
             cs_buf_reset(b);
         }
     }

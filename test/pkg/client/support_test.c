@@ -1,4 +1,4 @@
-/* Specification of the client's pure pieces: line splitting, the token bucket, backoff,
+/* Specification of the client's pure pieces: line and frame splitting, the token bucket, backoff,
  * resourceVersion ordering. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -213,10 +213,101 @@ static void test_rv_ordering(void **state)
     assert_true(cs_rv_newer("18446744073709551615", "18446744073709551614"));
 }
 
+/* ---- length-delimited frames (protobuf watch) ---- */
+
+struct frames {
+    char data[8][64];
+    size_t len[8];
+    size_t n;
+};
+
+static void collect_frame(void *arg, const char *f, size_t len)
+{
+    struct frames *fr = arg;
+    assert_true(fr->n < 8 && len < 64);
+    memcpy(fr->data[fr->n], f, len);
+    fr->len[fr->n++] = len;
+}
+
+/* Three frames: "abc", "" and 40 bytes of 'x', each behind its 4-byte big-endian length. */
+static size_t three_frames(char *out)
+{
+    size_t n = 0;
+    const char *bodies[3] = { "abc", "", "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx" };
+    for (int i = 0; i < 3; i++) {
+        size_t l = strlen(bodies[i]);
+        out[n++] = 0, out[n++] = 0, out[n++] = 0, out[n++] = (char)l;
+        memcpy(out + n, bodies[i], l);
+        n += l;
+    }
+    return n;
+}
+
+static void check_three(const struct frames *fr)
+{
+    assert_int_equal(fr->n, 3);
+    assert_int_equal(fr->len[0], 3);
+    assert_memory_equal(fr->data[0], "abc", 3);
+    assert_int_equal(fr->len[1], 0);
+    assert_int_equal(fr->len[2], 40);
+    assert_int_equal(fr->data[2][39], 'x');
+}
+
+static void test_frames_whole_split_anywhere_and_byte_by_byte(void **state)
+{
+    (void)state;
+    char buf[128];
+    size_t n = three_frames(buf);
+    /* Every split point of the stream into two chunks gives the same frames. */
+    for (size_t cut = 0; cut <= n; cut++) {
+        struct cs_framebuf fb;
+        cs_framebuf_init(&fb, 0);
+        struct frames fr = { .n = 0 };
+        assert_int_equal(cs_framebuf_feed(&fb, buf, cut, collect_frame, &fr), 0);
+        assert_int_equal(cs_framebuf_feed(&fb, buf + cut, n - cut, collect_frame, &fr), 0);
+        check_three(&fr);
+        assert_int_equal(cs_framebuf_pending(&fb), 0);
+        cs_framebuf_free(&fb);
+    }
+    struct cs_framebuf fb;
+    cs_framebuf_init(&fb, 0);
+    struct frames fr = { .n = 0 };
+    for (size_t i = 0; i < n; i++) {
+        assert_int_equal(cs_framebuf_feed(&fb, buf + i, 1, collect_frame, &fr), 0);
+    }
+    check_three(&fr);
+    cs_framebuf_free(&fb);
+}
+
+static void test_frames_unfinished_held_and_oversized_refused(void **state)
+{
+    (void)state;
+    struct cs_framebuf fb;
+    cs_framebuf_init(&fb, 16);
+    struct frames fr = { .n = 0 };
+    const char partial[] = { 0, 0, 0, 5, 'a', 'b' };
+    assert_int_equal(cs_framebuf_feed(&fb, partial, sizeof(partial), collect_frame, &fr), 0);
+    assert_int_equal(fr.n, 0);
+    assert_int_equal(cs_framebuf_pending(&fb), 6);
+    const char rest[] = { 'c', 'd', 'e', 0, 0, 1 };
+    assert_int_equal(cs_framebuf_feed(&fb, rest, sizeof(rest), collect_frame, &fr), 0);
+    assert_int_equal(fr.n, 1);
+    assert_memory_equal(fr.data[0], "abcde", 5);
+    /* The next length (0x00000100 = 256) is larger than the limit of 16: refused. */
+    const char big[] = { 0 };
+    assert_int_equal(cs_framebuf_feed(&fb, big, 1, collect_frame, &fr), -1);
+    assert_int_equal(cs_framebuf_pending(&fb), 0);
+    const char big2[] = { 0x7f, 0, 0, 0 };
+    assert_int_equal(cs_framebuf_feed(&fb, big2, 4, collect_frame, &fr), -1);
+    cs_framebuf_free(&fb);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_lines_split_across_chunks),
+        cmocka_unit_test(test_frames_whole_split_anywhere_and_byte_by_byte),
+        cmocka_unit_test(test_frames_unfinished_held_and_oversized_refused),
         cmocka_unit_test(test_lines_byte_by_byte_and_chunk_bytes_restored),
         cmocka_unit_test(test_lines_very_long_and_over_limit),
         cmocka_unit_test(test_limiter_burst_then_qps),
