@@ -1278,6 +1278,7 @@ static void do_cb(void *arg, const struct cs_client_resp *r)
     o->err = r->err ? cs_strdup(r->err) : NULL;
     o->retry_after_s = r->retry_after_s;
     o->attempts = r->attempts;
+    o->content_type = cs_strdup(r->content_type ? r->content_type : "");
     pthread_mutex_lock(&w->mu);
     w->done = 1;
     pthread_cond_signal(&w->cv);
@@ -1320,6 +1321,7 @@ void cs_client_resp_free(struct cs_client_resp *r)
     }
     cs_free((char *)r->body);
     cs_free((char *)r->err);
+    cs_free((char *)r->content_type);
     memset(r, 0, sizeof(*r));
 }
 

@@ -4,20 +4,35 @@
  * client: the election loop is the retry policy, and a retried PUT would defeat the renew
  * deadline.
  */
+#include <stdlib.h>
 #include <string.h>
 
+#include "api/pbjson.h"
 #include "pkg/client/client.h"
+#include "pkg/util/buf.h"
 #include "pkg/leaderelection/leaderelection.h"
 
 int cs_le_client_request(void *arg, const char *method, const char *path, const char *body,
                          long timeout_ms, long *status, struct cs_buf *resp)
 {
     struct cs_client *c = arg;
+    /* Leases are a built-in kind: over protobuf when the client speaks it; the elector reads
+     * and writes JSON either way. */
+    struct cs_buf wire;
+    cs_buf_init(&wire);
+    const char *ctype = NULL, *accept = cs_client_protobuf(c) ? CS_PB_MEDIA ", application/json"
+                                                              : NULL;
+    if (body) {
+        cs_buf_puts(&wire, body);
+        cs_client_wire_body(c, &wire, &ctype, &accept);
+    }
     struct cs_client_req req = {
         .method = method,
         .path = path,
-        .body = body,
-        .body_len = body ? strlen(body) : 0,
+        .body = body ? wire.data : NULL,
+        .body_len = body ? wire.len : 0,
+        .content_type = ctype,
+        .accept = accept,
         .retry = CS_CLIENT_RETRY_NONE,
         .timeout_ms = timeout_ms > 0 ? timeout_ms : 1,
     };
@@ -25,10 +40,21 @@ int cs_le_client_request(void *arg, const char *method, const char *path, const 
     memset(&out, 0, sizeof out);
     *status = 0;
     if (cs_client_do(c, &req, &out) != 0) {
+        cs_buf_free(&wire);
         return -1;
     }
+    cs_buf_free(&wire);
     int rc = -1;
-    if (out.err == NULL) {
+    if (out.err == NULL && cs_client_is_protobuf(out.content_type)) {
+        char err[256];
+        json_t *obj = cs_pb_decode_object(out.body, out.body_len, err, sizeof(err));
+        char *text = obj ? json_dumps(obj, JSON_COMPACT) : NULL;
+        *status = out.status;
+        cs_buf_puts(resp, text ? text : "{}");
+        free(text);
+        json_decref(obj);
+        rc = 0;
+    } else if (out.err == NULL) {
         *status = out.status;
         cs_buf_append(resp, out.body ? out.body : "", out.body ? out.body_len : 0);
         rc = 0;

@@ -120,8 +120,10 @@ PYGEN
 }
 
 # start_cosched [flags...]: starts cosched against apisim (log: $WORK/cosched.log, appended).
+# COSCHED_FLAGS adds flags to every start (e.g. --kube-api-content-type application/json).
 start_cosched() {
-  "$COSCHED_BIN" --kubeconfig "$KCFG" --leader-elect=false --secure-port 0 -v=3 "$@" \
+  # shellcheck disable=SC2086
+  "$COSCHED_BIN" --kubeconfig "$KCFG" --leader-elect=false --secure-port 0 -v=3 ${COSCHED_FLAGS:-} "$@" \
     >>"$WORK/cosched.log" 2>&1 &
   COSCHED_PID=$!
 }
