@@ -54,6 +54,9 @@ struct cs_informer {
     int synced;                  /* atomic */
     int sync_on_404;             /* opts: a missing resource counts as an empty, synced list */
     int logged_404;
+    int watch_list;              /* opts: try a streaming list (sendInitialEvents) first */
+    int wl_refused;              /* the server refused it: paginated lists from now on */
+    int wl_initial;              /* the current watch is a streaming list before its end mark */
     int json_only;               /* protobuf was refused or undecodable here: JSON from now on */
     int logged_media;            /* the media type in use was logged */
     struct cs_informer_stats st; /* atomic fields */
@@ -147,6 +150,7 @@ struct cs_informer *cs_informer_new(struct cs_client *c, const struct cs_informe
     inf->bo_max = o->backoff_max_ms > 0 ? o->backoff_max_ms : 30000;
     inf->h = o->handlers;
     inf->sync_on_404 = o->sync_on_404;
+    inf->watch_list = !o->no_watch_list;
     cs_inf_store_init(&inf->store, o->keep_objects);
     inf->sink.add = sink_add;
     inf->sink.update = sink_update;
@@ -268,7 +272,9 @@ static void mark_synced(struct cs_informer *inf)
     }
 }
 
-static void finish_list(struct cs_informer *inf)
+/* The end of a list (the last page, or a streaming list's end mark): forget what it did not
+ * contain, resume watching from its resourceVersion. */
+static void list_done(struct cs_informer *inf)
 {
     size_t gone = cs_inf_store_list_end(&inf->store, &inf->sink);
     /* The list's RV is where the watch resumes (the list is the newer truth). */
@@ -285,6 +291,11 @@ static void finish_list(struct cs_informer *inf)
     }
     inf->logged_404 = 0;
     mark_synced(inf);
+}
+
+static void finish_list(struct cs_informer *inf)
+{
+    list_done(inf);
     if (!inf->stopped) {
         begin_watch(inf);
     }
@@ -465,6 +476,12 @@ static void submit_page(struct cs_informer *inf, const char *cont)
     cs_buf_free(&b);
 }
 
+static void open_watch(struct cs_informer *inf, int initial);
+
+/* A (re)list: as a streaming list (one watch that starts with the current state, then an
+ * annotated bookmark, then goes on as the watch: what kube-scheduler 1.37's reflectors do,
+ * cheaper for the server than pages of a large collection), or as pages when the server
+ * refuses that. */
 static void begin_list(struct cs_informer *inf)
 {
     if (inf->stopped) {
@@ -474,7 +491,11 @@ static void begin_list(struct cs_informer *inf)
     inf->list_rv = NULL;
     inf->need_relist = 0;
     cs_inf_store_list_begin(&inf->store);
-    submit_page(inf, NULL);
+    if (inf->watch_list && !inf->wl_refused) {
+        open_watch(inf, 1);
+    } else {
+        submit_page(inf, NULL);
+    }
 }
 
 /* ---- watch ---------------------------------------------------------------------------------- */
@@ -535,7 +556,25 @@ static void on_event(struct op *o, json_t *ev, const char *why)
     const char *rv = json_string_value(json_object_get(json_object_get(obj, "metadata"),
                                                        "resourceVersion"));
     inf->watch_events++;
-    if (!strcmp(type, "ADDED") || !strcmp(type, "MODIFIED") || !strcmp(type, "DELETED")) {
+    if (inf->wl_initial && !strcmp(type, "ADDED")) {
+        /* The current state, as a list's items. */
+        if (cs_inf_store_list_item(&inf->store, obj, &inf->sink) == CS_INF_INVALID) {
+            snprintf(msg, sizeof(msg), "watch-list %s: an object has no metadata.name", inf->path);
+            report_error(inf, msg);
+        }
+        inf->watch_progress = 1;
+    } else if (inf->wl_initial && !strcmp(type, "BOOKMARK") &&
+               json_is_string(json_object_get(
+                   json_object_get(json_object_get(obj, "metadata"), "annotations"),
+                   "k8s.io/initial-events-end"))) {
+        inf->wl_initial = 0;
+        inf->list_rv = cs_strdup(rv ? rv : "");
+        STAT_INC(inf, list_pages);
+        list_done(inf);
+        inf->backoff_attempt = 0;
+        inf->watch_progress = 1;
+        inf->consec_410 = 0;
+    } else if (!strcmp(type, "ADDED") || !strcmp(type, "MODIFIED") || !strcmp(type, "DELETED")) {
         int a = cs_inf_store_apply(&inf->store, type[0] == 'D', obj, &inf->sink);
         if (a == CS_INF_INVALID) {
             snprintf(msg, sizeof(msg), "watch %s: %s event object has no metadata.name",
@@ -591,6 +630,32 @@ static void on_watch_done(void *arg, long status, const char *err)
         return;
     }
     char msg[512];
+    if (inf->wl_initial) {
+        /* The streaming list ended before its end mark. Refused (the server does not offer
+         * it, or not with these parameters): paginated lists from now on, as client-go falls
+         * back; otherwise start the list again after a backoff. */
+        inf->wl_initial = 0;
+        if (status >= 400 && status < 500 && status != 410 && status != 429) {
+            inf->wl_refused = 1;
+            if (CS_V(2)) {
+                CS_INFO_S("Streaming list refused; using paginated lists",
+                          CS_KV("informer", inf->name), CS_KVI("status", status));
+            }
+            begin_list(inf);
+            return;
+        }
+        if (status == 410 || inf->watch_relist || (!err && status == 200)) {
+            inf->watch_relist = 0;
+            relist_after_410(inf);
+            return;
+        }
+        snprintf(msg, sizeof(msg), "watch-list %s: %ld %.400s", inf->path, status,
+                 err ? err : "unexpected end");
+        report_error(inf, msg);
+        inf->need_relist = 1;
+        backoff(inf);
+        return;
+    }
     if (status == 410 || inf->watch_relist) {
         inf->watch_relist = 0;
         relist_after_410(inf);
@@ -619,6 +684,11 @@ static void on_watch_done(void *arg, long status, const char *err)
 
 static void begin_watch(struct cs_informer *inf)
 {
+    open_watch(inf, 0);
+}
+
+static void open_watch(struct cs_informer *inf, int initial)
+{
     if (inf->stopped) {
         return;
     }
@@ -627,11 +697,15 @@ static void begin_watch(struct cs_informer *inf)
     struct cs_buf b;
     cs_buf_init(&b);
     cs_buf_printf(&b, "%s?watch=true&allowWatchBookmarks=true&timeoutSeconds=%d", inf->path, tmo);
-    if (inf->last_rv && *inf->last_rv) {
+    if (initial) {
+        /* The state as of now (a consistent read), then the changes after it. */
+        cs_buf_puts(&b, "&sendInitialEvents=true&resourceVersionMatch=NotOlderThan");
+    } else if (inf->last_rv && *inf->last_rv) {
         cs_buf_puts(&b, "&resourceVersion=");
         cs_buf_url_escape(&b, inf->last_rv);
     }
     append_selectors(inf, &b);
+    inf->wl_initial = initial;
     inf->watch_events = 0;
     inf->watch_progress = 0;
     inf->watch_relist = 0;

@@ -4,7 +4,10 @@
  * Informer: keeps one resource collection in step with the API server, like client-go's
  * reflector + store, and tells handlers what changed.
  *
- *   LIST (paginated, limit/continue; an expired continue token restarts the list) ->
+ *   LIST as a streaming list (watch=true&sendInitialEvents=true: the current state as ADDED
+ *   events, then a BOOKMARK annotated k8s.io/initial-events-end that completes the list, and
+ *   the same stream goes on as the watch); a server that refuses it (4xx) gets paginated lists
+ *   from then on (limit/continue; an expired continue token restarts the list) ->
  *   WATCH from the list's resourceVersion with allowWatchBookmarks=true and a randomised
  *   timeoutSeconds (300..600 by default) -> BOOKMARK advances the RV -> watch end: re-watch
  *   from the last RV -> 410 Gone (HTTP or ERROR event): relist and diff against what the
@@ -51,6 +54,7 @@ struct cs_informer_opts {
     int backoff_max_ms;          /* 0 = 30000 */
     int keep_objects;            /* keep a json ref per object (see Memory above) */
     int sync_on_404;             /* a 404 on list counts as synced (optional CRDs); retried */
+    int no_watch_list;           /* list with pages only, never as a streaming list */
     const char *name;            /* for logs, e.g. "pods"; default = path */
     struct cs_informer_handlers handlers;
 };

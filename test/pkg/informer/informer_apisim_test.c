@@ -349,6 +349,8 @@ static struct cs_informer *start_informer(struct cs_client *c, struct mirror *m)
     struct cs_informer_opts o = {
         .path = "/api/v1/pods",
         .page_size = 7,
+        .no_watch_list = 1,  /* pages of 7 and resumes that expire: the paginated path (the
+                              * streaming list is specified in informer_fake_test) */
         .backoff_initial_ms = 50,
         .backoff_max_ms = 400,
         .handlers = { m_add, m_update, m_delete, m_synced, NULL, m },

@@ -1,6 +1,7 @@
 /* Specification of the informer's reflector behaviour against a scripted server: paginated
  * list with an expired continue token, watch from the list RV, bookmarks, duplicate events,
- * ERROR 410 -> relist with diff, HTTP 500 -> backoff and recovery. */
+ * ERROR 410 -> relist with diff, HTTP 500 -> backoff and recovery; streaming lists
+ * (sendInitialEvents) and the fallback to pages. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -32,6 +33,29 @@ struct fake {
                            "{\"namespace\":\"ns\",\"name\":\"" name "\",\"resourceVersion\":\"" rv \
                            "\"}}}\n"
 
+/* A server with streaming lists for /api/v1/wlpods, and without them for /api/v1/oldpods
+ * (refused with 422 as a server without the feature does; served by pages instead). */
+static int wl_handler(int fd, const char *target, int n)
+{
+    int initial = strstr(target, "sendInitialEvents=true") != NULL;
+    if (initial && n == 1) {
+        tsrv_stream_begin(fd);
+        tsrv_chunk(fd, EV("ADDED", "x", "3") EV("ADDED", "y", "4"));
+        tsrv_chunk(fd, "{\"type\":\"BOOKMARK\",\"object\":{\"kind\":\"Pod\",\"metadata\":"
+                       "{\"resourceVersion\":\"20\",\"annotations\":"
+                       "{\"k8s.io/initial-events-end\":\"true\"}}}}\n");
+        tsrv_chunk(fd, EV("MODIFIED", "x", "21"));
+        tsrv_stream_end(fd);
+        return 1;
+    }
+    tsrv_stream_begin(fd);
+    if (!initial) {
+        tsrv_chunk(fd, EV("DELETED", "y", "22"));
+    }
+    tsrv_wait_close(fd);
+    return 1;
+}
+
 static int handler(int fd, const char *method, const char *target, const char *body, void *arg)
 {
     (void)method;
@@ -51,6 +75,9 @@ static int handler(int fd, const char *method, const char *target, const char *b
     int cont_n = cont ? ++f->cont_calls : 0;
     pthread_mutex_unlock(&f->mu);
 
+    if (!strncmp(target, "/api/v1/wlpods?", 15)) {
+        return wl_handler(fd, target, n);
+    }
     if (!strncmp(target, "/api/v1/broken?", 15)) {
         tsrv_reply(fd, 500, "{\"kind\":\"Status\",\"code\":500}");
         return 0;
@@ -64,6 +91,20 @@ static int handler(int fd, const char *method, const char *target, const char *b
         usleep(300 * 1000);
         tsrv_reply(fd, 200, "{\"kind\":\"PodList\",\"metadata\":{\"resourceVersion\":\"5\"},"
                             "\"items\":[" POD("a", "1") "," POD("b", "2") "," POD("c", "3") "]}");
+        return 0;
+    }
+    if (!strncmp(target, "/api/v1/oldpods?", 16)) {
+        if (strstr(target, "sendInitialEvents=true")) {
+            tsrv_reply(fd, 422, "{\"kind\":\"Status\",\"code\":422,\"reason\":\"Invalid\"}");
+        } else if (is_watch) {
+            tsrv_stream_begin(fd);
+            tsrv_chunk(fd, EV("MODIFIED", "o", "8"));
+            tsrv_wait_close(fd);
+            return 1;
+        } else {
+            tsrv_reply(fd, 200, "{\"kind\":\"PodList\",\"metadata\":{\"resourceVersion\":\"7\"},"
+                                "\"items\":[" POD("o", "6") "]}");
+        }
         return 0;
     }
     if (!strncmp(target, "/api/v1/pods?", 13) && !is_watch) {
@@ -212,6 +253,7 @@ static void test_reflector_script(void **state)
     struct cs_informer_opts o = {
         .path = "/api/v1/pods",
         .field_selector = "status.phase!=Succeeded,status.phase!=Failed",
+        .no_watch_list = 1,          /* this script serves pages */
         .page_size = 2,
         .watch_timeout_min_s = 5,
         .watch_timeout_max_s = 7,
@@ -294,7 +336,7 @@ static void test_free_while_listing_and_from_a_handler(void **state)
 
     /* freed from the main thread while its LIST is in flight: no handler runs afterwards */
     struct selfkill k0 = { .inf = NULL, .adds = 0 };
-    struct cs_informer_opts o = { .path = "/api/v1/slowpods",
+    struct cs_informer_opts o = { .path = "/api/v1/slowpods", .no_watch_list = 1,
                                   .handlers = { .on_add = kill_on_add, .arg = &k0 } };
     k0.adds = 1; /* kill_on_add must not free: this informer is freed by the test */
     struct cs_informer *inf = cs_informer_new(c, &o, err, sizeof(err));
@@ -311,6 +353,69 @@ static void test_free_while_listing_and_from_a_handler(void **state)
     assert_int_equal(cs_informer_start(k.inf), 0);
     usleep(600 * 1000);
     assert_int_equal(__atomic_load_n(&k.adds, __ATOMIC_SEQ_CST), 1);
+    cs_client_free(c);
+    tsrv_stop(&srv);
+}
+
+static struct cs_informer *start_logged(struct cs_client *c, const char *path, struct log *l)
+{
+    memset(l, 0, sizeof(*l));
+    pthread_mutex_init(&l->mu, NULL);
+    pthread_cond_init(&l->cv, NULL);
+    struct cs_informer_opts o = {
+        .path = path,
+        .handlers = { .on_add = h_add, .on_update = h_update, .on_delete = h_delete,
+                      .on_synced = h_synced, .on_error = h_error, .arg = l },
+    };
+    char err[256];
+    struct cs_informer *inf = cs_informer_new(c, &o, err, sizeof(err));
+    assert_non_null(inf);
+    assert_int_equal(cs_informer_start(inf), 0);
+    return inf;
+}
+
+/* A streaming list: the initial ADDED events are the list, the annotated bookmark completes it
+ * (synced, resourceVersion 20), the same stream goes on as the watch; when it ends the watch
+ * resumes from the last resourceVersion without listing again. A server that refuses it gets
+ * paginated lists. */
+static void test_streaming_list_then_watch_and_fallback_to_pages(void **state)
+{
+    (void)state;
+    struct fake f;
+    memset(&f, 0, sizeof(f));
+    pthread_mutex_init(&f.mu, NULL);
+    struct tsrv srv;
+    assert_int_equal(tsrv_start(&srv, handler, &f), 0);
+    struct cs_client_config cfg;
+    cs_client_config_init(&cfg);
+    char url[64], err[256];
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d", srv.port);
+    cfg.server = cs_strdup(url);
+    struct cs_client *c = cs_client_new(&cfg, err, sizeof(err));
+    cs_client_config_free(&cfg);
+    assert_int_equal(cs_client_start(c), 0);
+
+    struct log l;
+    struct cs_informer *inf = start_logged(c, "/api/v1/wlpods", &l);
+    assert_true(wait_for(&l, "D:y@22", 10));
+    assert_string_equal(l.text, "A:x@3 A:y@4 S U:x@21 D:y@22 ");
+    struct cs_informer_stats st;
+    cs_informer_stats(inf, &st);
+    assert_int_equal(st.lists, 1);
+    assert_int_equal(st.relists_410, 0);
+    assert_non_null(strstr(f.watch_target[0], "sendInitialEvents=true"));
+    assert_non_null(strstr(f.watch_target[0], "resourceVersionMatch=NotOlderThan"));
+    assert_non_null(strstr(f.watch_target[0], "allowWatchBookmarks=true"));
+    assert_null(strstr(f.watch_target[1], "sendInitialEvents"));
+    assert_non_null(strstr(f.watch_target[1], "resourceVersion=21"));
+    cs_informer_free(inf);
+
+    struct log l2;
+    inf = start_logged(c, "/api/v1/oldpods", &l2);
+    assert_true(wait_for(&l2, "U:o@8", 10));
+    assert_string_equal(l2.text, "A:o@6 S U:o@8 ");
+    assert_int_equal(l2.errors, 0);
+    cs_informer_free(inf);
     cs_client_free(c);
     tsrv_stop(&srv);
 }
@@ -381,6 +486,7 @@ int main(void)
     curl_global_init(CURL_GLOBAL_ALL);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_reflector_script),
+        cmocka_unit_test(test_streaming_list_then_watch_and_fallback_to_pages),
         cmocka_unit_test(test_free_while_listing_and_from_a_handler),
         cmocka_unit_test(test_free_after_client_stop_while_backing_off),
         cmocka_unit_test(test_stop_free_with_client_not_started),
