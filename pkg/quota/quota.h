@@ -171,4 +171,18 @@ int cs_quota_reclaim(const struct cs_quota_model *m, const struct cs_pod *pod,
 void cs_quota_format(const struct cs_quota_tree *t, uint32_t dim, int64_t v, char *out,
                      size_t n);
 
+/* ---- the job queue's view (pkg/quota/jobs.c) ---------------------------------------------- */
+#define CS_QUOTA_MAX_JOBS "kube-queue/max-jobs"
+/* The "kube-queue/max-jobs" counts of each node's max and min in an ElasticQuotaTree document,
+ * by node index of t (parsed from the same document): arrays of t->n entries,
+ * CS_QUOTA_UNLIMITED where absent. -1 with err when a count is not a valid quantity. */
+int cs_quota_tree_jobs(const json_t *obj, const struct cs_quota_tree *t, int64_t *max_jobs,
+                       int64_t *min_jobs, char *err, size_t errlen);
+/* The first node, from leaf up to the root, where used[node] + req would exceed its max (or its
+ * min with against_min; a resource a node declares in neither is not limited there by min),
+ * with *dim the resource; -1 when the request fits everywhere. used: t->n rows. */
+int32_t cs_quota_path_exceeds(const struct cs_quota_tree *t, int32_t leaf,
+                              const int64_t (*used)[CS_QUOTA_MAX_DIMS], const int64_t *req,
+                              bool against_min, uint32_t *dim);
+
 #endif
