@@ -35,7 +35,7 @@ obj = $(patsubst %.c,$(1)/obj/%.o,$(2))
 
 .SECONDARY:
 .PHONY: all test test-run unit-tests lint bench bench-apisim demo demo-run clean asan k8s-peers bench-k8s
-all: $(BUILD)/cosched $(BUILD)/apisim $(BUILD)/bindbench $(BUILD)/schedbench
+all: $(BUILD)/cosched $(BUILD)/cosched-queue $(BUILD)/apisim $(BUILD)/bindbench $(BUILD)/schedbench
 
 # --- optimised build ---------------------------------------------------------------------------
 $(BUILD)/obj/%.o: %.c
@@ -50,6 +50,8 @@ $(BUILD)/libapisim.a: $(call obj,$(BUILD),$(APISIM_SRCS))
 	@mkdir -p $(dir $@); rm -f $@; ar rcs $@ $^
 
 $(BUILD)/cosched: $(BUILD)/obj/cmd/cosched/main.o $(BUILD)/libsched.a $(BUILD)/libcommon.a
+	$(CC) $(BASE_CFLAGS) $(OPT_CFLAGS) -o $@ $^ $(LDLIBS) $(FAST_MALLOC)
+$(BUILD)/cosched-queue: $(BUILD)/obj/cmd/cosched-queue/main.o $(BUILD)/libsched.a $(BUILD)/libcommon.a
 	$(CC) $(BASE_CFLAGS) $(OPT_CFLAGS) -o $@ $^ $(LDLIBS) $(FAST_MALLOC)
 $(BUILD)/apisim: $(BUILD)/obj/cmd/apisim/main.o $(BUILD)/libapisim.a $(BUILD)/libcommon.a
 	$(CC) $(BASE_CFLAGS) $(OPT_CFLAGS) -o $@ $^ $(LDLIBS) $(FAST_MALLOC)
@@ -72,6 +74,8 @@ $(ASAN)/libapisim.a: $(call obj,$(ASAN),$(APISIM_SRCS))
 
 $(ASAN)/cosched: $(ASAN)/obj/cmd/cosched/main.o $(ASAN)/libsched.a $(ASAN)/libcommon.a
 	$(CC) $(BASE_CFLAGS) $(SAN_CFLAGS) -o $@ $^ $(LDLIBS)
+$(ASAN)/cosched-queue: $(ASAN)/obj/cmd/cosched-queue/main.o $(ASAN)/libsched.a $(ASAN)/libcommon.a
+	$(CC) $(BASE_CFLAGS) $(SAN_CFLAGS) -o $@ $^ $(LDLIBS)
 $(ASAN)/apisim: $(ASAN)/obj/cmd/apisim/main.o $(ASAN)/libapisim.a $(ASAN)/libcommon.a
 	$(CC) $(BASE_CFLAGS) $(SAN_CFLAGS) -o $@ $^ $(LDLIBS)
 
@@ -93,7 +97,7 @@ $(ASAN)/cosched-test: $(ASAN)/obj/cmd/cosched/main.o $(call obj,$(ASAN),$(TESTPL
                       $(ASAN)/libsched.a $(ASAN)/libcommon.a
 	$(CC) $(BASE_CFLAGS) $(SAN_CFLAGS) -o $@ $^ $(LDLIBS)
 
-asan: $(ASAN)/cosched $(ASAN)/cosched-test $(ASAN)/apisim $(TEST_BINS)
+asan: $(ASAN)/cosched $(ASAN)/cosched-queue $(ASAN)/cosched-test $(ASAN)/apisim $(TEST_BINS)
 
 unit-tests: $(TEST_BINS)
 

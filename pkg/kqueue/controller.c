@@ -1,0 +1,1380 @@
+/*
+ * The job queue controller: informers feed the model, the release pass decides, writes carry
+ * the decisions out. See controller.h. Everything here runs on the client's I/O thread.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/decode.h"
+#include "api/priority.h"
+#include "api/quantity.h"
+#include "pkg/binder/recorder.h"
+#include "pkg/client/client.h"
+#include "pkg/informer/informer.h"
+#include "pkg/kqueue/controller.h"
+#include "pkg/util/alloc.h"
+#include "pkg/util/buf.h"
+#include "pkg/util/intern.h"
+#include "pkg/util/log.h"
+#include "pkg/util/timeutil.h"
+
+#define QU_API "/apis/scheduling.x-k8s.io/v1alpha1"
+#define TREE_PATH "/apis/scheduling.sigs.k8s.io/v1beta1/elasticquotatrees"
+#define MERGE_PATCH "application/merge-patch+json"
+#define LABEL_QUOTA_ACK "quota.scheduling.alibabacloud.com/name"
+#define LABEL_QUOTA_KOORD "quota.scheduling.koordinator.sh/name"
+#define LABEL_PREEMPT_ACK "quota.scheduling.alibabacloud.com/preemptible"
+#define LABEL_PREEMPT_KOORD "quota.scheduling.koordinator.sh/preemptible"
+#define ANN_QUEUE "kube-queue/queue-name"
+#define LABEL_QUEUE_OURS "create-by-kubequeue"
+#define ANN_QUOTA_FULLNAME "kube-queue/quota-fullname"
+#define CONTROLLER "kube-queue"
+#define MAX_INFORMERS 16
+
+struct job {
+    char *key;                   /* "<ext>/<ns>/<name>" */
+    const struct cs_kq_kind *kind;
+    char *ns, *name, *uid;
+    json_t *obj;
+    char *unit_key;              /* "<ns>/<name>-<ext>" */
+    bool creating;               /* QueueUnit create in flight */
+    char *bad_rv;                /* spec version whose templates were reported unreadable */
+    char *release_rv;            /* version the release patch was sent for */
+};
+
+struct uinfo {
+    char *key;
+    char *job_key;               /* from spec.consumerRef, NULL when it names no known kind */
+    char *uid;
+    bool confirmed;              /* the server holds phase Dequeued or later */
+    bool writing, again;         /* a status write in flight / another wanted after it */
+    bool reported_queue;         /* the missing-queue Event was sent */
+    enum cs_kq_phase written;
+};
+
+struct podcount {
+    char *uid;
+    int pending, running, succeeded, failed;
+};
+
+struct podstate {
+    char *key;
+    char *owner;                 /* controller owner's uid */
+    int phase;                   /* enum cs_pod_phase */
+};
+
+struct qobj {
+    char *name;
+    bool ours;
+    bool writing, again;
+};
+
+struct inf_arg {
+    struct cs_kq_controller *c;
+    const struct cs_kq_kind *kind;   /* job informers */
+};
+
+struct cs_kq_controller {
+    struct cs_kq_controller_opts o;
+    char *queue_ns;
+    char *identity;
+    struct cs_client *client;
+    struct cs_recorder rec;
+    struct cs_api_ctx api;
+    struct cs_kq_model model;
+    struct cs_map jobs;          /* key -> struct job * */
+    struct cs_map units;         /* unit key -> struct uinfo * */
+    struct cs_map pods;          /* pod key -> struct podstate * */
+    struct cs_map counts;        /* owner uid -> struct podcount * */
+    struct cs_map qobjs;         /* Queue name -> struct qobj * */
+    json_t *tree_obj;            /* the tree in force (its document) */
+    struct cs_informer *inf[MAX_INFORMERS];
+    struct inf_arg args[MAX_INFORMERS];
+    bool synced[MAX_INFORMERS];
+    int n_inf;
+    bool all_synced;
+    bool pass_posted;
+    uint64_t retry_timer;
+};
+
+static const char *sget(const json_t *o, const char *k)
+{
+    return json_string_value(json_object_get(o, k));
+}
+
+static const char *md_get(const json_t *obj, const char *k)
+{
+    return sget(json_object_get(obj, "metadata"), k);
+}
+
+static const char *label_of(const json_t *obj, const char *k)
+{
+    return sget(json_object_get(json_object_get(obj, "metadata"), "labels"), k);
+}
+
+static const char *annotation_of(const json_t *obj, const char *k)
+{
+    return sget(json_object_get(json_object_get(obj, "metadata"), "annotations"), k);
+}
+
+static bool ok_status(long s)
+{
+    return s >= 200 && s < 300;
+}
+
+static void kick(struct cs_kq_controller *c);
+static void reconcile_job(struct cs_kq_controller *c, struct job *j);
+
+/* ---- writes ------------------------------------------------------------------------------ */
+
+struct wctx {
+    struct cs_kq_controller *c;
+    char *key;
+    enum cs_kq_phase phase;
+};
+
+static struct wctx *wctx_new(struct cs_kq_controller *c, const char *key)
+{
+    struct wctx *w = cs_calloc(1, sizeof(*w));
+    w->c = c;
+    w->key = cs_strdup(key);
+    return w;
+}
+
+static void wctx_free(struct wctx *w)
+{
+    cs_free(w->key);
+    cs_free(w);
+}
+
+static void submit(struct cs_kq_controller *c, const char *method, const char *path,
+                   const char *ctype, const struct cs_buf *body, cs_client_cb cb, void *arg)
+{
+    struct cs_client_req r = {
+        .method = method,
+        .path = path,
+        .body = body ? body->data : NULL,
+        .body_len = body ? body->len : 0,
+        .content_type = ctype,
+        .cb = cb,
+        .arg = arg,
+        .retry = CS_CLIENT_RETRY_DEFAULT,
+    };
+    if (cs_client_submit(c->client, &r) != 0 && cb) {
+        struct cs_client_resp resp = { .status = 0, .body = "", .err = "client stopped" };
+        cb(arg, &resp);
+    }
+}
+
+static void retry_later_fn(void *arg)
+{
+    struct cs_kq_controller *c = arg;
+    c->retry_timer = 0;
+    const char *k;
+    void *v;
+    for (size_t it = 0; cs_map_next(&c->jobs, &it, &k, &v);) {
+        reconcile_job(c, v);
+    }
+    kick(c);
+}
+
+static void retry_later(struct cs_kq_controller *c)
+{
+    if (c->retry_timer == 0 && cs_client_running(c->client)) {
+        c->retry_timer = cs_client_timer_add(c->client, 1000, retry_later_fn, c);
+    }
+}
+
+static void write_unit_status(struct cs_kq_controller *c, struct cs_kq_unit *u);
+
+static void on_unit_status(void *arg, const struct cs_client_resp *resp)
+{
+    struct wctx *w = arg;
+    struct cs_kq_controller *c = w->c;
+    struct uinfo *ui = cs_map_get(&c->units, w->key);
+    struct cs_kq_unit *u = cs_kq_unit_get(&c->model, w->key);
+    if (ui) {
+        ui->writing = false;
+        if (ok_status(resp->status)) {
+            ui->written = w->phase;
+            if (w->phase != CS_KQ_ENQUEUED) {
+                ui->confirmed = true;
+            }
+        } else if (resp->status != 404 && u) {
+            char t[300];
+            CS_WARN_S("Cannot write QueueUnit status; retrying", CS_KV("queueUnit", w->key),
+                      CS_KVI("status", resp->status),
+                      CS_KV("err", resp->err ? resp->err : cs_client_resp_text(resp, t, sizeof(t))));
+            ui->again = true;
+            u->changed = true;
+            retry_later(c);
+        }
+        if (ui->again && u && resp->status != 404 && ok_status(resp->status)) {
+            ui->again = false;
+            write_unit_status(c, u);
+        }
+        if (ui->confirmed && ui->job_key) {
+            struct job *j = cs_map_get(&c->jobs, ui->job_key);
+            if (j) {
+                reconcile_job(c, j);
+            }
+        }
+    }
+    wctx_free(w);
+}
+
+static void write_unit_status(struct cs_kq_controller *c, struct cs_kq_unit *u)
+{
+    struct uinfo *ui = cs_map_get(&c->units, u->key);
+    if (ui == NULL) {
+        return;
+    }
+    if (ui->writing) {
+        ui->again = true;
+        return;
+    }
+    u->changed = false;
+    ui->writing = true;
+    const char *msg = u->message;
+    char m2[200];
+    if (u->phase != CS_KQ_ENQUEUED) {
+        static const char *const words[] = { "", "released from queue %s", "job running",
+                                             "job succeeded", "job failed" };
+        snprintf(m2, sizeof(m2), words[u->phase],
+                 u->queue >= 0 ? c->model.queues[u->queue]->name : "");
+        msg = m2;
+    }
+    char now[40];
+    cs_fmt_time(cs_wall_ns(), now, sizeof(now));
+    struct cs_buf b, p;
+    cs_buf_init(&b);
+    cs_buf_init(&p);
+    cs_buf_printf(&b, "{\"status\":{\"phase\":\"%s\",\"message\":", cs_kq_phase_name(u->phase));
+    cs_buf_json_str(&b, msg);
+    if (u->phase == CS_KQ_ENQUEUED) {
+        cs_buf_printf(&b, ",\"position\":%u", u->position);
+    } else {
+        cs_buf_puts(&b, ",\"position\":null");
+    }
+    cs_buf_printf(&b, ",\"lastUpdateTime\":\"%s\"}}", now);
+    cs_buf_printf(&p, QU_API "/namespaces/%s/queueunits/%s/status", u->ns, u->name);
+    struct wctx *w = wctx_new(c, u->key);
+    w->phase = u->phase;
+    submit(c, "PATCH", p.data, MERGE_PATCH, &b, on_unit_status, w);
+    cs_buf_free(&b);
+    cs_buf_free(&p);
+}
+
+static void on_queue_status(void *arg, const struct cs_client_resp *resp)
+{
+    struct wctx *w = arg;
+    struct qobj *q = cs_map_get(&w->c->qobjs, w->key);
+    if (q) {
+        q->writing = false;
+        if (!ok_status(resp->status) && resp->status != 404) {
+            CS_WARN_S("Cannot write Queue status", CS_KV("queue", w->key),
+                      CS_KVI("status", resp->status));
+        }
+        if (q->again) {
+            q->again = false;
+            struct cs_kq_queue *mq = cs_kq_queue_get(&w->c->model, w->key);
+            if (mq) {
+                mq->changed = true;
+                kick(w->c);
+            }
+        }
+    }
+    wctx_free(w);
+}
+
+static void write_queue_status(struct cs_kq_controller *c, struct cs_kq_queue *mq)
+{
+    struct qobj *q = cs_map_get(&c->qobjs, mq->name);
+    if (q == NULL) {
+        return;                    /* no Queue object (the default queue, or not created yet) */
+    }
+    mq->changed = false;
+    if (q->writing) {
+        q->again = true;
+        return;
+    }
+    q->writing = true;
+    struct cs_buf b, p;
+    cs_buf_init(&b);
+    cs_buf_init(&p);
+    cs_buf_puts(&b, "{\"status\":{\"queueItemDetails\":[");
+    for (uint32_t i = 0; i < mq->n_order && i < 1000; i++) {
+        const struct cs_kq_unit *u = mq->order[i];
+        cs_buf_puts(&b, i ? ",{\"name\":" : "{\"name\":");
+        cs_buf_json_str(&b, u->name);
+        cs_buf_puts(&b, ",\"namespace\":");
+        cs_buf_json_str(&b, u->ns);
+        cs_buf_printf(&b, ",\"priority\":%d,\"position\":%u}", u->priority, i + 1);
+    }
+    cs_buf_printf(&b, "],\"length\":%u}}", mq->n_order);
+    cs_buf_printf(&p, QU_API "/namespaces/%s/queues/%s/status", c->queue_ns, mq->name);
+    submit(c, "PATCH", p.data, MERGE_PATCH, &b, on_queue_status, wctx_new(c, mq->name));
+    cs_buf_free(&b);
+    cs_buf_free(&p);
+}
+
+static void event(struct cs_kq_controller *c, const char *kind, const char *api_version,
+                  const char *ns, const char *name, const char *uid, const char *reason,
+                  const char *note)
+{
+    cs_recorder_event_obj(&c->rec, kind, api_version, ns, name, uid, "Warning", reason,
+                          "Queueing", note, CONTROLLER);
+}
+
+/* ---- the release pass -------------------------------------------------------------------- */
+
+static void pass(void *arg)
+{
+    struct cs_kq_controller *c = arg;
+    c->pass_posted = false;
+    if (!c->all_synced) {
+        return;
+    }
+    struct cs_kq_unit **out = NULL;
+    uint32_t n = cs_kq_schedule(&c->model, &out);
+    for (uint32_t i = 0; i < n; i++) {
+        struct cs_kq_unit *u = out[i];
+        struct uinfo *ui = cs_map_get(&c->units, u->key);
+        if (ui) {
+            ui->confirmed = false;
+        }
+        CS_INFO_S("QueueUnit released", CS_KV("queueUnit", u->key),
+                  CS_KV("queue", u->queue >= 0 ? c->model.queues[u->queue]->name : ""),
+                  CS_KV("quota", c->model.tree && u->quota >= 0
+                                     ? c->model.tree->nodes[u->quota].name : ""),
+                  CS_KVI("priority", u->priority));
+    }
+    cs_free(out);
+    const char *k;
+    void *v;
+    for (size_t it = 0; cs_map_next(&c->model.units, &it, &k, &v);) {
+        struct cs_kq_unit *u = v;
+        struct uinfo *ui = cs_map_get(&c->units, u->key);
+        if (u->queue < 0 && ui && !ui->reported_queue) {
+            ui->reported_queue = true;
+            CS_WARN_S("QueueUnit names a queue that does not exist", CS_KV("queueUnit", u->key),
+                      CS_KV("queue", u->want_queue ? u->want_queue : ""));
+            event(c, "QueueUnit", "scheduling.x-k8s.io/v1alpha1", u->ns, u->name, ui->uid,
+                  "QueueNotFound", u->message);
+        } else if (u->queue >= 0 && ui) {
+            ui->reported_queue = false;
+        }
+        if (u->changed) {
+            write_unit_status(c, u);
+        }
+    }
+    for (uint32_t i = 0; i < c->model.n_queues; i++) {
+        if (c->model.queues[i]->changed) {
+            write_queue_status(c, c->model.queues[i]);
+        }
+    }
+}
+
+static void kick(struct cs_kq_controller *c)
+{
+    if (!c->pass_posted && c->all_synced) {
+        c->pass_posted = cs_client_post(c->client, pass, c) == 0;
+    }
+}
+
+/* ---- jobs -------------------------------------------------------------------------------- */
+
+static void on_unit_created(void *arg, const struct cs_client_resp *resp)
+{
+    struct wctx *w = arg;
+    struct job *j = cs_map_get(&w->c->jobs, w->key);
+    if (j) {
+        j->creating = false;
+        if (!ok_status(resp->status) && resp->status != 409) {
+            char t[300];
+            CS_WARN_S("Cannot create QueueUnit; retrying", CS_KV("job", w->key),
+                      CS_KVI("status", resp->status),
+                      CS_KV("err", resp->err ? resp->err : cs_client_resp_text(resp, t, sizeof(t))));
+            retry_later(w->c);
+        }
+    }
+    wctx_free(w);
+}
+
+static void copy_meta(struct cs_buf *b, const json_t *job, const char *field,
+                      const char *const *keys)
+{
+    bool any = false;
+    for (int i = 0; keys[i]; i++) {
+        const char *v = strcmp(field, "labels") == 0 ? label_of(job, keys[i])
+                                                     : annotation_of(job, keys[i]);
+        if (v) {
+            cs_buf_puts(b, any ? "," : "");
+            if (!any) {
+                cs_buf_printf(b, ",\"%s\":{", field);
+                any = true;
+            }
+            cs_buf_json_str(b, keys[i]);
+            cs_buf_putc(b, ':');
+            cs_buf_json_str(b, v);
+        }
+    }
+    if (any) {
+        cs_buf_putc(b, '}');
+    }
+}
+
+static void queue_of_job(struct cs_kq_controller *c, const json_t *job, char *out, size_t n)
+{
+    const char *ann = annotation_of(job, ANN_QUEUE);
+    if (ann) {
+        snprintf(out, n, "%s", ann);
+        return;
+    }
+    const struct cs_quota_tree *t = c->model.tree;
+    const char *quota = label_of(job, LABEL_QUOTA_ACK) ?: label_of(job, LABEL_QUOTA_KOORD);
+    int32_t q = -1;
+    if (t) {
+        q = quota ? cs_quota_tree_find(t, quota)
+                  : (int32_t)(intptr_t)cs_map_get(&t->ns_leaf, md_get(job, "namespace")) - 1;
+    }
+    if (q >= 0) {
+        cs_kq_queue_name(t->nodes[q].name, out, n);
+    } else {
+        snprintf(out, n, "default");
+    }
+}
+
+/* The version of a job's spec: its generation (status updates do not change it). */
+static void spec_version(const json_t *job, char *out, size_t n)
+{
+    const json_t *g = json_object_get(json_object_get(job, "metadata"), "generation");
+    if (json_is_integer(g)) {
+        snprintf(out, n, "g%lld", (long long)json_integer_value(g));
+    } else {
+        snprintf(out, n, "r%s", md_get(job, "resourceVersion") ?: "");
+    }
+}
+
+static void create_unit(struct cs_kq_controller *c, struct job *j)
+{
+    char rv[64];
+    spec_version(j->obj, rv, sizeof(rv));
+    if (j->bad_rv && strcmp(j->bad_rv, rv) == 0) {
+        return;
+    }
+    struct cs_kq_job_req r;
+    char err[512];
+    if (cs_kq_job_requests(&c->api, j->kind, j->obj, &r, err, sizeof(err)) != 0) {
+        cs_free(j->bad_rv);
+        j->bad_rv = cs_strdup(rv);
+        char note[700];
+        snprintf(note, sizeof(note), "cannot queue %s %s/%s: %s", j->kind->kind, j->ns, j->name,
+                 err);
+        CS_WARN_S("Cannot queue job: its pod templates cannot be read", CS_KV("job", j->key),
+                  CS_KV("err", err));
+        event(c, j->kind->kind, j->kind->api_version, j->ns, j->name, j->uid,
+              "InvalidResources", note);
+        return;
+    }
+    char qname[128];
+    queue_of_job(c, j->obj, qname, sizeof(qname));
+    const char *slash = strchr(j->unit_key, '/');
+    struct cs_buf b, p;
+    cs_buf_init(&b);
+    cs_buf_init(&p);
+    cs_buf_puts(&b, "{\"apiVersion\":\"scheduling.x-k8s.io/v1alpha1\",\"kind\":\"QueueUnit\","
+                    "\"metadata\":{\"name\":");
+    cs_buf_json_str(&b, slash + 1);
+    cs_buf_puts(&b, ",\"namespace\":");
+    cs_buf_json_str(&b, j->ns);
+    static const char *const labels[] = { LABEL_QUOTA_ACK, LABEL_QUOTA_KOORD, LABEL_PREEMPT_ACK,
+                                          LABEL_PREEMPT_KOORD, NULL };
+    static const char *const anns[] = { ANN_QUEUE, NULL };
+    copy_meta(&b, j->obj, "labels", labels);
+    copy_meta(&b, j->obj, "annotations", anns);
+    cs_buf_printf(&b, ",\"ownerReferences\":[{\"apiVersion\":\"%s\",\"kind\":\"%s\",\"name\":",
+                  j->kind->api_version, j->kind->kind);
+    cs_buf_json_str(&b, j->name);
+    cs_buf_puts(&b, ",\"uid\":");
+    cs_buf_json_str(&b, j->uid);
+    cs_buf_printf(&b, ",\"controller\":true,\"blockOwnerDeletion\":true}]},\"spec\":{"
+                      "\"consumerRef\":{\"apiVersion\":\"%s\",\"kind\":\"%s\",\"name\":",
+                  j->kind->api_version, j->kind->kind);
+    cs_buf_json_str(&b, j->name);
+    cs_buf_puts(&b, ",\"namespace\":");
+    cs_buf_json_str(&b, j->ns);
+    cs_buf_puts(&b, ",\"uid\":");
+    cs_buf_json_str(&b, j->uid);
+    cs_buf_printf(&b, "},\"priority\":%d", r.priority);
+    if (r.priority_class) {
+        cs_buf_puts(&b, ",\"priorityClassName\":");
+        cs_buf_json_str(&b, r.priority_class);
+    }
+    cs_buf_puts(&b, ",\"queue\":");
+    cs_buf_json_str(&b, qname);
+    cs_buf_puts(&b, ",\"resource\":");
+    cs_kq_res_json(r.res, r.n_res, &b);
+    cs_buf_puts(&b, "},\"status\":{\"phase\":\"Enqueued\"}}");
+    cs_buf_printf(&p, QU_API "/namespaces/%s/queueunits", j->ns);
+    j->creating = true;
+    if (CS_V(2)) {
+        struct cs_buf rb;
+        cs_buf_init(&rb);
+        cs_kq_res_json(r.res, r.n_res, &rb);
+        CS_INFO_S("Queueing job", CS_KV("job", j->key), CS_KV("queueUnit", j->unit_key),
+                  CS_KV("queue", qname), CS_KV("resource", rb.data), CS_KVI("pods", r.pods));
+        cs_buf_free(&rb);
+    }
+    submit(c, "POST", p.data, NULL, &b, on_unit_created, wctx_new(c, j->key));
+    cs_buf_free(&b);
+    cs_buf_free(&p);
+    cs_kq_job_req_free(&r);
+}
+
+static void on_released(void *arg, const struct cs_client_resp *resp)
+{
+    struct wctx *w = arg;
+    struct job *j = cs_map_get(&w->c->jobs, w->key);
+    if (!ok_status(resp->status) && resp->status != 404) {
+        char t[300];
+        CS_WARN_S("Cannot release job; retrying", CS_KV("job", w->key),
+                  CS_KVI("status", resp->status),
+                  CS_KV("err", resp->err ? resp->err : cs_client_resp_text(resp, t, sizeof(t))));
+        if (j) {
+            cs_free(j->release_rv);
+            j->release_rv = NULL;
+        }
+        retry_later(w->c);
+    } else if (ok_status(resp->status)) {
+        CS_INFO_S("Job released", CS_KV("job", w->key));
+    }
+    wctx_free(w);
+}
+
+static void release_job(struct cs_kq_controller *c, struct job *j)
+{
+    const char *rv = md_get(j->obj, "resourceVersion") ?: "";
+    if (j->release_rv && strcmp(j->release_rv, rv) == 0) {
+        return;
+    }
+    cs_free(j->release_rv);
+    j->release_rv = cs_strdup(rv);
+    struct cs_buf b, p;
+    cs_buf_init(&b);
+    cs_buf_init(&p);
+    cs_kq_job_release_patch(j->kind, j->obj, &b);
+    cs_kq_kind_path(j->kind, j->ns, j->name, &p);
+    submit(c, "PATCH", p.data, MERGE_PATCH, &b, on_released, wctx_new(c, j->key));
+    cs_buf_free(&b);
+    cs_buf_free(&p);
+}
+
+/* 0 going, 1 succeeded, 2 failed: the job's conditions, else its pods when all of them run in
+ * one wave (kubeflow jobs; a Job whose completions fit its parallelism). */
+static int finished(struct cs_kq_controller *c, struct job *j, const struct podcount *pc)
+{
+    int f = cs_kq_job_finished(j->kind, j->obj);
+    if (f || pc == NULL || pc->pending || pc->running || pc->succeeded + pc->failed == 0) {
+        return f;
+    }
+    const json_t *spec = json_object_get(j->obj, "spec");
+    if (j->kind->replica_specs == NULL) {
+        const json_t *comp = json_object_get(spec, "completions");
+        const json_t *par = json_object_get(spec, "parallelism");
+        int64_t pn = json_is_integer(par) ? json_integer_value(par) : 1;
+        if (!json_is_integer(comp) || json_integer_value(comp) > pn) {
+            return 0;
+        }
+    }
+    struct cs_kq_job_req r;
+    char err[256];
+    if (cs_kq_job_requests(&c->api, j->kind, j->obj, &r, err, sizeof(err)) != 0) {
+        return 0;
+    }
+    int64_t want = r.pods;
+    cs_kq_job_req_free(&r);
+    if (pc->succeeded >= want) {
+        return 1;
+    }
+    return pc->failed > 0 && pc->succeeded + pc->failed >= want ? 2 : 0;
+}
+
+static void reconcile_job(struct cs_kq_controller *c, struct job *j)
+{
+    if (!c->all_synced) {
+        return;
+    }
+    struct cs_kq_unit *u = cs_kq_unit_get(&c->model, j->unit_key);
+    bool held = cs_kq_job_held(j->kind, j->obj);
+    if (u == NULL) {
+        if (held && !j->creating && !cs_kq_job_started(j->obj) &&
+            cs_kq_job_finished(j->kind, j->obj) == 0) {
+            create_unit(c, j);
+        }
+        return;
+    }
+    struct uinfo *ui = cs_map_get(&c->units, j->unit_key);
+    if (ui == NULL || (u->phase != CS_KQ_DEQUEUED && u->phase != CS_KQ_RUNNING)) {
+        return;
+    }
+    if (held) {
+        if (u->phase == CS_KQ_DEQUEUED && ui->confirmed) {
+            release_job(c, j);
+        }
+        return;
+    }
+    const struct podcount *pc = j->uid ? cs_map_get(&c->counts, j->uid) : NULL;
+    int f = finished(c, j, pc);
+    enum cs_kq_phase np = u->phase;
+    if (f) {
+        np = f == 1 ? CS_KQ_SUCCEED : CS_KQ_FAILED;
+    } else if (u->phase == CS_KQ_DEQUEUED && pc && pc->running > 0) {
+        np = CS_KQ_RUNNING;
+    }
+    if (np != u->phase) {
+        CS_INFO_S("QueueUnit phase", CS_KV("queueUnit", u->key), CS_KV("job", j->key),
+                  CS_KV("from", cs_kq_phase_name(u->phase)), CS_KV("to", cs_kq_phase_name(np)));
+        cs_kq_unit_set_phase(&c->model, u, np);
+        write_unit_status(c, u);
+        kick(c);
+    }
+}
+
+static struct job *job_get(struct cs_kq_controller *c, const struct cs_kq_kind *k,
+                           const json_t *obj, bool create)
+{
+    const char *ns = md_get(obj, "namespace"), *name = md_get(obj, "name");
+    if (ns == NULL || name == NULL) {
+        return NULL;
+    }
+    char key[600];
+    snprintf(key, sizeof(key), "%s/%s/%s", k->ext, ns, name);
+    struct job *j = cs_map_get(&c->jobs, key);
+    if (j == NULL && create) {
+        j = cs_calloc(1, sizeof(*j));
+        j->key = cs_strdup(key);
+        j->kind = k;
+        j->ns = cs_strdup(ns);
+        j->name = cs_strdup(name);
+        snprintf(key, sizeof(key), "%s/%s-%s", ns, name, k->ext);
+        j->unit_key = cs_strdup(key);
+        cs_map_put(&c->jobs, j->key, j);
+    }
+    return j;
+}
+
+static void job_free(struct job *j)
+{
+    json_decref(j->obj);
+    cs_free(j->key);
+    cs_free(j->ns);
+    cs_free(j->name);
+    cs_free(j->uid);
+    cs_free(j->unit_key);
+    cs_free(j->bad_rv);
+    cs_free(j->release_rv);
+    cs_free(j);
+}
+
+static void on_job(void *arg, json_t *obj)
+{
+    struct inf_arg *a = arg;
+    struct job *j = job_get(a->c, a->kind, obj, true);
+    if (j == NULL) {
+        return;
+    }
+    json_decref(j->obj);
+    j->obj = json_incref(obj);
+    cs_free(j->uid);
+    j->uid = cs_strdup(md_get(obj, "uid") ?: "");
+    reconcile_job(a->c, j);
+}
+
+static void on_job_update(void *arg, json_t *old, json_t *obj)
+{
+    (void)old;
+    on_job(arg, obj);
+}
+
+static void on_unit_deleted(void *arg, const struct cs_client_resp *resp)
+{
+    struct wctx *w = arg;
+    if (!ok_status(resp->status) && resp->status != 404) {
+        CS_WARN_S("Cannot delete QueueUnit", CS_KV("queueUnit", w->key),
+                  CS_KVI("status", resp->status));
+    }
+    wctx_free(w);
+}
+
+static void on_job_delete(void *arg, json_t *obj)
+{
+    struct inf_arg *a = arg;
+    struct cs_kq_controller *c = a->c;
+    struct job *j = job_get(c, a->kind, obj, false);
+    if (j == NULL) {
+        return;
+    }
+    cs_map_del(&c->jobs, j->key);
+    if (cs_kq_unit_get(&c->model, j->unit_key)) {
+        /* The garbage collector would do it on a full control plane; do it anyway. */
+        const char *slash = strchr(j->unit_key, '/');
+        struct cs_buf p;
+        cs_buf_init(&p);
+        cs_buf_printf(&p, QU_API "/namespaces/%s/queueunits/%s", j->ns, slash + 1);
+        submit(c, "DELETE", p.data, NULL, NULL, on_unit_deleted, wctx_new(c, j->unit_key));
+        cs_buf_free(&p);
+    }
+    job_free(j);
+}
+
+/* ---- QueueUnits -------------------------------------------------------------------------- */
+
+static int parse_resources(const json_t *rl, struct cs_kq_res **out, char *err, size_t errlen)
+{
+    *out = NULL;
+    int n = 0;
+    const char *k;
+    json_t *v;
+    json_object_foreach((json_t *)rl, k, v) {
+        struct cs_quantity q;
+        char e[128];
+        if (cs_quantity_from_json(v, &q, e, sizeof(e)) != 0) {
+            snprintf(err, errlen, "spec.resource.%s: %s", k, e);
+            continue;
+        }
+        *out = cs_realloc(*out, sizeof(**out) * (size_t)(n + 1));
+        (*out)[n].name = (char *)k;        /* borrowed from rl */
+        (*out)[n].v = strcmp(k, "cpu") == 0 ? cs_quantity_milli(&q) : cs_quantity_value(&q);
+        n++;
+    }
+    return n;
+}
+
+static const struct cs_kq_kind *consumer_kind(const json_t *ref)
+{
+    return cs_kq_kind_by_kind(sget(ref, "apiVersion"), sget(ref, "kind"));
+}
+
+static void uinfo_free(struct uinfo *ui)
+{
+    cs_free(ui->key);
+    cs_free(ui->job_key);
+    cs_free(ui->uid);
+    cs_free(ui);
+}
+
+static void on_unit(void *arg, json_t *obj)
+{
+    struct inf_arg *a = arg;
+    struct cs_kq_controller *c = a->c;
+    const char *ns = md_get(obj, "namespace"), *name = md_get(obj, "name");
+    if (ns == NULL || name == NULL) {
+        return;
+    }
+    const json_t *spec = json_object_get(obj, "spec");
+    char err[300] = "";
+    struct cs_kq_res *res = NULL;
+    int n_res = parse_resources(json_object_get(spec, "resource"), &res, err, sizeof(err));
+    const char *pre = label_of(obj, LABEL_PREEMPT_ACK) ?: label_of(obj, LABEL_PREEMPT_KOORD);
+    int64_t created = 0;
+    const char *ct = md_get(obj, "creationTimestamp");
+    if (ct) {
+        cs_parse_time(ct, &created);
+    }
+    struct cs_kq_unit_spec s = {
+        .ns = ns,
+        .name = name,
+        .priority = (int32_t)json_integer_value(json_object_get(spec, "priority")),
+        .creation_ns = created,
+        .queue = annotation_of(obj, ANN_QUEUE),
+        .quota = label_of(obj, LABEL_QUOTA_ACK) ?: label_of(obj, LABEL_QUOTA_KOORD),
+        .preemptible = pre ? strcmp(pre, "true") == 0 : c->o.preemptible,
+        .res = res,
+        .n_res = (uint32_t)n_res,
+    };
+    char key[600];
+    snprintf(key, sizeof(key), "%s/%s", ns, name);
+    struct uinfo *ui = cs_map_get(&c->units, key);
+    struct cs_kq_unit *u = cs_kq_unit_upsert(&c->model, &s);
+    cs_free(res);
+    if (ui == NULL) {
+        /* First sight (a restart, or the unit just created): the server's phase holds. */
+        ui = cs_calloc(1, sizeof(*ui));
+        ui->key = cs_strdup(key);
+        cs_map_put(&c->units, ui->key, ui);
+        enum cs_kq_phase ph;
+        const char *sp = sget(json_object_get(obj, "status"), "phase");
+        if (!cs_kq_phase_parse(sp, &ph)) {
+            CS_WARN_S("QueueUnit has an unknown phase; taken as Enqueued",
+                      CS_KV("queueUnit", key), CS_KV("phase", sp));
+        }
+        cs_kq_unit_set_phase(&c->model, u, ph);
+        ui->written = ph;
+        ui->confirmed = ph != CS_KQ_ENQUEUED;
+        u->changed = ph == CS_KQ_ENQUEUED;
+        if (err[0]) {
+            CS_WARN_S("QueueUnit resources cannot be read", CS_KV("queueUnit", key),
+                      CS_KV("err", err));
+            event(c, "QueueUnit", "scheduling.x-k8s.io/v1alpha1", ns, name, md_get(obj, "uid"),
+                  "InvalidResources", err);
+        }
+    }
+    cs_free(ui->uid);
+    ui->uid = cs_strdup(md_get(obj, "uid") ?: "");
+    const json_t *ref = json_object_get(spec, "consumerRef");
+    const struct cs_kq_kind *k = consumer_kind(ref);
+    cs_free(ui->job_key);
+    ui->job_key = NULL;
+    if (k && sget(ref, "name")) {
+        char jk[600];
+        snprintf(jk, sizeof(jk), "%s/%s/%s", k->ext, sget(ref, "namespace") ?: ns,
+                 sget(ref, "name"));
+        ui->job_key = cs_strdup(jk);
+        struct job *j = cs_map_get(&c->jobs, jk);
+        if (j) {
+            j->creating = false;
+            reconcile_job(c, j);
+        }
+    }
+    kick(c);
+}
+
+static void on_unit_update(void *arg, json_t *old, json_t *obj)
+{
+    (void)old;
+    on_unit(arg, obj);
+}
+
+static void on_unit_delete(void *arg, json_t *obj)
+{
+    struct inf_arg *a = arg;
+    struct cs_kq_controller *c = a->c;
+    char key[600];
+    snprintf(key, sizeof(key), "%s/%s", md_get(obj, "namespace") ?: "", md_get(obj, "name") ?: "");
+    struct uinfo *ui = cs_map_del(&c->units, key);
+    cs_kq_unit_remove(&c->model, key);
+    if (ui) {
+        struct job *j = ui->job_key ? cs_map_get(&c->jobs, ui->job_key) : NULL;
+        uinfo_free(ui);
+        if (j) {
+            reconcile_job(c, j);     /* a held job whose unit was deleted is queued anew */
+        }
+    }
+    kick(c);
+}
+
+/* ---- Queues and the tree ----------------------------------------------------------------- */
+
+static void on_queue_written(void *arg, const struct cs_client_resp *resp)
+{
+    struct wctx *w = arg;
+    if (!ok_status(resp->status) && resp->status != 409 && resp->status != 404) {
+        char t[300];
+        CS_WARN_S("Cannot write Queue", CS_KV("queue", w->key), CS_KVI("status", resp->status),
+                  CS_KV("err", resp->err ? resp->err : cs_client_resp_text(resp, t, sizeof(t))));
+        retry_later(w->c);
+    }
+    wctx_free(w);
+}
+
+/* One Queue per quota node; Queues we made for nodes that are gone are deleted. */
+static void sync_queues(struct cs_kq_controller *c)
+{
+    if (!c->all_synced) {
+        return;
+    }
+    const struct cs_quota_tree *t = c->model.tree;
+    for (uint32_t i = 0; t && i < t->n; i++) {
+        char qn[64];
+        cs_kq_queue_name(t->nodes[i].name, qn, sizeof(qn));
+        if (cs_map_get(&c->qobjs, qn)) {
+            continue;
+        }
+        struct cs_buf b, p;
+        cs_buf_init(&b);
+        cs_buf_init(&p);
+        cs_buf_printf(&b, "{\"apiVersion\":\"scheduling.x-k8s.io/v1alpha1\",\"kind\":\"Queue\","
+                          "\"metadata\":{\"name\":\"%s\",\"namespace\":\"%s\",\"labels\":{\""
+                          LABEL_QUEUE_OURS "\":\"true\"},\"annotations\":{\""
+                          ANN_QUOTA_FULLNAME "\":", qn, c->queue_ns);
+        cs_buf_json_str(&b, t->nodes[i].name);
+        cs_buf_printf(&b, "}},\"spec\":{\"queuePolicy\":\"%s\"}}",
+                      cs_kq_policy_name(c->o.policy));
+        cs_buf_printf(&p, QU_API "/namespaces/%s/queues", c->queue_ns);
+        CS_INFO_S("Creating Queue for quota", CS_KV("queue", qn), CS_KV("quota", t->nodes[i].name));
+        submit(c, "POST", p.data, NULL, &b, on_queue_written, wctx_new(c, qn));
+        cs_buf_free(&b);
+        cs_buf_free(&p);
+    }
+    const char *k;
+    void *v;
+    for (size_t it = 0; cs_map_next(&c->qobjs, &it, &k, &v);) {
+        struct qobj *q = v;
+        struct cs_kq_queue *mq = cs_kq_queue_get(&c->model, q->name);
+        if (q->ours && (mq == NULL || !mq->from_tree)) {
+            struct cs_buf p;
+            cs_buf_init(&p);
+            cs_buf_printf(&p, QU_API "/namespaces/%s/queues/%s", c->queue_ns, q->name);
+            CS_INFO_S("Deleting Queue of a quota that is gone", CS_KV("queue", q->name));
+            submit(c, "DELETE", p.data, NULL, NULL, on_queue_written, wctx_new(c, q->name));
+            cs_buf_free(&p);
+        }
+    }
+}
+
+static void on_queue(void *arg, json_t *obj)
+{
+    struct inf_arg *a = arg;
+    struct cs_kq_controller *c = a->c;
+    const char *name = md_get(obj, "name");
+    if (name == NULL) {
+        return;
+    }
+    struct qobj *q = cs_map_get(&c->qobjs, name);
+    if (q == NULL) {
+        q = cs_calloc(1, sizeof(*q));
+        q->name = cs_strdup(name);
+        cs_map_put(&c->qobjs, q->name, q);
+    }
+    const char *ours = label_of(obj, LABEL_QUEUE_OURS);
+    q->ours = ours && strcmp(ours, "true") == 0;
+    const char *pol = sget(json_object_get(obj, "spec"), "queuePolicy");
+    enum cs_kq_policy p;
+    if (pol && pol[0] && !cs_kq_policy_parse(pol, &p)) {
+        CS_WARN_S("Queue policy not supported; using the default", CS_KV("queue", name),
+                  CS_KV("policy", pol), CS_KV("default", cs_kq_policy_name(c->o.policy)));
+        event(c, "Queue", "scheduling.x-k8s.io/v1alpha1", c->queue_ns, name, md_get(obj, "uid"),
+              "UnsupportedPolicy", "queuePolicy must be Priority or Block");
+        pol = NULL;
+    }
+    struct cs_kq_queue *mq = cs_kq_queue_get(&c->model, name);
+    if (mq == NULL && q->ours) {
+        return;                    /* a stale queue of ours: sync_queues deletes it */
+    }
+    cs_kq_queue_upsert(&c->model, name, pol);
+    mq = cs_kq_queue_get(&c->model, name);
+    if (mq) {
+        mq->changed = true;
+    }
+    kick(c);
+}
+
+static void on_queue_update(void *arg, json_t *old, json_t *obj)
+{
+    (void)old;
+    on_queue(arg, obj);
+}
+
+static void on_queue_delete(void *arg, json_t *obj)
+{
+    struct inf_arg *a = arg;
+    struct cs_kq_controller *c = a->c;
+    const char *name = md_get(obj, "name");
+    struct qobj *q = name ? cs_map_del(&c->qobjs, name) : NULL;
+    if (q) {
+        cs_free(q->name);
+        cs_free(q);
+    }
+    if (name) {
+        cs_kq_queue_remove(&c->model, name);
+    }
+    sync_queues(c);                /* a tree queue deleted by hand comes back */
+    kick(c);
+}
+
+static void install_tree(struct cs_kq_controller *c, json_t *obj)
+{
+    char err[600] = "";
+    struct cs_quota_tree *t = NULL;
+    if (obj && cs_quota_tree_parse(obj, c->api.resources, &t, err, sizeof(err)) != 0) {
+        t = NULL;
+    }
+    int64_t *maxj = NULL, *minj = NULL;
+    if (t) {
+        maxj = cs_calloc(t->n ? t->n : 1, sizeof(int64_t));
+        minj = cs_calloc(t->n ? t->n : 1, sizeof(int64_t));
+        if (cs_quota_tree_jobs(obj, t, maxj, minj, err, sizeof(err)) != 0) {
+            cs_quota_tree_free(t);
+            cs_free(maxj);
+            cs_free(minj);
+            t = NULL;
+        }
+    }
+    if (obj && t == NULL) {
+        CS_ERROR_S(err, "ElasticQuotaTree refused; the last valid tree stays in force",
+                   CS_KV("tree", md_get(obj, "name")));
+        event(c, "ElasticQuotaTree", "scheduling.sigs.k8s.io/v1beta1", md_get(obj, "namespace"),
+              md_get(obj, "name"), md_get(obj, "uid"), "InvalidTree", err);
+        return;
+    }
+    json_decref(c->tree_obj);
+    c->tree_obj = obj ? json_incref(obj) : NULL;
+    cs_kq_set_tree(&c->model, t, maxj, minj);
+    CS_INFO_S("Quota tree installed", CS_KV("tree", obj ? md_get(obj, "name") : "(none)"),
+              CS_KVI("quotas", t ? t->n : 0));
+    for (uint32_t i = 0; i < c->model.n_queues; i++) {
+        c->model.queues[i]->changed = true;
+    }
+    sync_queues(c);
+    kick(c);
+}
+
+static void on_tree(void *arg, json_t *obj)
+{
+    struct inf_arg *a = arg;
+    const char *ns = md_get(obj, "namespace");
+    if (ns && strcmp(ns, "kube-system") != 0) {
+        CS_WARN_S("ElasticQuotaTree outside kube-system ignored", CS_KV("namespace", ns),
+                  CS_KV("name", md_get(obj, "name")));
+        return;
+    }
+    install_tree(a->c, obj);
+}
+
+static void on_tree_update(void *arg, json_t *old, json_t *obj)
+{
+    (void)old;
+    on_tree(arg, obj);
+}
+
+static void on_tree_delete(void *arg, json_t *obj)
+{
+    struct inf_arg *a = arg;
+    const char *ns = md_get(obj, "namespace");
+    if (ns && strcmp(ns, "kube-system") == 0) {
+        install_tree(a->c, NULL);
+    }
+}
+
+/* ---- pods and priority classes ----------------------------------------------------------- */
+
+static int pod_phase(const json_t *pod)
+{
+    const char *p = sget(json_object_get(pod, "status"), "phase");
+    if (p == NULL || strcmp(p, "Pending") == 0) {
+        return CS_PHASE_PENDING;
+    }
+    if (strcmp(p, "Running") == 0) {
+        return CS_PHASE_RUNNING;
+    }
+    if (strcmp(p, "Succeeded") == 0) {
+        return CS_PHASE_SUCCEEDED;
+    }
+    return strcmp(p, "Failed") == 0 ? CS_PHASE_FAILED : CS_PHASE_UNKNOWN;
+}
+
+static void count(struct cs_kq_controller *c, const char *uid, int phase, int sign)
+{
+    struct podcount *pc = cs_map_get(&c->counts, uid);
+    if (pc == NULL) {
+        if (sign < 0) {
+            return;
+        }
+        pc = cs_calloc(1, sizeof(*pc));
+        pc->uid = cs_strdup(uid);
+        cs_map_put(&c->counts, pc->uid, pc);
+    }
+    int *slot = phase == CS_PHASE_RUNNING     ? &pc->running
+                : phase == CS_PHASE_SUCCEEDED ? &pc->succeeded
+                : phase == CS_PHASE_FAILED    ? &pc->failed
+                                              : &pc->pending;
+    *slot += sign;
+    if (pc->pending + pc->running + pc->succeeded + pc->failed == 0) {
+        cs_map_del(&c->counts, uid);
+        cs_free(pc->uid);
+        cs_free(pc);
+    }
+}
+
+static const char *owner_uid(const json_t *pod)
+{
+    size_t i;
+    const json_t *o;
+    json_array_foreach(json_object_get(json_object_get(pod, "metadata"), "ownerReferences"), i, o) {
+        if (json_is_true(json_object_get(o, "controller"))) {
+            return sget(o, "uid");
+        }
+    }
+    return NULL;
+}
+
+/* The job a pod belongs to, when it is one we follow. */
+static struct job *job_of_pod(struct cs_kq_controller *c, const json_t *pod)
+{
+    size_t i;
+    const json_t *o;
+    json_array_foreach(json_object_get(json_object_get(pod, "metadata"), "ownerReferences"), i, o) {
+        const struct cs_kq_kind *k = cs_kq_kind_by_kind(sget(o, "apiVersion"), sget(o, "kind"));
+        if (k && sget(o, "name")) {
+            char key[600];
+            snprintf(key, sizeof(key), "%s/%s/%s", k->ext, md_get(pod, "namespace") ?: "",
+                     sget(o, "name"));
+            return cs_map_get(&c->jobs, key);
+        }
+    }
+    return NULL;
+}
+
+static void pod_forget(struct cs_kq_controller *c, const char *key)
+{
+    struct podstate *ps = cs_map_del(&c->pods, key);
+    if (ps) {
+        count(c, ps->owner, ps->phase, -1);
+        cs_free(ps->key);
+        cs_free(ps->owner);
+        cs_free(ps);
+    }
+}
+
+static void on_pod(void *arg, json_t *obj)
+{
+    struct inf_arg *a = arg;
+    struct cs_kq_controller *c = a->c;
+    const char *uid = owner_uid(obj);
+    char key[600];
+    snprintf(key, sizeof(key), "%s/%s", md_get(obj, "namespace") ?: "", md_get(obj, "name") ?: "");
+    pod_forget(c, key);
+    if (uid == NULL) {
+        return;
+    }
+    struct podstate *ps = cs_calloc(1, sizeof(*ps));
+    ps->key = cs_strdup(key);
+    ps->owner = cs_strdup(uid);
+    ps->phase = pod_phase(obj);
+    cs_map_put(&c->pods, ps->key, ps);
+    count(c, uid, ps->phase, 1);
+    struct job *j = job_of_pod(c, obj);
+    if (j) {
+        reconcile_job(c, j);
+    }
+}
+
+static void on_pod_update(void *arg, json_t *old, json_t *obj)
+{
+    (void)old;
+    on_pod(arg, obj);
+}
+
+static void on_pod_delete(void *arg, json_t *obj)
+{
+    struct inf_arg *a = arg;
+    char key[600];
+    snprintf(key, sizeof(key), "%s/%s", md_get(obj, "namespace") ?: "", md_get(obj, "name") ?: "");
+    pod_forget(a->c, key);
+    struct job *j = job_of_pod(a->c, obj);
+    if (j) {
+        reconcile_job(a->c, j);
+    }
+}
+
+static void on_pc(void *arg, json_t *obj)
+{
+    struct inf_arg *a = arg;
+    cs_prio_table_upsert(a->c->api.priorities, obj);
+}
+
+static void on_pc_update(void *arg, json_t *old, json_t *obj)
+{
+    (void)old;
+    on_pc(arg, obj);
+}
+
+static void on_pc_delete(void *arg, json_t *obj)
+{
+    struct inf_arg *a = arg;
+    cs_prio_table_delete(a->c->api.priorities, obj);
+}
+
+/* ---- lifecycle --------------------------------------------------------------------------- */
+
+static void on_synced(void *arg)
+{
+    struct inf_arg *a = arg;
+    struct cs_kq_controller *c = a->c;
+    for (int i = 0; i < c->n_inf; i++) {
+        if (&c->args[i] == a) {
+            c->synced[i] = true;
+        }
+    }
+    for (int i = 0; i < c->n_inf; i++) {
+        if (!c->synced[i]) {
+            return;
+        }
+    }
+    if (c->all_synced) {
+        return;
+    }
+    c->all_synced = true;
+    CS_INFO_S("Informers synced; queueing", CS_KVI("jobs", cs_map_len(&c->jobs)),
+              CS_KVI("queueUnits", cs_map_len(&c->units)));
+    sync_queues(c);
+    const char *k;
+    void *v;
+    for (size_t it = 0; cs_map_next(&c->jobs, &it, &k, &v);) {
+        reconcile_job(c, v);
+    }
+    kick(c);
+}
+
+static void on_inf_error(void *arg, const char *msg)
+{
+    struct inf_arg *a = arg;
+    (void)a;
+    if (CS_V(2)) {
+        CS_INFO_S("Informer error; retrying", CS_KV("err", msg));
+    }
+}
+
+static int add_informer(struct cs_kq_controller *c, const char *path, const char *name,
+                        const struct cs_kq_kind *kind, void (*add)(void *, json_t *),
+                        void (*upd)(void *, json_t *, json_t *), void (*del)(void *, json_t *),
+                        bool optional, char *err, size_t errlen)
+{
+    if (c->n_inf == MAX_INFORMERS) {
+        snprintf(err, errlen, "too many informers");
+        return -1;
+    }
+    int i = c->n_inf;
+    c->args[i].c = c;
+    c->args[i].kind = kind;
+    struct cs_informer_opts io = {
+        .path = path,
+        .name = name,
+        .sync_on_404 = optional,
+        .handlers = { add, upd, del, on_synced, on_inf_error, &c->args[i] },
+    };
+    c->inf[i] = cs_informer_new(c->client, &io, err, errlen);
+    if (c->inf[i] == NULL) {
+        return -1;
+    }
+    c->n_inf++;
+    return 0;
+}
+
+struct cs_kq_controller *cs_kq_controller_new(const struct cs_kq_controller_opts *o, char *err,
+                                              size_t errlen)
+{
+    struct cs_kq_controller *c = cs_calloc(1, sizeof(*c));
+    c->o = *o;
+    c->client = o->client;
+    c->queue_ns = cs_strdup(o->queue_namespace ? o->queue_namespace : "kube-queue");
+    c->identity = cs_strdup(o->identity ? o->identity : "cosched-queue");
+    c->o.queue_namespace = c->queue_ns;
+    c->o.identity = c->identity;
+    cs_recorder_init(&c->rec, c->client, c->identity, 16);
+    cs_api_ctx_init(&c->api);
+    c->api.priorities = cs_prio_table_new();
+    cs_kq_model_init(&c->model, o->policy);
+    cs_map_init(&c->jobs);
+    cs_map_init(&c->units);
+    cs_map_init(&c->pods);
+    cs_map_init(&c->counts);
+    cs_map_init(&c->qobjs);
+    char path[300];
+    int rc = 0;
+    for (size_t i = 0; i < o->n_kinds && rc == 0; i++) {
+        const struct cs_kq_kind *k = o->kinds[i];
+        snprintf(path, sizeof(path), "/apis/%s/%s", k->api_version, k->plural);
+        rc = add_informer(c, path, k->plural, k, on_job, on_job_update, on_job_delete,
+                          k->replica_specs != NULL, err, errlen);
+    }
+    snprintf(path, sizeof(path), QU_API "/namespaces/%s/queues", c->queue_ns);
+    if (rc == 0) {
+        rc = add_informer(c, QU_API "/queueunits", "queueunits", NULL, on_unit, on_unit_update,
+                          on_unit_delete, false, err, errlen);
+    }
+    if (rc == 0) {
+        rc = add_informer(c, path, "queues", NULL, on_queue, on_queue_update, on_queue_delete,
+                          false, err, errlen);
+    }
+    if (rc == 0) {
+        rc = add_informer(c, TREE_PATH, "elasticquotatrees", NULL, on_tree, on_tree_update,
+                          on_tree_delete, true, err, errlen);
+    }
+    if (rc == 0) {
+        rc = add_informer(c, "/api/v1/pods", "pods", NULL, on_pod, on_pod_update, on_pod_delete,
+                          false, err, errlen);
+    }
+    if (rc == 0) {
+        rc = add_informer(c, "/apis/scheduling.k8s.io/v1/priorityclasses", "priorityclasses",
+                          NULL, on_pc, on_pc_update, on_pc_delete, false, err, errlen);
+    }
+    if (rc != 0) {
+        cs_kq_controller_free(c);
+        return NULL;
+    }
+    return c;
+}
+
+int cs_kq_controller_start(struct cs_kq_controller *c, char *err, size_t errlen)
+{
+    for (int i = 0; i < c->n_inf; i++) {
+        if (cs_informer_start(c->inf[i]) != 0) {
+            snprintf(err, errlen, "cannot start informer %d", i);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+bool cs_kq_controller_synced(struct cs_kq_controller *c)
+{
+    return c->all_synced;
+}
+
+void cs_kq_controller_stop(struct cs_kq_controller *c)
+{
+    for (int i = 0; i < c->n_inf; i++) {
+        cs_informer_stop(c->inf[i]);
+    }
+}
+
+void cs_kq_controller_free(struct cs_kq_controller *c)
+{
+    if (c == NULL) {
+        return;
+    }
+    for (int i = 0; i < c->n_inf; i++) {
+        cs_informer_free(c->inf[i]);
+    }
+    const char *k;
+    void *v;
+    for (size_t it = 0; cs_map_next(&c->jobs, &it, &k, &v);) {
+        job_free(v);
+    }
+    for (size_t it = 0; cs_map_next(&c->units, &it, &k, &v);) {
+        uinfo_free(v);
+    }
+    for (size_t it = 0; cs_map_next(&c->pods, &it, &k, &v);) {
+        struct podstate *ps = v;
+        cs_free(ps->key);
+        cs_free(ps->owner);
+        cs_free(ps);
+    }
+    for (size_t it = 0; cs_map_next(&c->counts, &it, &k, &v);) {
+        struct podcount *pc = v;
+        cs_free(pc->uid);
+        cs_free(pc);
+    }
+    for (size_t it = 0; cs_map_next(&c->qobjs, &it, &k, &v);) {
+        struct qobj *q = v;
+        cs_free(q->name);
+        cs_free(q);
+    }
+    cs_map_destroy(&c->jobs);
+    cs_map_destroy(&c->units);
+    cs_map_destroy(&c->pods);
+    cs_map_destroy(&c->counts);
+    cs_map_destroy(&c->qobjs);
+    json_decref(c->tree_obj);
+    cs_kq_model_destroy(&c->model);
+    cs_prio_table_free(c->api.priorities);
+    c->api.priorities = NULL;
+    cs_api_ctx_destroy(&c->api);
+    cs_recorder_destroy(&c->rec);
+    cs_free(c->queue_ns);
+    cs_free(c->identity);
+    cs_free(c);
+}

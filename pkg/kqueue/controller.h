@@ -1,0 +1,56 @@
+#ifndef CS_PKG_KQUEUE_CONTROLLER_H
+#define CS_PKG_KQUEUE_CONTROLLER_H
+/*
+ * The job queue controller: informers in, writes out, the model (kqueue.h) in between.
+ *
+ * Watches the enabled job kinds, QueueUnits, Queues (in the queue namespace), the
+ * ElasticQuotaTree, pods and PriorityClasses. Everything runs on the client's I/O thread, so
+ * the model needs no lock.
+ *
+ *   held job, never started, no QueueUnit  -> create QueueUnit <job>-<kind> (ownerReference to
+ *                                             the job, total requests, priority, queue)
+ *   release pass (after any change)        -> QueueUnit status phase Dequeued, THEN the job's
+ *                                             release patch (so a restart between the two finds
+ *                                             a Dequeued unit with a held job and releases it
+ *                                             again: never released twice, never lost)
+ *   job's pods run / job or pods finish    -> phase Running / Succeed / Failed (the reservation
+ *                                             goes with the finish and the next job is released)
+ *   job deleted                            -> its QueueUnit is deleted
+ *   tree changes                           -> one Queue per quota node in the queue namespace
+ *                                             (label create-by-kubequeue=true, annotation
+ *                                             kube-queue/quota-fullname); stale ones deleted
+ * Waiting units get their position and reason in status.message; each Queue its
+ * status.queueItemDetails. Bad input (a template that cannot be read, a unit naming a missing
+ * queue, an invalid tree) gets a Warning Event on the object and a log line.
+ *
+ * Nothing is decided before every informer has listed once (a restart sees every reservation
+ * before it releases anything).
+ */
+#include <stdbool.h>
+
+#include "pkg/kqueue/jobkind.h"
+#include "pkg/kqueue/kqueue.h"
+
+struct cs_client;
+struct cs_kq_controller;
+
+struct cs_kq_controller_opts {
+    struct cs_client *client;
+    const struct cs_kq_kind *const *kinds;
+    size_t n_kinds;
+    const char *queue_namespace;     /* "kube-queue" */
+    enum cs_kq_policy policy;        /* of queues whose Queue object names none */
+    bool preemptible;                /* jobs without a preemptible label */
+    const char *identity;            /* reportingInstance of Events */
+};
+
+struct cs_kq_controller *cs_kq_controller_new(const struct cs_kq_controller_opts *o, char *err,
+                                              size_t errlen);
+int cs_kq_controller_start(struct cs_kq_controller *c, char *err, size_t errlen);
+bool cs_kq_controller_synced(struct cs_kq_controller *c);
+/* Stop the informers (no handler runs after it returns; writes in flight still complete). */
+void cs_kq_controller_stop(struct cs_kq_controller *c);
+/* Free, once the client is stopped (completions of writes refer to the controller). */
+void cs_kq_controller_free(struct cs_kq_controller *c);
+
+#endif

@@ -1,0 +1,150 @@
+#ifndef CS_PKG_KQUEUE_KQUEUE_H
+#define CS_PKG_KQUEUE_KQUEUE_H
+/*
+ * The job queue (ack-kube-queue, ack-features.md 6): whole jobs wait, suspended, as
+ * QueueUnits in Queues, and are released when their quota can take all of them.
+ *
+ * This is the model: units, queues and the release decision as pure data (no I/O, no threads;
+ * the owner serialises every call). The quota tree comes from pkg/quota (parsed and validated
+ * there); the model charges jobs to it, not pods.
+ *
+ * Units. A unit is one QueueUnit: its total request (replicas x pod-template requests), its
+ * priority and creation time, and its phase. Enqueued units wait; Dequeued (released, its
+ * reservation held) and Running units are charged to their quota node and every ancestor, as
+ * resources and as one job; Succeed and Failed units are charged nothing.
+ *
+ * Queues. One per quota node (named by cs_kq_queue_name), one "default" queue for units in no
+ * quota (nothing limits it), and any Queue a user creates (no quota either). A unit goes to the
+ * queue its annotation names, else to its quota's queue; its quota is the one its label names,
+ * else the leaf of its namespace.
+ *
+ * Release (cs_kq_schedule), queue by queue, in order: priority descending, then creation, then
+ * name. A preemptible unit fits when used + request <= max and jobs + 1 <= max "kube-queue/
+ * max-jobs" at its quota and every ancestor; a non-preemptible one is checked the same way
+ * against what non-preemptible units use and the min (ack-features.md 6.3). Policy Priority
+ * skips a unit that does not fit and tries the next; Block stops at the first unit that does
+ * not fit (strict head of line). Every waiting unit gets a message for people: why it waits
+ * and its position.
+ */
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "pkg/quota/quota.h"
+#include "pkg/util/map.h"
+
+enum cs_kq_phase {
+    CS_KQ_ENQUEUED = 0,
+    CS_KQ_DEQUEUED,
+    CS_KQ_RUNNING,
+    CS_KQ_SUCCEED,
+    CS_KQ_FAILED,
+};
+
+enum cs_kq_policy { CS_KQ_PRIORITY = 0, CS_KQ_BLOCK };
+
+/* "Enqueued", ...; parse: unknown or empty -> Enqueued, returns false for unknown non-empty. */
+const char *cs_kq_phase_name(enum cs_kq_phase p);
+bool cs_kq_phase_parse(const char *s, enum cs_kq_phase *out);
+const char *cs_kq_policy_name(enum cs_kq_policy p);
+/* "Priority" / "Block" (and "StrictPriority" as Block); false for anything else. */
+bool cs_kq_policy_parse(const char *s, enum cs_kq_policy *out);
+
+/* A resource amount by name: cpu in millicores, everything else in units (bytes). */
+struct cs_kq_res {
+    char *name;
+    int64_t v;
+};
+
+/* What the model needs of a QueueUnit (borrowed; the model copies). */
+struct cs_kq_unit_spec {
+    const char *ns, *name;
+    int32_t priority;
+    int64_t creation_ns;
+    const char *queue;           /* queue named by the unit (annotation kube-queue/queue-name),
+                                  * NULL: its quota's */
+    const char *quota;           /* quota named by its label, NULL: its namespace's leaf */
+    bool preemptible;
+    const struct cs_kq_res *res;
+    uint32_t n_res;
+};
+
+struct cs_kq_unit {
+    char *key;                   /* "ns/name" */
+    char *ns, *name;
+    int32_t priority;
+    int64_t creation_ns;
+    char *want_queue, *want_quota;
+    bool preemptible;
+    struct cs_kq_res *res;
+    uint32_t n_res;
+    enum cs_kq_phase phase;
+    /* derived (the model's) */
+    int32_t quota;               /* node index, -1: none */
+    int32_t queue;               /* index into the model's queues, -1: the named queue is missing */
+    int64_t req[CS_QUOTA_MAX_DIMS];  /* res in the tree's resources */
+    bool charged;
+    uint32_t position, waiting;  /* Enqueued: 1-based position among `waiting` units */
+    char message[320];
+    bool changed;                /* phase, message or position changed since the owner cleared it */
+};
+
+struct cs_kq_queue {
+    char *name;
+    int32_t quota;               /* node index, -1: no quota */
+    bool from_tree;
+    bool user;                   /* a Queue object a user made (not from the tree) */
+    enum cs_kq_policy policy;
+    bool policy_set;             /* set by its Queue object's spec.queuePolicy */
+    struct cs_kq_unit **order;   /* waiting units in release order, after cs_kq_schedule */
+    uint32_t n_order, cap_order;
+    bool changed;                /* order changed since the owner cleared it */
+};
+
+struct cs_kq_model {
+    struct cs_quota_tree *tree;  /* owned; NULL: no quotas */
+    int64_t *max_jobs, *min_jobs;             /* per node, owned */
+    int64_t (*used)[CS_QUOTA_MAX_DIMS];       /* per node: Dequeued + Running units */
+    int64_t (*np_used)[CS_QUOTA_MAX_DIMS];    /* the non-preemptible part */
+    int64_t *jobs, *np_jobs;
+    struct cs_map units;         /* key -> struct cs_kq_unit * */
+    struct cs_kq_queue **queues;
+    uint32_t n_queues;
+    struct cs_map queue_by_name; /* name -> index + 1 */
+    enum cs_kq_policy default_policy;
+};
+
+void cs_kq_model_init(struct cs_kq_model *m, enum cs_kq_policy default_policy);
+void cs_kq_model_destroy(struct cs_kq_model *m);
+
+/* The Queue name of a quota node (ack-features.md 6.2): its full name lower-cased, '/' and '_'
+ * (and anything a Kubernetes name cannot hold) turned into '-', the last 58 characters, trimmed
+ * so that it starts and ends with a letter or digit (the real apiserver refuses the trailing
+ * '-' kube-queue appends). */
+void cs_kq_queue_name(const char *fullname, char *out, size_t n);
+
+/* Install a tree (owned; NULL removes quotas) with its max-jobs/min-jobs arrays (owned, t->n
+ * each, may be NULL: unlimited). Queues are rebuilt, units re-mapped and charged anew. */
+void cs_kq_set_tree(struct cs_kq_model *m, struct cs_quota_tree *t, int64_t *max_jobs,
+                    int64_t *min_jobs);
+/* A Queue object exists (or changed): policy NULL/"" keeps the default. A name that is not a
+ * tree queue becomes a user queue (no quota). */
+void cs_kq_queue_upsert(struct cs_kq_model *m, const char *name, const char *policy);
+void cs_kq_queue_remove(struct cs_kq_model *m, const char *name);
+struct cs_kq_queue *cs_kq_queue_get(const struct cs_kq_model *m, const char *name);
+
+/* Add or update a unit (its phase is kept on update). */
+struct cs_kq_unit *cs_kq_unit_upsert(struct cs_kq_model *m, const struct cs_kq_unit_spec *s);
+struct cs_kq_unit *cs_kq_unit_get(const struct cs_kq_model *m, const char *key);
+/* Set a unit's phase (charging or releasing its reservation). */
+void cs_kq_unit_set_phase(struct cs_kq_model *m, struct cs_kq_unit *u, enum cs_kq_phase p);
+void cs_kq_unit_remove(struct cs_kq_model *m, const char *key);
+
+/* Decide: release every unit that may go now (phase Dequeued, charged); *out (heap array, the
+ * caller frees it with cs_free) lists them in release order. Messages and positions of the
+ * units that wait are brought up to date. Returns how many were released. */
+uint32_t cs_kq_schedule(struct cs_kq_model *m, struct cs_kq_unit ***out);
+
+/* Why a unit waits (empty when it would fit now), without changing anything. */
+bool cs_kq_fits(const struct cs_kq_model *m, const struct cs_kq_unit *u, char *why, size_t n);
+
+#endif

@@ -1,0 +1,429 @@
+/*
+ * Specification of the job queue model (pkg/kqueue) and of what it asks of pkg/quota:
+ *
+ *   - a Queue per quota node, named from the node's full name (lower case, '/' and '_' to '-',
+ *     the last 58 characters, a valid Kubernetes name);
+ *   - a released unit (Dequeued, Running) is charged to its quota and every ancestor, as
+ *     resources and as one job; a finished one (Succeed, Failed) gives everything back;
+ *   - S6: two 3-CPU jobs under a 4-CPU quota: the first is released, the second waits with
+ *     "blocked by quota root.a because of max" and its position, and goes when the first ends;
+ *   - order: priority descending, then creation, then name;
+ *   - Priority skips a unit that does not fit; Block stops at it (strict head of line);
+ *   - kube-queue/max-jobs counts released jobs per quota node, ancestors included;
+ *   - a non-preemptible unit is checked against min (and min max-jobs) instead of max;
+ *   - a unit naming a missing queue waits and says so; a unit in no quota goes at once;
+ *   - units seen first as Dequeued or Running (a restart) hold their reservation;
+ *   - job kinds: held/started/finished, total requests as the scheduler counts them (init
+ *     containers included), unreadable templates refused with the field, release patches.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "api/decode.h"
+#include "pkg/kqueue/jobkind.h"
+#include "pkg/kqueue/kqueue.h"
+#include "pkg/util/alloc.h"
+#include "pkg/util/buf.h"
+
+static struct cs_api_ctx api;
+
+static json_t *jload(const char *src)
+{
+    char *s = cs_strdup(src);
+    for (char *q = s; *q; q++) {
+        if (*q == '\'') {
+            *q = '"';
+        }
+    }
+    json_error_t e;
+    json_t *j = json_loads(s, 0, &e);
+    if (j == NULL) {
+        print_error("json: %s\n%s\n", e.text, s);
+    }
+    cs_free(s);
+    assert_non_null(j);
+    return j;
+}
+
+/* A model with the tree document src installed. */
+static void model_with(struct cs_kq_model *m, enum cs_kq_policy p, const char *src)
+{
+    cs_kq_model_init(m, p);
+    json_t *doc = jload(src);
+    struct cs_quota_tree *t = NULL;
+    char err[300];
+    assert_int_equal(cs_quota_tree_parse(doc, api.resources, &t, err, sizeof(err)), 0);
+    int64_t *maxj = cs_calloc(t->n, sizeof(int64_t)), *minj = cs_calloc(t->n, sizeof(int64_t));
+    assert_int_equal(cs_quota_tree_jobs(doc, t, maxj, minj, err, sizeof(err)), 0);
+    cs_kq_set_tree(m, t, maxj, minj);
+    json_decref(doc);
+}
+
+static const char *S6_TREE =
+    "{'metadata':{'name':'t','namespace':'kube-system'},'spec':{'root':{'name':'root',"
+    "'min':{'cpu':'16'},'max':{'cpu':'16'},'children':["
+    "{'name':'root.a','namespaces':['qa'],'min':{'cpu':'4'},'max':{'cpu':'4'}},"
+    "{'name':'root.b','namespaces':['qb'],'min':{'cpu':'2','kube-queue/max-jobs':'1'},"
+    "'max':{'cpu':'8','kube-queue/max-jobs':'2'}}]}}}";
+
+static int64_t t_seq = 1;
+
+static struct cs_kq_unit *unit(struct cs_kq_model *m, const char *ns, const char *name,
+                               int cpu, int prio)
+{
+    struct cs_kq_res r = { .name = (char *)"cpu", .v = cpu * 1000 };
+    struct cs_kq_unit_spec s = { .ns = ns, .name = name, .priority = prio,
+                                 .creation_ns = t_seq++, .preemptible = true, .res = &r,
+                                 .n_res = 1 };
+    return cs_kq_unit_upsert(m, &s);
+}
+
+static uint32_t run(struct cs_kq_model *m)
+{
+    struct cs_kq_unit **out = NULL;
+    uint32_t n = cs_kq_schedule(m, &out);
+    cs_free(out);
+    return n;
+}
+
+static void test_queue_names(void **state)
+{
+    (void)state;
+    char out[64];
+    cs_kq_queue_name("root.a", out, sizeof(out));
+    assert_string_equal(out, "root.a");
+    cs_kq_queue_name("Root/Team_A", out, sizeof(out));
+    assert_string_equal(out, "root-team-a");
+    cs_kq_queue_name("_x_", out, sizeof(out));
+    assert_string_equal(out, "x");
+    char longname[100];
+    memset(longname, 'a', 70);
+    longname[70] = '\0';
+    longname[11] = '/';        /* cut away: only the last 58 characters count */
+    cs_kq_queue_name(longname, out, sizeof(out));
+    assert_int_equal(strlen(out), 58);
+}
+
+static void test_s6_release_and_finish(void **state)
+{
+    (void)state;
+    struct cs_kq_model m;
+    model_with(&m, CS_KQ_PRIORITY, S6_TREE);
+    assert_non_null(cs_kq_queue_get(&m, "root.a"));
+    assert_non_null(cs_kq_queue_get(&m, "root"));
+    struct cs_kq_unit *j1 = unit(&m, "qa", "job1", 3, 0);
+    struct cs_kq_unit *j2 = unit(&m, "qa", "job2", 3, 0);
+    assert_int_equal(run(&m), 1);
+    assert_int_equal(j1->phase, CS_KQ_DEQUEUED);
+    assert_int_equal(j2->phase, CS_KQ_ENQUEUED);
+    assert_non_null(strstr(j2->message, "position 1 of 1 in queue root.a"));
+    assert_non_null(strstr(j2->message, "blocked by quota root.a because of max"));
+    int32_t a = cs_quota_tree_find(m.tree, "root.a");
+    assert_int_equal(m.used[a][0], 3000);
+    assert_int_equal(m.used[0][0], 3000);      /* the root is charged too */
+    assert_int_equal(m.jobs[a], 1);
+    cs_kq_unit_set_phase(&m, j1, CS_KQ_RUNNING);
+    assert_int_equal(run(&m), 0);              /* running still holds the reservation */
+    cs_kq_unit_set_phase(&m, j1, CS_KQ_SUCCEED);
+    assert_int_equal(m.used[a][0], 0);
+    assert_int_equal(m.jobs[a], 0);
+    assert_int_equal(run(&m), 1);
+    assert_int_equal(j2->phase, CS_KQ_DEQUEUED);
+    assert_string_equal(j2->message, "");
+    cs_kq_model_destroy(&m);
+}
+
+static void test_order_priority_then_creation(void **state)
+{
+    (void)state;
+    struct cs_kq_model m;
+    model_with(&m, CS_KQ_PRIORITY, S6_TREE);
+    struct cs_kq_unit *hold = unit(&m, "qa", "hold", 4, 0);
+    assert_int_equal(run(&m), 1);
+    struct cs_kq_unit *old_low = unit(&m, "qa", "old-low", 1, 0);
+    struct cs_kq_unit *high = unit(&m, "qa", "high", 1, 10);
+    struct cs_kq_unit *new_low = unit(&m, "qa", "new-low", 1, 0);
+    run(&m);
+    assert_int_equal(high->position, 1);
+    assert_int_equal(old_low->position, 2);
+    assert_int_equal(new_low->position, 3);
+    assert_int_equal(new_low->waiting, 3);
+    struct cs_kq_queue *q = cs_kq_queue_get(&m, "root.a");
+    assert_int_equal(q->n_order, 3);
+    assert_ptr_equal(q->order[0], high);
+    cs_kq_unit_set_phase(&m, hold, CS_KQ_FAILED);
+    struct cs_kq_unit **out = NULL;
+    assert_int_equal(cs_kq_schedule(&m, &out), 3);
+    assert_ptr_equal(out[0], high);
+    assert_ptr_equal(out[1], old_low);
+    assert_ptr_equal(out[2], new_low);
+    cs_free(out);
+    cs_kq_model_destroy(&m);
+}
+
+static void test_priority_skips_block_holds(void **state)
+{
+    (void)state;
+    for (int block = 0; block <= 1; block++) {
+        struct cs_kq_model m;
+        model_with(&m, block ? CS_KQ_BLOCK : CS_KQ_PRIORITY, S6_TREE);
+        unit(&m, "qa", "hold", 2, 0);
+        assert_int_equal(run(&m), 1);
+        struct cs_kq_unit *big = unit(&m, "qa", "big", 4, 100);
+        struct cs_kq_unit *small = unit(&m, "qa", "small", 1, 0);
+        uint32_t n = run(&m);
+        assert_int_equal(big->phase, CS_KQ_ENQUEUED);
+        assert_non_null(strstr(big->message, "blocked by quota root.a because of max"));
+        if (block) {
+            assert_int_equal(n, 0);
+            assert_int_equal(small->phase, CS_KQ_ENQUEUED);
+            assert_non_null(strstr(small->message, "position 2 of 2"));
+            assert_non_null(strstr(small->message, "waiting behind qa/big"));
+            /* switched to Priority by its Queue object, the small one passes */
+            cs_kq_queue_upsert(&m, "root.a", "Priority");
+            assert_int_equal(run(&m), 1);
+        } else {
+            assert_int_equal(n, 1);
+        }
+        assert_int_equal(small->phase, CS_KQ_DEQUEUED);
+        cs_kq_model_destroy(&m);
+    }
+}
+
+static void test_max_jobs(void **state)
+{
+    (void)state;
+    struct cs_kq_model m;
+    model_with(&m, CS_KQ_PRIORITY, S6_TREE);
+    struct cs_kq_unit *u1 = unit(&m, "qb", "m1", 1, 0);
+    struct cs_kq_unit *u2 = unit(&m, "qb", "m2", 1, 0);
+    struct cs_kq_unit *u3 = unit(&m, "qb", "m3", 1, 0);
+    assert_int_equal(run(&m), 2);             /* max max-jobs 2 */
+    assert_int_equal(u3->phase, CS_KQ_ENQUEUED);
+    assert_non_null(strstr(u3->message, "blocked by quota root.b because of max "
+                                        "kube-queue/max-jobs: 2 released, max 2"));
+    cs_kq_unit_set_phase(&m, u1, CS_KQ_SUCCEED);
+    assert_int_equal(run(&m), 1);
+    assert_int_equal(u3->phase, CS_KQ_DEQUEUED);
+    (void)u2;
+    cs_kq_model_destroy(&m);
+}
+
+static void test_non_preemptible_against_min(void **state)
+{
+    (void)state;
+    struct cs_kq_model m;
+    model_with(&m, CS_KQ_PRIORITY, S6_TREE);
+    struct cs_kq_res r = { .name = (char *)"cpu", .v = 3000 };
+    struct cs_kq_unit_spec s = { .ns = "qb", .name = "np", .creation_ns = 1, .preemptible = false,
+                                 .res = &r, .n_res = 1 };
+    struct cs_kq_unit *np = cs_kq_unit_upsert(&m, &s);
+    assert_int_equal(run(&m), 0);             /* 3 cpu > min 2, though max is 8 */
+    assert_non_null(strstr(np->message, "blocked by quota root.b because of min"));
+    r.v = 2000;
+    cs_kq_unit_upsert(&m, &s);
+    assert_int_equal(run(&m), 1);
+    s.name = "np2";
+    r.v = 0;
+    struct cs_kq_unit *np2 = cs_kq_unit_upsert(&m, &s);
+    assert_int_equal(run(&m), 0);             /* min max-jobs 1 */
+    assert_non_null(strstr(np2->message, "because of min kube-queue/max-jobs"));
+    cs_kq_model_destroy(&m);
+}
+
+static void test_missing_queue_and_no_quota(void **state)
+{
+    (void)state;
+    struct cs_kq_model m;
+    model_with(&m, CS_KQ_PRIORITY, S6_TREE);
+    struct cs_kq_res r = { .name = (char *)"cpu", .v = 1000 };
+    struct cs_kq_unit_spec s = { .ns = "qa", .name = "lost", .queue = "nosuch",
+                                 .preemptible = true, .res = &r, .n_res = 1 };
+    struct cs_kq_unit *lost = cs_kq_unit_upsert(&m, &s);
+    struct cs_kq_unit *free_ns = unit(&m, "elsewhere", "free", 100, 0);
+    assert_int_equal(run(&m), 1);
+    assert_int_equal(free_ns->phase, CS_KQ_DEQUEUED);
+    assert_int_equal(lost->queue, -1);
+    assert_string_equal(lost->message, "queue nosuch does not exist");
+    /* the queue appears (a user creates it): the unit goes (that queue has no quota) */
+    cs_kq_queue_upsert(&m, "nosuch", NULL);
+    assert_int_equal(run(&m), 1);
+    assert_int_equal(lost->phase, CS_KQ_DEQUEUED);
+    cs_kq_model_destroy(&m);
+}
+
+static void test_restart_holds_reservations(void **state)
+{
+    (void)state;
+    struct cs_kq_model m;
+    model_with(&m, CS_KQ_PRIORITY, S6_TREE);
+    struct cs_kq_unit *seen = unit(&m, "qa", "was-released", 3, 0);
+    cs_kq_unit_set_phase(&m, seen, CS_KQ_RUNNING);   /* as read back after a restart */
+    struct cs_kq_unit *next = unit(&m, "qa", "next", 3, 0);
+    assert_int_equal(run(&m), 0);
+    assert_int_equal(next->phase, CS_KQ_ENQUEUED);
+    /* a new tree (max raised) keeps the charge and lets the next one go */
+    json_t *doc = jload("{'spec':{'root':{'name':'root','min':{'cpu':'16'},'max':{'cpu':'16'},"
+                        "'children':[{'name':'root.a','namespaces':['qa'],'max':{'cpu':'6'}}]}}}");
+    struct cs_quota_tree *t = NULL;
+    char err[200];
+    assert_int_equal(cs_quota_tree_parse(doc, api.resources, &t, err, sizeof(err)), 0);
+    cs_kq_set_tree(&m, t, NULL, NULL);
+    assert_int_equal(m.used[cs_quota_tree_find(t, "root.a")][0], 3000);
+    assert_int_equal(run(&m), 1);
+    cs_kq_unit_remove(&m, "qa/next");
+    assert_int_equal(m.used[cs_quota_tree_find(t, "root.a")][0], 3000);
+    json_decref(doc);
+    cs_kq_model_destroy(&m);
+}
+
+static void test_tree_jobs_and_path(void **state)
+{
+    (void)state;
+    json_t *doc = jload(S6_TREE);
+    struct cs_quota_tree *t = NULL;
+    char err[200];
+    assert_int_equal(cs_quota_tree_parse(doc, api.resources, &t, err, sizeof(err)), 0);
+    int64_t maxj[3], minj[3];
+    assert_int_equal(cs_quota_tree_jobs(doc, t, maxj, minj, err, sizeof(err)), 0);
+    int32_t b = cs_quota_tree_find(t, "root.b");
+    assert_int_equal(maxj[b], 2);
+    assert_int_equal(minj[b], 1);
+    assert_true(maxj[0] == CS_QUOTA_UNLIMITED);
+    int64_t used[3][CS_QUOTA_MAX_DIMS] = { { 0 } };
+    int64_t req[CS_QUOTA_MAX_DIMS] = { 9000 };
+    uint32_t d = 99;
+    assert_int_equal(cs_quota_path_exceeds(t, b, (const int64_t(*)[CS_QUOTA_MAX_DIMS])used, req,
+                                           false, &d), b);
+    assert_int_equal(d, 0);
+    req[0] = 8000;
+    assert_int_equal(cs_quota_path_exceeds(t, b, (const int64_t(*)[CS_QUOTA_MAX_DIMS])used, req,
+                                           false, &d), -1);
+    used[0][0] = 10000;        /* the root is the limit now */
+    assert_int_equal(cs_quota_path_exceeds(t, b, (const int64_t(*)[CS_QUOTA_MAX_DIMS])used, req,
+                                           false, &d), 0);
+    cs_quota_tree_free(t);
+    json_decref(doc);
+    json_t *bad = jload("{'spec':{'root':{'name':'root','max':{'kube-queue/max-jobs':'x'}}}}");
+    assert_int_equal(cs_quota_tree_parse(bad, api.resources, &t, err, sizeof(err)), -1);
+    json_decref(bad);
+}
+
+static void test_job_kinds(void **state)
+{
+    (void)state;
+    const struct cs_kq_kind *tf = cs_kq_kind_by_ext("tfjob");
+    const struct cs_kq_kind *job = cs_kq_kind_by_ext("job");
+    assert_non_null(tf);
+    assert_ptr_equal(cs_kq_kind_by_kind("batch/v1", "Job"), job);
+    assert_null(cs_kq_kind_by_ext("mpijob"));
+    json_t *j = jload(
+        "{'apiVersion':'kubeflow.org/v1','kind':'TFJob','metadata':{'name':'j','namespace':'n',"
+        "'annotations':{'scheduling.x-k8s.io/suspend':'true'}},'spec':{'tfReplicaSpecs':{"
+        "'PS':{'template':{'spec':{'containers':[{'name':'c','resources':{'limits':{'cpu':'1',"
+        "'memory':'1Gi'}}}]}}},"
+        "'Worker':{'replicas':2,'template':{'spec':{'initContainers':[{'name':'i','resources':{"
+        "'requests':{'cpu':'3'}}}],'containers':[{'name':'c','resources':{'requests':{"
+        "'cpu':'1','nvidia.com/gpu':'1'}}}]}}}}}}");
+    assert_true(cs_kq_job_held(tf, j));
+    assert_false(cs_kq_job_started(j));
+    assert_int_equal(cs_kq_job_finished(tf, j), 0);
+    struct cs_kq_job_req r;
+    char err[300];
+    assert_int_equal(cs_kq_job_requests(&api, tf, j, &r, err, sizeof(err)), 0);
+    assert_int_equal(r.pods, 3);
+    struct cs_buf b;
+    cs_buf_init(&b);
+    cs_kq_res_json(r.res, r.n_res, &b);
+    /* PS 1 cpu + 2 workers x max(1, init 3) = 7 cpu */
+    assert_non_null(strstr(b.data, "\"cpu\":\"7\""));
+    assert_non_null(strstr(b.data, "\"memory\":\"1Gi\""));
+    assert_non_null(strstr(b.data, "\"nvidia.com/gpu\":\"2\""));
+    cs_kq_job_req_free(&r);
+    cs_buf_reset(&b);
+    cs_kq_job_release_patch(tf, j, &b);
+    assert_string_equal(b.data,
+                        "{\"metadata\":{\"annotations\":{\"scheduling.x-k8s.io/suspend\":null}}}");
+    json_decref(j);
+
+    j = jload("{'metadata':{'name':'b','namespace':'n'},'spec':{'tfReplicaSpecs':{'W':{"
+              "'template':{'spec':{'containers':[{'name':'c','resources':{'limits':{'cpu':'1x'}}}]"
+              "}}}}}}");
+    assert_int_equal(cs_kq_job_requests(&api, tf, j, &r, err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "spec.tfReplicaSpecs.W.template"));
+    assert_non_null(strstr(err, "cpu"));
+    json_decref(j);
+
+    j = jload("{'metadata':{'name':'b','namespace':'n'},'spec':{'suspend':true,'parallelism':4,"
+              "'completions':2,'template':{'spec':{'containers':[{'name':'c','resources':{"
+              "'requests':{'cpu':'500m'}}}]}}},'status':{'conditions':[{'type':'Complete',"
+              "'status':'True'}]}}");
+    assert_true(cs_kq_job_held(job, j));
+    assert_int_equal(cs_kq_job_finished(job, j), 1);
+    assert_int_equal(cs_kq_job_requests(&api, job, j, &r, err, sizeof(err)), 0);
+    assert_int_equal(r.pods, 2);               /* min(parallelism, completions) */
+    cs_buf_reset(&b);
+    cs_kq_res_json(r.res, r.n_res, &b);
+    assert_non_null(strstr(b.data, "\"cpu\":\"1\""));
+    cs_kq_job_req_free(&r);
+    cs_buf_reset(&b);
+    cs_kq_job_release_patch(job, j, &b);
+    assert_string_equal(b.data, "{\"spec\":{\"suspend\":false}}");
+    cs_buf_free(&b);
+    json_decref(j);
+}
+
+static void test_phase_and_policy_names(void **state)
+{
+    (void)state;
+    enum cs_kq_phase p;
+    assert_true(cs_kq_phase_parse("", &p));
+    assert_int_equal(p, CS_KQ_ENQUEUED);
+    assert_true(cs_kq_phase_parse("Reserved", &p));
+    assert_int_equal(p, CS_KQ_DEQUEUED);
+    assert_true(cs_kq_phase_parse("Succeed", &p));
+    assert_string_equal(cs_kq_phase_name(p), "Succeed");
+    assert_false(cs_kq_phase_parse("Bogus", &p));
+    enum cs_kq_policy pol;
+    assert_true(cs_kq_policy_parse("StrictPriority", &pol));
+    assert_int_equal(pol, CS_KQ_BLOCK);
+    assert_false(cs_kq_policy_parse("Intelligent", &pol));
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    cs_api_ctx_init(&api);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    cs_api_ctx_destroy(&api);
+    return 0;
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_queue_names),
+        cmocka_unit_test(test_s6_release_and_finish),
+        cmocka_unit_test(test_order_priority_then_creation),
+        cmocka_unit_test(test_priority_skips_block_holds),
+        cmocka_unit_test(test_max_jobs),
+        cmocka_unit_test(test_non_preemptible_against_min),
+        cmocka_unit_test(test_missing_queue_and_no_quota),
+        cmocka_unit_test(test_restart_holds_reservations),
+        cmocka_unit_test(test_tree_jobs_and_path),
+        cmocka_unit_test(test_job_kinds),
+        cmocka_unit_test(test_phase_and_policy_names),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
