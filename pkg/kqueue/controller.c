@@ -1011,7 +1011,34 @@ static void install_tree(struct cs_kq_controller *c, json_t *obj)
     }
     json_decref(c->tree_obj);
     c->tree_obj = obj ? json_incref(obj) : NULL;
+    /* Waiting units whose queue goes with the old tree are told where they went. */
+    struct cs_map before;
+    cs_map_init(&before);
+    const char *k;
+    void *v;
+    for (size_t it = 0; cs_map_next(&c->model.units, &it, &k, &v);) {
+        struct cs_kq_unit *u = v;
+        if (u->phase == CS_KQ_ENQUEUED && u->queue >= 0) {
+            cs_map_put(&before, u->key, cs_strdup(c->model.queues[u->queue]->name));
+        }
+    }
     cs_kq_set_tree(&c->model, t, maxj, minj);
+    for (size_t it = 0; cs_map_next(&before, &it, &k, &v);) {
+        struct cs_kq_unit *u = cs_kq_unit_get(&c->model, k);
+        const char *now = u && u->queue >= 0 ? c->model.queues[u->queue]->name : NULL;
+        if (u && (now == NULL || strcmp(now, v) != 0)) {
+            struct uinfo *ui = cs_map_get(&c->units, k);
+            char note[400];
+            snprintf(note, sizeof(note), "queue %s is gone with its quota; the unit waits in %s",
+                     (const char *)v, now ? now : "no queue");
+            CS_WARN_S("QueueUnit moved: its queue is gone", CS_KV("queueUnit", k),
+                      CS_KV("from", v), CS_KV("to", now ? now : ""));
+            event(c, "QueueUnit", "scheduling.x-k8s.io/v1alpha1", u->ns, u->name,
+                  ui ? ui->uid : "", "QueueRemoved", note);
+        }
+        cs_free(v);
+    }
+    cs_map_destroy(&before);
     CS_INFO_S("Quota tree installed", CS_KV("tree", obj ? md_get(obj, "name") : "(none)"),
               CS_KVI("quotas", t ? t->n : 0));
     for (uint32_t i = 0; i < c->model.n_queues; i++) {

@@ -6,8 +6,13 @@
 #     position, and is released within 2 s of job1's pods finishing; cosched binds the pods;
 #   - kube-queue/max-jobs: 1 releases one job at a time;
 #   - Block holds a small job behind a big head job; switched to Priority the small one passes;
+#   - a PyTorchJob held by runPolicy.suspend; the controller restarted while a job runs and
+#     another waits (the reservation is read back), and stopped while the job finishes (the
+#     waiting one goes after the restart): no job released twice, none lost;
 #   - bad input: a TFJob whose template cannot be read and a job naming a missing queue get a
 #     Warning Event naming the object, and nothing else is lost;
+#   - a tree change that removes a quota with a waiting unit: the Queue goes, the unit gets an
+#     Event saying where it went;
 #   - a Queue per quota node with the labels and annotation of ack-features.md 6.2, printer
 #     columns of `kubectl get qu`.
 # Pods finish through pods/status written by this driver (as a kubelet would) on both servers.
@@ -34,7 +39,7 @@ done
 wait_until 10 k get queueunits -A
 wait_until 10 k get queues -A
 wait_until 10 k get tfjobs -A
-for ns in qa qb qc qd; do k create namespace "$ns" -o name >/dev/null; done
+for ns in qa qb qc qd qe; do k create namespace "$ns" -o name >/dev/null; done
 cat <<'EOF' | k apply -f - -o name >/dev/null
 apiVersion: scheduling.k8s.io/v1
 kind: PriorityClass
@@ -49,13 +54,14 @@ metadata: {name: elasticquotatree, namespace: kube-system}
 spec:
   root:
     name: root
-    min: {cpu: 16}
-    max: {cpu: 16}
+    min: {cpu: 20}
+    max: {cpu: 20}
     children:
     - {name: root.a, namespaces: [qa], min: {cpu: 4}, max: {cpu: 4}}
     - {name: root.b, namespaces: [qb], min: {cpu: 4}, max: {cpu: 4, kube-queue/max-jobs: 1}}
     - {name: root.c, namespaces: [qc], min: {cpu: 4}, max: {cpu: 4}}
     - {name: root.d, namespaces: [qd], min: {cpu: 4}, max: {cpu: 4}}
+    - {name: root.e, namespaces: [qe], min: {cpu: 4}, max: {cpu: 4}}
 EOF
 check "ElasticQuotaTree created" nonempty k get elasticquotatree elasticquotatree -n kube-system -o name
 
@@ -103,6 +109,35 @@ spec:
           containers: [{name: tensorflow, image: tensorflow/tensorflow:2.15.0, resources: {limits: {cpu: "$4", memory: 1Gi}}}]
 EOF
 }
+# pytorchjob NS NAME WORKERS CPU: 1 Master + WORKERS workers, CPU each, held by runPolicy.suspend.
+pytorchjob() {
+  cat <<EOF | k create -f - -o name >/dev/null
+apiVersion: kubeflow.org/v1
+kind: PyTorchJob
+metadata: {name: $2, namespace: $1}
+spec:
+  runPolicy: {suspend: true}
+  pytorchReplicaSpecs:
+    Master:
+      replicas: 1
+      restartPolicy: Never
+      template:
+        spec:
+          schedulerName: ack-co-scheduler
+          terminationGracePeriodSeconds: 0
+          containers: [{name: pytorch, image: pytorch/pytorch:2.2.0, resources: {requests: {cpu: "$4"}, limits: {cpu: "$4"}}}]
+    Worker:
+      replicas: $3
+      restartPolicy: Never
+      template:
+        spec:
+          schedulerName: ack-co-scheduler
+          terminationGracePeriodSeconds: 0
+          containers: [{name: pytorch, image: pytorch/pytorch:2.2.0, resources: {requests: {cpu: "$4"}, limits: {cpu: "$4"}}}]
+EOF
+}
+pt_held() { [ "$(k get pytorchjob "$2" -n "$1" -o jsonpath='{.spec.runPolicy.suspend}')" = true ]; }
+pt_released() { ! pt_held "$@"; }
 # job NS NAME PARALLELISM CPU [priorityClassName]: a held batch Job.
 job() {
   cat <<EOF | k create -f - -o name >/dev/null
@@ -206,7 +241,7 @@ run() {  # KIND NS NAME COUNT: operate, wait for the pods to be bound, make them
 
 # ---- Queues from the tree ------------------------------------------------------------------
 check "one Queue per quota node in kube-queue" \
-  wait_until 20 equals "root root.a root.b root.c root.d" \
+  wait_until 20 equals "root root.a root.b root.c root.d root.e" \
   bash -c "kubectl --kubeconfig '$KCFG' get queues -n kube-queue -l create-by-kubequeue=true -o jsonpath='{.items[*].metadata.name}' | tr ' ' '\n' | sort | xargs"
 check "a Queue carries its quota's full name" \
   equals root.a k get queue root.a -n kube-queue -o jsonpath='{.metadata.annotations.kube-queue/quota-fullname}'
@@ -285,6 +320,42 @@ check "... with an Event on its QueueUnit" \
   wait_until 10 nonempty k get events -n qd --field-selector involvedObject.name=lost-tfjob,reason=QueueNotFound -o name
 tfjob qd fine 1 1
 check "other jobs of the namespace are still released" wait_until 10 released qd fine-tfjob
+
+# ---- PyTorchJob, and restarts of the controller mid-run --------------------------------------
+pytorchjob qe p1 2 1
+check "p1 (PyTorchJob, 3 CPU, runPolicy.suspend) is released" wait_until 15 released qe p1-pytorchjob
+check "p1's runPolicy.suspend is cleared" wait_until 10 pt_released qe p1
+check "p1's 3 pods are bound" run pytorchjob qe p1 3
+pytorchjob qe p2 1 1
+check "p2 (2 CPU) waits behind p1's reservation" wait_until 10 msg_has qe p2-pytorchjob "blocked by quota root.e because of max"
+stop_queue
+start_queue
+sleep 3
+check "restarted: p1's reservation is read back (p2 still held)" pt_held qe p2
+check "restarted: p2's QueueUnit still says why" msg_has qe p2-pytorchjob "blocked by quota root.e because of max"
+stop_queue
+finish pytorchjob qe p1
+sleep 1
+start_queue
+check "p1 finished while the controller was down: p2 is released after the restart" \
+  wait_until 15 pt_released qe p2
+check "p1's QueueUnit: Succeed" wait_until 10 equals Succeed qu_phase qe p1-pytorchjob
+twice=$(grep -o 'Job released" job="[^"]*"' "$WORK/queue.log" | sort | uniq -d)
+check "across restarts no job was released twice${twice:+ ($twice)}" [ -z "$twice" ]
+lost=$(for ns in qa qb qc qd qe; do k get qu -n "$ns" -o jsonpath='{range .items[*]}{.metadata.name}{"\n"}{end}'; done | grep -c .)
+check "every queued job still has its QueueUnit ($lost)" [ "$lost" = 11 ]
+
+# ---- a tree change that removes a queue with a waiting unit --------------------------------
+k get elasticquotatree elasticquotatree -n kube-system -o json | "$PY" -c '
+import json, sys
+t = json.load(sys.stdin)
+t["spec"]["root"]["children"] = [c for c in t["spec"]["root"]["children"] if c["name"] != "root.c"]
+print(json.dumps(t))' | k replace -f - -o name >/dev/null
+check "quota root.c removed: its Queue is deleted" \
+  wait_until 10 bash -c "! kubectl --kubeconfig '$KCFG' get queue root.c -n kube-queue 2>/dev/null"
+check "... and its waiting unit gets an Event saying where it went" \
+  wait_until 10 nonempty k get events -n qc --field-selector involvedObject.name=big-job,reason=QueueRemoved -o name
+check "... and is not lost" nonempty qu_phase qc big-job
 
 stop_queue
 check "cosched-queue exits cleanly on SIGTERM" [ "$(grep -c 'ERROR: AddressSanitizer\|runtime error' "$WORK/queue.log")" = 0 ]
