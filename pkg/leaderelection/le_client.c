@@ -39,26 +39,43 @@ int cs_le_client_request(void *arg, const char *method, const char *path, const 
     struct cs_client_resp out;
     memset(&out, 0, sizeof out);
     *status = 0;
-    if (cs_client_do(c, &req, &out) != 0) {
-        cs_buf_free(&wire);
-        return -1;
-    }
-    cs_buf_free(&wire);
     int rc = -1;
-    if (out.err == NULL && cs_client_is_protobuf(out.content_type)) {
+    for (int attempt = 0; attempt < 2; attempt++) {
+        if (cs_client_do(c, &req, &out) != 0) {
+            break;
+        }
+        if (out.err != NULL) {
+            break;
+        }
+        if (!cs_client_is_protobuf(out.content_type)) {
+            *status = out.status;
+            cs_buf_append(resp, out.body ? out.body : "", out.body ? out.body_len : 0);
+            rc = 0;
+            break;
+        }
         char err[256];
         json_t *obj = cs_pb_decode_object(out.body, out.body_len, err, sizeof(err));
         char *text = obj ? json_dumps(obj, JSON_COMPACT) : NULL;
-        *status = out.status;
-        cs_buf_puts(resp, text ? text : "{}");
-        free(text);
         json_decref(obj);
-        rc = 0;
-    } else if (out.err == NULL) {
-        *status = out.status;
-        cs_buf_append(resp, out.body ? out.body : "", out.body ? out.body_len : 0);
-        rc = 0;
+        if (text) {
+            *status = out.status;
+            cs_buf_puts(resp, text);
+            free(text);
+            rc = 0;
+            break;
+        }
+        /* Undecodable protobuf: ask again for JSON (a GET, or a write the server refused, so
+         * repeating it changes nothing; a write it accepted is reported as its status). */
+        if (out.status >= 200 && out.status < 300 && body) {
+            *status = out.status;
+            cs_buf_puts(resp, "{}");
+            rc = 0;
+            break;
+        }
+        cs_client_resp_free(&out);
+        req.accept = "application/json";
     }
+    cs_buf_free(&wire);
     cs_client_resp_free(&out);
     return rc;
 }
