@@ -37,19 +37,29 @@ done
 # test/integration/lib.sh) when build/k8s has it: those that need none of apisim's own features
 # (fault injection, generators of pods, its controllers, objects the real server refuses).
 K8S_SUITES="apisim_kubectl apisim_watch sched_affinity sched_basic sched_cli sched_cpuset sched_eci sched_spread sched_extended sched_gpushare sched_leader sched_placement sched_preempt sched_quota sched_quota_flat sched_quota_gang sched_restart sched_unschedulable sched_valgrind sched_volumes"
+# Suites that run once more with cosched speaking JSON to the server (protobuf is the default
+# for built-in kinds): the wire format must not change what cosched does.
+JSON_SUITES="sched_basic sched_preempt sched_leader sched_quota"
 runs=$(ls test/integration/*.sh 2>/dev/null | grep -v "/lib[^/]*\.sh$" | sort)
+for s in $JSON_SUITES; do runs="$runs test/integration/$s.sh@apisim-json"; done
 if [ -x build/k8s/kube-apiserver ] && [ -x build/k8s/etcd ]; then
   for s in $K8S_SUITES; do runs="$runs test/integration/$s.sh@k8s"; done
+  for s in $JSON_SUITES; do runs="$runs test/integration/$s.sh@k8s-json"; done
 fi
 for run in $runs; do
-  suite=${run%@k8s}
+  suite=${run%@*}
   name=$(basename "$suite" .sh)
   server=apisim
-  if [ "$run" != "$suite" ]; then name="$name@k8s"; server=k8s; fi
+  flags=""
+  case "$run" in
+    *@k8s) name="$name@k8s"; server=k8s ;;
+    *@k8s-json) name="$name@k8s-json"; server=k8s; flags="--kube-api-content-type application/json" ;;
+    *@apisim-json) name="$name@apisim-json"; flags="--kube-api-content-type application/json" ;;
+  esac
   if [ -n "$ONLY" ] && [[ "$suite" != *"$ONLY"* ]]; then continue; fi
   out="$log_dir/integration_$name.log"
   start=$(date +%s)
-  COSCHED_APISERVER=$server timeout 900 bash "$suite" >"$out" 2>&1
+  COSCHED_APISERVER=$server COSCHED_FLAGS=$flags timeout 900 bash "$suite" >"$out" 2>&1
   rc=$?
   p=$(grep -cE '^ok - ' "$out")
   f=$(grep -cE '^not ok - ' "$out")
