@@ -16,8 +16,9 @@ leaderElection:
   resourceNamespace: kube-system
 YAML
 run_replica() {
+  # shellcheck disable=SC2086
   "$COSCHED_BIN" --kubeconfig "$KCFG" --config "$WORK/config.yaml" --secure-port 0 -v=3 \
-    >>"$WORK/cosched-$1.log" 2>&1 &
+    ${COSCHED_FLAGS:-} >>"$WORK/cosched-$1.log" 2>&1 &
   echo $!
 }
 A=$(run_replica a)
