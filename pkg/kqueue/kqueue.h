@@ -25,6 +25,18 @@
  * skips a unit that does not fit and tries the next; Block stops at the first unit that does
  * not fit (strict head of line). Every waiting unit gets a message for people: why it waits
  * and its position.
+ *
+ * Fairness, the "hungry quota" rule (ack-features.md 6.3): a quota node is hungry when a unit
+ * waits in its queue (the head, under Block) that would keep it within its min (used + request
+ * <= min in every resource it asks, max-jobs allowing one more). While some node is hungry, a
+ * preemptible unit that would take its own quota above its min (borrow) waits ("blocked by
+ * quota root.a because of min: ... root.b waits below its min"), unless the hungry node is its
+ * own quota, an ancestor or a descendant. So a leaf that borrows cannot take the capacity a
+ * sibling is guaranteed and asking for; a unit that could never fit within min makes no one
+ * hungry.
+ *
+ * Requeue backoff: a unit put back (cs_kq_unit_requeue) waits until its backoff ends
+ * (compared with m->now_ns, which the owner sets before each pass).
  */
 #include <stdbool.h>
 #include <stdint.h>
@@ -86,6 +98,9 @@ struct cs_kq_unit {
     uint32_t position, waiting;  /* Enqueued: 1-based position among `waiting` units */
     char message[320];
     bool changed;                /* phase, message or position changed since the owner cleared it */
+    int64_t backoff_until_ns;    /* requeued: not released before (m->now_ns) */
+    uint32_t requeues;           /* how many times it was put back */
+    char requeue_why[160];       /* why it was last put back ("" never) */
 };
 
 struct cs_kq_queue {
@@ -111,6 +126,8 @@ struct cs_kq_model {
     uint32_t n_queues;
     struct cs_map queue_by_name; /* name -> index + 1 */
     enum cs_kq_policy default_policy;
+    uint8_t *hungry;             /* per node: hungry in the current pass (cs_kq_schedule) */
+    int64_t now_ns;              /* the owner's clock, for backoffs (0: backoffs ignored) */
 };
 
 void cs_kq_model_init(struct cs_kq_model *m, enum cs_kq_policy default_policy);
@@ -138,6 +155,11 @@ struct cs_kq_unit *cs_kq_unit_get(const struct cs_kq_model *m, const char *key);
 /* Set a unit's phase (charging or releasing its reservation). */
 void cs_kq_unit_set_phase(struct cs_kq_model *m, struct cs_kq_unit *u, enum cs_kq_phase p);
 void cs_kq_unit_remove(struct cs_kq_model *m, const char *key);
+
+/* Put a released unit back (its job was suspended again): phase Enqueued, its reservation
+ * released, not released again before now_ns + backoff_ns; why says what happened. */
+void cs_kq_unit_requeue(struct cs_kq_model *m, struct cs_kq_unit *u, int64_t backoff_ns,
+                        const char *why);
 
 /* Decide: release every unit that may go now (phase Dequeued, charged); *out (heap array, the
  * caller frees it with cs_free) lists them in release order. Messages and positions of the

@@ -216,6 +216,8 @@ static void tree_free(struct cs_kq_model *m)
     cs_free(m->np_used);
     cs_free(m->jobs);
     cs_free(m->np_jobs);
+    cs_free(m->hungry);
+    m->hungry = NULL;
     m->tree = NULL;
     m->max_jobs = m->min_jobs = m->jobs = m->np_jobs = NULL;
     m->used = m->np_used = NULL;
@@ -270,6 +272,7 @@ void cs_kq_set_tree(struct cs_kq_model *m, struct cs_quota_tree *t, int64_t *max
         m->np_used = cs_calloc(n, sizeof(*m->np_used));
         m->jobs = cs_calloc(n, sizeof(int64_t));
         m->np_jobs = cs_calloc(n, sizeof(int64_t));
+        m->hungry = cs_calloc(n, 1);
     } else {
         cs_free(max_jobs);
         cs_free(min_jobs);
@@ -430,6 +433,17 @@ void cs_kq_unit_set_phase(struct cs_kq_model *m, struct cs_kq_unit *u, enum cs_k
     u->changed = true;
 }
 
+void cs_kq_unit_requeue(struct cs_kq_model *m, struct cs_kq_unit *u, int64_t backoff_ns,
+                        const char *why)
+{
+    cs_kq_unit_set_phase(m, u, CS_KQ_ENQUEUED);
+    u->backoff_until_ns = m->now_ns + backoff_ns;
+    u->requeues++;
+    snprintf(u->requeue_why, sizeof(u->requeue_why), "%s", why ? why : "");
+    u->message[0] = '\0';
+    u->changed = true;
+}
+
 void cs_kq_unit_remove(struct cs_kq_model *m, const char *key)
 {
     struct cs_kq_unit *u = cs_map_del(&m->units, key);
@@ -453,6 +467,85 @@ void cs_kq_unit_remove(struct cs_kq_model *m, const char *key)
 
 /* ---- release ----------------------------------------------------------------------------- */
 
+static bool related(const struct cs_quota_tree *t, int32_t a, int32_t b)
+{
+    for (int32_t i = a; i >= 0; i = t->nodes[i].parent) {
+        if (i == b) {
+            return true;
+        }
+    }
+    for (int32_t i = b; i >= 0; i = t->nodes[i].parent) {
+        if (i == a) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* A hungry node other than u's quota (and its line), when u would make its quota borrow. */
+static int32_t hungry_other(const struct cs_kq_model *m, const struct cs_kq_unit *u)
+{
+    const struct cs_quota_tree *t = m->tree;
+    const struct cs_quota_node *q = &t->nodes[u->quota];
+    bool borrows = false;
+    for (uint32_t d = 0; d < t->n_dims && !borrows; d++) {
+        borrows = u->req[d] > 0 && m->used[u->quota][d] > q->min[d] - u->req[d];
+    }
+    if (!borrows) {
+        return -1;
+    }
+    for (uint32_t i = 0; i < t->n; i++) {
+        if (m->hungry[i] && !related(t, (int32_t)i, u->quota)) {
+            return (int32_t)i;
+        }
+    }
+    return -1;
+}
+
+/* Would u keep its quota within min (so its quota is hungry while u waits)? */
+static bool within_min(const struct cs_kq_model *m, const struct cs_kq_unit *u)
+{
+    const struct cs_quota_tree *t = m->tree;
+    const struct cs_quota_node *q = &t->nodes[u->quota];
+    bool any = false;
+    for (uint32_t d = 0; d < t->n_dims; d++) {
+        if (u->req[d] <= 0) {
+            continue;
+        }
+        if (m->used[u->quota][d] > q->min[d] - u->req[d]) {
+            return false;
+        }
+        any = true;
+    }
+    return any && (m->max_jobs[u->quota] == CS_QUOTA_UNLIMITED ||
+                   m->jobs[u->quota] + 1 <= m->max_jobs[u->quota]);
+}
+
+static bool backing_off(const struct cs_kq_model *m, const struct cs_kq_unit *u)
+{
+    return u->backoff_until_ns > 0 && m->now_ns > 0 && m->now_ns < u->backoff_until_ns;
+}
+
+static void find_hungry(struct cs_kq_model *m)
+{
+    if (m->tree == NULL) {
+        return;
+    }
+    memset(m->hungry, 0, m->tree->n ? m->tree->n : 1);
+    for (uint32_t i = 0; i < m->n_queues; i++) {
+        const struct cs_kq_queue *q = m->queues[i];
+        for (uint32_t j = 0; j < q->n_order; j++) {
+            const struct cs_kq_unit *u = q->order[j];
+            if (u->quota >= 0 && !backing_off(m, u) && within_min(m, u)) {
+                m->hungry[u->quota] = 1;
+            }
+            if (q->policy == CS_KQ_BLOCK) {
+                break;             /* only the head may go */
+            }
+        }
+    }
+}
+
 bool cs_kq_fits(const struct cs_kq_model *m, const struct cs_kq_unit *u, char *why, size_t n)
 {
     why[0] = '\0';
@@ -472,6 +565,14 @@ bool cs_kq_fits(const struct cs_kq_model *m, const struct cs_kq_unit *u, char *w
     const int64_t *lim_jobs = np ? m->min_jobs : m->max_jobs;
     const int64_t *jobs = np ? m->np_jobs : m->jobs;
     const char *kind = np ? "min" : "max";
+    if (!np && m->hungry) {
+        int32_t h = hungry_other(m, u);
+        if (h >= 0) {
+            snprintf(why, n, "blocked by quota %s because of min: it would borrow while quota %s "
+                     "waits below its min", t->nodes[u->quota].name, t->nodes[h].name);
+            return false;
+        }
+    }
     uint32_t d = 0;
     int32_t at = cs_quota_path_exceeds(t, u->quota, (const int64_t(*)[CS_QUOTA_MAX_DIMS])(np ? m->np_used : m->used),
                                        u->req, np, &d);
@@ -553,12 +654,16 @@ uint32_t cs_kq_schedule(struct cs_kq_model *m, struct cs_kq_unit ***out)
         if (q->n_order > 1) {
             qsort(q->order, q->n_order, sizeof(*q->order), release_order);
         }
+    }
+    find_hungry(m);
+    for (uint32_t i = 0; i < m->n_queues; i++) {
+        struct cs_kq_queue *q = m->queues[i];
         bool blocked = false;
         uint32_t kept = 0;
         for (uint32_t j = 0; j < q->n_order; j++) {
             struct cs_kq_unit *u = q->order[j];
             char why[8];
-            if (!blocked && cs_kq_fits(m, u, why, sizeof(why))) {
+            if (!blocked && !backing_off(m, u) && cs_kq_fits(m, u, why, sizeof(why))) {
                 cs_kq_unit_set_phase(m, u, CS_KQ_DEQUEUED);
                 if (n_out == cap_out) {
                     cap_out = cap_out ? cap_out * 2 : 8;
@@ -574,19 +679,31 @@ uint32_t cs_kq_schedule(struct cs_kq_model *m, struct cs_kq_unit ***out)
             q->changed = true;
         }
         q->n_order = kept;
-        /* Messages: the position, then why (what is released above only adds usage, so the
-         * reason a unit was refused still holds). */
+    }
+    /* Messages: the position, then why, against what is released now (hungry quotas too). */
+    find_hungry(m);
+    for (uint32_t i = 0; i < m->n_queues; i++) {
+        struct cs_kq_queue *q = m->queues[i];
+        uint32_t kept = q->n_order;
         for (uint32_t j = 0; j < kept; j++) {
             struct cs_kq_unit *u = q->order[j];
             char why[240], msg[sizeof(u->message)];
             if (q->policy == CS_KQ_BLOCK && j > 0) {
                 snprintf(why, sizeof(why), "waiting behind %s (queue policy Block)",
                          q->order[0]->key);
+            } else if (backing_off(m, u)) {
+                snprintf(why, sizeof(why), "requeued (%s); backing off %lld s more",
+                         u->requeue_why,
+                         (long long)((u->backoff_until_ns - m->now_ns + 999999999) / 1000000000));
             } else {
                 cs_kq_fits(m, u, why, sizeof(why));
             }
-            snprintf(msg, sizeof(msg), "position %u of %u in queue %s%s%s", j + 1, kept,
-                     q->name, why[0] ? "; " : "", why);
+            int w = snprintf(msg, sizeof(msg), "position %u of %u in queue %s%s%s", j + 1, kept,
+                             q->name, why[0] ? "; " : "", why);
+            if (u->requeues && !backing_off(m, u) && w > 0 && (size_t)w < sizeof(msg)) {
+                snprintf(msg + w, sizeof(msg) - (size_t)w, "; requeued %u time%s, last: %s",
+                         u->requeues, u->requeues == 1 ? "" : "s", u->requeue_why);
+            }
             if (u->position != j + 1 || u->waiting != kept) {
                 q->changed = true;
             }

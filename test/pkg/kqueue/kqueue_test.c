@@ -12,6 +12,10 @@
  *   - kube-queue/max-jobs counts released jobs per quota node, ancestors included;
  *   - a non-preemptible unit is checked against min (and min max-jobs) instead of max;
  *   - a unit naming a missing queue waits and says so; a unit in no quota goes at once;
+ *   - fairness ("hungry quota"): two leaves under one parent, one borrowing; while the other
+ *     waits with a job within its min, the borrower's next job (which would borrow again)
+ *     waits "because of min", and when capacity frees the hungry leaf's job goes first;
+ *   - a requeued unit gives its reservation back, waits out its backoff saying why, then goes;
  *   - units seen first as Dequeued or Running (a restart) hold their reservation;
  *   - job kinds: held/started/finished, total requests as the scheduler counts them (init
  *     containers included), unreadable templates refused with the field, release patches.
@@ -237,6 +241,78 @@ static void test_non_preemptible_against_min(void **state)
     cs_kq_model_destroy(&m);
 }
 
+static const char *FAIR_TREE =
+    "{'metadata':{'name':'t','namespace':'kube-system'},'spec':{'root':{'name':'root',"
+    "'min':{'cpu':'8'},'max':{'cpu':'8'},'children':[{'name':'root.p',"
+    "'min':{'cpu':'8'},'max':{'cpu':'8'},'children':["
+    "{'name':'root.p.x','namespaces':['px'],'min':{'cpu':'4'},'max':{'cpu':'8'}},"
+    "{'name':'root.p.y','namespaces':['py'],'min':{'cpu':'4'},'max':{'cpu':'8'}}]}]}}}";
+
+static void test_hungry_quota_first(void **state)
+{
+    (void)state;
+    struct cs_kq_model m;
+    model_with(&m, CS_KQ_PRIORITY, FAIR_TREE);
+    /* x borrows: 6 CPU of its min 4 */
+    struct cs_kq_unit *x1 = unit(&m, "px", "x1", 6, 0);
+    assert_int_equal(run(&m), 1);
+    assert_int_equal(x1->phase, CS_KQ_DEQUEUED);
+    /* x asks 6 more (it would borrow again), then y asks 4 (its min): neither fits now */
+    struct cs_kq_unit *x2 = unit(&m, "px", "x2", 6, 0);
+    struct cs_kq_unit *y1 = unit(&m, "py", "y1", 4, 0);
+    assert_int_equal(run(&m), 0);
+    assert_non_null(strstr(x2->message, "blocked by quota root.p.x because of min: it would "
+                                        "borrow while quota root.p.y waits below its min"));
+    assert_non_null(strstr(y1->message, "blocked by quota root.p because of max"));
+    assert_non_null(strstr(y1->message, "position 1 of 1 in queue root.p.y"));
+    /* x1 ends: x's queue comes first, yet the hungry leaf's job goes and x2 waits */
+    cs_kq_unit_set_phase(&m, x1, CS_KQ_SUCCEED);
+    assert_int_equal(run(&m), 1);
+    assert_int_equal(y1->phase, CS_KQ_DEQUEUED);
+    assert_int_equal(x2->phase, CS_KQ_ENQUEUED);
+    assert_non_null(strstr(x2->message, "blocked by quota root.p because of max"));
+    /* a job of x within x's min is never held by the rule */
+    struct cs_kq_unit *x3 = unit(&m, "px", "x3", 4, 0);
+    assert_int_equal(run(&m), 1);
+    assert_int_equal(x3->phase, CS_KQ_DEQUEUED);
+    cs_kq_unit_set_phase(&m, x3, CS_KQ_SUCCEED);
+    cs_kq_unit_set_phase(&m, y1, CS_KQ_SUCCEED);
+    /* a waiting unit too big for its min makes no one hungry: x may borrow */
+    struct cs_kq_unit *y2 = unit(&m, "py", "y2", 9, 0);
+    assert_int_equal(run(&m), 1);
+    assert_int_equal(x2->phase, CS_KQ_DEQUEUED);
+    assert_int_equal(y2->phase, CS_KQ_ENQUEUED);
+    cs_kq_model_destroy(&m);
+}
+
+static void test_requeue_backoff(void **state)
+{
+    (void)state;
+    struct cs_kq_model m;
+    model_with(&m, CS_KQ_PRIORITY, S6_TREE);
+    m.now_ns = 1000000000;
+    struct cs_kq_unit *j1 = unit(&m, "qa", "job1", 3, 0);
+    struct cs_kq_unit *j2 = unit(&m, "qa", "job2", 3, 0);
+    assert_int_equal(run(&m), 1);
+    assert_int_equal(j1->phase, CS_KQ_DEQUEUED);
+    /* job1 cannot be placed: put back for 10 s; its reservation goes, job2 goes */
+    cs_kq_unit_requeue(&m, j1, 10000000000LL, "0 of 3 pods scheduled");
+    assert_int_equal(j1->phase, CS_KQ_ENQUEUED);
+    assert_int_equal(run(&m), 1);
+    assert_int_equal(j2->phase, CS_KQ_DEQUEUED);
+    assert_non_null(strstr(j1->message, "requeued (0 of 3 pods scheduled); backing off 10 s"));
+    /* job2 ends within the backoff: job1 still waits it out */
+    cs_kq_unit_set_phase(&m, j2, CS_KQ_SUCCEED);
+    m.now_ns += 5000000000LL;
+    assert_int_equal(run(&m), 0);
+    assert_non_null(strstr(j1->message, "backing off 5 s more"));
+    m.now_ns += 5000000000LL;
+    assert_int_equal(run(&m), 1);
+    assert_int_equal(j1->phase, CS_KQ_DEQUEUED);
+    assert_int_equal(j1->requeues, 1);
+    cs_kq_model_destroy(&m);
+}
+
 static void test_missing_queue_and_no_quota(void **state)
 {
     (void)state;
@@ -419,6 +495,8 @@ int main(void)
         cmocka_unit_test(test_priority_skips_block_holds),
         cmocka_unit_test(test_max_jobs),
         cmocka_unit_test(test_non_preemptible_against_min),
+        cmocka_unit_test(test_hungry_quota_first),
+        cmocka_unit_test(test_requeue_backoff),
         cmocka_unit_test(test_missing_queue_and_no_quota),
         cmocka_unit_test(test_restart_holds_reservations),
         cmocka_unit_test(test_tree_jobs_and_path),
