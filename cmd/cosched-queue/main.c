@@ -19,7 +19,10 @@
 #include <unistd.h>
 
 #include "pkg/client/client.h"
+#include "pkg/config/duration.h"
 #include "pkg/kqueue/controller.h"
+#include "pkg/metrics/metrics.h"
+#include "pkg/server/server.h"
 #include "pkg/util/alloc.h"
 #include "pkg/util/buf.h"
 #include "pkg/util/log.h"
@@ -34,6 +37,10 @@ struct flags {
     int verbosity;
     double qps;
     int burst;
+    int64_t requeue_timeout_ns, requeue_backoff_ns;
+    int gang;
+    const char *bind_address;
+    int port;
 };
 
 static volatile sig_atomic_t got_signal;
@@ -55,6 +62,13 @@ static void usage(FILE *f)
           "  --default-preemptible BOOL    jobs without a preemptible label are checked against\n"
           "                                max (true, default) or min (false)\n"
           "  --kube-api-qps N, --kube-api-burst N   client rate limit (default 1000/2000)\n"
+          "  --requeue-timeout D           a released job with pods still unscheduled after D\n"
+          "                                is suspended again and requeued (default 60s, 0: off)\n"
+          "  --requeue-backoff D           first backoff of a requeued job, doubling per requeue\n"
+          "                                up to 10m (default 10s)\n"
+          "  --gang BOOL                   release jobs as gangs (pod-group labels, default true)\n"
+          "  --bind-address ADDR, --secure-port N   /healthz, /readyz, /metrics (plain HTTP;\n"
+          "                                default 0.0.0.0:10262; 0: a free port; -1: off)\n"
           "  --leader-elect=false          accepted (one instance is expected)\n",
           f);
 }
@@ -65,6 +79,10 @@ static int parse_flags(int argc, char **argv, struct flags *f)
     f->preemptible = 1;
     f->qps = 1000;
     f->burst = 2000;
+    f->requeue_timeout_ns = 60LL * 1000000000;
+    f->requeue_backoff_ns = 10LL * 1000000000;
+    f->gang = 1;
+    f->port = 10262;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
@@ -88,7 +106,9 @@ static int parse_flags(int argc, char **argv, struct flags *f)
         static const char *const known[] = { "kubeconfig", "master", "v", "enabled-extensions",
                                              "queue-namespace", "queue-policy",
                                              "default-preemptible", "kube-api-qps",
-                                             "kube-api-burst", "leader-elect", NULL };
+                                             "kube-api-burst", "leader-elect", "requeue-timeout",
+                                             "requeue-backoff", "gang", "bind-address",
+                                             "secure-port", NULL };
         bool is_known = false;
         for (int k = 0; known[k]; k++) {
             is_known = is_known || strcmp(known[k], key) == 0;
@@ -98,7 +118,7 @@ static int parse_flags(int argc, char **argv, struct flags *f)
             usage(stderr);
             return -1;
         }
-        if (val == NULL && strcmp(key, "leader-elect") != 0) {
+        if (val == NULL && strcmp(key, "leader-elect") != 0 && strcmp(key, "gang") != 0) {
             if (i + 1 >= argc) {
                 fprintf(stderr, "cosched-queue: flag needs an argument: %s\n", a);
                 return -1;
@@ -124,7 +144,31 @@ static int parse_flags(int argc, char **argv, struct flags *f)
             f->queue_namespace = val;
         } else if (strcmp(key, "queue-policy") == 0) {
             f->policy = val;
-        } else if (strcmp(key, "default-preemptible") == 0 || strcmp(key, "leader-elect") == 0) {
+        } else if (strcmp(key, "requeue-timeout") == 0 || strcmp(key, "requeue-backoff") == 0) {
+            int64_t ns = 0;
+            char e[200];
+            if (strcmp(val, "0") != 0 && cs_duration_parse(val, &ns, e, sizeof(e)) != 0) {
+                fprintf(stderr, "cosched-queue: --%s: %s\n", key, e);
+                return -1;
+            }
+            if (ns < 0) {
+                fprintf(stderr, "cosched-queue: --%s must not be negative\n", key);
+                return -1;
+            }
+            *(strcmp(key, "requeue-timeout") == 0 ? &f->requeue_timeout_ns
+                                                  : &f->requeue_backoff_ns) = ns;
+        } else if (strcmp(key, "bind-address") == 0) {
+            f->bind_address = val;
+        } else if (strcmp(key, "secure-port") == 0) {
+            errno = 0;
+            long n = strtol(val, &end, 10);
+            if (errno || *end || n < -1 || n > 65535) {
+                fprintf(stderr, "cosched-queue: invalid value \"%s\" for --secure-port\n", val);
+                return -1;
+            }
+            f->port = (int)n;
+        } else if (strcmp(key, "default-preemptible") == 0 || strcmp(key, "leader-elect") == 0 ||
+                   strcmp(key, "gang") == 0) {
             int b;
             if (val == NULL || strcmp(val, "true") == 0) {
                 b = 1;
@@ -136,6 +180,8 @@ static int parse_flags(int argc, char **argv, struct flags *f)
             }
             if (key[0] == 'd') {
                 f->preemptible = b;
+            } else if (key[0] == 'g') {
+                f->gang = b;
             } else if (b) {
                 CS_WARN_S("Leader election is not implemented; run one instance");
             }
@@ -191,6 +237,15 @@ static int parse_kinds(const char *list, const struct cs_kq_kind **out, size_t *
     }
     cs_free(dup);
     return rc;
+}
+
+static int readyz(void *arg, struct cs_buf *reason)
+{
+    if (cs_kq_controller_synced(arg)) {
+        return 0;
+    }
+    cs_buf_puts(reason, "informers not synced");
+    return 1;
 }
 
 static bool env_true(const char *name)
@@ -270,6 +325,9 @@ int main(int argc, char **argv)
     curl_global_init(CURL_GLOBAL_DEFAULT);
     int rc = 1;
     struct cs_kq_controller *ctl = NULL;
+    struct cs_server *srv = NULL;
+    struct cs_metrics_registry *reg = cs_metrics_registry_new();
+    cs_metrics_register_process(reg);
     struct cs_client *client = cs_client_new(&ccfg, err, sizeof(err));
     if (client == NULL || cs_client_start(client) != 0) {
         fprintf(stderr, "cosched-queue: %s\n", client ? "cannot start the client" : err);
@@ -295,9 +353,27 @@ int main(int argc, char **argv)
         .policy = policy,
         .preemptible = fl.preemptible != 0,
         .identity = identity,
+        .no_gang = !fl.gang,
+        .requeue_timeout_ms = fl.requeue_timeout_ns / 1000000,
+        .requeue_backoff_ms = fl.requeue_backoff_ns / 1000000,
+        .metrics = reg,
     };
     ctl = cs_kq_controller_new(&o, err, sizeof(err));
-    if (ctl == NULL || cs_kq_controller_start(ctl, err, sizeof(err)) != 0) {
+    if (ctl == NULL) {
+        fprintf(stderr, "cosched-queue: %s\n", err);
+        goto out;
+    }
+    if (fl.port >= 0) {
+        struct cs_server_config scfg = { .bind_address = fl.bind_address, .port = fl.port,
+                                         .metrics = reg };
+        srv = cs_server_new(&scfg);
+        cs_server_add_check(srv, "informer-sync", CS_SERVER_READYZ, readyz, ctl);
+        if (cs_server_start(srv, err, sizeof(err)) != 0) {
+            fprintf(stderr, "cosched-queue: %s\n", err);
+            goto out;
+        }
+    }
+    if (cs_kq_controller_start(ctl, err, sizeof(err)) != 0) {
         fprintf(stderr, "cosched-queue: %s\n", err);
         goto out;
     }
@@ -308,7 +384,9 @@ int main(int argc, char **argv)
     }
     CS_INFO_S("Queue controller started", CS_KV("server", ccfg.server), CS_KV("extensions", kl.data),
               CS_KV("queueNamespace", qns), CS_KV("policy", cs_kq_policy_name(policy)),
-              CS_KVI("preemptible", fl.preemptible));
+              CS_KVI("preemptible", fl.preemptible),
+              CS_KVI("requeueTimeoutMs", fl.requeue_timeout_ns / 1000000),
+              CS_KVI("gang", fl.gang), CS_KVI("healthPort", srv ? cs_server_port(srv) : -1));
     cs_buf_free(&kl);
     while (!got_signal) {
         struct timespec ts = { 0, 100 * 1000000L };
@@ -317,6 +395,9 @@ int main(int argc, char **argv)
     CS_INFO_S("Received signal, stopping", CS_KVI("signal", got_signal));
     rc = 0;
 out:
+    if (srv) {
+        cs_server_stop(srv);
+    }
     if (ctl) {
         cs_kq_controller_stop(ctl);
     }
@@ -324,6 +405,8 @@ out:
         cs_client_stop(client);
     }
     cs_kq_controller_free(ctl);
+    cs_server_free(srv);
+    cs_metrics_registry_free(reg);
     cs_client_free(client);
     curl_global_cleanup();
     cs_client_config_free(&ccfg);

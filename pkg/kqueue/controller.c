@@ -13,6 +13,7 @@
 #include "pkg/client/client.h"
 #include "pkg/informer/informer.h"
 #include "pkg/kqueue/controller.h"
+#include "pkg/metrics/metrics.h"
 #include "pkg/util/alloc.h"
 #include "pkg/util/buf.h"
 #include "pkg/util/intern.h"
@@ -51,17 +52,23 @@ struct uinfo {
     bool writing, again;         /* a status write in flight / another wanted after it */
     bool reported_queue;         /* the missing-queue Event was sent */
     enum cs_kq_phase written;
+    int64_t released_ns;         /* when seen or made Dequeued (0: not released) */
+    bool requeueing;             /* the suspend patch of a requeue is in flight */
 };
 
 struct podcount {
     char *uid;
     int pending, running, succeeded, failed;
+    int bound;                   /* pending or running with a node */
 };
 
 struct podstate {
     char *key;
-    char *owner;                 /* controller owner's uid */
+    char *ns;
+    char *owner;                 /* controller owner's uid, "" when none */
     int phase;                   /* enum cs_pod_phase */
+    bool bound;
+    struct cs_pod *pod;          /* decoded (requests), counted reference; NULL: undecodable */
 };
 
 struct qobj {
@@ -96,6 +103,9 @@ struct cs_kq_controller {
     bool all_synced;
     bool pass_posted;
     uint64_t retry_timer;
+    uint64_t tick_timer;
+    int64_t last_tick_ns;
+    struct cs_metric *m_len, *m_admitted, *m_wait, *m_requeued;
 };
 
 static const char *sget(const json_t *o, const char *k)
@@ -125,6 +135,7 @@ static bool ok_status(long s)
 
 static void kick(struct cs_kq_controller *c);
 static void reconcile_job(struct cs_kq_controller *c, struct job *j);
+static void rq_usage(struct cs_kq_controller *c);
 
 /* ---- writes ------------------------------------------------------------------------------ */
 
@@ -234,6 +245,9 @@ static void write_unit_status(struct cs_kq_controller *c, struct cs_kq_unit *u)
         ui->again = true;
         return;
     }
+    if (ui->requeueing) {
+        return;                    /* written once the job is suspended again */
+    }
     u->changed = false;
     ui->writing = true;
     const char *msg = u->message;
@@ -327,6 +341,133 @@ static void event(struct cs_kq_controller *c, const char *kind, const char *api_
                           "Queueing", note, CONTROLLER);
 }
 
+/* ---- ResourceQuotas (no tree) ----------------------------------------------------------- */
+
+static int64_t pod_request(struct cs_kq_controller *c, const struct cs_pod *p, const char *res)
+{
+    int slot = cs_resource_slot_lookup(c->api.resources, res);
+    if (slot >= 0) {
+        return p->requests.v[slot];
+    }
+    for (uint32_t i = 0; i < p->extra_requests.n; i++) {
+        if (strcmp(p->extra_requests.e[i].name, res) == 0) {
+            return p->extra_requests.e[i].v;
+        }
+    }
+    return 0;
+}
+
+/* used[] of every ResourceQuota: what the live pods of its namespace request, except pods of
+ * jobs whose unit holds a reservation (the reservation counts for them). */
+static void rq_usage(struct cs_kq_controller *c)
+{
+    struct cs_map holding;
+    cs_map_init(&holding);
+    const char *k;
+    void *v;
+    for (size_t it = 0; cs_map_next(&c->jobs, &it, &k, &v);) {
+        struct job *j = v;
+        const struct cs_kq_unit *u = cs_kq_unit_get(&c->model, j->unit_key);
+        if (u && j->uid && (u->phase == CS_KQ_DEQUEUED || u->phase == CS_KQ_RUNNING)) {
+            cs_map_put(&holding, j->uid, j);
+        }
+    }
+    for (uint32_t i = 0; i < c->model.n_rqs; i++) {
+        struct cs_kq_rq *q = c->model.rqs[i];
+        memset(q->used, 0, sizeof(int64_t) * (q->n ? q->n : 1));
+    }
+    for (size_t it = 0; cs_map_next(&c->pods, &it, &k, &v);) {
+        const struct podstate *ps = v;
+        if (ps->pod == NULL || (ps->phase != CS_PHASE_PENDING && ps->phase != CS_PHASE_RUNNING) ||
+            (ps->owner[0] && cs_map_get(&holding, ps->owner))) {
+            continue;
+        }
+        for (uint32_t i = 0; i < c->model.n_rqs; i++) {
+            struct cs_kq_rq *q = c->model.rqs[i];
+            if (strcmp(q->ns, ps->ns) != 0) {
+                continue;
+            }
+            for (uint32_t d = 0; d < q->n; d++) {
+                q->used[d] += pod_request(c, ps->pod, q->res[d]);
+            }
+        }
+    }
+    cs_map_destroy(&holding);
+}
+
+/* The resource a spec.hard key limits as a request, NULL when it is not one (limits.*, pods,
+ * count/...). */
+static const char *rq_resource(const char *key, char *buf, size_t n)
+{
+    if (strncmp(key, "requests.", 9) == 0) {
+        key += 9;
+    } else if (strcmp(key, "cpu") != 0 && strcmp(key, "memory") != 0 &&
+               strcmp(key, "ephemeral-storage") != 0) {
+        return NULL;
+    }
+    snprintf(buf, n, "%s", key);
+    return buf;
+}
+
+static void on_rq(void *arg, json_t *obj)
+{
+    struct inf_arg *a = arg;
+    struct cs_kq_controller *c = a->c;
+    const char *ns = md_get(obj, "namespace"), *name = md_get(obj, "name");
+    if (ns == NULL || name == NULL) {
+        return;
+    }
+    const json_t *hard = json_object_get(json_object_get(obj, "spec"), "hard");
+    size_t max = json_object_size(hard);
+    const char **keys = cs_calloc(max ? max : 1, sizeof(char *));
+    char **res = cs_calloc(max ? max : 1, sizeof(char *));
+    int64_t *vals = cs_calloc(max ? max : 1, sizeof(int64_t));
+    uint32_t n = 0;
+    const char *key;
+    json_t *val;
+    json_object_foreach((json_t *)hard, key, val) {
+        char buf[256];
+        const char *r = rq_resource(key, buf, sizeof(buf));
+        struct cs_quantity q;
+        char e[128];
+        if (r == NULL || cs_quantity_from_json(val, &q, e, sizeof(e)) != 0) {
+            continue;
+        }
+        keys[n] = key;
+        res[n] = cs_strdup(r);
+        vals[n] = strcmp(r, "cpu") == 0 ? cs_quantity_milli(&q) : cs_quantity_value(&q);
+        n++;
+    }
+    cs_kq_rq_set(&c->model, ns, name, keys, (const char *const *)res, vals, n);
+    for (uint32_t i = 0; i < n; i++) {
+        cs_free(res[i]);
+    }
+    cs_free(res);
+    cs_free(keys);
+    cs_free(vals);
+    if (CS_V(2)) {
+        CS_INFO_S("ResourceQuota seen", CS_KV("namespace", ns), CS_KV("name", name),
+                  CS_KVI("limits", n));
+    }
+    kick(c);
+}
+
+static void on_rq_update(void *arg, json_t *old, json_t *obj)
+{
+    (void)old;
+    on_rq(arg, obj);
+}
+
+static void on_rq_delete(void *arg, json_t *obj)
+{
+    struct inf_arg *a = arg;
+    const char *ns = md_get(obj, "namespace"), *name = md_get(obj, "name");
+    if (ns && name) {
+        cs_kq_rq_remove(&a->c->model, ns, name);
+        kick(a->c);
+    }
+}
+
 /* ---- the release pass -------------------------------------------------------------------- */
 
 static void pass(void *arg)
@@ -336,6 +477,11 @@ static void pass(void *arg)
     if (!c->all_synced) {
         return;
     }
+    int64_t now = cs_wall_ns();
+    c->model.now_ns = now;
+    if (c->model.tree == NULL && c->model.n_rqs) {
+        rq_usage(c);
+    }
     struct cs_kq_unit **out = NULL;
     uint32_t n = cs_kq_schedule(&c->model, &out);
     for (uint32_t i = 0; i < n; i++) {
@@ -343,6 +489,14 @@ static void pass(void *arg)
         struct uinfo *ui = cs_map_get(&c->units, u->key);
         if (ui) {
             ui->confirmed = false;
+            ui->released_ns = now;
+        }
+        const char *qn = u->queue >= 0 ? c->model.queues[u->queue]->name : "";
+        if (c->m_admitted) {
+            cs_metrics_inc(c->m_admitted, CS_METRICS_LABELS(qn));
+            double w = u->creation_ns > 0 && now > u->creation_ns
+                           ? (double)(now - u->creation_ns) / 1e9 : 0;
+            cs_metrics_observe(c->m_wait, CS_METRICS_LABELS(qn), w);
         }
         CS_INFO_S("QueueUnit released", CS_KV("queueUnit", u->key),
                   CS_KV("queue", u->queue >= 0 ? c->model.queues[u->queue]->name : ""),
@@ -370,6 +524,10 @@ static void pass(void *arg)
         }
     }
     for (uint32_t i = 0; i < c->model.n_queues; i++) {
+        if (c->m_len) {
+            cs_metrics_set(c->m_len, CS_METRICS_LABELS(c->model.queues[i]->name),
+                           c->model.queues[i]->n_order);
+        }
         if (c->model.queues[i]->changed) {
             write_queue_status(c, c->model.queues[i]);
         }
@@ -380,6 +538,122 @@ static void kick(struct cs_kq_controller *c)
 {
     if (!c->pass_posted && c->all_synced) {
         c->pass_posted = cs_client_post(c->client, pass, c) == 0;
+    }
+}
+
+/* ---- requeue of jobs that stay unschedulable ---------------------------------------------- */
+
+static void on_resuspended(void *arg, const struct cs_client_resp *resp)
+{
+    struct wctx *w = arg;
+    struct cs_kq_controller *c = w->c;
+    struct uinfo *ui = cs_map_get(&c->units, w->key);
+    struct cs_kq_unit *u = cs_kq_unit_get(&c->model, w->key);
+    if (ui) {
+        ui->requeueing = false;
+    }
+    if (ui && u) {
+        if (ok_status(resp->status) || resp->status == 404) {
+            CS_INFO_S("Job suspended again and requeued", CS_KV("queueUnit", w->key),
+                      CS_KV("why", u->requeue_why));
+            u->changed = true;
+        } else {
+            char t[300];
+            CS_WARN_S("Cannot suspend job to requeue it; it keeps its reservation",
+                      CS_KV("queueUnit", w->key), CS_KVI("status", resp->status),
+                      CS_KV("err", resp->err ? resp->err : cs_client_resp_text(resp, t, sizeof(t))));
+            cs_kq_unit_set_phase(&c->model, u, CS_KQ_DEQUEUED);
+            ui->released_ns = cs_wall_ns();
+        }
+        kick(c);
+    }
+    wctx_free(w);
+}
+
+static void requeue(struct cs_kq_controller *c, struct job *j, struct cs_kq_unit *u,
+                    struct uinfo *ui, int scheduled, uint32_t want, int64_t now)
+{
+    int64_t backoff = c->o.requeue_backoff_ms > 0 ? c->o.requeue_backoff_ms : 10000;
+    for (uint32_t i = 0; i < u->requeues && backoff < 600000; i++) {
+        backoff *= 2;
+    }
+    if (backoff > 600000) {
+        backoff = 600000;
+    }
+    char why[160];
+    snprintf(why, sizeof(why), "%d of %u pods scheduled %lld s after release",
+             scheduled, want, (long long)((now - ui->released_ns) / 1000000000));
+    const char *qn = u->queue >= 0 ? c->model.queues[u->queue]->name : "";
+    CS_WARN_S("Released job stays unschedulable; suspending and requeueing it",
+              CS_KV("job", j->key), CS_KV("queueUnit", u->key), CS_KV("why", why),
+              CS_KVI("backoffMs", backoff));
+    ui->requeueing = true;
+    ui->released_ns = 0;
+    cs_kq_unit_requeue(&c->model, u, backoff * 1000000, why);
+    if (c->m_requeued) {
+        cs_metrics_inc(c->m_requeued, CS_METRICS_LABELS(qn));
+    }
+    char note[300];
+    snprintf(note, sizeof(note), "job suspended again and requeued: %s; backoff %lld s", why,
+             (long long)(backoff / 1000));
+    cs_recorder_event_obj(&c->rec, "QueueUnit", "scheduling.x-k8s.io/v1alpha1", u->ns, u->name,
+                          ui->uid, "Warning", "Requeued", "Queueing", note, CONTROLLER);
+    cs_free(j->release_rv);
+    j->release_rv = NULL;
+    struct cs_buf b, p;
+    cs_buf_init(&b);
+    cs_buf_init(&p);
+    cs_kq_job_suspend_patch(j->kind, &b);
+    cs_kq_kind_path(j->kind, j->ns, j->name, &p);
+    submit(c, "PATCH", p.data, MERGE_PATCH, &b, on_resuspended, wctx_new(c, u->key));
+    cs_buf_free(&b);
+    cs_buf_free(&p);
+    kick(c);
+}
+
+static void tick(void *arg)
+{
+    struct cs_kq_controller *c = arg;
+    c->tick_timer = 0;
+    int64_t now = cs_wall_ns();
+    int64_t timeout = c->o.requeue_timeout_ms * 1000000;
+    const char *k;
+    void *v;
+    for (size_t it = 0; c->all_synced && cs_map_next(&c->model.units, &it, &k, &v);) {
+        struct cs_kq_unit *u = v;
+        if (u->phase == CS_KQ_ENQUEUED && u->backoff_until_ns > c->last_tick_ns &&
+            u->backoff_until_ns <= now) {
+            kick(c);               /* a backoff ended */
+            continue;
+        }
+        struct uinfo *ui = cs_map_get(&c->units, u->key);
+        if (timeout <= 0 || u->phase != CS_KQ_DEQUEUED || ui == NULL || !ui->confirmed ||
+            ui->requeueing || ui->released_ns == 0 || now - ui->released_ns < timeout ||
+            ui->job_key == NULL) {
+            continue;
+        }
+        struct job *j = cs_map_get(&c->jobs, ui->job_key);
+        if (j == NULL || cs_kq_job_held(j->kind, j->obj)) {
+            continue;
+        }
+        struct cs_kq_job_req r;
+        char err[256];
+        if (cs_kq_job_requests(&c->api, j->kind, j->obj, &r, err, sizeof(err)) != 0) {
+            continue;
+        }
+        uint32_t want = r.pods;
+        cs_kq_job_req_free(&r);
+        const struct podcount *pc = j->uid ? cs_map_get(&c->counts, j->uid) : NULL;
+        int scheduled = pc ? pc->bound + pc->succeeded + pc->failed : 0;
+        if (scheduled < (int)want) {
+            requeue(c, j, u, ui, scheduled, want, now);
+        }
+    }
+    c->last_tick_ns = now;
+    if (cs_client_running(c->client)) {
+        int64_t every = c->o.requeue_timeout_ms > 0 ? c->o.requeue_timeout_ms / 4 : 1000;
+        every = every < 100 ? 100 : every > 1000 ? 1000 : every;
+        c->tick_timer = cs_client_timer_add(c->client, every, tick, c);
     }
 }
 
@@ -564,7 +838,17 @@ static void release_job(struct cs_kq_controller *c, struct job *j)
     struct cs_buf b, p;
     cs_buf_init(&b);
     cs_buf_init(&p);
-    cs_kq_job_release_patch(j->kind, j->obj, &b);
+    uint32_t pods = 0;
+    if (!c->o.no_gang) {
+        struct cs_kq_job_req r;
+        char err[256];
+        if (cs_kq_job_requests(&c->api, j->kind, j->obj, &r, err, sizeof(err)) == 0) {
+            pods = r.pods;
+            cs_kq_job_req_free(&r);
+        }
+    }
+    const char *slash = strchr(j->unit_key, '/');
+    cs_kq_job_release_patch(j->kind, j->obj, slash + 1, pods, &b);
     cs_kq_kind_path(j->kind, j->ns, j->name, &p);
     submit(c, "PATCH", p.data, MERGE_PATCH, &b, on_released, wctx_new(c, j->key));
     cs_buf_free(&b);
@@ -813,6 +1097,7 @@ static void on_unit(void *arg, json_t *obj)
         cs_kq_unit_set_phase(&c->model, u, ph);
         ui->written = ph;
         ui->confirmed = ph != CS_KQ_ENQUEUED;
+        ui->released_ns = ph == CS_KQ_DEQUEUED ? cs_wall_ns() : 0;
         u->changed = ph == CS_KQ_ENQUEUED;
         if (err[0]) {
             CS_WARN_S("QueueUnit resources cannot be read", CS_KV("queueUnit", key),
@@ -1092,8 +1377,11 @@ static int pod_phase(const json_t *pod)
     return strcmp(p, "Failed") == 0 ? CS_PHASE_FAILED : CS_PHASE_UNKNOWN;
 }
 
-static void count(struct cs_kq_controller *c, const char *uid, int phase, int sign)
+static void count(struct cs_kq_controller *c, const char *uid, int phase, bool bound, int sign)
 {
+    if (uid[0] == '\0') {
+        return;
+    }
     struct podcount *pc = cs_map_get(&c->counts, uid);
     if (pc == NULL) {
         if (sign < 0) {
@@ -1108,6 +1396,9 @@ static void count(struct cs_kq_controller *c, const char *uid, int phase, int si
                 : phase == CS_PHASE_FAILED    ? &pc->failed
                                               : &pc->pending;
     *slot += sign;
+    if (bound && (phase == CS_PHASE_PENDING || phase == CS_PHASE_RUNNING)) {
+        pc->bound += sign;
+    }
     if (pc->pending + pc->running + pc->succeeded + pc->failed == 0) {
         cs_map_del(&c->counts, uid);
         cs_free(pc->uid);
@@ -1144,14 +1435,23 @@ static struct job *job_of_pod(struct cs_kq_controller *c, const json_t *pod)
     return NULL;
 }
 
+static void podstate_free(struct podstate *ps)
+{
+    cs_free(ps->key);
+    cs_free(ps->ns);
+    cs_free(ps->owner);
+    if (ps->pod) {
+        cs_pod_unref(ps->pod);
+    }
+    cs_free(ps);
+}
+
 static void pod_forget(struct cs_kq_controller *c, const char *key)
 {
     struct podstate *ps = cs_map_del(&c->pods, key);
     if (ps) {
-        count(c, ps->owner, ps->phase, -1);
-        cs_free(ps->key);
-        cs_free(ps->owner);
-        cs_free(ps);
+        count(c, ps->owner, ps->phase, ps->bound, -1);
+        podstate_free(ps);
     }
 }
 
@@ -1163,15 +1463,27 @@ static void on_pod(void *arg, json_t *obj)
     char key[600];
     snprintf(key, sizeof(key), "%s/%s", md_get(obj, "namespace") ?: "", md_get(obj, "name") ?: "");
     pod_forget(c, key);
+    struct podstate *ps = cs_calloc(1, sizeof(*ps));
+    ps->key = cs_strdup(key);
+    ps->ns = cs_strdup(md_get(obj, "namespace") ?: "");
+    ps->owner = cs_strdup(uid ? uid : "");
+    ps->phase = pod_phase(obj);
+    const char *node = sget(json_object_get(obj, "spec"), "nodeName");
+    ps->bound = node && node[0];
+    if (ps->phase == CS_PHASE_PENDING || ps->phase == CS_PHASE_RUNNING) {
+        char err[200];
+        if (cs_pod_decode(&c->api, obj, &ps->pod, err, sizeof(err)) != 0) {
+            ps->pod = NULL;
+        }
+    }
+    cs_map_put(&c->pods, ps->key, ps);
+    count(c, ps->owner, ps->phase, ps->bound, 1);
+    if (c->model.n_rqs) {
+        kick(c);
+    }
     if (uid == NULL) {
         return;
     }
-    struct podstate *ps = cs_calloc(1, sizeof(*ps));
-    ps->key = cs_strdup(key);
-    ps->owner = cs_strdup(uid);
-    ps->phase = pod_phase(obj);
-    cs_map_put(&c->pods, ps->key, ps);
-    count(c, uid, ps->phase, 1);
     struct job *j = job_of_pod(c, obj);
     if (j) {
         reconcile_job(c, j);
@@ -1190,6 +1502,9 @@ static void on_pod_delete(void *arg, json_t *obj)
     char key[600];
     snprintf(key, sizeof(key), "%s/%s", md_get(obj, "namespace") ?: "", md_get(obj, "name") ?: "");
     pod_forget(a->c, key);
+    if (a->c->model.n_rqs) {
+        kick(a->c);
+    }
     struct job *j = job_of_pod(a->c, obj);
     if (j) {
         reconcile_job(a->c, j);
@@ -1299,6 +1614,26 @@ struct cs_kq_controller *cs_kq_controller_new(const struct cs_kq_controller_opts
     cs_map_init(&c->pods);
     cs_map_init(&c->counts);
     cs_map_init(&c->qobjs);
+    if (o->metrics) {
+        double b[16];
+        size_t nb = cs_metrics_exp_buckets(0.1, 2, 16, b);
+        c->m_len = cs_metrics_gauge_new(o->metrics, "cosched_queue_length",
+                                        "Jobs waiting in a queue.", CS_METRICS_LABELS("queue"));
+        c->m_admitted = cs_metrics_counter_new(o->metrics, "cosched_queue_admitted_total",
+                                               "Jobs released from a queue.",
+                                               CS_METRICS_LABELS("queue"));
+        c->m_wait = cs_metrics_histogram_new(o->metrics, "cosched_queue_wait_seconds",
+                                             "Time from a QueueUnit's creation to its release.",
+                                             CS_METRICS_LABELS("queue"), b, nb);
+        c->m_requeued = cs_metrics_counter_new(o->metrics, "cosched_queue_requeued_total",
+                                               "Released jobs suspended again because they "
+                                               "stayed unschedulable.",
+                                               CS_METRICS_LABELS("queue"));
+        if (c->m_len == NULL || c->m_admitted == NULL || c->m_wait == NULL ||
+            c->m_requeued == NULL) {
+            c->m_len = c->m_admitted = c->m_wait = c->m_requeued = NULL;
+        }
+    }
     char path[300];
     int rc = 0;
     for (size_t i = 0; i < o->n_kinds && rc == 0; i++) {
@@ -1325,6 +1660,10 @@ struct cs_kq_controller *cs_kq_controller_new(const struct cs_kq_controller_opts
                           false, err, errlen);
     }
     if (rc == 0) {
+        rc = add_informer(c, "/api/v1/resourcequotas", "resourcequotas", NULL, on_rq,
+                          on_rq_update, on_rq_delete, false, err, errlen);
+    }
+    if (rc == 0) {
         rc = add_informer(c, "/apis/scheduling.k8s.io/v1/priorityclasses", "priorityclasses",
                           NULL, on_pc, on_pc_update, on_pc_delete, false, err, errlen);
     }
@@ -1337,6 +1676,10 @@ struct cs_kq_controller *cs_kq_controller_new(const struct cs_kq_controller_opts
 
 int cs_kq_controller_start(struct cs_kq_controller *c, char *err, size_t errlen)
 {
+    if (cs_client_post(c->client, tick, c) != 0) {
+        snprintf(err, errlen, "cannot start the requeue timer");
+        return -1;
+    }
     for (int i = 0; i < c->n_inf; i++) {
         if (cs_informer_start(c->inf[i]) != 0) {
             snprintf(err, errlen, "cannot start informer %d", i);
@@ -1375,10 +1718,7 @@ void cs_kq_controller_free(struct cs_kq_controller *c)
         uinfo_free(v);
     }
     for (size_t it = 0; cs_map_next(&c->pods, &it, &k, &v);) {
-        struct podstate *ps = v;
-        cs_free(ps->key);
-        cs_free(ps->owner);
-        cs_free(ps);
+        podstate_free(v);
     }
     for (size_t it = 0; cs_map_next(&c->counts, &it, &k, &v);) {
         struct podcount *pc = v;

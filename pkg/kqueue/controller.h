@@ -19,6 +19,15 @@
  *   tree changes                           -> one Queue per quota node in the queue namespace
  *                                             (label create-by-kubequeue=true, annotation
  *                                             kube-queue/quota-fullname); stale ones deleted
+ * A released job declares a gang (ACK's pod-group labels on each pod template, min-available =
+ * all of its pods) unless a template declares one already, so the scheduler binds all or none.
+ * A job released longer than the requeue timeout with fewer pods bound than it runs at once is
+ * suspended again (its reservation freed, the unit Enqueued with the reason, released again
+ * after a backoff that doubles per requeue). With no ElasticQuotaTree, plain ResourceQuotas
+ * gate the release (what the namespace's pods request, jobs holding a reservation counted by
+ * their reservation instead).
+ * Metrics: cosched_queue_length{queue}, cosched_queue_admitted_total{queue},
+ * cosched_queue_wait_seconds{queue} (creation to release), cosched_queue_requeued_total{queue}.
  * Waiting units get their position and reason in status.message; each Queue its
  * status.queueItemDetails. Bad input (a template that cannot be read, a unit naming a missing
  * queue, an invalid tree) gets a Warning Event on the object and a log line.
@@ -32,6 +41,7 @@
 #include "pkg/kqueue/kqueue.h"
 
 struct cs_client;
+struct cs_metrics_registry;
 struct cs_kq_controller;
 
 struct cs_kq_controller_opts {
@@ -42,6 +52,11 @@ struct cs_kq_controller_opts {
     enum cs_kq_policy policy;        /* of queues whose Queue object names none */
     bool preemptible;                /* jobs without a preemptible label */
     const char *identity;            /* reportingInstance of Events */
+    bool no_gang;                    /* release jobs without gang labels */
+    int64_t requeue_timeout_ms;      /* a released job not fully scheduled after this is
+                                      * suspended again and requeued; 0: never */
+    int64_t requeue_backoff_ms;      /* first backoff (doubles per requeue, at most 10 min) */
+    struct cs_metrics_registry *metrics;   /* borrowed; NULL: no metrics */
 };
 
 struct cs_kq_controller *cs_kq_controller_new(const struct cs_kq_controller_opts *o, char *err,

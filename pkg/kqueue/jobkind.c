@@ -229,10 +229,40 @@ void cs_kq_job_req_free(struct cs_kq_job_req *r)
     memset(r, 0, sizeof(*r));
 }
 
-void cs_kq_job_release_patch(const struct cs_kq_kind *k, const json_t *job, struct cs_buf *out)
+bool cs_kq_template_has_gang(const json_t *tmpl)
 {
+    static const char *const labels[] = { "pod-group.scheduling.sigs.k8s.io/name",
+                                          "pod-group.scheduling.sigs.k8s.io",
+                                          "scheduling.x-k8s.io/pod-group", NULL };
+    for (int i = 0; labels[i]; i++) {
+        if (path_get(tmpl, "metadata", "labels", labels[i])) {
+            return true;
+        }
+    }
+    return path_get(tmpl, "metadata", "annotations", "gang.scheduling.koordinator.sh/name") !=
+           NULL;
+}
+
+static void gang_labels(struct cs_buf *out, const char *gang, uint32_t min_available)
+{
+    cs_buf_puts(out, "{\"metadata\":{\"labels\":{\"pod-group.scheduling.sigs.k8s.io/name\":");
+    cs_buf_json_str(out, gang);
+    cs_buf_printf(out, ",\"pod-group.scheduling.sigs.k8s.io/min-available\":\"%u\"}}}",
+                  min_available);
+}
+
+void cs_kq_job_release_patch(const struct cs_kq_kind *k, const json_t *job, const char *gang,
+                             uint32_t min_available, struct cs_buf *out)
+{
+    bool g = gang && gang[0] && min_available > 1;
     if (k->replica_specs == NULL) {
-        cs_buf_puts(out, "{\"spec\":{\"suspend\":false}}");
+        cs_buf_puts(out, "{\"spec\":{\"suspend\":false");
+        const json_t *tmpl = path_get(job, "spec", "template", NULL);
+        if (g && !cs_kq_template_has_gang(tmpl)) {
+            cs_buf_puts(out, ",\"template\":");
+            gang_labels(out, gang, min_available);
+        }
+        cs_buf_puts(out, "}}");
         return;
     }
     bool ann = annotation_held(job) ||
@@ -243,10 +273,46 @@ void cs_kq_job_release_patch(const struct cs_kq_kind *k, const json_t *job, stru
         cs_buf_puts(out, "\"metadata\":{\"annotations\":{\"" CS_KQ_SUSPEND_ANNOTATION
                          "\":null}}");
     }
+    bool spec_open = false;
     if (rp) {
-        cs_buf_printf(out, "%s\"spec\":{\"runPolicy\":{\"suspend\":false}}", ann ? "," : "");
+        cs_buf_printf(out, "%s\"spec\":{\"runPolicy\":{\"suspend\":false}", ann ? "," : "");
+        spec_open = true;
+    }
+    const json_t *rs = path_get(job, "spec", k->replica_specs, NULL);
+    const char *type;
+    const json_t *r;
+    bool any = false;
+    json_object_foreach((json_t *)rs, type, r) {
+        if (!g || cs_kq_template_has_gang(json_object_get(r, "template"))) {
+            continue;
+        }
+        if (!spec_open) {
+            cs_buf_printf(out, "%s\"spec\":{", ann ? "," : "");
+            spec_open = true;
+            cs_buf_printf(out, "\"%s\":{", k->replica_specs);
+        } else if (!any) {
+            cs_buf_printf(out, ",\"%s\":{", k->replica_specs);
+        }
+        cs_buf_puts(out, any ? "," : "");
+        cs_buf_json_str(out, type);
+        cs_buf_puts(out, ":{\"template\":");
+        gang_labels(out, gang, min_available);
+        cs_buf_puts(out, "}");
+        any = true;
+    }
+    if (any) {
+        cs_buf_puts(out, "}");
+    }
+    if (spec_open) {
+        cs_buf_puts(out, "}");
     }
     cs_buf_puts(out, "}");
+}
+
+void cs_kq_job_suspend_patch(const struct cs_kq_kind *k, struct cs_buf *out)
+{
+    cs_buf_puts(out, k->replica_specs == NULL ? "{\"spec\":{\"suspend\":true}}"
+                                              : "{\"spec\":{\"runPolicy\":{\"suspend\":true}}}");
 }
 
 void cs_kq_res_json(const struct cs_kq_res *res, uint32_t n, struct cs_buf *out)

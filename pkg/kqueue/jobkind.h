@@ -64,8 +64,17 @@ struct cs_kq_job_req {
 int cs_kq_job_requests(const struct cs_api_ctx *ctx, const struct cs_kq_kind *k,
                        const json_t *job, struct cs_kq_job_req *out, char *err, size_t errlen);
 void cs_kq_job_req_free(struct cs_kq_job_req *r);
-/* The merge patch that releases a held job. */
-void cs_kq_job_release_patch(const struct cs_kq_kind *k, const json_t *job, struct cs_buf *out);
+/* The merge patch that releases a held job. With gang set (and min_available > 1), every pod
+ * template that declares no gang of its own gets ACK's gang labels
+ * (pod-group.scheduling.sigs.k8s.io/name = gang, .../min-available = min_available), so the
+ * scheduler binds all of the job's pods or none (a suspended Job that never ran may change its
+ * template's labels). */
+void cs_kq_job_release_patch(const struct cs_kq_kind *k, const json_t *job, const char *gang,
+                             uint32_t min_available, struct cs_buf *out);
+/* The merge patch that suspends a released job again (spec.suspend, spec.runPolicy.suspend). */
+void cs_kq_job_suspend_patch(const struct cs_kq_kind *k, struct cs_buf *out);
+/* Does a pod template declare a gang (ACK labels, a PodGroup label, koordinator annotations)? */
+bool cs_kq_template_has_gang(const json_t *tmpl);
 /* A ResourceList of res as JSON text ({"cpu":"3","memory":"3Gi"}). */
 void cs_kq_res_json(const struct cs_kq_res *res, uint32_t n, struct cs_buf *out);
 

@@ -35,6 +35,12 @@
  * sibling is guaranteed and asking for; a unit that could never fit within min makes no one
  * hungry.
  *
+ * Plain ResourceQuotas (no tree): a unit is released only when its request fits under every
+ * ResourceQuota of its namespace: used (set by the owner: what the namespace's pods use,
+ * jobs this model holds a reservation for left out) + the reservations of its released units
+ * + the request <= hard, per resource the quota limits ("blocked by ResourceQuota qa/rq because
+ * of requests.cpu: used 3 + job 2 > hard 4").
+ *
  * Requeue backoff: a unit put back (cs_kq_unit_requeue) waits until its backoff ends
  * (compared with m->now_ns, which the owner sets before each pass).
  */
@@ -115,6 +121,14 @@ struct cs_kq_queue {
     bool changed;                /* order changed since the owner cleared it */
 };
 
+struct cs_kq_rq {
+    char *ns, *name;
+    uint32_t n;
+    char **key;                  /* as written in spec.hard: "requests.cpu" */
+    char **res;                  /* what it limits: "cpu" */
+    int64_t *hard, *used, *reserved;   /* used: the owner's; reserved: the model's */
+};
+
 struct cs_kq_model {
     struct cs_quota_tree *tree;  /* owned; NULL: no quotas */
     int64_t *max_jobs, *min_jobs;             /* per node, owned */
@@ -126,6 +140,8 @@ struct cs_kq_model {
     uint32_t n_queues;
     struct cs_map queue_by_name; /* name -> index + 1 */
     enum cs_kq_policy default_policy;
+    struct cs_kq_rq **rqs;       /* ResourceQuotas (used when there is no tree) */
+    uint32_t n_rqs;
     uint8_t *hungry;             /* per node: hungry in the current pass (cs_kq_schedule) */
     int64_t now_ns;              /* the owner's clock, for backoffs (0: backoffs ignored) */
 };
@@ -148,6 +164,14 @@ void cs_kq_set_tree(struct cs_kq_model *m, struct cs_quota_tree *t, int64_t *max
 void cs_kq_queue_upsert(struct cs_kq_model *m, const char *name, const char *policy);
 void cs_kq_queue_remove(struct cs_kq_model *m, const char *name);
 struct cs_kq_queue *cs_kq_queue_get(const struct cs_kq_model *m, const char *name);
+
+/* A ResourceQuota exists or changed: n limits, key[i] as written, res[i] the resource, hard[i]
+ * in the model's units (cpu in millicores). Its used row is kept across updates of the same
+ * keys. Returns it (owned by the model; the owner writes used[]). */
+struct cs_kq_rq *cs_kq_rq_set(struct cs_kq_model *m, const char *ns, const char *name,
+                              const char *const *key, const char *const *res,
+                              const int64_t *hard, uint32_t n);
+void cs_kq_rq_remove(struct cs_kq_model *m, const char *ns, const char *name);
 
 /* Add or update a unit (its phase is kept on update). */
 struct cs_kq_unit *cs_kq_unit_upsert(struct cs_kq_model *m, const struct cs_kq_unit_spec *s);

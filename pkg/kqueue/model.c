@@ -223,8 +223,148 @@ static void tree_free(struct cs_kq_model *m)
     m->used = m->np_used = NULL;
 }
 
+static void rq_free(struct cs_kq_rq *q)
+{
+    for (uint32_t i = 0; i < q->n; i++) {
+        cs_free(q->key[i]);
+        cs_free(q->res[i]);
+    }
+    cs_free(q->key);
+    cs_free(q->res);
+    cs_free(q->hard);
+    cs_free(q->used);
+    cs_free(q->reserved);
+    cs_free(q->ns);
+    cs_free(q->name);
+    cs_free(q);
+}
+
+static int32_t rq_index(const struct cs_kq_model *m, const char *ns, const char *name)
+{
+    for (uint32_t i = 0; i < m->n_rqs; i++) {
+        if (strcmp(m->rqs[i]->ns, ns) == 0 && strcmp(m->rqs[i]->name, name) == 0) {
+            return (int32_t)i;
+        }
+    }
+    return -1;
+}
+
+struct cs_kq_rq *cs_kq_rq_set(struct cs_kq_model *m, const char *ns, const char *name,
+                              const char *const *key, const char *const *res,
+                              const int64_t *hard, uint32_t n)
+{
+    int32_t i = rq_index(m, ns, name);
+    struct cs_kq_rq *old = i >= 0 ? m->rqs[i] : NULL;
+    struct cs_kq_rq *q = cs_calloc(1, sizeof(*q));
+    q->ns = cs_strdup(ns);
+    q->name = cs_strdup(name);
+    q->n = n;
+    size_t k = n ? n : 1;
+    q->key = cs_calloc(k, sizeof(char *));
+    q->res = cs_calloc(k, sizeof(char *));
+    q->hard = cs_calloc(k, sizeof(int64_t));
+    q->used = cs_calloc(k, sizeof(int64_t));
+    q->reserved = cs_calloc(k, sizeof(int64_t));
+    for (uint32_t j = 0; j < n; j++) {
+        q->key[j] = cs_strdup(key[j]);
+        q->res[j] = cs_strdup(res[j]);
+        q->hard[j] = hard[j];
+        for (uint32_t o = 0; old && o < old->n; o++) {
+            if (strcmp(old->key[o], key[j]) == 0) {
+                q->used[j] = old->used[o];
+            }
+        }
+    }
+    if (old) {
+        rq_free(old);
+        m->rqs[i] = q;
+    } else {
+        m->rqs = cs_realloc(m->rqs, sizeof(*m->rqs) * (m->n_rqs + 1));
+        m->rqs[m->n_rqs++] = q;
+    }
+    return q;
+}
+
+void cs_kq_rq_remove(struct cs_kq_model *m, const char *ns, const char *name)
+{
+    int32_t i = rq_index(m, ns, name);
+    if (i < 0) {
+        return;
+    }
+    rq_free(m->rqs[i]);
+    memmove(&m->rqs[i], &m->rqs[i + 1], sizeof(*m->rqs) * (m->n_rqs - (uint32_t)i - 1));
+    m->n_rqs--;
+}
+
+static int64_t unit_amount(const struct cs_kq_unit *u, const char *res)
+{
+    for (uint32_t r = 0; r < u->n_res; r++) {
+        if (strcmp(u->res[r].name, res) == 0) {
+            return u->res[r].v;
+        }
+    }
+    return 0;
+}
+
+static void rq_charge(struct cs_kq_model *m, const struct cs_kq_unit *u)
+{
+    for (uint32_t i = 0; i < m->n_rqs; i++) {
+        struct cs_kq_rq *q = m->rqs[i];
+        if (strcmp(q->ns, u->ns) != 0) {
+            continue;
+        }
+        for (uint32_t j = 0; j < q->n; j++) {
+            q->reserved[j] += unit_amount(u, q->res[j]);
+        }
+    }
+}
+
+/* The first ResourceQuota of u's namespace it does not fit under, or false. */
+static bool rq_blocks(const struct cs_kq_model *m, const struct cs_kq_unit *u, char *why,
+                      size_t n)
+{
+    for (uint32_t i = 0; i < m->n_rqs; i++) {
+        const struct cs_kq_rq *q = m->rqs[i];
+        if (strcmp(q->ns, u->ns) != 0) {
+            continue;
+        }
+        for (uint32_t j = 0; j < q->n; j++) {
+            int64_t need = unit_amount(u, q->res[j]);
+            int64_t have = q->used[j] + q->reserved[j];
+            if (need > 0 && have > q->hard[j] - need) {
+                bool cpu = strcmp(q->res[j], "cpu") == 0;
+                char a[40], b[40], c[40];
+                if (cpu) {
+                    snprintf(a, sizeof(a), "%gm", (double)have);
+                    snprintf(b, sizeof(b), "%gm", (double)need);
+                    snprintf(c, sizeof(c), "%gm", (double)q->hard[j]);
+                    if (have % 1000 == 0 && need % 1000 == 0 && q->hard[j] % 1000 == 0) {
+                        snprintf(a, sizeof(a), "%lld", (long long)(have / 1000));
+                        snprintf(b, sizeof(b), "%lld", (long long)(need / 1000));
+                        snprintf(c, sizeof(c), "%lld", (long long)(q->hard[j] / 1000));
+                    }
+                } else {
+                    snprintf(a, sizeof(a), "%lld", (long long)have);
+                    snprintf(b, sizeof(b), "%lld", (long long)need);
+                    snprintf(c, sizeof(c), "%lld", (long long)q->hard[j]);
+                }
+                snprintf(why, n, "blocked by ResourceQuota %s/%s because of %s: used %s + job %s "
+                         "> hard %s", q->ns, q->name, q->key[j], a, b, c);
+                return true;
+            }
+        }
+    }
+    return false;
+}
+
 void cs_kq_model_destroy(struct cs_kq_model *m)
 {
+    for (uint32_t i = 0; i < m->n_rqs; i++) {
+        rq_free(m->rqs[i]);
+    }
+    cs_free(m->rqs);
+    m->rqs = NULL;
+    m->n_rqs = 0;
     const char *k;
     void *v;
     for (size_t it = 0; cs_map_next(&m->units, &it, &k, &v);) {
@@ -558,7 +698,10 @@ bool cs_kq_fits(const struct cs_kq_model *m, const struct cs_kq_unit *u, char *w
         snprintf(why, n, "quota %s does not exist", u->want_quota);
         return false;
     }
-    if (t == NULL || u->quota < 0) {
+    if (t == NULL) {
+        return !rq_blocks(m, u, why, n);
+    }
+    if (u->quota < 0) {
         return true;
     }
     bool np = !u->preemptible;
@@ -656,6 +799,15 @@ uint32_t cs_kq_schedule(struct cs_kq_model *m, struct cs_kq_unit ***out)
         }
     }
     find_hungry(m);
+    for (uint32_t i = 0; i < m->n_rqs; i++) {
+        memset(m->rqs[i]->reserved, 0, sizeof(int64_t) * (m->rqs[i]->n ? m->rqs[i]->n : 1));
+    }
+    for (size_t it = 0; m->n_rqs && cs_map_next(&m->units, &it, &k, &v);) {
+        const struct cs_kq_unit *u = v;
+        if (holds(u->phase)) {
+            rq_charge(m, u);
+        }
+    }
     for (uint32_t i = 0; i < m->n_queues; i++) {
         struct cs_kq_queue *q = m->queues[i];
         bool blocked = false;
@@ -665,6 +817,7 @@ uint32_t cs_kq_schedule(struct cs_kq_model *m, struct cs_kq_unit ***out)
             char why[8];
             if (!blocked && !backing_off(m, u) && cs_kq_fits(m, u, why, sizeof(why))) {
                 cs_kq_unit_set_phase(m, u, CS_KQ_DEQUEUED);
+                rq_charge(m, u);
                 if (n_out == cap_out) {
                     cap_out = cap_out ? cap_out * 2 : 8;
                     *out = cs_realloc(*out, sizeof(**out) * cap_out);

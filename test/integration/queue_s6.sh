@@ -24,7 +24,8 @@ QUEUE_PID=""
 stop_queue() { [ -n "$QUEUE_PID" ] && kill -TERM "$QUEUE_PID" 2>/dev/null && wait "$QUEUE_PID" 2>/dev/null; QUEUE_PID=""; }
 trap 'stop_queue; cleanup' EXIT
 start_queue() {
-  "$QUEUE_BIN" --kubeconfig "$KCFG" -v=2 --enabled-extensions=job,tfjob,pytorchjob "$@" \
+  "$QUEUE_BIN" --kubeconfig "$KCFG" -v=2 --enabled-extensions=job,tfjob,pytorchjob \
+    --secure-port 0 --requeue-timeout 0 "$@" \
     >>"$WORK/queue.log" 2>&1 &
   QUEUE_PID=$!
 }

@@ -11,6 +11,7 @@
  *   - Priority skips a unit that does not fit; Block stops at it (strict head of line);
  *   - kube-queue/max-jobs counts released jobs per quota node, ancestors included;
  *   - a non-preemptible unit is checked against min (and min max-jobs) instead of max;
+ *   - with no tree, plain ResourceQuotas gate: used + reservations + request <= hard;
  *   - a unit naming a missing queue waits and says so; a unit in no quota goes at once;
  *   - fairness ("hungry quota"): two leaves under one parent, one borrowing; while the other
  *     waits with a job within its min, the borrower's next job (which would borrow again)
@@ -313,6 +314,36 @@ static void test_requeue_backoff(void **state)
     cs_kq_model_destroy(&m);
 }
 
+static void test_resource_quota_gates_without_tree(void **state)
+{
+    (void)state;
+    struct cs_kq_model m;
+    cs_kq_model_init(&m, CS_KQ_PRIORITY);
+    const char *keys[] = { "requests.cpu", "memory" }, *res[] = { "cpu", "memory" };
+    int64_t hard[] = { 4000, 1LL << 40 };
+    struct cs_kq_rq *rq = cs_kq_rq_set(&m, "qa", "rq", keys, res, hard, 2);
+    rq->used[0] = 1000;                      /* a pod of no queued job uses 1 CPU */
+    struct cs_kq_unit *j1 = unit(&m, "qa", "job1", 3, 0);
+    struct cs_kq_unit *j2 = unit(&m, "qa", "job2", 2, 0);
+    struct cs_kq_unit *other = unit(&m, "qb", "free", 50, 0);
+    assert_int_equal(run(&m), 2);
+    assert_int_equal(j1->phase, CS_KQ_DEQUEUED);
+    assert_int_equal(other->phase, CS_KQ_DEQUEUED);
+    assert_non_null(strstr(j2->message, "blocked by ResourceQuota qa/rq because of requests.cpu: "
+                                        "used 4 + job 2 > hard 4"));
+    /* the other pod ends: 3 + 2 > 4 still */
+    rq = cs_kq_rq_set(&m, "qa", "rq", keys, res, hard, 2);
+    assert_int_equal(rq->used[0], 1000);     /* kept across the update */
+    rq->used[0] = 0;
+    assert_int_equal(run(&m), 0);
+    cs_kq_unit_set_phase(&m, j1, CS_KQ_SUCCEED);
+    assert_int_equal(run(&m), 1);
+    assert_int_equal(j2->phase, CS_KQ_DEQUEUED);
+    cs_kq_rq_remove(&m, "qa", "rq");
+    assert_int_equal(m.n_rqs, 0);
+    cs_kq_model_destroy(&m);
+}
+
 static void test_missing_queue_and_no_quota(void **state)
 {
     (void)state;
@@ -423,9 +454,26 @@ static void test_job_kinds(void **state)
     assert_non_null(strstr(b.data, "\"nvidia.com/gpu\":\"2\""));
     cs_kq_job_req_free(&r);
     cs_buf_reset(&b);
-    cs_kq_job_release_patch(tf, j, &b);
+    cs_kq_job_release_patch(tf, j, NULL, 0, &b);
     assert_string_equal(b.data,
                         "{\"metadata\":{\"annotations\":{\"scheduling.x-k8s.io/suspend\":null}}}");
+    /* released as a gang: each template gets ACK's gang labels, min-available = all pods */
+    cs_buf_reset(&b);
+    cs_kq_job_release_patch(tf, j, "j-tfjob", 3, &b);
+    json_t *patch = json_loads(b.data, 0, NULL);
+    assert_non_null(patch);
+    assert_string_equal(json_string_value(json_object_get(json_object_get(json_object_get(
+                            json_object_get(json_object_get(json_object_get(json_object_get(
+                                patch, "spec"), "tfReplicaSpecs"), "Worker"), "template"),
+                            "metadata"), "labels"), "pod-group.scheduling.sigs.k8s.io/min-available")),
+                        "3");
+    assert_non_null(json_object_get(json_object_get(json_object_get(patch, "spec"),
+                                                    "tfReplicaSpecs"), "PS"));
+    assert_null(json_object_get(json_object_get(patch, "metadata"), "labels"));
+    json_decref(patch);
+    cs_buf_reset(&b);
+    cs_kq_job_suspend_patch(tf, &b);
+    assert_string_equal(b.data, "{\"spec\":{\"runPolicy\":{\"suspend\":true}}}");
     json_decref(j);
 
     j = jload("{'metadata':{'name':'b','namespace':'n'},'spec':{'tfReplicaSpecs':{'W':{"
@@ -449,8 +497,16 @@ static void test_job_kinds(void **state)
     assert_non_null(strstr(b.data, "\"cpu\":\"1\""));
     cs_kq_job_req_free(&r);
     cs_buf_reset(&b);
-    cs_kq_job_release_patch(job, j, &b);
+    cs_kq_job_release_patch(job, j, NULL, 0, &b);
     assert_string_equal(b.data, "{\"spec\":{\"suspend\":false}}");
+    cs_buf_reset(&b);
+    cs_kq_job_release_patch(job, j, "j-job", 2, &b);
+    assert_string_equal(b.data, "{\"spec\":{\"suspend\":false,\"template\":{\"metadata\":{"
+                                "\"labels\":{\"pod-group.scheduling.sigs.k8s.io/name\":\"j-job\","
+                                "\"pod-group.scheduling.sigs.k8s.io/min-available\":\"2\"}}}}}");
+    cs_buf_reset(&b);
+    cs_kq_job_suspend_patch(job, &b);
+    assert_string_equal(b.data, "{\"spec\":{\"suspend\":true}}");
     cs_buf_free(&b);
     json_decref(j);
 }
@@ -497,6 +553,7 @@ int main(void)
         cmocka_unit_test(test_non_preemptible_against_min),
         cmocka_unit_test(test_hungry_quota_first),
         cmocka_unit_test(test_requeue_backoff),
+        cmocka_unit_test(test_resource_quota_gates_without_tree),
         cmocka_unit_test(test_missing_queue_and_no_quota),
         cmocka_unit_test(test_restart_holds_reservations),
         cmocka_unit_test(test_tree_jobs_and_path),
