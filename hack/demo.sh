@@ -3,7 +3,8 @@
 # with kubectl, wait, print where each pod went (or why it is pending); then scenario S4
 # (hack/demo_s4.sh: capacity scheduling with an ElasticQuotaTree) with the Running/Pending
 # count per namespace after each step; then S2, S3 and S5 (hack/demo_devices.sh: cpusets, ECI
-# burst, shared GPUs) with each pod's node, CPUs or GPU; stop everything.
+# burst, shared GPUs) with each pod's node, CPUs or GPU; then S6 (hack/demo_s6.sh: the job
+# queue, cosched-queue) with the QueueUnit phases at each step; stop everything.
 set -uo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 APISIM_BIN=${APISIM_BIN:-$ROOT/build/apisim}
@@ -13,6 +14,7 @@ WORK=$(mktemp -d /tmp/cosched-demo.XXXXXX)
 KCFG=$WORK/kubeconfig
 k() { kubectl --kubeconfig "$KCFG" "$@"; }
 cleanup() {
+  [ -n "${QPID:-}" ] && kill -TERM "$QPID" 2>/dev/null && wait "$QPID" 2>/dev/null
   [ -n "${CPID:-}" ] && kill -TERM "$CPID" 2>/dev/null && wait "$CPID" 2>/dev/null
   [ -n "${APID:-}" ] && kill -TERM "$APID" 2>/dev/null && wait "$APID" 2>/dev/null
   [ "${KEEP_WORK:-0}" = 1 ] && echo "# kept $WORK" || rm -rf "$WORK"
@@ -79,4 +81,5 @@ port=$(grep -o 'healthPort=[0-9]*' "$WORK/cosched.log" | head -1 | cut -d= -f2)
 [ -n "$port" ] && curl -s "http://127.0.0.1:$port/metrics" | grep -E '^scheduler_schedule_attempts_total' | head -5
 . "$ROOT/hack/demo_s4.sh"
 . "$ROOT/hack/demo_devices.sh"
+. "$ROOT/hack/demo_s6.sh"
 echo "== done"
