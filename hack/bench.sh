@@ -351,6 +351,11 @@ fi
 if [ -z "${BENCH_QUICK:-}" ] && only SchedulingBasic-50k; then
   run_shape SchedulingBasic-50k 5000 5000 50000
 fi
+if only JobQueue; then
+  echo
+  echo "## job queue (cosched-queue; Kueue's published baseline: 15000 workloads over 30 queues)"
+  B="$B" bash "$ROOT/hack/bench_queue.sh" | grep -v '^#'
+fi
 [ -n "${BENCH_ONLY:-}" ] && exit 0
 echo
 echo "## scheduler only (in-memory snapshot, binds discarded)"
