@@ -9,7 +9,8 @@ PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 WARN     := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wmissing-prototypes -Wstrict-prototypes \
             -Wvla -Wno-format-nonliteral
-BASE_CFLAGS := -std=gnu11 -g $(WARN) -pthread -D_GNU_SOURCE -I. $(PKG_CFLAGS)
+GEN      := build/gen
+BASE_CFLAGS := -std=gnu11 -g $(WARN) -pthread -D_GNU_SOURCE -I. -I$(GEN) $(PKG_CFLAGS)
 OPT_CFLAGS  := -O2
 SAN_CFLAGS  := -O1 -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 LDLIBS   := $(PKG_LIBS) -lpthread -lm
@@ -24,7 +25,11 @@ ASAN     := $(BUILD)/asan
 
 # Library sources (everything but the mains). apisim's server lives in pkg/apisim and only
 # links into the apisim binary; the scheduler never includes it.
-COMMON_SRCS := $(wildcard api/*.c) $(wildcard pkg/util/*.c)
+# The protobuf schema (api/proto/k8s.proto) is compiled by protoc-c into $(GEN) and linked
+# with the common sources; everything that includes its header waits for it.
+PROTO_C     := $(GEN)/api/proto/k8s.pb-c.c
+PROTO_H     := $(GEN)/api/proto/k8s.pb-c.h
+COMMON_SRCS := $(wildcard api/*.c) $(wildcard pkg/util/*.c) $(PROTO_C)
 APISIM_SRCS := $(wildcard pkg/apisim/*.c)
 SCHED_SRCS  := $(filter-out pkg/util/% pkg/apisim/%,$(wildcard pkg/*/*.c)) \
                $(wildcard plugins/*.c) $(wildcard plugins/*/*.c)
@@ -34,8 +39,14 @@ TEST_SRCS   := $(shell find test -name '*_test.c' 2>/dev/null)
 obj = $(patsubst %.c,$(1)/obj/%.o,$(2))
 
 .SECONDARY:
-.PHONY: all test test-run unit-tests lint bench bench-apisim demo demo-run clean asan k8s-peers bench-k8s
+.PHONY: all test test-run unit-tests lint fuzz bench bench-apisim demo demo-run clean asan k8s-peers bench-k8s
 all: $(BUILD)/cosched $(BUILD)/cosched-queue $(BUILD)/apisim $(BUILD)/bindbench $(BUILD)/schedbench
+
+$(PROTO_H): api/proto/k8s.proto
+	@mkdir -p $(GEN)
+	protoc-c --c_out=$(GEN) api/proto/k8s.proto
+$(PROTO_C): $(PROTO_H)
+$(call obj,$(BUILD),api/pbkinds.c) $(call obj,$(ASAN),api/pbkinds.c): $(PROTO_H)
 
 # --- optimised build ---------------------------------------------------------------------------
 $(BUILD)/obj/%.o: %.c
@@ -113,6 +124,10 @@ test-run: asan all $(BUILD)/vg/cosched
 
 lint:
 	@bash hack/lint.sh
+
+# The protobuf decoders under a mutation fuzzer (ASan+UBSan), longer than the 20 s of `make test`.
+fuzz: $(ASAN)/test/api/pbjson_fuzz_test
+	@FUZZ_SECONDS=$${FUZZ_SECONDS:-300} $(ASAN)/test/api/pbjson_fuzz_test
 
 # The real control plane (test and benchmark peer only): kube-apiserver, kube-scheduler and
 # kubectl v1.37.2 and etcd v3.7.3 from Go modules into build/k8s/ (skipped when already built).

@@ -49,6 +49,8 @@ struct cs_apisim_req {
 struct cs_apisim_reply {
     int code;
     const char *ctype;       /* default application/json */
+    int want_pb;             /* the client prefers protobuf: built-in kinds are sent as such */
+    int pb_only;             /* ... and accepts nothing else: other kinds get 406 */
     struct cs_buf body;
     int retry_after_s;
     struct cs_apisim_watch *watch; /* set: stream this watch instead of body */

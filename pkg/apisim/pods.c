@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "api/pbjson.h"
 #include "pkg/apisim/http.h"
 #include "pkg/util/timeutil.h"
 
@@ -342,13 +343,22 @@ static int do_bind(json_t *pod, void *arg, struct cs_apisim_status *st)
     return 0;
 }
 
+/* A subresource body as JSON, from JSON or from a protobuf envelope (pbjson.h). */
+static json_t *body_json(const struct cs_apisim_req *q, json_error_t *e)
+{
+    const char *ct = cs_apisim_header(q, "Content-Type");
+    if (ct && !strncmp(ct, CS_PB_MEDIA, strlen(CS_PB_MEDIA)))
+        return cs_pb_decode_object(q->body, q->body_len, e->text, sizeof(e->text));
+    return json_loadb(q->body, q->body_len, 0, e);
+}
+
 void cs_apisim_pod_binding(struct cs_apisim_server *sv, struct cs_apisim_req *q,
                            struct cs_apisim_reply *r)
 {
     json_error_t e;
     struct cs_apisim_status st = { 0 };
     char msg[512];
-    json_t *b = json_loadb(q->body, q->body_len, 0, &e);
+    json_t *b = body_json(q, &e);
     if (!json_is_object(b)) {
         snprintf(msg, sizeof(msg), "Binding in version \"v1\" cannot be handled as a Binding: %s",
                  b ? "body must be a JSON object" : e.text);
@@ -435,7 +445,8 @@ void cs_apisim_pod_eviction(struct cs_apisim_server *sv, struct cs_apisim_req *q
 {
     struct cs_apisim_status st = { 0 };
     struct cs_apisim_delete_opts o = { .grace_seconds = -1 };
-    json_t *b = json_loadb(q->body, q->body_len, 0, NULL);
+    json_error_t e;
+    json_t *b = body_json(q, &e);
     json_t *dopt = json_object_get(b, "deleteOptions");
     if (json_is_integer(json_object_get(dopt, "gracePeriodSeconds")))
         o.grace_seconds = json_integer_value(json_object_get(dopt, "gracePeriodSeconds"));

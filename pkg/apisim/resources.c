@@ -16,7 +16,7 @@
 #include "pkg/apisim/fieldsel.h"
 #include "pkg/apisim/http.h"
 #include "pkg/apisim/patch.h"
-#include "pkg/apisim/pbdecode.h"
+#include "api/pbjson.h"
 #include "pkg/apisim/tls.h"
 #include "pkg/util/alloc.h"
 #include "pkg/util/selector.h"
@@ -148,7 +148,7 @@ static json_t *parse_body(struct cs_apisim_req *q, struct cs_apisim_reply *r, in
             yaml = 1;
         } else if (strstr(ct, "application/vnd.kubernetes.protobuf")) {
             char perr[300];
-            json_t *pj = cs_apisim_pb_decode(q->body, q->body_len, perr, sizeof(perr));
+            json_t *pj = cs_pb_decode_object(q->body, q->body_len, perr, sizeof(perr));
             if (!pj)
                 cs_apisim_reply_status(r, 415, "UnsupportedMediaType", perr, NULL, NULL);
             return pj;

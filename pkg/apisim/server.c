@@ -19,6 +19,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
+#include "api/pbjson.h"
 #include "pkg/apisim/http.h"
 #include "pkg/apisim/sim.h"
 #include "pkg/apisim/tls.h"
@@ -60,8 +61,46 @@ static int is_yaml_only(const char *accept)
 
 /* --- responses ------------------------------------------------------------------------------- */
 
+/* A JSON reply re-encoded as protobuf when the client prefers it and the schema knows the kind
+ * (api/pbjson.h); anything else stays JSON, which such a client accepts as its fallback. */
+static int to_protobuf(struct cs_apisim_reply *r)
+{
+    json_t *j = json_loadb(r->body.data, r->body.len, 0, NULL);
+    const char *av = json_string_value(json_object_get(j, "apiVersion"));
+    const char *kind = json_string_value(json_object_get(j, "kind"));
+    struct cs_buf pb;
+    cs_buf_init(&pb);
+    char err[256];
+    int ok = av && kind && cs_pb_known(av, kind) &&
+             cs_pb_encode_object(j, &pb, err, sizeof(err)) == 0;
+    if (ok) {
+        cs_buf_free(&r->body);
+        r->body = pb;
+        r->ctype = CS_PB_MEDIA;
+    } else {
+        cs_buf_free(&pb);
+    }
+    json_decref(j);
+    return ok;
+}
+
+static void maybe_protobuf(struct cs_apisim_reply *r)
+{
+    if (!r->want_pb || r->body.len == 0 || (r->ctype && strcmp(r->ctype, "application/json")))
+        return;
+    if (!to_protobuf(r) && r->pb_only) {
+        /* a kind without protobuf (custom resources) for a client that takes nothing else */
+        cs_apisim_reply_status(r, 406, "NotAcceptable",
+                               "only the following media types are accepted: application/json, "
+                               "application/yaml, application/vnd.kubernetes.protobuf",
+                               NULL, NULL);
+        to_protobuf(r);
+    }
+}
+
 static enum MHD_Result queue_reply(struct MHD_Connection *conn, struct cs_apisim_reply *r)
 {
+    maybe_protobuf(r);
     size_t len = r->body.len;
     char *data = cs_buf_steal(&r->body);
     struct MHD_Response *resp =
@@ -125,6 +164,8 @@ static void handle(struct cs_apisim_server *sv, struct MHD_Connection *conn, con
         return;
     }
     const char *accept = cs_apisim_header(&q, "Accept");
+    r->want_pb = accept && !strncmp(accept, CS_PB_MEDIA, strlen(CS_PB_MEDIA));
+    r->pb_only = r->want_pb && !accept_ok(accept);
     if (!strcmp(url, "/openapi/v2") && accept && strstr(accept, "protobuf")) {
         /*
          * A minimal OpenAPI v2 document (gnostic protobuf: swagger "2.0", info, empty paths)
@@ -143,7 +184,7 @@ static void handle(struct cs_apisim_server *sv, struct MHD_Connection *conn, con
                                "resource", NULL, NULL);
         return;
     }
-    if (!accept_ok(accept)) {
+    if (!accept_ok(accept) && !r->pb_only) {
         cs_apisim_reply_status(r, 406, "NotAcceptable",
                                "only the following media types are accepted: application/json, "
                                "application/yaml, application/json;stream=watch", NULL, NULL);

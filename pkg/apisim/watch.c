@@ -16,9 +16,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api/pbjson.h"
 #include "pkg/apisim/http.h"
 #include "pkg/apisim/sim.h"
 #include "pkg/util/alloc.h"
+#include "pkg/util/log.h"
 #include "pkg/util/timeutil.h"
 
 #define CS_BOOKMARK_EVERY_NS (5LL * 1000000000LL)
@@ -32,6 +34,7 @@ struct cs_apisim_watch {
     struct cs_apisim_match match;
     int filtered;                  /* selectors present */
     int plain;                     /* no view conversion needed */
+    int pb;                        /* frames of protobuf WatchEvents instead of JSON lines */
     uint64_t cursor;
     uint64_t start_rv;             /* the RV a resumed watch asked for (0 otherwise) */
     int bookmarks;
@@ -51,8 +54,47 @@ struct cs_apisim_watch {
     struct cs_apisim_fault_watch fw;
 };
 
+static void put_obj_json(struct cs_apisim_watch *w, const char *type, const json_t *obj,
+                         const char *text, size_t len);
+
+/* The JSON line appended since mark, as a protobuf frame (a protobuf watch). The object lacks
+ * apiVersion/kind only in a hand-made line; they are the watched resource's then. */
+static void to_frame(struct cs_apisim_watch *w, size_t mark)
+{
+    if (!w->pb || w->out.len <= mark)
+        return;
+    json_t *ev = json_loadb(w->out.data + mark, w->out.len - mark, 0, NULL);
+    json_t *obj = json_object_get(ev, "object");
+    const char *type = json_string_value(json_object_get(ev, "type"));
+    w->out.len = mark;
+    w->out.data[mark] = '\0';
+    if (json_is_object(obj) && !json_object_get(obj, "kind"))
+        json_object_set_new(obj, "kind", json_string(w->q.rt->kind));
+    if (json_is_object(obj) && !json_object_get(obj, "apiVersion")) {
+        char av[256];
+        if (w->q.group[0])
+            snprintf(av, sizeof(av), "%s/%s", w->q.group, w->q.version);
+        else
+            snprintf(av, sizeof(av), "%s", w->q.version);
+        json_object_set_new(obj, "apiVersion", json_string(av));
+    }
+    char err[256];
+    if (!type || !json_is_object(obj) ||
+        cs_pb_encode_watch_event(type, obj, &w->out, err, sizeof(err)) != 0)
+        CS_ERROR_S(type ? err : "bad event", "Cannot encode a protobuf watch event; dropped");
+    json_decref(ev);
+}
+
 static void put_obj(struct cs_apisim_watch *w, const char *type, const json_t *obj,
                     const char *text, size_t len)
+{
+    size_t mark = w->out.len;
+    put_obj_json(w, type, obj, text, len);
+    to_frame(w, mark);
+}
+
+static void put_obj_json(struct cs_apisim_watch *w, const char *type, const json_t *obj,
+                         const char *text, size_t len)
 {
     struct cs_buf *b = &w->out;
     cs_buf_reserve(b, len + 48);  /* one growth at most for the whole line */
@@ -77,6 +119,7 @@ static void put_obj(struct cs_apisim_watch *w, const char *type, const json_t *o
 
 static void put_bookmark(struct cs_apisim_watch *w, uint64_t rv, int initial_end)
 {
+    size_t mark = w->out.len;
     const struct cs_apisim_rtype *rt = w->q.rt;
     char av[256];
     if (w->q.group[0])
@@ -89,6 +132,7 @@ static void put_bookmark(struct cs_apisim_watch *w, uint64_t rv, int initial_end
                   w->q.as_table ? "meta.k8s.io/v1" : av, (unsigned long long)rv,
                   initial_end ? ",\"annotations\":{\"k8s.io/initial-events-end\":\"true\"}" :
                                 "");
+    to_frame(w, mark);
 }
 
 static void put_expired(struct cs_apisim_watch *w, uint64_t rv)
@@ -96,9 +140,11 @@ static void put_expired(struct cs_apisim_watch *w, uint64_t rv)
     char msg[160];
     snprintf(msg, sizeof(msg), "too old resource version: %llu (%llu)", (unsigned long long)rv,
              (unsigned long long)(cs_apisim_store_oldest_rv(w->sv->store) - 1));
+    size_t mark = w->out.len;
     cs_buf_puts(&w->out, "{\"type\":\"ERROR\",\"object\":");
     cs_apisim_status_json(&w->out, 410, "Expired", msg, NULL, NULL);
     cs_buf_puts(&w->out, "}\n");
+    to_frame(w, mark);
 }
 
 static int in_ns(const struct cs_apisim_watch *w, const char *key)
@@ -394,6 +440,14 @@ void cs_apisim_watch_start(struct cs_apisim_server *sv, struct cs_apisim_req *q,
     }
     w->filtered = (w->match.labels && !cs_selector_is_empty(w->match.labels)) || w->match.fields.n;
     w->plain = !(q->rt != q->store_rt) && !(q->rt->is_crd && strcmp(q->version, q->rt->version));
+    {
+        char av[256];
+        if (q->group[0])
+            snprintf(av, sizeof(av), "%s/%s", q->group, q->version);
+        else
+            snprintf(av, sizeof(av), "%s", q->version);
+        w->pb = r->want_pb && !q->as_table && cs_pb_known(av, q->rt->kind);
+    }
     w->bookmarks = bookmarks;
     int64_t now = cs_mono_ns();
     w->deadline_ns = timeout ? now + (int64_t)timeout * 1000000000LL : 0;
@@ -437,7 +491,7 @@ int cs_apisim_watch_queue(struct cs_apisim_server *sv, struct MHD_Connection *co
     (void)conn;
     struct MHD_Response *resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 64 * 1024,
                                                                   reader, w, on_free);
-    MHD_add_response_header(resp, "Content-Type", "application/json");
+    MHD_add_response_header(resp, "Content-Type", w->pb ? CS_PB_MEDIA_WATCH : "application/json");
     MHD_add_response_header(resp, "Cache-Control", "no-cache, private");
     enum MHD_Result ret = MHD_queue_response(conn, MHD_HTTP_OK, resp);
     MHD_destroy_response(resp);

@@ -583,11 +583,17 @@ st, s = req("POST", NS, b"x" * (3 * 1024 * 1024 + 10))
 report(st == 413 and s.get("kind") == "Status", "huge body -> 413 Status", s)
 st, s = req("POST", NS, b"a=b", "text/plain")
 report(st == 415 and s.get("kind") == "Status", "unsupported content type -> 415 Status", s)
-if K8S:
-    skip("protobuf-only Accept -> 406", "apisim answers JSON only; the real server speaks protobuf")
-else:
-    st, s = req("GET", NS, accept="application/vnd.kubernetes.protobuf")
-    report(st == 406 and s.get("kind") == "Status", "protobuf-only Accept -> 406", s)
+# Protobuf: built-in kinds answer it (the k8s\0 envelope), custom resources cannot (406 when
+# JSON is not acceptable, JSON when it is).
+st, s = req("GET", NS, accept="application/vnd.kubernetes.protobuf")
+report(st == 200 and isinstance(s, bytes) and s[:4] == b"k8s\x00",
+       "Namespace with a protobuf Accept -> protobuf envelope", s[:40] if isinstance(s, bytes) else s)
+st, s = req("GET", PG, accept="application/vnd.kubernetes.protobuf")
+report(st == 406 and isinstance(s, bytes) and s[:4] == b"k8s\x00" and b"NotAcceptable" in s,
+       "custom resource with a protobuf-only Accept -> 406 (a protobuf Status)", s)
+st, s = req("GET", PG, accept="application/vnd.kubernetes.protobuf, application/json")
+report(st == 200 and isinstance(s, dict) and s.get("kind") == "PodGroupList",
+       "custom resource with protobuf then JSON -> JSON", s)
 st, s = req("GET", "/api/v1/nonsense")
 report(st == 404 and s.get("kind") == "Status", "unknown path -> 404 Status", s)
 st, s = req("PATCH", NS + "/s-1", {"x": 1}, "application/json-patch+json")
