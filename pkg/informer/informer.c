@@ -341,10 +341,16 @@ static void log_media(struct cs_informer *inf, int pb)
 
 static void json_only(struct cs_informer *inf, const char *why)
 {
-    STAT_INC(inf, errors);
-    if (!inf->json_only) {
+    int expected = strstr(why, "no protobuf schema") != NULL; /* a kind outside api/proto */
+    if (!expected) {
+        STAT_INC(inf, errors);
+    }
+    if (!inf->json_only && !expected) {
         CS_ERROR_S(why, "Cannot decode protobuf; reading this resource as JSON from now on",
                    CS_KV("informer", inf->name), CS_KV("path", inf->path));
+    } else if (!inf->json_only && CS_V(2)) {
+        CS_INFO_S("Kind outside the protobuf schema; reading it as JSON",
+                  CS_KV("informer", inf->name), CS_KV("path", inf->path));
     }
     inf->json_only = 1;
     inf->logged_media = 0;
