@@ -10,7 +10,7 @@ WORK=$(mktemp -d /tmp/cosched-pbfix.XXXXXX)
 KCFG=$WORK/kubeconfig
 # shellcheck source=/dev/null
 . "$ROOT/test/integration/lib_k8s.sh"
-trap 'stop_k8s; rm -rf "$WORK"' EXIT
+trap 'set +e; stop_k8s; rm -rf "$WORK"' EXIT
 start_k8s >/dev/null
 mkdir -p "$OUT"
 T="Authorization: Bearer cosched-admin-token"
