@@ -42,14 +42,12 @@ obj = $(patsubst %.c,$(1)/obj/%.o,$(2))
 .PHONY: all test test-run unit-tests lint fuzz bench bench-apisim demo demo-run clean asan k8s-peers bench-k8s
 all: $(BUILD)/cosched $(BUILD)/cosched-queue $(BUILD)/apisim $(BUILD)/bindbench $(BUILD)/schedbench
 
-$(PROTO_H): api/proto/k8s.proto
+$(PROTO_C) $(PROTO_H) &: api/proto/k8s.proto
 	@mkdir -p $(GEN)
-	protoc-c --c_out=$(GEN) api/proto/k8s.proto
-$(PROTO_C): $(PROTO_H)
-$(call obj,$(BUILD),api/pbkinds.c) $(call obj,$(ASAN),api/pbkinds.c): $(PROTO_H)
+	protoc-c --proto_path=. --c_out=$(GEN) api/proto/k8s.proto
 
 # --- optimised build ---------------------------------------------------------------------------
-$(BUILD)/obj/%.o: %.c
+$(BUILD)/obj/%.o: %.c | $(PROTO_H)
 	@mkdir -p $(dir $@)
 	$(CC) $(BASE_CFLAGS) $(OPT_CFLAGS) -MMD -MP -c $< -o $@
 
@@ -72,7 +70,7 @@ $(BUILD)/schedbench: $(BUILD)/obj/cmd/schedbench/main.o $(BUILD)/libsched.a $(BU
 	$(CC) $(BASE_CFLAGS) $(OPT_CFLAGS) -o $@ $^ $(LDLIBS) $(FAST_MALLOC)
 
 # --- sanitizer build (tests) -------------------------------------------------------------------
-$(ASAN)/obj/%.o: %.c
+$(ASAN)/obj/%.o: %.c | $(PROTO_H)
 	@mkdir -p $(dir $@)
 	$(CC) $(BASE_CFLAGS) $(SAN_CFLAGS) -MMD -MP -c $< -o $@
 

@@ -1,4 +1,4 @@
-/* Kinds and zero-value conventions of the protobuf schema (see pbkinds.h). */
+/* Kinds of the protobuf schema (see pbkinds.h); the zero-value table is in pbomit.c. */
 #include "api/pbkinds.h"
 
 #include <string.h>
@@ -38,78 +38,15 @@ const ProtobufCMessageDescriptor *cs_pb_kind_desc(const char *api_version, const
     return NULL;
 }
 
-/* Scalars JSON prints when zero: Go pointers (present on the wire only when set, so a zero on
- * the wire is a real zero) and fields whose json tag has no omitempty (k8s.io/api types.go).
- * "*" stands for every field of the message. */
-static const struct {
-    const char *message, *field;
-} KEEP[] = {
-    { "ObjectMeta", "deletionGracePeriodSeconds" },
-    { "OwnerReference", "controller" },
-    { "OwnerReference", "blockOwnerDeletion" },
-    { "OwnerReference", "apiVersion" },
-    { "OwnerReference", "kind" },
-    { "OwnerReference", "name" },
-    { "OwnerReference", "uid" },
-    { "PodSpec", "terminationGracePeriodSeconds" },
-    { "PodSpec", "activeDeadlineSeconds" },
-    { "PodSpec", "automountServiceAccountToken" },
-    { "PodSpec", "priority" },
-    { "PodSpec", "enableServiceLinks" },
-    { "PodSpec", "shareProcessNamespace" },
-    { "PodSpec", "setHostnameAsFQDN" },
-    { "PodSpec", "preemptionPolicy" },
-    { "PodSpec", "runtimeClassName" },
-    { "Container", "name" },
-    { "ContainerPort", "containerPort" },
-    { "TopologySpreadConstraint", "maxSkew" },
-    { "TopologySpreadConstraint", "topologyKey" },
-    { "TopologySpreadConstraint", "whenUnsatisfiable" },
-    { "TopologySpreadConstraint", "minDomains" },
-    { "TopologySpreadConstraint", "nodeAffinityPolicy" },
-    { "TopologySpreadConstraint", "nodeTaintsPolicy" },
-    { "Toleration", "tolerationSeconds" },
-    { "Taint", "key" },
-    { "Taint", "effect" },
-    { "NodeSelectorRequirement", "key" },
-    { "NodeSelectorRequirement", "operator" },
-    { "LabelSelectorRequirement", "key" },
-    { "LabelSelectorRequirement", "operator" },
-    { "WeightedPodAffinityTerm", "weight" },
-    { "PreferredSchedulingTerm", "weight" },
-    { "PodAffinityTerm", "topologyKey" },
-    { "PodCondition", "type" },
-    { "PodCondition", "status" },
-    { "NodeCondition", "type" },
-    { "NodeCondition", "status" },
-    { "NamespaceCondition", "type" },
-    { "NamespaceCondition", "status" },
-    { "PodSchedulingGate", "name" },
-    { "ContainerImage", "names" },
-    { "NodeSystemInfo", "*" },
-    { "DaemonEndpoint", "Port" },
-    { "NodeAddress", "type" },
-    { "NodeAddress", "address" },
-    { "LeaseSpec", "holderIdentity" },
-    { "LeaseSpec", "leaseDurationSeconds" },
-    { "LeaseSpec", "leaseTransitions" },
-    { "LeaseSpec", "strategy" },
-    { "LeaseSpec", "preferredHolder" },
-    { "PriorityClass", "value" },
-    { "ListMeta", "remainingItemCount" },
-    { "Volume", "name" },
-    { "PersistentVolumeClaimVolumeSource", "claimName" },
-    { "PodResourceClaim", "name" },
-    { "LocalObjectReference", "name" },
-};
-
-bool cs_pb_keep_zero(const char *message, const char *field)
+const char *cs_pb_kind_api_version(const char *kind)
 {
-    for (size_t i = 0; i < sizeof(KEEP) / sizeof(KEEP[0]); i++) {
-        if (strcmp(KEEP[i].message, message) == 0 &&
-            (KEEP[i].field[0] == '*' || strcmp(KEEP[i].field, field) == 0)) {
-            return true;
+    if (kind == NULL) {
+        return NULL;
+    }
+    for (size_t i = 0; i < sizeof(KINDS) / sizeof(KINDS[0]); i++) {
+        if (strcmp(KINDS[i].kind, kind) == 0) {
+            return KINDS[i].api_version;
         }
     }
-    return false;
+    return NULL;
 }

@@ -13,7 +13,12 @@
 /* The message of apiVersion/kind, or NULL when the schema does not have it. */
 const ProtobufCMessageDescriptor *cs_pb_kind_desc(const char *api_version, const char *kind);
 
-/* Whether field of message (short names, e.g. "PodSpec", "priority") keeps a zero value. */
+/* The apiVersion of kind (e.g. "Lease" -> "coordination.k8s.io/v1"), or NULL when the schema
+ * does not have it. */
+const char *cs_pb_kind_api_version(const char *kind);
+
+/* Whether field of message (short names, e.g. "PodSpec", "priority") keeps a zero value in JSON
+ * (api/pbomit.c). */
 bool cs_pb_keep_zero(const char *message, const char *field);
 
 #endif
