@@ -42,9 +42,10 @@ DROP = {
   ("core","Container"): {"env","envFrom","volumeMounts","volumeDevices","livenessProbe","readinessProbe","startupProbe","lifecycle","securityContext","terminationMessagePath","terminationMessagePolicy","imagePullPolicy","stdin","stdinOnce","tty","workingDir","command","args","resizePolicy","restartPolicyRules"},
   ("core","PodSpec"): {"securityContext","imagePullSecrets","dnsConfig","readinessGates","hostAliases","ephemeralContainers","os","hostUsers","resourceClaims"},
   ("core","Volume"): set(),
-  ("core","PodStatus"): {"containerStatuses","initContainerStatuses","ephemeralContainerStatuses","podIPs","hostIPs","resourceClaimStatuses","extendedResourceClaimStatus"},
+  ("core","PodStatus"): {"ephemeralContainerStatuses","podIPs","hostIPs","resourceClaimStatuses","extendedResourceClaimStatus"},
   ("core","NodeStatus"): {"volumesInUse","volumesAttached","config","features","runtimeHandlers","declaredFeatures"},
   ("core","NodeSpec"): {"configSource"},
+  ("core","ContainerStatus"): {"state","lastState","volumeMounts","user","allocatedResourcesStatus"},
 }
 # Volume sources: only those cosched reads (claims, ephemeral claims, and the in-tree kinds the
 # volume plugins name); the rest of VolumeSource is skipped.
@@ -52,7 +53,7 @@ KEEP_VOLSRC = {"persistentVolumeClaim","ephemeral","gcePersistentDisk","awsElast
 roots = [("meta","Status"),("meta","WatchEvent"),("runtime","Unknown"),("core","Pod"),("core","PodList"),
          ("core","Node"),("core","NodeList"),("core","Binding"),("core","Namespace"),("core","NamespaceList"),
          ("events","Event"),("events","EventList"),("coordination","Lease"),("coordination","LeaseList"),
-         ("scheduling","PriorityClass"),("scheduling","PriorityClassList")]
+         ("scheduling","PriorityClass"),("scheduling","PriorityClassList"),("intstr","IntOrString")]
 out, seen, order = {}, set(), []
 queue = list(roots)
 while queue:
