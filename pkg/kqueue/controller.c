@@ -42,6 +42,7 @@ struct job {
     bool creating;               /* QueueUnit create in flight */
     char *bad_rv;                /* spec version whose templates were reported unreadable */
     char *release_rv;            /* version the release patch was sent for */
+    bool releasing;              /* a release patch is in flight: send no second one */
 };
 
 struct uinfo {
@@ -811,6 +812,9 @@ static void on_released(void *arg, const struct cs_client_resp *resp)
 {
     struct wctx *w = arg;
     struct job *j = cs_map_get(&w->c->jobs, w->key);
+    if (j) {
+        j->releasing = false;
+    }
     if (!ok_status(resp->status) && resp->status != 404) {
         char t[300];
         CS_WARN_S("Cannot release job; retrying", CS_KV("job", w->key),
@@ -830,9 +834,10 @@ static void on_released(void *arg, const struct cs_client_resp *resp)
 static void release_job(struct cs_kq_controller *c, struct job *j)
 {
     const char *rv = md_get(j->obj, "resourceVersion") ?: "";
-    if (j->release_rv && strcmp(j->release_rv, rv) == 0) {
+    if (j->releasing || (j->release_rv && strcmp(j->release_rv, rv) == 0)) {
         return;
     }
+    j->releasing = true;
     cs_free(j->release_rv);
     j->release_rv = cs_strdup(rv);
     struct cs_buf b, p;
