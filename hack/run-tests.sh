@@ -36,7 +36,7 @@ done
 # Suites that also run against the real kube-apiserver v1.37.2 (COSCHED_APISERVER=k8s, see
 # test/integration/lib.sh) when build/k8s has it: those that need none of apisim's own features
 # (fault injection, generators of pods, its controllers, objects the real server refuses).
-K8S_SUITES="apisim_kubectl apisim_watch queue_gang queue_s6 sched_affinity sched_basic sched_cli sched_cpuset sched_eci sched_spread sched_extended sched_gpushare sched_leader sched_placement sched_preempt sched_quota sched_quota_flat sched_quota_gang sched_restart sched_unschedulable sched_valgrind sched_volumes"
+K8S_SUITES="apisim_kubectl apisim_watch queue_gang queue_s6 sched_affinity sched_basic sched_cli sched_cpuset sched_eci sched_spread sched_extended sched_gang sched_gpushare sched_leader sched_placement sched_platform sched_preempt sched_quota sched_quota_flat sched_quota_gang sched_restart sched_unschedulable sched_valgrind sched_volumes"
 # Suites that run once more with cosched speaking JSON to the server (protobuf is the default
 # for built-in kinds): the wire format must not change what cosched does.
 JSON_SUITES="sched_basic sched_preempt sched_leader sched_quota"

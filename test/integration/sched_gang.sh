@@ -1,13 +1,18 @@
 #!/usr/bin/env bash
-# Gang scheduling (plugins/coscheduling) end to end against apisim, driven with kubectl:
+# Gang scheduling (plugins/coscheduling) end to end, driven with kubectl, on apisim and
+# (COSCHED_APISERVER=k8s) on the real kube-apiserver:
 # features.md S1 with a TFJob (apisim's TFJob controller makes the pods), two gangs competing
 # for room for one while ordinary pods keep flowing, a 1000-pod gang on 200 nodes, a gang whose
 # last member comes late, a koordinator GangGroup across two namespaces, PodGroup objects
 # (created for label-declared gangs, status kept current), a PodGroup timeout, and a bad
 # declaration reported on the pod.
+# The real control plane runs no controllers and no kubelet: there the driver
+# (test/integration/k8s_driver.py) creates a TFJob's pods as kubeflow's operator would, and
+# writes phase Running through pods/status for the pods apisim's kubelet simulation would run.
 . "$(dirname "$0")/lib.sh"
 
 start_apisim || { notok "apisim starts"; exit 1; }
+K8S=0; [ "${COSCHED_APISERVER:-apisim}" = k8s ] && K8S=1
 node() {  # name pool cpu
   printf '{"apiVersion":"v1","kind":"Node","metadata":{"name":"%s","labels":{"pool":"%s"}},"status":{"capacity":{"cpu":"%s","memory":"256Gi","pods":"110"},"conditions":[{"type":"Ready","status":"True"}]}}\n' "$1" "$2" "$3"
 }
@@ -68,8 +73,26 @@ spec:
 EOF
 }
 
+# operate NAME: on the real control plane, create the TFJob's pods as its operator would
+# (apisim's controller does it).
+operate() {
+  [ "$K8S" = 1 ] || return 0
+  k get tfjob "$1" -o json | "$PY" "$ROOT/test/integration/k8s_driver.py" tfjob-pods \
+    | k create -f - -o name >/dev/null
+}
+# kubelet SELECTOR: on the real control plane, the bound pods turn Running (pods/status), as
+# apisim's kubelet simulation makes them (--running-delay).
+kubelet() {
+  [ "$K8S" = 1 ] || return 0
+  local p
+  for p in $(k get pods -l "$1" -o jsonpath='{range .items[?(@.spec.nodeName)]}{.metadata.name}{"\n"}{end}'); do
+    k patch pod "$p" --subresource=status --type=merge -p '{"status":{"phase":"Running"}}' >/dev/null
+  done
+}
+
 # --- S1: min-available 5, room for 4: nothing binds; a node arrives: all 5 bind ------------
 tfjob tf-smoke-gpu 5 s1 | k create -f - -o name >/dev/null
+operate tf-smoke-gpu
 sel=pod-group.scheduling.sigs.k8s.io/name=tf-smoke-gpu
 npods() { k get pods -l "$1" -o name | grep -c .; }
 wait_until 20 equals 5 npods "$sel"
@@ -104,9 +127,13 @@ pg_sched() { k get podgroups.scheduling.sigs.k8s.io "$1" -o jsonpath='{.status.s
 wait_until 10 equals 5 pg_sched tf-smoke-gpu
 check "S1: the PodGroup status counts 5 scheduled" equals 5 pg_sched tf-smoke-gpu
 check "S1: the PodGroup phase moved on from Pending" bash -c "p=\$(kubectl --kubeconfig '$KCFG' get podgroups.scheduling.sigs.k8s.io tf-smoke-gpu -o jsonpath='{.status.phase}'); [ \"\$p\" = Scheduling ] || [ \"\$p\" = Running ]"
+kubelet "$sel"
+wait_until 10 equals Running pg_phase tf-smoke-gpu
+check "S1: once its 5 pods run, the PodGroup phase is Running ($(pg_phase tf-smoke-gpu))" equals Running pg_phase tf-smoke-gpu
 
 # --- S1: min-available 2, room for 3: exactly 3 bind ---------------------------------------
 tfjob tf-min2 2 s1m | k create -f - -o name >/dev/null
+operate tf-min2
 sel2=pod-group.scheduling.sigs.k8s.io/name=tf-min2
 wait_until 20 equals 5 npods "$sel2"
 wait_until 20 equals 3 nb "$sel2"

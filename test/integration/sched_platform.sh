@@ -4,10 +4,15 @@
 # apisim, a custom cluster event, per-node plugin state rebuilt from PreBind annotations,
 # all-or-nothing pod groups larger than a session batch, evictions through a statement
 # (preemption), Unreserve after a failed bind, and per-pod state that stays each pod's own.
+# Runs on apisim and (COSCHED_APISERVER=k8s) on the real kube-apiserver. Binds are made to fail
+# with apisim's fault injection on apisim, and on the real server with a
+# ValidatingAdmissionPolicy that refuses every pods/binding create (evaluated in the apiserver
+# itself: no webhook, no controller), deleted again to let binds through.
 . "$(dirname "$0")/lib.sh"
 COSCHED_BIN=${COSCHED_TEST_BIN:-$ROOT/build/asan/cosched-test}
 
 start_apisim || { notok "apisim starts"; exit 1; }
+K8S=0; [ "${COSCHED_APISERVER:-apisim}" = k8s ] && K8S=1
 node() {  # name labels-json cpu
   printf '{"apiVersion":"v1","kind":"Node","metadata":{"name":"%s","labels":%s},"status":{"capacity":{"cpu":"%s","memory":"64Gi","pods":"110"},"conditions":[{"type":"Ready","status":"True"}]}}\n' "$1" "$2" "$3"
 }
@@ -116,13 +121,59 @@ check "the preemptor was nominated first" \
   grep -q "TestPlatform preempting.*high-0" "$WORK/cosched.log"
 
 # --- Unreserve after a failed bind ---------------------------------------------------------
-curl -sf -o /dev/null -X PUT -H 'Content-Type: application/json' "$APISIM_URL/apisim/faults" \
-  -d '{"bind":{"fraction":1,"code":500}}'
+# binds_fail on|off: every bind fails (apisim: a 500 from its fault injection; the real server:
+# a ValidatingAdmissionPolicy refuses pods/binding creates, 403) or works again.
+binds_fail() {
+  if [ "$K8S" = 0 ]; then
+    local body='{}'
+    [ "$1" = on ] && body='{"bind":{"fraction":1,"code":500}}'
+    curl -sf -o /dev/null -X PUT -H 'Content-Type: application/json' "$APISIM_URL/apisim/faults" -d "$body"
+    return
+  fi
+  if [ "$1" = off ]; then
+    k delete validatingadmissionpolicybinding refuse-binds >/dev/null
+    k delete validatingadmissionpolicy refuse-binds >/dev/null
+    wait_until 10 bind_probe_ok
+    return
+  fi
+  k create -f - -o name >/dev/null <<'VAP'
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicy
+metadata: {name: refuse-binds}
+spec:
+  failurePolicy: Fail
+  matchConstraints:
+    resourceRules:
+    - {apiGroups: [""], apiVersions: ["v1"], operations: [CREATE], resources: [pods/binding]}
+  validations:
+  - {expression: "false", message: "binds refused by sched_platform", reason: Forbidden}
+---
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicyBinding
+metadata: {name: refuse-binds}
+spec:
+  policyName: refuse-binds
+  validationActions: [Deny]
+VAP
+  # The apiserver loads policies through its own informer: wait until a dry-run bind of a pod
+  # no scheduler owns is refused.
+  wait_until 10 bind_probe_refused
+}
+bind_probe() {  # the HTTP code of a dry-run Binding of probe-0 to s-0
+  curl -sk -o /dev/null -w '%{http_code}' -X POST -H "Authorization: Bearer cosched-admin-token" \
+    -H 'Content-Type: application/json' "$K8S_URL/api/v1/namespaces/default/pods/probe-0/binding?dryRun=All" \
+    -d '{"apiVersion":"v1","kind":"Binding","metadata":{"name":"probe-0"},"target":{"kind":"Node","name":"s-0"}}'
+}
+bind_probe_refused() { [ "$(bind_probe)" = 403 ]; }
+bind_probe_ok() { [ "$(bind_probe)" = 201 ]; }
+[ "$K8S" = 1 ] && gen --count 1 --prefix probe- --scheduler nobody | k create -f - -o name >/dev/null
+binds_fail on
+[ "$K8S" = 1 ] && check "the real server refuses binds while the policy is in force" bind_probe_refused
 gen --count 1 --prefix unres- --node-selector pool=slots --scheduler second-scheduler \
   | k create -f - -o name >/dev/null
 wait_until 15 grep -q 'TestPlatform unreserve.*unres-0' "$WORK/cosched.log"
 check "a failed bind runs Unreserve for the pod" grep -q 'TestPlatform unreserve.*unres-0' "$WORK/cosched.log"
-curl -sf -o /dev/null -X PUT -H 'Content-Type: application/json' "$APISIM_URL/apisim/faults" -d '{}'
+binds_fail off
 wait_until 20 nonempty pod_node unres-0
 check "once binds work again the pod binds" test -n "$(pod_node unres-0)"
 
