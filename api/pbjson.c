@@ -34,6 +34,7 @@
 #include <protobuf-c/protobuf-c.h>
 
 #include "api/pbkinds.h"
+#include "api/proto/k8s.pb-c.h"
 
 #define MAX_DEPTH 64
 
@@ -142,16 +143,22 @@ static json_t *decode_msg(struct dec *d, const ProtobufCMessageDescriptor *md, c
                           size_t n, int depth);
 static json_t *decode_enveloped(struct dec *d, const uint8_t *p, size_t n, int depth);
 
-static int is_special(const ProtobufCMessageDescriptor *md, const char *name)
+/* The messages with a JSON form of their own, by descriptor (no name comparison per field). */
+static int is_special(const ProtobufCMessageDescriptor *md, const ProtobufCMessageDescriptor *which)
 {
-    return strcmp(md->short_name, name) == 0;
+    return md == which;
 }
+#define D_TIME (&cs__k8s__time__descriptor)
+#define D_MICRO (&cs__k8s__micro_time__descriptor)
+#define D_QUANTITY (&cs__k8s__quantity__descriptor)
+#define D_INTSTR (&cs__k8s__int_or_string__descriptor)
+#define D_RAWEXT (&cs__k8s__raw_extension__descriptor)
 
+/* protoc-c makes a map<K,V> field a repeated XEntry{key=1, value=2}. */
 static int is_map_entry(const ProtobufCMessageDescriptor *md)
 {
-    size_t l = strlen(md->short_name);
-    return l > 5 && strcmp(md->short_name + l - 5, "Entry") == 0 && md->n_fields == 2 &&
-           md->fields[0].id == 1 && md->fields[1].id == 2;
+    return md->n_fields == 2 && md->fields[0].id == 1 && md->fields[1].id == 2 &&
+           strcmp(md->fields[0].name, "key") == 0 && strcmp(md->fields[1].name, "value") == 0;
 }
 
 static void fmt_time(int64_t sec, int32_t nanos, int micro, char *buf, size_t n)
@@ -174,7 +181,7 @@ static int decode_special(struct dec *d, const ProtobufCMessageDescriptor *md, c
     struct rd r = { p, p + n };
     *err = 0;
     *out = NULL;
-    int is_time = is_special(md, "Time"), is_micro = is_special(md, "MicroTime");
+    int is_time = is_special(md, D_TIME), is_micro = is_special(md, D_MICRO);
     if (is_time || is_micro) {
         uint64_t sec = 0, nanos = 0;
         while (r.p < r.end) {
@@ -202,7 +209,7 @@ static int decode_special(struct dec *d, const ProtobufCMessageDescriptor *md, c
         }
         return 1;
     }
-    if (is_special(md, "Quantity")) {
+    if (is_special(md, D_QUANTITY)) {
         const uint8_t *s = (const uint8_t *)"";
         size_t sl = 0;
         while (r.p < r.end) {
@@ -227,7 +234,7 @@ static int decode_special(struct dec *d, const ProtobufCMessageDescriptor *md, c
         }
         return 1;
     }
-    if (is_special(md, "IntOrString")) {
+    if (is_special(md, D_INTSTR)) {
         uint64_t type = 0, iv = 0;
         const uint8_t *s = (const uint8_t *)"";
         size_t sl = 0;
@@ -258,7 +265,7 @@ static int decode_special(struct dec *d, const ProtobufCMessageDescriptor *md, c
         }
         return 1;
     }
-    if (is_special(md, "RawExtension")) {
+    if (is_special(md, D_RAWEXT)) {
         const uint8_t *raw = NULL;
         size_t rl = 0;
         while (r.p < r.end) {
@@ -413,55 +420,132 @@ static void append_to(json_t *obj, const char *name, json_t *v)
     json_array_append_new(arr, v);
 }
 
-/* One map entry {key=1, value=2} into the object obj[name]. */
+static int decode_into(struct dec *d, const ProtobufCMessageDescriptor *md, const uint8_t *p,
+                       size_t n, int depth, json_t *obj);
+
+/* A message-typed value: its own JSON form, or an object. *out NULL with 0 returned = omit. */
+static int decode_value_msg(struct dec *d, const ProtobufCMessageDescriptor *sub, const uint8_t *p,
+                            size_t n, int depth, json_t **out)
+{
+    int err = 0;
+    if (decode_special(d, sub, p, n, depth, out, &err)) {
+        return err ? -1 : 0;
+    }
+    *out = decode_msg(d, sub, p, n, depth + 1);
+    return *out ? 0 : -1;
+}
+
+/* One map entry {key=1, value=2} into the object obj[name], without an object of its own. A value
+ * dropped as zero is kept in a map ("" or an empty message), as Go's JSON prints it. */
 static int decode_entry(struct dec *d, const ProtobufCFieldDescriptor *f, const uint8_t *p,
                         size_t n, json_t *obj, int depth)
 {
     const ProtobufCMessageDescriptor *em = f->descriptor;
-    json_t *e = decode_msg(d, em, p, n, depth + 1);
-    if (e == NULL) {
-        return -1;
+    const ProtobufCFieldDescriptor *vf = &em->fields[1];
+    unsigned vwt = wire_type_of(vf->type);
+    struct rd r = { p, p + n };
+    const uint8_t *k = (const uint8_t *)"", *vp = NULL;
+    size_t kl = 0, vl = 0;
+    json_t *v = NULL;
+    while (r.p < r.end) {
+        uint64_t key;
+        if (rd_varint(&r, &key) != 0) {
+            json_decref(v);
+            return fail(d, NULL, "truncated map entry");
+        }
+        unsigned wt = (unsigned)(key & 7);
+        int rc;
+        if (key == ((1u << 3) | WT_LEN)) {
+            rc = rd_len(&r, &k, &kl);
+        } else if ((key >> 3) == 2 && wt == vwt) {
+            if (vwt == WT_LEN) {
+                rc = rd_len(&r, &vp, &vl);
+                if (rc == 0 && vp == NULL) {
+                    vp = (const uint8_t *)"";
+                }
+            } else {
+                int zero;
+                json_decref(v);
+                v = decode_scalar(d, vf, &r, &zero);
+                if (v == NULL) {
+                    return -1;
+                }
+                rc = 0;
+            }
+        } else if ((key >> 3) == 2 || (key >> 3) == 1) {
+            json_decref(v);
+            return fail(d, NULL, "map entry of the wrong wire type");
+        } else {
+            rc = rd_skip(&r, wt);
+        }
+        if (rc != 0) {
+            json_decref(v);
+            return fail(d, NULL, "truncated map entry");
+        }
     }
-    const char *k = json_string_value(json_object_get(e, em->fields[0].name));
-    json_t *v = json_object_get(e, em->fields[1].name);
+    if (vwt == WT_LEN) {
+        if (vp == NULL) {
+            vp = (const uint8_t *)"";
+        }
+        if (vf->type == PROTOBUF_C_TYPE_MESSAGE) {
+            if (decode_value_msg(d, vf->descriptor, vp, vl, depth, &v) != 0) {
+                return -1;
+            }
+            if (v == NULL) {
+                v = json_null(); /* a zero Time in a map prints as null */
+            }
+        } else {
+            v = json_stringn((const char *)vp, vl);
+            if (v == NULL) {
+                return fail(d, NULL, "map value is not UTF-8");
+            }
+        }
+    } else if (v == NULL) {
+        v = json_integer(0);
+    }
     json_t *m = json_object_get(obj, f->name);
     if (!json_is_object(m)) {
         m = json_object();
         json_object_set_new(obj, f->name, m);
     }
-    if (v == NULL) {
-        /* An empty value was dropped as zero: a map keeps it ("" or an empty message). */
-        const ProtobufCFieldDescriptor *vf = &em->fields[1];
-        v = vf->type == PROTOBUF_C_TYPE_STRING ? json_string("") : json_object();
-        json_object_set_new(e, vf->name, v);
+    if (json_object_setn_new(m, (const char *)k, kl, v) != 0) {
+        return fail(d, NULL, "map key is not UTF-8");
     }
-    json_object_set(m, k ? k : "", v);
-    json_decref(e);
     return 0;
 }
 
 static json_t *decode_msg(struct dec *d, const ProtobufCMessageDescriptor *md, const uint8_t *p,
                           size_t n, int depth)
 {
-    if (depth > MAX_DEPTH) {
-        fail(d, md->short_name, "nested too deeply");
+    json_t *obj = json_object();
+    if (decode_into(d, md, p, n, depth, obj) != 0) {
+        json_decref(obj);
         return NULL;
     }
-    json_t *obj = json_object();
+    return obj;
+}
+
+/* The members of md's bytes into obj (a message of its own, or the parent of an inline one). */
+static int decode_into(struct dec *d, const ProtobufCMessageDescriptor *md, const uint8_t *p,
+                       size_t n, int depth, json_t *obj)
+{
+    if (depth > MAX_DEPTH) {
+        return fail(d, md->short_name, "nested too deeply");
+    }
+    const struct cs_pb_rule *rule = NULL;
+    int ruled = 0; /* looked up on first need: most messages never need it */
     struct rd r = { p, p + n };
     while (r.p < r.end) {
         uint64_t key;
         if (rd_varint(&r, &key) != 0 || (key >> 3) == 0 || (key >> 3) > UINT32_MAX) {
-            fail(d, md->short_name, "malformed field key");
-            goto bad;
+            return fail(d, md->short_name, "malformed field key");
         }
         unsigned wt = (unsigned)(key & 7);
         const ProtobufCFieldDescriptor *f =
             protobuf_c_message_descriptor_get_field(md, (unsigned)(key >> 3));
         if (f == NULL) {
             if (rd_skip(&r, wt) != 0) {
-                fail(d, md->short_name, "truncated unknown field");
-                goto bad;
+                return fail(d, md->short_name, "truncated unknown field");
             }
             continue;
         }
@@ -471,29 +555,38 @@ static json_t *decode_msg(struct dec *d, const ProtobufCMessageDescriptor *md, c
             const uint8_t *sp;
             size_t sl;
             if (rd_len(&r, &sp, &sl) != 0) {
-                fail(d, f->name, "truncated message");
-                goto bad;
+                return fail(d, f->name, "truncated message");
+            }
+            if (sp == NULL) {
+                sp = (const uint8_t *)"";
             }
             if (f->label == PROTOBUF_C_LABEL_REPEATED && is_map_entry(sub)) {
                 if (decode_entry(d, f, sp, sl, obj, depth) != 0) {
                     wrap(d, f->name, -1);
-                    goto bad;
+                    return -1;
                 }
                 continue;
             }
-            json_t *v = NULL;
-            int err = 0;
-            if (!decode_special(d, sub, sp, sl, depth, &v, &err)) {
-                v = decode_msg(d, sub, sp, sl, depth + 1);
-                err = v == NULL;
+            if (f->label != PROTOBUF_C_LABEL_REPEATED && f->id < 64) {
+                if (!ruled) {
+                    rule = cs_pb_rule_of(md), ruled = 1;
+                }
+                if (rule && (rule->inline_ & CS_PB_BIT(f->id))) {
+                    /* embedded struct (json:",inline"): its members are obj's */
+                    if (decode_into(d, sub, sp, sl, depth + 1, obj) != 0) {
+                        wrap(d, f->name, -1);
+                        return -1;
+                    }
+                    continue;
+                }
             }
-            if (err) {
-                json_decref(v);
+            json_t *v = NULL;
+            if (decode_value_msg(d, sub, sp, sl, depth, &v) != 0) {
                 long idx = f->label == PROTOBUF_C_LABEL_REPEATED
                                ? (long)json_array_size(json_object_get(obj, f->name))
                                : -1;
                 wrap(d, f->name, idx);
-                goto bad;
+                return -1;
             }
             if (v == NULL) {
                 continue; /* a zero Time: JSON omits it */
@@ -501,7 +594,7 @@ static json_t *decode_msg(struct dec *d, const ProtobufCMessageDescriptor *md, c
             if (f->label == PROTOBUF_C_LABEL_REPEATED) {
                 append_to(obj, f->name, v);
             } else {
-                json_object_set_new(obj, f->name, v);
+                json_object_set_new_nocheck(obj, f->name, v);
             }
             continue;
         }
@@ -511,15 +604,14 @@ static json_t *decode_msg(struct dec *d, const ProtobufCMessageDescriptor *md, c
             const uint8_t *pp;
             size_t pl;
             if (rd_len(&r, &pp, &pl) != 0) {
-                fail(d, f->name, "truncated packed field");
-                goto bad;
+                return fail(d, f->name, "truncated packed field");
             }
             struct rd pr = { pp, pp + pl };
             while (pr.p < pr.end) {
                 int zero;
                 json_t *v = decode_scalar(d, f, &pr, &zero);
                 if (v == NULL) {
-                    goto bad;
+                    return -1;
                 }
                 append_to(obj, f->name, v);
             }
@@ -528,27 +620,31 @@ static json_t *decode_msg(struct dec *d, const ProtobufCMessageDescriptor *md, c
         if (wt != want) {
             char what[64];
             snprintf(what, sizeof(what), "wire type %u where the schema has %u", wt, want);
-            fail(d, f->name, what);
-            goto bad;
+            return fail(d, f->name, what);
         }
         int zero;
         json_t *v = decode_scalar(d, f, &r, &zero);
         if (v == NULL) {
-            goto bad;
+            return -1;
         }
         if (f->label == PROTOBUF_C_LABEL_REPEATED) {
             append_to(obj, f->name, v);
-        } else if (zero && !cs_pb_keep_zero(md->short_name, f->name)) {
-            json_decref(v);
-            json_object_del(obj, f->name);
-        } else {
-            json_object_set_new(obj, f->name, v);
+            continue;
         }
+        if (zero && f->label == PROTOBUF_C_LABEL_REQUIRED) {
+            /* a Go value field: on the wire even when zero, in JSON only without omitempty */
+            if (!ruled) {
+                rule = cs_pb_rule_of(md), ruled = 1;
+            }
+            if (rule == NULL || f->id >= 64 || !(rule->keep & CS_PB_BIT(f->id))) {
+                json_decref(v);
+                json_object_del(obj, f->name);
+                continue;
+            }
+        }
+        json_object_set_new_nocheck(obj, f->name, v);
     }
-    return obj;
-bad:
-    json_decref(obj);
-    return NULL;
+    return 0;
 }
 
 /* The identity of a decoded object for error messages: "pod ns/name" or the kind alone. */
@@ -860,27 +956,27 @@ static int encode_special(const ProtobufCMessageDescriptor *md, const json_t *v,
                           char *err, size_t errlen, int *rc)
 {
     *rc = 0;
-    if (is_special(md, "Time") || is_special(md, "MicroTime")) {
+    if (is_special(md, D_TIME) || is_special(md, D_MICRO)) {
         int64_t sec;
         int32_t ns;
+        if (v == NULL || json_is_null(v)) {
+            return 1; /* a zero Time: an empty message */
+        }
         if (!json_is_string(v) || parse_time(json_string_value(v), &sec, &ns) != 0) {
             snprintf(err, errlen, "%s: not an RFC 3339 time", md->short_name);
             *rc = -1;
             return 1;
         }
-        if (sec) {
-            put_key(b, 1, WT_VARINT);
-            put_varint(b, (uint64_t)sec);
-        }
-        if (ns) {
-            put_key(b, 2, WT_VARINT);
-            put_varint(b, (uint64_t)(int64_t)ns);
-        }
+        /* Go's Timestamp writes both fields, zero or not */
+        put_key(b, 1, WT_VARINT);
+        put_varint(b, (uint64_t)sec);
+        put_key(b, 2, WT_VARINT);
+        put_varint(b, (uint64_t)(int64_t)ns);
         return 1;
     }
-    if (is_special(md, "Quantity")) {
+    if (is_special(md, D_QUANTITY)) {
         char tmp[64];
-        const char *s = json_string_value(v);
+        const char *s = v == NULL ? "0" : json_string_value(v); /* Go's zero Quantity is "0" */
         if (json_is_integer(v)) {
             snprintf(tmp, sizeof(tmp), "%" JSON_INTEGER_FORMAT, json_integer_value(v));
             s = tmp;
@@ -893,15 +989,19 @@ static int encode_special(const ProtobufCMessageDescriptor *md, const json_t *v,
         put_bytes(b, 1, s, strlen(s));
         return 1;
     }
-    if (is_special(md, "IntOrString")) {
-        if (json_is_integer(v)) {
+    if (is_special(md, D_INTSTR)) {
+        /* Go writes type, intVal and strVal, zero or not */
+        if (v == NULL || json_is_integer(v)) {
             put_key(b, 1, WT_VARINT);
             put_varint(b, 0);
             put_key(b, 2, WT_VARINT);
-            put_varint(b, (uint64_t)(int64_t)(int32_t)json_integer_value(v));
+            put_varint(b, (uint64_t)(int64_t)(int32_t)(v ? json_integer_value(v) : 0));
+            put_bytes(b, 3, "", 0);
         } else if (json_is_string(v)) {
             put_key(b, 1, WT_VARINT);
             put_varint(b, 1);
+            put_key(b, 2, WT_VARINT);
+            put_varint(b, 0);
             put_bytes(b, 3, json_string_value(v), json_string_length(v));
         } else {
             snprintf(err, errlen, "int-or-string is neither");
@@ -909,8 +1009,8 @@ static int encode_special(const ProtobufCMessageDescriptor *md, const json_t *v,
         }
         return 1;
     }
-    if (is_special(md, "RawExtension")) {
-        char *text = json_dumps(v, JSON_COMPACT);
+    if (is_special(md, D_RAWEXT)) {
+        char *text = v ? json_dumps(v, JSON_COMPACT) : NULL;
         if (text) {
             put_bytes(b, 1, text, strlen(text));
             free(text);
@@ -918,6 +1018,27 @@ static int encode_special(const ProtobufCMessageDescriptor *md, const json_t *v,
         return 1;
     }
     return 0;
+}
+
+/* The zero value of a Go value field (absent from the JSON), as gogo writes it. */
+static void put_zero(const ProtobufCFieldDescriptor *f, struct cs_buf *b)
+{
+    unsigned wt = wire_type_of(f->type);
+    put_key(b, f->id, wt);
+    switch (wt) {
+    case WT_LEN:
+        put_varint(b, 0);
+        break;
+    case WT_I32:
+        put_fixed(b, 0, 4);
+        break;
+    case WT_I64:
+        put_fixed(b, 0, 8);
+        break;
+    default:
+        put_varint(b, 0);
+        break;
+    }
 }
 
 static int encode_scalar(const ProtobufCFieldDescriptor *f, const json_t *v, struct cs_buf *b,
@@ -1059,17 +1180,36 @@ static int encode_msg(const ProtobufCMessageDescriptor *md, const json_t *obj, s
         snprintf(err, errlen, "%s: nested too deeply", md->short_name);
         return -1;
     }
-    if (!json_is_object(obj)) {
+    if (obj != NULL && !json_is_object(obj)) {
         snprintf(err, errlen, "%s: not an object", md->short_name);
         return -1;
     }
+    const struct cs_pb_rule *rule = cs_pb_rule_of(md);
     for (unsigned i = 0; i < md->n_fields; i++) {
         const ProtobufCFieldDescriptor *f = &md->fields[i];
-        const json_t *v = json_object_get(obj, f->name);
-        if (v == NULL || json_is_null(v)) {
+        int rc = 0;
+        if (rule && f->id < 64 && (rule->inline_ & CS_PB_BIT(f->id))) {
+            /* embedded struct: its members are obj's own; a value field, always written */
+            if (encode_sub(f, obj, b, err, errlen, depth) != 0) {
+                return -1;
+            }
             continue;
         }
-        int rc = 0;
+        const json_t *v = obj ? json_object_get(obj, f->name) : NULL;
+        if (v == NULL || json_is_null(v)) {
+            /* Go writes its value fields even when zero; pointers, slices and maps only when set */
+            if (f->label == PROTOBUF_C_LABEL_REQUIRED) {
+                if (f->type == PROTOBUF_C_TYPE_MESSAGE) {
+                    rc = encode_sub(f, NULL, b, err, errlen, depth);
+                } else {
+                    put_zero(f, b);
+                }
+            }
+            if (rc != 0) {
+                return -1;
+            }
+            continue;
+        }
         if (f->label == PROTOBUF_C_LABEL_REPEATED && f->type == PROTOBUF_C_TYPE_MESSAGE &&
             is_map_entry(f->descriptor)) {
             rc = encode_map(f, v, b, err, errlen, depth);

@@ -1,4 +1,4 @@
-/* Kinds of the protobuf schema (see pbkinds.h); the zero-value table is in pbomit.c. */
+/* Kinds of the protobuf schema (see pbkinds.h); the rules table is generated into pbomit.c. */
 #include "api/pbkinds.h"
 
 #include <string.h>
@@ -23,6 +23,27 @@ static const struct {
     { "coordination.k8s.io/v1", "LeaseList", &cs__k8s__lease_list__descriptor },
     { "scheduling.k8s.io/v1", "PriorityClass", &cs__k8s__priority_class__descriptor },
     { "scheduling.k8s.io/v1", "PriorityClassList", &cs__k8s__priority_class_list__descriptor },
+    { "v1", "Service", &cs__k8s__service__descriptor },
+    { "v1", "ServiceList", &cs__k8s__service_list__descriptor },
+    { "v1", "ReplicationController", &cs__k8s__replication_controller__descriptor },
+    { "v1", "ReplicationControllerList", &cs__k8s__replication_controller_list__descriptor },
+    { "v1", "PersistentVolumeClaim", &cs__k8s__persistent_volume_claim__descriptor },
+    { "v1", "PersistentVolumeClaimList", &cs__k8s__persistent_volume_claim_list__descriptor },
+    { "v1", "PersistentVolume", &cs__k8s__persistent_volume__descriptor },
+    { "v1", "PersistentVolumeList", &cs__k8s__persistent_volume_list__descriptor },
+    { "v1", "ResourceQuota", &cs__k8s__resource_quota__descriptor },
+    { "v1", "ResourceQuotaList", &cs__k8s__resource_quota_list__descriptor },
+    { "policy/v1", "PodDisruptionBudget", &cs__k8s__pod_disruption_budget__descriptor },
+    { "policy/v1", "PodDisruptionBudgetList", &cs__k8s__pod_disruption_budget_list__descriptor },
+    { "policy/v1", "Eviction", &cs__k8s__eviction__descriptor },
+    { "apps/v1", "ReplicaSet", &cs__k8s__replica_set__descriptor },
+    { "apps/v1", "ReplicaSetList", &cs__k8s__replica_set_list__descriptor },
+    { "apps/v1", "StatefulSet", &cs__k8s__stateful_set__descriptor },
+    { "apps/v1", "StatefulSetList", &cs__k8s__stateful_set_list__descriptor },
+    { "storage.k8s.io/v1", "StorageClass", &cs__k8s__storage_class__descriptor },
+    { "storage.k8s.io/v1", "StorageClassList", &cs__k8s__storage_class_list__descriptor },
+    { "storage.k8s.io/v1", "CSINode", &cs__k8s__csinode__descriptor },
+    { "storage.k8s.io/v1", "CSINodeList", &cs__k8s__csinode_list__descriptor },
 };
 
 const ProtobufCMessageDescriptor *cs_pb_kind_desc(const char *api_version, const char *kind)
@@ -46,6 +67,16 @@ const char *cs_pb_kind_api_version(const char *kind)
     for (size_t i = 0; i < sizeof(KINDS) / sizeof(KINDS[0]); i++) {
         if (strcmp(KINDS[i].kind, kind) == 0) {
             return KINDS[i].api_version;
+        }
+    }
+    return NULL;
+}
+
+const struct cs_pb_rule *cs_pb_rule_of(const ProtobufCMessageDescriptor *md)
+{
+    for (size_t i = 0; i < cs_pb_n_rules; i++) {
+        if (cs_pb_rules[i].desc == md) {
+            return &cs_pb_rules[i];
         }
     }
     return NULL;

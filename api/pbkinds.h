@@ -3,10 +3,13 @@
 /*
  * The kinds of cosched's protobuf schema (api/proto/k8s.proto) and the JSON conventions the
  * converter (api/pbjson.c) needs from Go's types: which apiVersion/kind each top-level message
- * is, and which scalar fields JSON prints even when zero (pointers in Go, or no omitempty).
- * Read-only tables; thread-safe.
+ * is, which value fields JSON prints even when zero (no omitempty) and which are embedded
+ * (json:",inline"). Whether a field is a Go pointer is its label in the schema (`optional`; a
+ * value field is `required`). Read-only tables; thread-safe.
  */
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 
 #include <protobuf-c/protobuf-c.h>
 
@@ -17,8 +20,18 @@ const ProtobufCMessageDescriptor *cs_pb_kind_desc(const char *api_version, const
  * does not have it. */
 const char *cs_pb_kind_api_version(const char *kind);
 
-/* Whether field of message (short names, e.g. "PodSpec", "priority") keeps a zero value in JSON
- * (api/pbomit.c). */
-bool cs_pb_keep_zero(const char *message, const char *field);
+/* Per message, bit masks of field numbers (all below 64 in the schema; hack/genproto.py checks):
+ * keep = value scalars JSON prints when zero, inline = embedded messages. Generated into
+ * api/pbomit.c by hack/genproto.py. */
+#define CS_PB_BIT(n) ((uint64_t)1 << (n))
+struct cs_pb_rule {
+    const ProtobufCMessageDescriptor *desc;
+    uint64_t keep, inline_;
+};
+extern const struct cs_pb_rule cs_pb_rules[];
+extern const size_t cs_pb_n_rules;
+
+/* The rule of md, or NULL when it has none (every zero value scalar omitted, nothing inline). */
+const struct cs_pb_rule *cs_pb_rule_of(const ProtobufCMessageDescriptor *md);
 
 #endif
