@@ -69,6 +69,71 @@ json.dump({"apiVersion": "events.k8s.io/v1", "kind": "Event",
            "regarding": {"kind": "Pod", "apiVersion": "v1", "namespace": md["namespace"],
                          "name": md["name"], "uid": "u-1"}},
           open(work + "/event.json", "w"))
+ns = md["namespace"]
+sel = {"app": "web"}
+tmpl = {"metadata": {"labels": sel}, "spec": {"containers": [{"name": "c", "image": "nginx:1.27",
+        "resources": {"requests": {"cpu": "100m", "memory": "64Mi"}}}]}}
+def dump(name, obj):
+    json.dump(obj, open(work + "/" + name + ".json", "w"))
+# A pod with volumes (embedded volume sources), init containers and a RuntimeClass overhead.
+dump("rc_class", {"apiVersion": "node.k8s.io/v1", "kind": "RuntimeClass", "metadata": {"name": "kata"},
+                  "handler": "kata", "overhead": {"podFixed": {"cpu": "250m", "memory": "120Mi"}}})
+vol = json.loads(json.dumps(pod))
+vol["metadata"]["name"] = "vol-0"
+vol["spec"].pop("nodeName", None)
+vol["spec"]["runtimeClassName"] = "kata"
+vol["spec"]["volumes"] = [{"name": "data", "persistentVolumeClaim": {"claimName": "data-0"}},
+                          {"name": "cfg", "configMap": {"name": "cfg", "items": [{"key": "a", "path": "a"}]}},
+                          {"name": "scratch", "emptyDir": {"sizeLimit": "1Gi"}},
+                          {"name": "eph", "ephemeral": {"volumeClaimTemplate": {"spec": {
+                              "accessModes": ["ReadWriteOnce"], "storageClassName": "fast",
+                              "resources": {"requests": {"storage": "1Gi"}}}}}}]
+dump("vol", vol)
+dump("svc", {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "web", "namespace": ns},
+             "spec": {"selector": sel, "ports": [{"port": 80, "targetPort": 8080}]}})
+dump("rc", {"apiVersion": "v1", "kind": "ReplicationController", "metadata": {"name": "web-rc", "namespace": ns},
+            "spec": {"replicas": 0, "selector": sel, "template": tmpl}})
+dump("rs", {"apiVersion": "apps/v1", "kind": "ReplicaSet", "metadata": {"name": "web-rs", "namespace": ns},
+            "spec": {"replicas": 0, "selector": {"matchLabels": sel, "matchExpressions": [
+                {"key": "tier", "operator": "NotIn", "values": ["db"]}]}, "template": tmpl}})
+dump("sts", {"apiVersion": "apps/v1", "kind": "StatefulSet", "metadata": {"name": "web-ss", "namespace": ns},
+             "spec": {"replicas": 0, "serviceName": "web", "selector": {"matchLabels": sel}, "template": tmpl}})
+dump("sc", {"apiVersion": "storage.k8s.io/v1", "kind": "StorageClass", "metadata": {"name": "fast"},
+            "provisioner": "csi.example.com", "parameters": {"type": "ssd"}, "reclaimPolicy": "Delete",
+            "volumeBindingMode": "WaitForFirstConsumer", "allowVolumeExpansion": True,
+            "allowedTopologies": [{"matchLabelExpressions": [{"key": "topology.kubernetes.io/zone",
+                                                              "values": ["zone-a", "zone-b"]}]}]})
+dump("pvc", {"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": {"name": "data-0", "namespace": ns},
+             "spec": {"accessModes": ["ReadWriteOnce"], "storageClassName": "fast",
+                      "resources": {"requests": {"storage": "10Gi"}},
+                      "selector": {"matchLabels": {"disk": "ssd"}}}})
+dump("pv", {"apiVersion": "v1", "kind": "PersistentVolume", "metadata": {"name": "pv-0", "labels": {"disk": "ssd"}},
+            "spec": {"capacity": {"storage": "10Gi"}, "accessModes": ["ReadWriteOnce"],
+                     "persistentVolumeReclaimPolicy": "Retain", "storageClassName": "fast",
+                     "csi": {"driver": "csi.example.com", "volumeHandle": "vol-123", "fsType": "ext4",
+                             "volumeAttributes": {"zone": "zone-a"}},
+                     "nodeAffinity": {"required": {"nodeSelectorTerms": [{"matchExpressions": [
+                         {"key": "topology.kubernetes.io/zone", "operator": "In", "values": ["zone-a"]}]}]}}}})
+dump("pvlocal", {"apiVersion": "v1", "kind": "PersistentVolume", "metadata": {"name": "pv-local"},
+                 "spec": {"capacity": {"storage": "100Gi"}, "accessModes": ["ReadWriteOnce"],
+                          "storageClassName": "local", "local": {"path": "/mnt/disk1"},
+                          "claimRef": {"namespace": ns, "name": "other", "uid": "u-2"},
+                          "nodeAffinity": {"required": {"nodeSelectorTerms": [{"matchExpressions": [
+                              {"key": "kubernetes.io/hostname", "operator": "In",
+                               "values": [node["metadata"]["name"]]}]}]}}}})
+dump("csinode", {"apiVersion": "storage.k8s.io/v1", "kind": "CSINode", "metadata": {"name": node["metadata"]["name"]},
+                 "spec": {"drivers": [{"name": "csi.example.com", "nodeID": "n-1",
+                                       "topologyKeys": ["topology.kubernetes.io/zone"], "allocatable": {"count": 16}},
+                                      {"name": "other.example.com", "nodeID": "n-1b"}]}})
+dump("quota", {"apiVersion": "v1", "kind": "ResourceQuota", "metadata": {"name": "compute", "namespace": ns},
+               "spec": {"hard": {"requests.cpu": "100", "requests.memory": "200Gi", "pods": "0"},
+                        "scopeSelector": {"matchExpressions": [{"scopeName": "PriorityClass",
+                                                                "operator": "In", "values": ["ml-high"]}]}}})
+dump("pdb", {"apiVersion": "policy/v1", "kind": "PodDisruptionBudget", "metadata": {"name": "web-pdb", "namespace": ns},
+             "spec": {"minAvailable": 1, "selector": {"matchLabels": sel}}})
+dump("pdb2", {"apiVersion": "policy/v1", "kind": "PodDisruptionBudget", "metadata": {"name": "train-pdb", "namespace": ns},
+              "spec": {"maxUnavailable": "25%", "selector": {"matchLabels": {"app": "train"}},
+                       "unhealthyPodEvictionPolicy": "AlwaysAllow"}})
 print(md["namespace"], md["name"], node["metadata"]["name"])
 PYEOF
 read -r NS POD NODE < <("$PY" -c 'import json,sys; p=json.load(open(sys.argv[1])); n=json.load(open(sys.argv[2])); print(p["metadata"]["namespace"], p["metadata"]["name"], n["metadata"]["name"])' "$WORK/pod.json" "$WORK/node.json")
@@ -86,6 +151,34 @@ get "/api/v1/namespaces/$NS" namespace
 get "/apis/scheduling.k8s.io/v1/priorityclasses/ml-high" priorityclass
 get /apis/coordination.k8s.io/v1/namespaces/kube-system/leases/ack-co-scheduler lease
 get "/apis/events.k8s.io/v1/namespaces/$NS/events/train-job-0.scheduled" event
+post /apis/node.k8s.io/v1/runtimeclasses "$WORK/rc_class.json"
+post "/api/v1/namespaces/$NS/pods" "$WORK/vol.json"
+post "/api/v1/namespaces/$NS/services" "$WORK/svc.json"
+post "/api/v1/namespaces/$NS/replicationcontrollers" "$WORK/rc.json"
+post "/apis/apps/v1/namespaces/$NS/replicasets" "$WORK/rs.json"
+post "/apis/apps/v1/namespaces/$NS/statefulsets" "$WORK/sts.json"
+post /apis/storage.k8s.io/v1/storageclasses "$WORK/sc.json"
+post "/api/v1/namespaces/$NS/persistentvolumeclaims" "$WORK/pvc.json"
+post /api/v1/persistentvolumes "$WORK/pv.json"
+post /api/v1/persistentvolumes "$WORK/pvlocal.json"
+post /apis/storage.k8s.io/v1/csinodes "$WORK/csinode.json"
+post "/api/v1/namespaces/$NS/resourcequotas" "$WORK/quota.json"
+post "/apis/policy/v1/namespaces/$NS/poddisruptionbudgets" "$WORK/pdb.json"
+post "/apis/policy/v1/namespaces/$NS/poddisruptionbudgets" "$WORK/pdb2.json"
+sleep 1  # no controllers run here: statuses stay as created
+get "/api/v1/namespaces/$NS/pods/vol-0" pod_vol
+get "/api/v1/namespaces/$NS/services/web" service
+get "/api/v1/namespaces/$NS/replicationcontrollers/web-rc" replicationcontroller
+get "/apis/apps/v1/namespaces/$NS/replicasets/web-rs" replicaset
+get "/apis/apps/v1/namespaces/$NS/statefulsets/web-ss" statefulset
+get /apis/storage.k8s.io/v1/storageclasses/fast storageclass
+get "/api/v1/namespaces/$NS/persistentvolumeclaims/data-0" pvc
+get /api/v1/persistentvolumes/pv-0 pv
+get /api/v1/persistentvolumes pvlist
+get "/apis/storage.k8s.io/v1/csinodes/$NODE" csinode
+get "/api/v1/namespaces/$NS/resourcequotas/compute" resourcequota
+get "/apis/policy/v1/namespaces/$NS/poddisruptionbudgets" pdblist
+get /api/v1/nodes nodelist
 get "/api/v1/namespaces/$NS/pods" podlist
 get "/api/v1/namespaces/$NS/pods/missing" status404
 curl -sk -H "$T" -H 'Accept: application/vnd.kubernetes.protobuf;stream=watch' --max-time 2 \
