@@ -20,8 +20,8 @@
 #include "pkg/util/buf.h"
 
 struct corpus {
-    char *data[16];
-    size_t len[16];
+    char *data[40];
+    size_t len[40];
     size_t n;
 };
 
@@ -111,9 +111,12 @@ static void test_decoders_survive_damaged_wire_data(void **state)
 {
     (void)state;
     struct corpus c = { .n = 0 };
-    const char *names[] = { "pod.pb", "pod_gated.pb", "node.pb", "namespace.pb",
+    const char *names[] = { "pod.pb", "pod_gated.pb", "pod_vol.pb", "node.pb", "namespace.pb",
                             "priorityclass.pb", "lease.pb", "event.pb", "podlist.pb",
-                            "status404.pb" };
+                            "status404.pb", "service.pb", "replicationcontroller.pb",
+                            "replicaset.pb", "statefulset.pb", "storageclass.pb", "pvc.pb",
+                            "pv.pb", "csinode.pb", "resourcequota.pb", "pdblist.pb",
+                            "nodelist.pb", "pvlist.pb" };
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
         add(&c, names[i]);
     }

@@ -589,6 +589,56 @@ static void test_damaged_input_is_an_error_not_a_crash(void **state)
     const char huge[] = { 'k', '8', 's', 0, 0x12, (char)0xff, (char)0xff, (char)0xff, (char)0xff,
                           0x0f };
     assert_null(cs_pb_decode_object(huge, sizeof(huge), err, sizeof(err)));
+    /* a known field of the wrong wire type: Pod.metadata (a message) as a varint */
+    struct cs_buf e;
+    cs_buf_init(&e);
+    const unsigned char pod_tm[] = { 0x0a, 0x02, 'v', '1', 0x12, 0x03, 'P', 'o', 'd' };
+    const unsigned char bad_raw[] = { 0x08, 0x01 };
+    cs_buf_append(&e, "k8s", 4);
+    wv(&e, 0x0a);
+    wv(&e, sizeof(pod_tm));
+    cs_buf_append(&e, pod_tm, sizeof(pod_tm));
+    wv(&e, 0x12);
+    wv(&e, sizeof(bad_raw));
+    cs_buf_append(&e, bad_raw, sizeof(bad_raw));
+    assert_null(cs_pb_decode_object(e.data, e.len, err, sizeof(err)));
+    assert_non_null(strstr(err, "metadata: wire type 0 where the schema has 2"));
+    /* a string of the wrong wire type deep down: PodSpec.nodeName (10) as a varint */
+    cs_buf_reset(&e);
+    const unsigned char bad_spec[] = { 0x12, 0x02, 0x50, 0x01 };
+    cs_buf_append(&e, "k8s", 4);
+    wv(&e, 0x0a);
+    wv(&e, sizeof(pod_tm));
+    cs_buf_append(&e, pod_tm, sizeof(pod_tm));
+    wv(&e, 0x12);
+    wv(&e, sizeof(bad_spec));
+    cs_buf_append(&e, bad_spec, sizeof(bad_spec));
+    assert_null(cs_pb_decode_object(e.data, e.len, err, sizeof(err)));
+    assert_non_null(strstr(err, "spec.nodeName: wire type 0"));
+    /* a kind outside the schema is named */
+    cs_buf_reset(&e);
+    const unsigned char cm_tm[] = { 0x0a, 0x02, 'v', '1', 0x12, 0x09, 'C', 'o', 'n', 'f',
+                                    'i', 'g', 'M', 'a', 'p' };
+    cs_buf_append(&e, "k8s", 4);
+    wv(&e, 0x0a);
+    wv(&e, sizeof(cm_tm));
+    cs_buf_append(&e, cm_tm, sizeof(cm_tm));
+    wv(&e, 0x12);
+    wv(&e, 0);
+    assert_null(cs_pb_decode_object(e.data, e.len, err, sizeof(err)));
+    assert_non_null(strstr(err, "no protobuf schema for v1 ConfigMap"));
+    cs_buf_free(&e);
+    /* every prefix of a watch frame */
+    size_t wn;
+    char *w = slurp("watch.pb", &wn);
+    size_t l0 = (size_t)(unsigned char)w[0] << 24 | (size_t)(unsigned char)w[1] << 16 |
+                (size_t)(unsigned char)w[2] << 8 | (unsigned char)w[3];
+    for (size_t cut = 0; cut < l0; cut++) {
+        json_t *ev = cs_pb_decode_watch_event(w + 4, cut, err, sizeof(err));
+        assert_null(ev);
+        assert_true(err[0] != '\0');
+    }
+    cs_free(w);
     cs_free(c);
     cs_free(b);
 }
