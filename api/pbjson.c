@@ -11,14 +11,22 @@
  *   RawExtension  {raw=1}                    -> the embedded object (JSON, or an enveloped
  *                                               protobuf object)
  *   *Entry        {key=1, value=2}           -> the members of a map object
- * Go marshals every non-pointer field, zero or not, where its JSON omits zero values
- * (omitempty): a scalar that decodes to "" / 0 / false is dropped unless cs_pb_keep_zero names
- * the field (pointers and fields without omitempty). Messages are kept even when empty, as Go's
- * JSON keeps empty structs.
+ * Go marshals every value (non-pointer) field, zero or not, where its JSON omits zero values
+ * (omitempty). The schema's labels say which is which (hack/genproto.py reads types.go):
+ * `required` = a Go value field, `optional` = a Go pointer (on the wire only when set, so a zero
+ * there is a real zero and stays), `repeated` = a slice or map. A `required` scalar that decodes
+ * to "" / 0 / false is dropped unless the message's rule (api/pbomit.c, bit masks of field
+ * numbers keyed by descriptor, looked up once per message and only when needed) keeps it (no
+ * omitempty). Embedded structs (json:",inline": Volume.volumeSource,
+ * PersistentVolumeSpec.persistentVolumeSource, ...) decode into their parent object. Messages are
+ * kept even when empty, as Go's JSON keeps empty structs. Special messages are recognised by
+ * descriptor address, map entries by shape; no name is compared per field.
  *
- * Encoding goes the other way in field-number order with map entries sorted by key, which is
- * how Go's generated marshallers order them; fields absent from the JSON are not written (Go
- * would write zero values of non-pointer fields: the bytes differ there, the meaning does not).
+ * Encoding goes the other way in field-number order with map entries sorted by key and the zero
+ * values of absent value fields written (an absent value message as its own zero fields), which
+ * is what Go's generated marshallers do: for the fields the schema names the bytes are the
+ * apiserver's own (pbjson_test checks it against kube-apiserver's for 11 kinds, managedFields
+ * aside); fields the schema leaves out are not written.
  *
  * Limits: nesting depth 64; a length or varint running past its buffer, a wire type that does
  * not match the schema's field type, or a group is an error naming the field path.
