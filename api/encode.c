@@ -13,7 +13,7 @@
 #include "pkg/util/timeutil.h"
 
 /* Length of the valid UTF-8 sequence at s (1-4), or 0 when it is not valid. */
-static size_t utf8_seq(const unsigned char *s)
+size_t cs_utf8_seq(const unsigned char *s)
 {
     unsigned char c = s[0];
     size_t n;
@@ -71,7 +71,7 @@ static void put_raw(struct cs_buf *b, const char *s, size_t len)
             cs_buf_putc(b, (char)c);
             p++;
         } else {
-            size_t n = utf8_seq(p);  /* stops at the NUL, so never reads past the string */
+            size_t n = cs_utf8_seq(p);  /* stops at the NUL, so never reads past the string */
             if (n == 0 || n > (size_t)(end - p)) {
                 cs_buf_append(b, "\\ufffd", 6);
                 p++;

@@ -92,6 +92,10 @@ void cs_encode_event(struct cs_buf *b, const struct cs_event *ev);
  * than limit; strlen(s) when it fits (then *truncated = false). */
 size_t cs_note_prefix_len(const char *s, size_t limit, bool *truncated);
 
+/* Length of the valid UTF-8 sequence at s (1-4), or 0 when it is not valid (s must be
+ * NUL-terminated at or after the sequence). */
+size_t cs_utf8_seq(const unsigned char *s);
+
 /* Append s as a JSON string (escaped, invalid UTF-8 replaced). NULL appends null. */
 void cs_encode_str(struct cs_buf *b, const char *s);
 

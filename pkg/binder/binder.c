@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "api/encode.h"
+#include "api/pbencode.h"
 #include "pkg/client/client.h"
 #include "pkg/util/alloc.h"
 #include "pkg/util/buf.h"
@@ -100,11 +101,17 @@ static void post_binding(struct bind_ctx *bc)
     struct cs_buf body, path;
     cs_buf_init(&body);
     cs_buf_init(&path);
-    cs_encode_binding_annotated(&body, job->pod->ns, job->pod->name, job->pod->uid, job->node,
-                                job->annotations, job->n_annotations);
     cs_buf_printf(&path, "/api/v1/namespaces/%s/pods/%s/binding", job->pod->ns, job->pod->name);
     const char *ctype = NULL, *accept = NULL;
-    cs_client_wire_body(bc->b->client, &body, &ctype, &accept);
+    if (cs_client_protobuf(bc->b->client)) {
+        cs_pb_encode_binding(&body, job->pod->ns, job->pod->name, job->pod->uid, job->node,
+                             job->annotations, job->n_annotations);
+        ctype = CS_CLIENT_PB_MEDIA;
+        accept = CS_CLIENT_PB_MEDIA ", application/json";
+    } else {
+        cs_encode_binding_annotated(&body, job->pod->ns, job->pod->name, job->pod->uid,
+                                    job->node, job->annotations, job->n_annotations);
+    }
     struct cs_client_req req = {
         .method = "POST",
         .path = path.data,

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "api/encode.h"
+#include "api/pbencode.h"
 #include "pkg/client/client.h"
 #include "pkg/util/alloc.h"
 #include "pkg/util/buf.h"
@@ -117,7 +118,9 @@ static void send(struct cs_recorder *r, const char *method, struct cs_buf *path,
                  struct cs_buf *body, const char *ctype)
 {
     const char *accept = NULL;
-    if (strcmp(method, "POST") == 0) {
+    if (ctype && strcmp(ctype, CS_CLIENT_PB_MEDIA) == 0) {
+        accept = CS_CLIENT_PB_MEDIA ", application/json"; /* encoded as protobuf already */
+    } else if (strcmp(method, "POST") == 0) {
         cs_client_wire_body(r->client, body, &ctype, &accept);
     }
     pthread_mutex_lock(&r->mu);
@@ -173,9 +176,14 @@ void cs_recorder_event_obj(struct cs_recorder *r, const char *kind, const char *
         .reporting_instance = r->instance,
         .event_time_ns = cs_wall_ns(),
     };
-    cs_encode_event(&body, &ev);
     cs_buf_printf(&path, "/apis/events.k8s.io/v1/namespaces/%s/events", ns);
-    send(r, "POST", &path, &body, "application/json");
+    if (cs_client_protobuf(r->client)) {
+        cs_pb_encode_event(&body, &ev);
+        send(r, "POST", &path, &body, CS_CLIENT_PB_MEDIA);
+    } else {
+        cs_encode_event(&body, &ev);
+        send(r, "POST", &path, &body, "application/json");
+    }
 }
 
 void cs_recorder_event(struct cs_recorder *r, const struct cs_pod *pod, const char *type,

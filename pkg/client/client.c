@@ -34,6 +34,7 @@
 #include <unistd.h>
 
 #include "api/pbjson.h"
+#include "pkg/client/h2.h"
 #include "pkg/client/support.h"
 #include "pkg/util/alloc.h"
 #include "pkg/util/buf.h"
@@ -76,6 +77,13 @@ struct xfer {
     int cancelled;                     /* atomic */
     int finished;                      /* done_cb called */
     int line_error;
+    /* a request on the client's own HTTP/2 connection (h2.c) */
+    int on_h2;
+    int32_t h2_id;
+    long h2_status;
+    int h2_timed_out;
+    int64_t deadline_ns;               /* 0 = no timeout */
+    struct xfer *hprev, *hnext;        /* list of requests in flight on h2 */
 };
 
 struct cs_client_stream {
@@ -133,6 +141,21 @@ struct cs_client {
     int epfd;                          /* epoll set of curl's sockets and wake_fd */
     int wake_fd;                       /* eventfd: other threads wake the loop */
     int64_t curl_due_ns;               /* curl's timeout (CURLMOPT_TIMERFUNCTION), -1 none */
+    /* The request transport of h2.c (https servers that speak h2): requests go there while it
+     * is READY, to curl otherwise. h2_off: never try (plain HTTP, a proxy in the environment,
+     * COSCHED_CLIENT_H2=0, credentials it cannot load, or a server refusing h2). */
+    struct cs_h2 *h2;
+    int h2_off;
+    int h2_fails;                      /* consecutive connections that did not become READY */
+    int h2_ready_once;
+    int h2_counted;                    /* this connection was counted in stats.connects */
+    int64_t h2_retry_ns;               /* no new connection before this */
+    int64_t h2_connect_deadline_ns;
+    int64_t h2_sweep_ns;               /* next scan for timed-out requests */
+    int h2_ep_fd;                      /* the fd in the epoll set, -1 none */
+    uint32_t h2_ep_events;
+    struct xfer *h2_head;
+    int shutting_down;
 
     pthread_mutex_t stats_mu;
     struct cs_client_stats stats;
@@ -747,12 +770,17 @@ static int add_to_multi(struct cs_client *c, struct xfer *x, const char *path)
     return 0;
 }
 
+static int h2_launch(struct cs_client *c, struct xfer *x);
+
 static void req_launch(struct cs_client *c, struct xfer *x)
 {
     x->counted = 1;
     c->req_active++;
     x->attempts++;
     cs_buf_reset(&x->resp);
+    if (h2_launch(c, x) == 0) {
+        return;
+    }
     CURL *e = take_easy(c);
     x->easy = e;
     set_common_opts(c, x, e);
@@ -786,7 +814,8 @@ static void req_launch(struct cs_client *c, struct xfer *x)
 
 static int req_cap(const struct cs_client *c)
 {
-    return c->h2_seen ? c->cfg.max_conns_per_host * 100 : c->cfg.max_conns_per_host;
+    return c->h2_seen || c->h2_ready_once ? c->cfg.max_conns_per_host * 100
+                                          : c->cfg.max_conns_per_host;
 }
 
 /* Hand waiting requests to curl while slots are free. */
@@ -865,6 +894,8 @@ static void stream_start(struct cs_client *c, struct xfer *x)
 
 /* ---- completion ----------------------------------------------------------------------------- */
 
+static void req_complete(struct cs_client *c, struct xfer *x, long status, const char *err);
+
 static void on_done(struct cs_client *c, struct xfer *x, CURLcode res)
 {
     long status = 0, nconn = 0;
@@ -902,9 +933,16 @@ static void on_done(struct cs_client *c, struct xfer *x, CURLcode res)
             c->h2_seen = 1;
         }
     }
+    req_complete(c, x, status, err);
+}
+
+/* The end of one attempt of a request (either transport): retry it or deliver it. */
+static void req_complete(struct cs_client *c, struct xfer *x, long status, const char *err)
+{
     stats_add(c, x->verb, status, x->attempts > 1);
     int max = x->max_attempts > 0 ? x->max_attempts : 5;
-    if (x->retry == CS_CLIENT_RETRY_DEFAULT && cs_retryable_status(status) && x->attempts < max) {
+    if (x->retry == CS_CLIENT_RETRY_DEFAULT && cs_retryable_status(status) && x->attempts < max &&
+        !c->shutting_down) {
         int64_t d = cs_retry_delay_ms(x->attempts, x->retry_after_s, &c->rng);
         if (CS_V(4)) {
             CS_INFO_S("Retrying request", CS_KV("verb", x->method), CS_KV("path", x->path),
@@ -932,6 +970,238 @@ static void drain_multi(struct cs_client *c)
             on_done(c, x, m->data.result);
         }
     }
+}
+
+/* ---- the client's own HTTP/2 connection (h2.c) ------------------------------------------------ */
+
+static void h2_unlink(struct cs_client *c, struct xfer *x)
+{
+    if (!x->on_h2) {
+        return;
+    }
+    x->on_h2 = 0;
+    if (x->hprev) {
+        x->hprev->hnext = x->hnext;
+    } else {
+        c->h2_head = x->hnext;
+    }
+    if (x->hnext) {
+        x->hnext->hprev = x->hprev;
+    }
+    x->hprev = x->hnext = NULL;
+}
+
+static void h2_on_header(void *ud, const char *name, size_t nlen, const char *value, size_t vlen)
+{
+    struct xfer *x = ud;
+    char tmp[32];
+    if (nlen == 7 && !memcmp(name, ":status", 7)) {
+        size_t k = vlen < sizeof(tmp) - 1 ? vlen : sizeof(tmp) - 1;
+        memcpy(tmp, value, k);
+        tmp[k] = '\0';
+        x->h2_status = strtol(tmp, NULL, 10);
+    } else if (nlen == 12 && !strncasecmp(name, "content-type", 12)) {
+        size_t k = vlen < sizeof(x->ctype) - 1 ? vlen : sizeof(x->ctype) - 1;
+        memcpy(x->ctype, value, k);
+        x->ctype[k] = '\0';
+    } else if (nlen == 11 && !strncasecmp(name, "retry-after", 11)) {
+        size_t k = vlen < sizeof(tmp) - 1 ? vlen : sizeof(tmp) - 1;
+        memcpy(tmp, value, k);
+        tmp[k] = '\0';
+        char *end = NULL;
+        errno = 0;
+        long v = strtol(tmp, &end, 10);
+        if (errno == 0 && end != tmp && v >= 0 && v < 86400) {
+            x->retry_after_s = (int)v;
+        }
+    }
+}
+
+static void h2_on_data(void *ud, const char *p, size_t n)
+{
+    struct xfer *x = ud;
+    cs_buf_append(&x->resp, p, n);
+}
+
+static void h2_on_close(void *ud, const char *err)
+{
+    struct xfer *x = ud;
+    struct cs_client *c = x->c;
+    h2_unlink(c, x);
+    char msg[128];
+    if (x->h2_timed_out) {
+        snprintf(msg, sizeof(msg), "Operation timed out after %ld milliseconds",
+                 x->timeout_ms ? x->timeout_ms : c->cfg.request_timeout_ms);
+        err = msg;
+    }
+    req_complete(c, x, err ? 0 : x->h2_status, err);
+}
+
+/* Send this attempt over h2 when the connection is READY. Returns 0, or -1 (use curl). */
+static int h2_launch(struct cs_client *c, struct xfer *x)
+{
+    if (!c->h2 || cs_h2_state(c->h2) != CS_H2_READY) {
+        return -1;
+    }
+    x->retry_after_s = -1;
+    x->ctype[0] = '\0';
+    x->h2_status = 0;
+    x->h2_timed_out = 0;
+    const char *ct = NULL;
+    if (x->body) {
+        ct = x->content_type ? x->content_type : "application/json";
+    }
+    struct cs_h2_req r = {
+        .method = x->method,
+        .path = x->path,
+        .accept = x->accept,
+        .content_type = ct,
+        .token = current_token(c),
+        /* DELETE and PATCH may carry a body; POST always sends one (possibly empty) */
+        .body = x->body ? x->body : (x->verb == CS_VERB_POST ? "" : NULL),
+        .body_len = x->body ? x->body_len : 0,
+    };
+    int32_t id = cs_h2_submit(c->h2, &r, x);
+    if (id < 0) {
+        return -1;
+    }
+    x->h2_id = id;
+    long tmo = x->timeout_ms ? x->timeout_ms : c->cfg.request_timeout_ms;
+    x->deadline_ns = tmo > 0 ? cs_mono_ns() + (int64_t)tmo * 1000000 : 0;
+    x->on_h2 = 1;
+    x->hprev = NULL;
+    x->hnext = c->h2_head;
+    if (c->h2_head) {
+        c->h2_head->hprev = x;
+    }
+    c->h2_head = x;
+    return 0;
+}
+
+static void h2_epoll_sync(struct cs_client *c)
+{
+    int fd = c->h2 ? cs_h2_fd(c->h2) : -1;
+    uint32_t ev = c->h2 ? cs_h2_events(c->h2) : 0;
+    if (c->h2_ep_fd >= 0 && c->h2_ep_fd != fd) {
+        epoll_ctl(c->epfd, EPOLL_CTL_DEL, c->h2_ep_fd, NULL);
+        c->h2_ep_fd = -1;
+    }
+    if (fd < 0) {
+        return;
+    }
+    struct epoll_event e;
+    memset(&e, 0, sizeof(e));
+    e.events = ev;
+    e.data.fd = fd;
+    if (c->h2_ep_fd < 0) {
+        if (epoll_ctl(c->epfd, EPOLL_CTL_ADD, fd, &e) == 0) {
+            c->h2_ep_fd = fd;
+            c->h2_ep_events = ev;
+        }
+    } else if (ev != c->h2_ep_events) {
+        epoll_ctl(c->epfd, EPOLL_CTL_MOD, fd, &e);
+        c->h2_ep_events = ev;
+    }
+}
+
+/* Drop the connection (its open streams end with `why` and are retried or delivered). */
+static void h2_drop(struct cs_client *c, const char *why)
+{
+    struct cs_h2 *h = c->h2;
+    c->h2 = NULL;
+    if (c->h2_ep_fd >= 0) {
+        epoll_ctl(c->epfd, EPOLL_CTL_DEL, c->h2_ep_fd, NULL);
+        c->h2_ep_fd = -1;
+    }
+    cs_h2_free(h, why);
+}
+
+/* Once per loop turn: connect when needed, write what was submitted, notice a dead connection,
+ * time out overdue requests, and keep the epoll set in step. */
+static void h2_tick(struct cs_client *c)
+{
+    if (c->h2_off) {
+        return;
+    }
+    int64_t now = cs_mono_ns();
+    if (!c->h2 && now >= c->h2_retry_ns) {
+        char err[256];
+        static const struct cs_h2_callbacks cbs = { h2_on_header, h2_on_data, h2_on_close };
+        c->h2 = cs_h2_new(&c->cfg, &cbs, err, sizeof(err));
+        if (!c->h2) {
+            c->h2_off = 1;
+            if (CS_V(2)) {
+                CS_INFO_S("Requests stay on libcurl", CS_KV("reason", err));
+            }
+            return;
+        }
+        c->h2_connect_deadline_ns = now + 10LL * 1000000000;
+        c->h2_counted = 0;
+        cs_h2_connect(c->h2);
+    }
+    if (!c->h2) {
+        return;
+    }
+    struct cs_h2 *h = c->h2;
+    int st = cs_h2_state(h);
+    if (st == CS_H2_CONNECTING && now > c->h2_connect_deadline_ns) {
+        h2_drop(c, "connect timeout");
+        c->h2_fails++;
+        c->h2_retry_ns = now + cs_backoff_ms(c->h2_fails, 1000, 30000, 0.5, &c->rng) * 1000000LL;
+        return;
+    }
+    if (st == CS_H2_READY) {
+        if (!c->h2_ready_once) {
+            c->h2_ready_once = 1;
+            if (CS_V(2)) {
+                CS_INFO_S("Requests use the client's own HTTP/2 connection",
+                          CS_KV("server", c->cfg.server));
+            }
+        }
+        if (!c->h2_counted) {
+            c->h2_counted = 1;
+            c->h2_fails = 0;
+            pthread_mutex_lock(&c->stats_mu);
+            c->stats.connects++;
+            pthread_mutex_unlock(&c->stats_mu);
+        }
+    }
+    /* A connection draining after GOAWAY still carries requests: they keep their deadlines. */
+    if (st == CS_H2_READY || cs_h2_draining(h)) {
+        cs_h2_flush(h);
+        if (now >= c->h2_sweep_ns) {
+            c->h2_sweep_ns = now + 200000000LL;
+            for (struct xfer *x = c->h2_head, *n; x; x = n) {
+                n = x->hnext;
+                if (x->deadline_ns && now > x->deadline_ns && !x->h2_timed_out) {
+                    x->h2_timed_out = 1;
+                    cs_h2_cancel(h, x->h2_id);
+                }
+            }
+            cs_h2_flush(h);
+        }
+        st = cs_h2_state(h);
+    }
+    if (st == CS_H2_DEAD && !cs_h2_draining(h)) {
+        if (cs_h2_refused(h)) {
+            c->h2_off = 1;
+            if (CS_V(2)) {
+                CS_INFO_S("Requests stay on libcurl", CS_KV("reason", cs_h2_error(h)));
+            }
+        } else {
+            if (CS_V(2)) {
+                CS_INFO_S("The client's HTTP/2 connection ended; requests use libcurl until it is back",
+                          CS_KV("reason", cs_h2_error(h)));
+            }
+            c->h2_fails++;
+            c->h2_retry_ns = now + cs_backoff_ms(c->h2_fails, 200, 30000, 0.5, &c->rng) * 1000000LL;
+        }
+        char why[300];
+        snprintf(why, sizeof(why), "%s", cs_h2_error(h));
+        h2_drop(c, why);
+        return;
+    }
+    h2_epoll_sync(c);
 }
 
 /* ---- the loop ------------------------------------------------------------------------------- */
@@ -980,6 +1250,10 @@ static void shutdown_io(struct cs_client *c)
 {
     struct xfer *subs;
     struct post *posts;
+    c->shutting_down = 1;
+    if (c->h2) {
+        h2_drop(c, "client stopped");
+    }
     /* Posted functions still run (they may be closes and cleanups); new posts are refused. */
     while (take_queues(c, &subs, &posts)) {
         run_posts(posts);
@@ -1082,6 +1356,8 @@ static void *io_main(void *arg)
         drain_multi(c);
         pump_ready(c);
 
+        h2_tick(c);
+
         int timeout = 1000;
         pthread_mutex_lock(&c->mu);
         int more = c->sub_head || c->post_head || c->stopping ||
@@ -1099,6 +1375,9 @@ static void *io_main(void *arg)
                 int64_t d = (c->curl_due_ns - now + 999999) / 1000000;
                 timeout = d < timeout ? (d < 0 ? 0 : (int)d) : timeout;
             }
+            if (c->h2_head || (c->h2 && cs_h2_state(c->h2) == CS_H2_CONNECTING)) {
+                timeout = timeout > 200 ? 200 : timeout; /* request deadlines, connect timeout */
+            }
         }
         int n = epoll_wait(c->epfd, evs, (int)(sizeof(evs) / sizeof(evs[0])), timeout);
         for (int i = 0; i < n; i++) {
@@ -1110,6 +1389,10 @@ static void *io_main(void *arg)
                 continue;
             }
             uint32_t e = evs[i].events;
+            if (c->h2 && fd == cs_h2_fd(c->h2)) {
+                cs_h2_io(c->h2, e);
+                continue;
+            }
             int bits = ((e & EPOLLIN) ? CURL_CSELECT_IN : 0) |
                        ((e & EPOLLOUT) ? CURL_CSELECT_OUT : 0) |
                        ((e & (EPOLLERR | EPOLLHUP)) ? CURL_CSELECT_ERR : 0);
@@ -1193,6 +1476,21 @@ static int parse_server(struct cs_client *c, char *err, size_t errlen)
     return 0;
 }
 
+/* The own HTTP/2 transport connects directly: not when a proxy is configured (curl honours
+ * the proxy variables), nor when COSCHED_CLIENT_H2=0 asks for curl alone (comparisons). */
+static int h2_unwanted(void)
+{
+    static const char *const vars[] = { "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY" };
+    for (size_t i = 0; i < sizeof(vars) / sizeof(vars[0]); i++) {
+        const char *v = getenv(vars[i]);
+        if (v && *v) {
+            return 1;
+        }
+    }
+    const char *h2 = getenv("COSCHED_CLIENT_H2");
+    return h2 && !strcmp(h2, "0");
+}
+
 struct cs_client *cs_client_new(const struct cs_client_config *cfg, char *err, size_t errlen)
 {
     struct cs_client *c = cs_calloc(1, sizeof(*c));
@@ -1246,6 +1544,8 @@ struct cs_client *cs_client_new(const struct cs_client_config *cfg, char *err, s
     set_stream_conn_limit(c);
     cs_limiter_init(&c->limiter, c->cfg.qps, c->cfg.burst, cs_mono_ns());
     c->rng = (uint64_t)cs_mono_ns() ^ ((uint64_t)getpid() << 32) ^ (uint64_t)(uintptr_t)c;
+    c->h2_ep_fd = -1;
+    c->h2_off = !c->https || h2_unwanted();
     c->accepting = 1;
     return c;
 }
