@@ -8,6 +8,7 @@
 # gives the scheduler's CPU seconds and peak RSS and the apiserver's CPU seconds. Before the
 # schedulers, the apiserver's own ceilings on the same cluster: cmd/bindbench binding every pod
 # (binds only), then binding and writing each pod's Scheduled event (binds + events).
+# The ceilings are observed by the same watcher as the schedulers (its own load included).
 # Shapes: BENCH_K8S_NODES/EXISTING/PODS (default 500/1000/5000, the 500-node variant;
 # 5000/1000/10000 is SchedulingBasic). Then the steady-rate variant (BENCH_K8S_RATE pods/s,
 # default 300; 0 skips it) for cosched and kube-scheduler with its defaults.
@@ -70,19 +71,31 @@ PYEOF
 }
 
 ceiling() {  # label events(0|1)
+  # The same observer as the scheduler rows (hack/k8sload.py watch, from the first bind to the
+  # last bind or Scheduled event it sees), so that its own load on the apiserver and the CPU
+  # it takes are in the ceiling too; bindbench's own rate is kept in the log.
   setup "$1" bench-none || { echo "| $1 | apiserver did not start |"; return; }
+  local evflag=""; [ "$2" = 1 ] && evflag="--events"
+  "$PY" "$ROOT/hack/k8sload.py" watch --server "$K8S_URL" --token cosched-admin-token \
+    --want "$PODS" --scheduler bench-none --out "$WORK/watch.txt" --timeout 900 $evflag >"$WORK/watch.log" &
+  local wpid=$!
+  for _ in $(seq 1 50); do grep -q ready "$WORK/watch.log" 2>/dev/null && break; sleep 0.1; done
   local api0 apicpu line rate
   api0=$(cpu_s "$KAPI_PID")
   line=$("$ROOT/build/bindbench" --kubeconfig "$KCFG" --events "$2" --concurrency 64 2>"$WORK/bindbench.log" | tail -1)
+  wait "$wpid"
   apicpu=$(cpu_s "$KAPI_PID")
   stop_k8s
-  rate=$(echo "$line" | grep -o 'binds_per_sec=[0-9.]*' | cut -d= -f2)
+  echo "$1: bindbench says $line" >>"$TOP/bindbench.txt"
+  read -r first last n last_ev n_ev <"$WORK/watch.txt"
+  rate=$(awk -v f="$first" -v l="$last" -v n="$n" -v le="$last_ev" -v ne="$n_ev" -v ev="$2" \
+    'BEGIN { if (ev == 1) { if (ne == n && le > f) printf "%.0f", ne / (le - f) } else if (l > f) printf "%.0f", n / (l - f) }')
   eval "CEIL_$2=${rate:-0}"
   if [ "$2" = 1 ]; then
-    printf '| %s | %s | | | | %s | | %s | | %.1f | | |\n' "$1" "$PODS" "${rate:-?}" "$(echo "$line" | grep -o 'client_cpu_us_per_bind=[0-9]*')" \
+    printf '| %s | %s | | | | %s | | %s | | %.1f | | |\n' "$1" "${n:-?}" "${rate:-?}" "$(echo "$line" | grep -o 'client_cpu_us_per_bind=[0-9]*')" \
       "$(echo "${apicpu:-0} ${api0:-0}" | awk '{print $1 - $2}')"
   else
-    printf '| %s | %s | %s | | | | | %s | | %.1f | | |\n' "$1" "$PODS" "${rate:-?}" "$(echo "$line" | grep -o 'client_cpu_us_per_bind=[0-9]*')" \
+    printf '| %s | %s | %s | | | | | %s | | %.1f | | |\n' "$1" "${n:-?}" "${rate:-?}" "$(echo "$line" | grep -o 'client_cpu_us_per_bind=[0-9]*')" \
       "$(echo "${apicpu:-0} ${api0:-0}" | awk '{print $1 - $2}')"
   fi
 }
@@ -114,6 +127,7 @@ run() {  # label scheduler-name command...
   local api0; api0=$(cpu_s "$KAPI_PID")
   local etcd0; etcd0=$(cpu_s "$ETCD_PID")
   local t0; t0=$(date +%s.%N)
+  local m0; m0=$("$PY" -c 'import time; print(time.monotonic())')  # the watcher's clock
   "$@" >"$WORK/scheduler.log" 2>&1 &
   SPID=$!
   wait "$wpid"
@@ -128,9 +142,9 @@ run() {  # label scheduler-name command...
   read -r first last n last_ev n_ev <"$WORK/watch.txt"
   local samples; samples=$(awk '/^samples/ {print $2 " / " $3 " / " $4}' "$WORK/watch.txt")
   "$PY" - "$label" "$first" "$last" "$n" "$last_ev" "$n_ev" "$t0" "$t1" "$scpu" "$srss" "$api0" "$apicpu" \
-    "${samples:-?}" "${apirss:-?}" "$etcd0" "$etcdcpu" "${attempt:-?}" "$idle_rate" >"$WORK/row.txt" <<'PYEOF'
+    "${samples:-?}" "${apirss:-?}" "$etcd0" "$etcdcpu" "${attempt:-?}" "$idle_rate" "$m0" >"$WORK/row.txt" <<'PYEOF'
 import sys
-label, first, last, n, last_ev, n_ev, t0, t1, scpu, srss, api0, api1, samples, apirss, etcd0, etcd1, attempt, idle = sys.argv[1:]
+label, first, last, n, last_ev, n_ev, t0, t1, scpu, srss, api0, api1, samples, apirss, etcd0, etcd1, attempt, idle, m0 = sys.argv[1:]
 first, last, n, last_ev, n_ev = float(first), float(last), int(n), float(last_ev), int(n_ev)
 rate = n / (last - first) if last > first else 0
 rate_ev = n_ev / (last_ev - first) if last_ev > first and n_ev == n else 0
@@ -140,7 +154,7 @@ print("| %s | %d | %.0f | %s | %s | %s | %.0f | %s | %s | %.1f | %s | %.1f |" % 
       scpu or "?", srss or "?", float(api1 or 0) - float(api0 or 0), apirss,
       float(etcd1 or 0) - float(etcd0 or 0)))
 api_net = float(api1 or 0) - float(api0 or 0) - float(idle or 0) * wall
-print("FIRST %s: %.2f s from the scheduler's start to its first bind" % (label, first - float(t0)))
+print("FIRST %s: %.2f s from the scheduler's start to its first bind" % (label, first - float(m0)))
 print("RATE %s %.0f %.0f %s %.3f %s" % (label, rate, rate_ev, scpu or 0, 1000 * api_net / n if n else 0, srss or 0))
 PYEOF
   grep -v '^RATE\|^FIRST' "$WORK/row.txt"
@@ -209,6 +223,7 @@ if [ "${RATE:-0}" != 0 ]; then
     --config "$TOP/steady-kube-scheduler-default/config.yaml" --secure-port 0 -v=0
 fi
 echo
+[ -s "$TOP/bindbench.txt" ] && cat "$TOP/bindbench.txt"
 [ -s "$TOP/first.txt" ] && cat "$TOP/first.txt"
 [ -s "$TOP/rates.txt" ] && "$PY" - "$TOP/rates.txt" "${CEIL_0:-0}" "${CEIL_1:-0}" "$PODS" <<'PYEOF'
 import sys

@@ -155,6 +155,7 @@ struct cs_client {
     int h2_ep_fd;                      /* the fd in the epoll set, -1 none */
     uint32_t h2_ep_events;
     struct xfer *h2_head;
+    struct xfer *h2_wait;              /* streams waiting for the connection (h2_hold) */
     int shutting_down;
 
     pthread_mutex_t stats_mu;
@@ -771,6 +772,8 @@ static int add_to_multi(struct cs_client *c, struct xfer *x, const char *path)
 }
 
 static int h2_launch(struct cs_client *c, struct xfer *x);
+static int h2_hold(const struct cs_client *c);
+static int h2_launch_stream(struct cs_client *c, struct xfer *x);
 
 static void req_launch(struct cs_client *c, struct xfer *x)
 {
@@ -818,10 +821,10 @@ static int req_cap(const struct cs_client *c)
                                           : c->cfg.max_conns_per_host;
 }
 
-/* Hand waiting requests to curl while slots are free. */
+/* Hand waiting requests to a transport while slots are free. */
 static void pump_ready(struct cs_client *c)
 {
-    while (c->ready_head && c->req_active < req_cap(c)) {
+    while (c->ready_head && c->req_active < req_cap(c) && !h2_hold(c)) {
         struct xfer *x = c->ready_head;
         c->ready_head = x->next;
         if (!c->ready_head) {
@@ -875,6 +878,14 @@ static void stream_start(struct cs_client *c, struct xfer *x)
 {
     if (__atomic_load_n(&x->cancelled, __ATOMIC_ACQUIRE)) {
         stream_finish(c, x, 0, "cancelled");
+        return;
+    }
+    if (h2_hold(c)) {
+        x->next = c->h2_wait; /* started by h2_tick once the connection is READY or failed */
+        c->h2_wait = x;
+        return;
+    }
+    if (h2_launch_stream(c, x) == 0) {
         return;
     }
     CURL *e = take_easy(c);
@@ -1020,7 +1031,51 @@ static void h2_on_header(void *ud, const char *name, size_t nlen, const char *va
 static void h2_on_data(void *ud, const char *p, size_t n)
 {
     struct xfer *x = ud;
-    cs_buf_append(&x->resp, p, n);
+    if (x->kind != XF_STREAM) {
+        cs_buf_append(&x->resp, p, n);
+        return;
+    }
+    if (__atomic_load_n(&x->cancelled, __ATOMIC_ACQUIRE) || x->line_error) {
+        return; /* the RST_STREAM is on its way */
+    }
+    if (x->h2_status != 200) {
+        if (x->resp.len < STREAM_ERR_BODY_MAX) {
+            size_t room = STREAM_ERR_BODY_MAX - x->resp.len;
+            cs_buf_append(&x->resp, p, n < room ? n : room);
+        }
+        return;
+    }
+    if (x->framing == 0) {
+        x->framing = x->frame_cb && cs_client_is_protobuf(x->ctype) ? 2 : 1;
+    }
+    int rc;
+    if (x->framing == 2) {
+        rc = cs_framebuf_feed(&x->fb, p, n, stream_frame, x);
+    } else {
+        /* the line splitter writes NULs into its chunk: give it a copy */
+        cs_buf_reset(&x->resp);
+        cs_buf_append(&x->resp, p, n);
+        rc = cs_linebuf_feed(&x->lb, x->resp.data, n, stream_line, x);
+        cs_buf_reset(&x->resp);
+    }
+    if (rc < 0) {
+        x->line_error = 1;
+        cs_h2_cancel(x->c->h2, x->h2_id);
+    }
+}
+
+static void h2_stream_closed(struct cs_client *c, struct xfer *x, const char *err)
+{
+    long status = err ? 0 : x->h2_status;
+    if (x->line_error) {
+        err = "line longer than the stream limit";
+    } else if (__atomic_load_n(&x->cancelled, __ATOMIC_ACQUIRE) || c->shutting_down) {
+        err = "cancelled";
+    } else if (!err && status != 200) {
+        err = x->resp.len ? x->resp.data : "unexpected HTTP status";
+    }
+    stats_add(c, CS_VERB_WATCH, status, 0);
+    stream_finish(c, x, status, err);
 }
 
 static void h2_on_close(void *ud, const char *err)
@@ -1028,6 +1083,10 @@ static void h2_on_close(void *ud, const char *err)
     struct xfer *x = ud;
     struct cs_client *c = x->c;
     h2_unlink(c, x);
+    if (x->kind == XF_STREAM) {
+        h2_stream_closed(c, x, err);
+        return;
+    }
     char msg[128];
     if (x->h2_timed_out) {
         snprintf(msg, sizeof(msg), "Operation timed out after %ld milliseconds",
@@ -1035,6 +1094,48 @@ static void h2_on_close(void *ud, const char *err)
         err = msg;
     }
     req_complete(c, x, err ? 0 : x->h2_status, err);
+}
+
+static void h2_link(struct cs_client *c, struct xfer *x)
+{
+    x->on_h2 = 1;
+    x->hprev = NULL;
+    x->hnext = c->h2_head;
+    if (c->h2_head) {
+        c->h2_head->hprev = x;
+    }
+    c->h2_head = x;
+}
+
+/* While the connection is being made, requests and streams wait for it (up to its connect
+ * deadline) rather than opening curl connections of their own. */
+static int h2_hold(const struct cs_client *c)
+{
+    return c->h2 && cs_h2_state(c->h2) == CS_H2_CONNECTING;
+}
+
+/* Open a watch over h2 when the connection is READY. Returns 0, or -1 (use curl). */
+static int h2_launch_stream(struct cs_client *c, struct xfer *x)
+{
+    if (!c->h2 || cs_h2_state(c->h2) != CS_H2_READY) {
+        return -1;
+    }
+    x->ctype[0] = '\0';
+    x->h2_status = 0;
+    x->deadline_ns = 0;
+    struct cs_h2_req r = {
+        .method = "GET",
+        .path = x->path,
+        .accept = x->accept ? x->accept : "application/json",
+        .token = current_token(c),
+    };
+    int32_t id = cs_h2_submit(c->h2, &r, x);
+    if (id < 0) {
+        return -1;
+    }
+    x->h2_id = id;
+    h2_link(c, x);
+    return 0;
 }
 
 /* Send this attempt over h2 when the connection is READY. Returns 0, or -1 (use curl). */
@@ -1068,13 +1169,7 @@ static int h2_launch(struct cs_client *c, struct xfer *x)
     x->h2_id = id;
     long tmo = x->timeout_ms ? x->timeout_ms : c->cfg.request_timeout_ms;
     x->deadline_ns = tmo > 0 ? cs_mono_ns() + (int64_t)tmo * 1000000 : 0;
-    x->on_h2 = 1;
-    x->hprev = NULL;
-    x->hnext = c->h2_head;
-    if (c->h2_head) {
-        c->h2_head->hprev = x;
-    }
-    c->h2_head = x;
+    h2_link(c, x);
     return 0;
 }
 
@@ -1118,7 +1213,7 @@ static void h2_drop(struct cs_client *c, const char *why)
 
 /* Once per loop turn: connect when needed, write what was submitted, notice a dead connection,
  * time out overdue requests, and keep the epoll set in step. */
-static void h2_tick(struct cs_client *c)
+static void h2_tick_conn(struct cs_client *c)
 {
     if (c->h2_off) {
         return;
@@ -1204,6 +1299,21 @@ static void h2_tick(struct cs_client *c)
     h2_epoll_sync(c);
 }
 
+static void h2_tick(struct cs_client *c)
+{
+    h2_tick_conn(c);
+    if (c->h2_wait && !h2_hold(c)) {
+        struct xfer *w = c->h2_wait;
+        c->h2_wait = NULL;
+        while (w) { /* oldest first is not needed: each watch is independent */
+            struct xfer *n = w->next;
+            w->next = NULL;
+            stream_start(c, w);
+            w = n;
+        }
+    }
+}
+
 /* ---- the loop ------------------------------------------------------------------------------- */
 
 static void admit(struct cs_client *c, struct xfer *x)
@@ -1253,6 +1363,12 @@ static void shutdown_io(struct cs_client *c)
     c->shutting_down = 1;
     if (c->h2) {
         h2_drop(c, "client stopped");
+    }
+    while (c->h2_wait) {
+        struct xfer *x = c->h2_wait;
+        c->h2_wait = x->next;
+        x->next = NULL;
+        stream_finish(c, x, 0, "cancelled");
     }
     /* Posted functions still run (they may be closes and cleanups); new posts are refused. */
     while (take_queues(c, &subs, &posts)) {
@@ -1329,6 +1445,7 @@ static void *io_main(void *arg)
 {
     struct cs_client *c = arg;
     struct epoll_event evs[64];
+    h2_tick(c); /* connect at once: the first lists and watches can then use it */
     for (;;) {
         struct xfer *subs;
         struct post *posts;
@@ -1361,7 +1478,8 @@ static void *io_main(void *arg)
         int timeout = 1000;
         pthread_mutex_lock(&c->mu);
         int more = c->sub_head || c->post_head || c->stopping ||
-                   (c->ready_head && c->req_active < req_cap(c));
+                   (c->ready_head && c->req_active < req_cap(c) && !h2_hold(c)) ||
+                   (c->h2_wait && !h2_hold(c));
         pthread_mutex_unlock(&c->mu);
         int64_t now = cs_mono_ns();
         if (more) {
@@ -1802,7 +1920,11 @@ struct cs_client_stream *cs_client_stream_open_neg(struct cs_client *c, const ch
 static void stream_cancel_io(void *arg)
 {
     struct xfer *x = arg;
-    if (!x->finished && (x->active || x->easy)) {
+    if (!x->finished && x->on_h2) {
+        /* the close callback finishes it once the RST_STREAM is out (the loop's reference
+         * keeps it alive until then) */
+        cs_h2_cancel(x->c->h2, x->h2_id);
+    } else if (!x->finished && (x->active || x->easy)) {
         stream_finish(x->c, x, 0, "cancelled");
     }
     /* Not started yet: stream_start sees the flag and finishes it. */

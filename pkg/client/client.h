@@ -10,11 +10,15 @@
  * files). cs_client_submit, cs_client_post, cs_client_stream_open/close and cs_client_stats are
  * thread-safe. cs_client_timer_add/cancel are I/O-thread only (post first from elsewhere).
  *
- * Transport. HTTP/2 over TLS when the server offers h2 through ALPN (requests then multiplex,
- * up to 100 per connection); otherwise keep-alive HTTP/1.1 with at most cfg.max_conns_per_host
- * connections for requests (each open stream gets one extra connection on top of that budget,
- * so watches never starve requests). Requests beyond what the connections carry wait in the
- * client's own FIFO, not in curl. No compression. Mains should ignore SIGPIPE.
+ * Transport. For an https server that offers h2 through ALPN, requests and watches share one
+ * HTTP/2 connection of the client's own (h2.c: nghttp2 over OpenSSL, far cheaper per request
+ * than a curl transfer); while it connects they wait for it, and whenever it is not available
+ * (connect failure, backoff, a server without h2, a proxy in the environment, or
+ * COSCHED_CLIENT_H2=0) libcurl carries them: HTTP/2 multiplexed when offered, otherwise
+ * keep-alive HTTP/1.1 with at most cfg.max_conns_per_host connections for requests (each open
+ * stream gets one extra connection on top of that budget, so watches never starve requests).
+ * Requests beyond what the connections carry wait in the client's own FIFO, not in curl. No
+ * compression. Mains should ignore SIGPIPE.
  *
  * Rate limit. A client-go style token bucket (qps, burst) applies to every non-stream request
  * (lists included). Streams (watches) are not limited. Retries of a request take a token again.
