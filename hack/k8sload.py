@@ -34,6 +34,9 @@ ap.add_argument("--timeout", type=float, default=600)
 ap.add_argument("--events", action="store_true", help="also wait for each pod's Scheduled event")
 ap.add_argument("--rate", type=float, default=0, help="feed: pods created per second")
 ap.add_argument("--times", help="feed: write 'name created' lines; watch: write 'name bound' lines")
+ap.add_argument("--json-watch", action="store_true",
+                help="watch: read the watch streams as JSON (default protobuf, as kubelets and "
+                     "kube-scheduler read them, so the observer adds no second encoding)")
 a = ap.parse_args()
 u = urllib.parse.urlparse(a.server)
 ctx = ssl.create_default_context()
@@ -183,6 +186,85 @@ def note_event(o):
             last_ev = time.monotonic()
 
 
+# Protobuf watch frames, read by hand (no protobuf module needed): a 4-byte big-endian length,
+# then metav1.WatchEvent{type = 1, object = 2 {raw = 1}}, raw being "k8s\0" +
+# runtime.Unknown{raw = 2}, the object's own message. Only the fields the observer needs are
+# picked: Pod metadata(1).name(1), .resourceVersion(6), spec(2).nodeName(10),
+# .schedulerName(19); Event reason(7), regarding(8).name(3).
+def pb_fields(b):
+    i, n = 0, len(b)
+    while i < n:
+        key = 0
+        shift = 0
+        while True:
+            c = b[i]
+            i += 1
+            key |= (c & 0x7f) << shift
+            shift += 7
+            if c < 0x80:
+                break
+        num, wt = key >> 3, key & 7
+        if wt == 0:
+            while b[i] & 0x80:
+                i += 1
+            i += 1
+            continue
+        if wt == 1:
+            i += 8
+            continue
+        if wt == 5:
+            i += 4
+            continue
+        if wt != 2:
+            raise ValueError("wire type %d" % wt)
+        ln = 0
+        shift = 0
+        while True:
+            c = b[i]
+            i += 1
+            ln |= (c & 0x7f) << shift
+            shift += 7
+            if c < 0x80:
+                break
+        yield num, b[i:i + ln]
+        i += ln
+
+
+def pb_get(b, *path):
+    for want in path:
+        for num, v in pb_fields(b):
+            if num == want:
+                b = v
+                break
+        else:
+            return None
+    return b
+
+
+def pb_str(b, *path):
+    v = pb_get(b, *path)
+    return bytes(v).decode() if v is not None else ""
+
+
+def pb_object(frame):
+    """(type, object message) of one watch frame."""
+    typ = pb_str(frame, 1)
+    raw = pb_get(frame, 2, 1)
+    if raw is None or bytes(raw[:4]) != b"k8s\0":
+        return typ, None
+    return typ, pb_get(raw[4:], 2)
+
+
+def pod_from_pb(m):
+    return {"metadata": {"name": pb_str(m, 1, 1), "resourceVersion": pb_str(m, 1, 6)},
+            "spec": {"nodeName": pb_str(m, 2, 10), "schedulerName": pb_str(m, 2, 19)}}
+
+
+def event_from_pb(m):
+    return {"metadata": {"resourceVersion": pb_str(m, 1, 6)}, "reason": pb_str(m, 7),
+            "regarding": {"name": pb_str(m, 8, 3)}}
+
+
 def relist(path, fn):
     c = conn()
     c.request("GET", path, headers=HDR)
@@ -193,21 +275,38 @@ def relist(path, fn):
     return doc["metadata"]["resourceVersion"]
 
 
-def follow(path, query, fn, have):
+def follow(path, query, fn, have, from_pb):
     rv = relist(path + query, fn)
+    hdr = dict(HDR)
+    if not a.json_watch:
+        hdr["Accept"] = "application/vnd.kubernetes.protobuf;stream=watch"
     while have() < a.want and time.monotonic() < deadline:
         c = conn()
         c.request("GET", "%s%swatch=1&resourceVersion=%s&timeoutSeconds=%d"
                   % (path, query + "&" if query else "?", rv,
-                     max(1, int(deadline - time.monotonic()))), headers=HDR)
+                     max(1, int(deadline - time.monotonic()))), headers=hdr)
         r = c.getresponse()
+        pb = "protobuf" in (r.getheader("Content-Type") or "")
         buf = b""
         while have() < a.want:
             chunk = r.read1(65536)
             if not chunk:
                 break
             buf += chunk
-            while b"\n" in buf:
+            off = 0
+            while pb and len(buf) - off >= 4:
+                ln = int.from_bytes(buf[off:off + 4], "big")
+                if len(buf) - off < 4 + ln:
+                    break
+                typ, m = pb_object(memoryview(buf)[off + 4:off + 4 + ln])
+                if typ in ("ADDED", "MODIFIED") and m is not None:
+                    o = from_pb(m)
+                    fn(o)
+                    rv = o["metadata"]["resourceVersion"] or rv
+                off += 4 + ln
+            if off:
+                buf = buf[off:]
+            while not pb and b"\n" in buf:
                 line, buf = buf.split(b"\n", 1)
                 if line.strip():
                     ev = json.loads(line)
@@ -221,10 +320,10 @@ def follow(path, query, fn, have):
 
 threads = [threading.Thread(target=follow, args=(
     "/api/v1/pods", "?fieldSelector=spec.schedulerName%3D" + urllib.parse.quote(a.scheduler),
-    note, lambda: len(seen)))]
+    note, lambda: len(seen), pod_from_pb))]
 if a.events:
     threads.append(threading.Thread(target=follow, args=(
-        "/apis/events.k8s.io/v1/events", "", note_event, lambda: len(seen_ev))))
+        "/apis/events.k8s.io/v1/events", "", note_event, lambda: len(seen_ev), event_from_pb)))
 for t in threads:
     t.start()
 print("ready", flush=True)
