@@ -33,6 +33,18 @@ for bin in $(find "$ASAN_DIR/test" -type f -name '*_test' 2>/dev/null | sort); d
   fi
 done
 
+# A short libFuzzer run over the protobuf decoders (make fuzz runs it longer); hack/fuzz.sh installs
+# clang on first use and falls back to the built-in mutation fuzzer without it.
+if [ -z "$ONLY" ] || [[ "fuzz" == *"$ONLY"* ]]; then
+  out="$log_dir/fuzz.log"
+  FUZZ_SECONDS=${CI_FUZZ_SECONDS:-30} bash hack/fuzz.sh >"$out" 2>&1
+  if [ $? -eq 0 ]; then
+    passed=$((passed + 1)); echo "ok   fuzz ($(grep -o 'stat::number_of_executed_units: *[0-9]*' "$out" | grep -o '[0-9]*$' || echo '?') runs; log $out)"
+  else
+    failed=$((failed + 1)); failures+=("fuzz"); echo "FAIL fuzz (log $out)"; tail -n 30 "$out"
+  fi
+fi
+
 # Suites that also run against the real kube-apiserver v1.37.2 (COSCHED_APISERVER=k8s, see
 # test/integration/lib.sh) when build/k8s has it: those that need none of apisim's own features
 # (fault injection, generators of pods, its controllers, objects the real server refuses).
