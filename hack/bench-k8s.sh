@@ -8,7 +8,8 @@
 # gives the scheduler's CPU seconds and peak RSS and the apiserver's CPU seconds. Before the
 # schedulers, the apiserver's own ceilings on the same cluster: cmd/bindbench binding every pod
 # (binds only), then binding and writing each pod's Scheduled event (binds + events).
-# The ceilings are observed by the same watcher as the schedulers (its own load included).
+# The ceilings are observed by the same watcher as the schedulers (its own load included);
+# bindbench keeps BENCH_K8S_CEIL_CONC (256) pods in flight, as many as a scheduler may.
 # Shapes: BENCH_K8S_NODES/EXISTING/PODS (default 500/1000/5000, the 500-node variant;
 # 5000/1000/10000 is SchedulingBasic). Then the steady-rate variant (BENCH_K8S_RATE pods/s,
 # default 300; 0 skips it) for cosched and kube-scheduler with its defaults.
@@ -82,7 +83,7 @@ ceiling() {  # label events(0|1)
   for _ in $(seq 1 50); do grep -q ready "$WORK/watch.log" 2>/dev/null && break; sleep 0.1; done
   local api0 apicpu line rate
   api0=$(cpu_s "$KAPI_PID")
-  line=$("$ROOT/build/bindbench" --kubeconfig "$KCFG" --events "$2" --concurrency 64 2>"$WORK/bindbench.log" | tail -1)
+  line=$("$ROOT/build/bindbench" --kubeconfig "$KCFG" --events "$2" --concurrency "${BENCH_K8S_CEIL_CONC:-256}" 2>"$WORK/bindbench.log" | tail -1)
   wait "$wpid"
   apicpu=$(cpu_s "$KAPI_PID")
   stop_k8s
