@@ -19,6 +19,9 @@ struct cs_arena_block {
     _Alignas(16) unsigned char data[];
 };
 
+_Static_assert(sizeof(struct cs_arena_block) == CS_ARENA_BLOCK_OVERHEAD,
+               "CS_ARENA_BLOCK_OVERHEAD is the block header's size");
+
 static struct cs_arena_block *new_block(size_t size)
 {
     struct cs_arena_block *b = cs_malloc(sizeof(*b) + size);

@@ -18,6 +18,10 @@ struct cs_arena {
     size_t used_total;            /* bytes handed out since the last reset (stats) */
 };
 
+/* Bytes malloc'd per block beyond its block size (the block header): an arena whose blocks
+ * should fill an allocator size class exactly asks for (class - CS_ARENA_BLOCK_OVERHEAD). */
+#define CS_ARENA_BLOCK_OVERHEAD 32
+
 void cs_arena_init(struct cs_arena *a, size_t block_size);
 /* Returns 16-byte aligned memory, never NULL. Zeroed when using cs_arena_zalloc. */
 void *cs_arena_alloc(struct cs_arena *a, size_t n);
