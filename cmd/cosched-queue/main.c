@@ -56,7 +56,8 @@ static void usage(FILE *f)
           "  --kubeconfig FILE             kubeconfig (default: in-cluster config)\n"
           "  --master URL                  API server address, overrides the kubeconfig\n"
           "  -v, --v N                     log verbosity\n"
-          "  --enabled-extensions LIST     job kinds to queue: job,tfjob,pytorchjob (default all)\n"
+          "  --enabled-extensions LIST     job kinds to queue: job,tfjob,pytorchjob,rayjob,\n"
+          "                                sparkapp,argoworkflow (default all)\n"
           "  --queue-namespace NS          where Queues live (default kube-queue)\n"
           "  --queue-policy P              Priority (default) or Block, for Queues naming none\n"
           "  --default-preemptible BOOL    jobs without a preemptible label are checked against\n"
@@ -282,7 +283,7 @@ int main(int argc, char **argv)
         return 1;
     }
     cs_log_set_v(fl.verbosity);
-    const struct cs_kq_kind *kinds[8];
+    const struct cs_kq_kind *kinds[16];
     size_t n_kinds = 0;
     if (parse_kinds(fl.extensions, kinds, &n_kinds) != 0) {
         return 1;

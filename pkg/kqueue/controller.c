@@ -30,6 +30,12 @@
 #define ANN_QUEUE "kube-queue/queue-name"
 #define LABEL_QUEUE_OURS "create-by-kubequeue"
 #define ANN_QUOTA_FULLNAME "kube-queue/quota-fullname"
+/* Allow-lists (kqueue.h), each with the older name koord-queue still reads as a fallback. */
+#define ANN_NS_QUOTAS "kube-queue/available-quota-in-namespace"
+#define ANN_NS_QUEUES "kube-queue/available-queue-in-namespace"
+#define ANN_QUEUE_QUOTAS "kube-queue/available-quota-in-queue"
+#define ANN_OLD_QUOTAS "kube-queue/available-quota"
+#define ANN_OLD_QUEUES "kube-queue/available-queue"
 #define CONTROLLER "kube-queue"
 #define MAX_INFORMERS 16
 
@@ -52,6 +58,7 @@ struct uinfo {
     bool confirmed;              /* the server holds phase Dequeued or later */
     bool writing, again;         /* a status write in flight / another wanted after it */
     bool reported_queue;         /* the missing-queue Event was sent */
+    bool reported_denied;        /* the Event saying an allow-list keeps it out was sent */
     enum cs_kq_phase written;
     int64_t released_ns;         /* when seen or made Dequeued (0: not released) */
     bool requeueing;             /* the suspend patch of a requeue is in flight */
@@ -74,6 +81,7 @@ struct podstate {
 
 struct qobj {
     char *name;
+    char *allow_quotas;          /* its kube-queue/available-quota-in-queue, NULL: none */
     bool ours;
     bool writing, again;
 };
@@ -137,6 +145,12 @@ static bool ok_status(long s)
 static void kick(struct cs_kq_controller *c);
 static void reconcile_job(struct cs_kq_controller *c, struct job *j);
 static void rq_usage(struct cs_kq_controller *c);
+
+/* The pod counts of a job. Pods are counted under their controller owner's uid, except pods a
+ * kind's operator labels with the job's name (a RayJob's pods are owned by its RayCluster, a
+ * Spark executor by the driver pod): those are counted under the job's key, which needs no
+ * owner object and does not depend on which informer listed first. */
+static const struct podcount *job_counts(struct cs_kq_controller *c, const struct job *j);
 
 /* ---- writes ------------------------------------------------------------------------------ */
 
@@ -371,6 +385,7 @@ static void rq_usage(struct cs_kq_controller *c)
         const struct cs_kq_unit *u = cs_kq_unit_get(&c->model, j->unit_key);
         if (u && j->uid && (u->phase == CS_KQ_DEQUEUED || u->phase == CS_KQ_RUNNING)) {
             cs_map_put(&holding, j->uid, j);
+            cs_map_put(&holding, j->key, j);   /* pods counted under the job's key */
         }
     }
     for (uint32_t i = 0; i < c->model.n_rqs; i++) {
@@ -520,6 +535,15 @@ static void pass(void *arg)
         } else if (u->queue >= 0 && ui) {
             ui->reported_queue = false;
         }
+        if (u->denied && ui && !ui->reported_denied) {
+            ui->reported_denied = true;
+            CS_WARN_S("QueueUnit kept out of its queue by an allow-list",
+                      CS_KV("queueUnit", u->key), CS_KV("why", u->message));
+            event(c, "QueueUnit", "scheduling.x-k8s.io/v1alpha1", u->ns, u->name, ui->uid,
+                  "NotAllowed", u->message);
+        } else if (!u->denied && ui) {
+            ui->reported_denied = false;
+        }
         if (u->changed) {
             write_unit_status(c, u);
         }
@@ -644,7 +668,7 @@ static void tick(void *arg)
         }
         uint32_t want = r.pods;
         cs_kq_job_req_free(&r);
-        const struct podcount *pc = j->uid ? cs_map_get(&c->counts, j->uid) : NULL;
+        const struct podcount *pc = job_counts(c, j);
         int scheduled = pc ? pc->bound + pc->succeeded + pc->failed : 0;
         if (scheduled < (int)want) {
             requeue(c, j, u, ui, scheduled, want, now);
@@ -860,22 +884,14 @@ static void release_job(struct cs_kq_controller *c, struct job *j)
     cs_buf_free(&p);
 }
 
-/* 0 going, 1 succeeded, 2 failed: the job's conditions, else its pods when all of them run in
- * one wave (kubeflow jobs; a Job whose completions fit its parallelism). */
+/* 0 going, 1 succeeded, 2 failed: the job's status, else its pods when all of them run in one
+ * wave (kubeflow jobs, a RayJob's cluster, a Job whose completions fit its parallelism). */
 static int finished(struct cs_kq_controller *c, struct job *j, const struct podcount *pc)
 {
     int f = cs_kq_job_finished(j->kind, j->obj);
-    if (f || pc == NULL || pc->pending || pc->running || pc->succeeded + pc->failed == 0) {
+    if (f || pc == NULL || pc->pending || pc->running || pc->succeeded + pc->failed == 0 ||
+        !cs_kq_job_one_wave(j->kind, j->obj)) {
         return f;
-    }
-    const json_t *spec = json_object_get(j->obj, "spec");
-    if (j->kind->replica_specs == NULL) {
-        const json_t *comp = json_object_get(spec, "completions");
-        const json_t *par = json_object_get(spec, "parallelism");
-        int64_t pn = json_is_integer(par) ? json_integer_value(par) : 1;
-        if (!json_is_integer(comp) || json_integer_value(comp) > pn) {
-            return 0;
-        }
     }
     struct cs_kq_job_req r;
     char err[256];
@@ -884,6 +900,9 @@ static int finished(struct cs_kq_controller *c, struct job *j, const struct podc
     }
     int64_t want = r.pods;
     cs_kq_job_req_free(&r);
+    if (want == 0) {
+        return 0;                  /* how many pods it runs is not known */
+    }
     if (pc->succeeded >= want) {
         return 1;
     }
@@ -898,7 +917,7 @@ static void reconcile_job(struct cs_kq_controller *c, struct job *j)
     struct cs_kq_unit *u = cs_kq_unit_get(&c->model, j->unit_key);
     bool held = cs_kq_job_held(j->kind, j->obj);
     if (u == NULL) {
-        if (held && !j->creating && !cs_kq_job_started(j->obj) &&
+        if (held && !j->creating && !cs_kq_job_started(j->kind, j->obj) &&
             cs_kq_job_finished(j->kind, j->obj) == 0) {
             create_unit(c, j);
         }
@@ -914,7 +933,7 @@ static void reconcile_job(struct cs_kq_controller *c, struct job *j)
         }
         return;
     }
-    const struct podcount *pc = j->uid ? cs_map_get(&c->counts, j->uid) : NULL;
+    const struct podcount *pc = job_counts(c, j);
     int f = finished(c, j, pc);
     enum cs_kq_phase np = u->phase;
     if (f) {
@@ -1228,6 +1247,9 @@ static void on_queue(void *arg, json_t *obj)
         q->name = cs_strdup(name);
         cs_map_put(&c->qobjs, q->name, q);
     }
+    cs_free(q->allow_quotas);
+    const char *allow = annotation_of(obj, ANN_QUEUE_QUOTAS) ?: annotation_of(obj, ANN_OLD_QUOTAS);
+    q->allow_quotas = allow && allow[0] ? cs_strdup(allow) : NULL;
     const char *ours = label_of(obj, LABEL_QUEUE_OURS);
     q->ours = ours && strcmp(ours, "true") == 0;
     const char *pol = sget(json_object_get(obj, "spec"), "queuePolicy");
@@ -1244,6 +1266,7 @@ static void on_queue(void *arg, json_t *obj)
         return;                    /* a stale queue of ours: sync_queues deletes it */
     }
     cs_kq_queue_upsert(&c->model, name, pol);
+    cs_kq_queue_set_quotas(&c->model, name, q->allow_quotas);
     mq = cs_kq_queue_get(&c->model, name);
     if (mq) {
         mq->changed = true;
@@ -1264,6 +1287,7 @@ static void on_queue_delete(void *arg, json_t *obj)
     const char *name = md_get(obj, "name");
     struct qobj *q = name ? cs_map_del(&c->qobjs, name) : NULL;
     if (q) {
+        cs_free(q->allow_quotas);
         cs_free(q->name);
         cs_free(q);
     }
@@ -1313,6 +1337,11 @@ static void install_tree(struct cs_kq_controller *c, json_t *obj)
         }
     }
     cs_kq_set_tree(&c->model, t, maxj, minj);
+    /* Tree queues made now take the allow-list their Queue object carries. */
+    for (size_t it = 0; cs_map_next(&c->qobjs, &it, &k, &v);) {
+        const struct qobj *q = v;
+        cs_kq_queue_set_quotas(&c->model, q->name, q->allow_quotas);
+    }
     for (size_t it = 0; cs_map_next(&before, &it, &k, &v);) {
         struct cs_kq_unit *u = cs_kq_unit_get(&c->model, k);
         const char *now = u && u->queue >= 0 ? c->model.queues[u->queue]->name : NULL;
@@ -1382,6 +1411,15 @@ static int pod_phase(const json_t *pod)
     return strcmp(p, "Failed") == 0 ? CS_PHASE_FAILED : CS_PHASE_UNKNOWN;
 }
 
+static const struct podcount *job_counts(struct cs_kq_controller *c, const struct job *j)
+{
+    const struct podcount *pc = cs_map_get(&c->counts, j->key);
+    if (pc == NULL && j->uid && j->uid[0]) {
+        pc = cs_map_get(&c->counts, j->uid);
+    }
+    return pc;
+}
+
 static void count(struct cs_kq_controller *c, const char *uid, int phase, bool bound, int sign)
 {
     if (uid[0] == '\0') {
@@ -1423,9 +1461,29 @@ static const char *owner_uid(const json_t *pod)
     return NULL;
 }
 
-/* The job a pod belongs to, when it is one we follow. */
+/* The key ("<ext>/<ns>/<name>") of the job an enabled kind's operator labels a pod with, in
+ * key; false when none does. */
+static bool labelled_job(struct cs_kq_controller *c, const json_t *pod, char *key, size_t n)
+{
+    for (size_t i = 0; i < c->o.n_kinds; i++) {
+        const char *name = cs_kq_pod_job(c->o.kinds[i], pod);
+        if (name && name[0]) {
+            snprintf(key, n, "%s/%s/%s", c->o.kinds[i]->ext, md_get(pod, "namespace") ?: "",
+                     name);
+            return true;
+        }
+    }
+    return false;
+}
+
+/* The job a pod belongs to, when it is one we follow: by its operator's labels, else by its
+ * controller ownerReference. */
 static struct job *job_of_pod(struct cs_kq_controller *c, const json_t *pod)
 {
+    char lk[600];
+    if (labelled_job(c, pod, lk, sizeof(lk))) {
+        return cs_map_get(&c->jobs, lk);
+    }
     size_t i;
     const json_t *o;
     json_array_foreach(json_object_get(json_object_get(pod, "metadata"), "ownerReferences"), i, o) {
@@ -1464,7 +1522,8 @@ static void on_pod(void *arg, json_t *obj)
 {
     struct inf_arg *a = arg;
     struct cs_kq_controller *c = a->c;
-    const char *uid = owner_uid(obj);
+    char lk[600];
+    const char *uid = labelled_job(c, obj, lk, sizeof(lk)) ? lk : owner_uid(obj);
     char key[600];
     snprintf(key, sizeof(key), "%s/%s", md_get(obj, "namespace") ?: "", md_get(obj, "name") ?: "");
     pod_forget(c, key);
@@ -1532,6 +1591,37 @@ static void on_pc_delete(void *arg, json_t *obj)
 {
     struct inf_arg *a = arg;
     cs_prio_table_delete(a->c->api.priorities, obj);
+}
+
+/* ---- namespaces: allow-lists ------------------------------------------------------------- */
+
+static void on_ns(void *arg, json_t *obj)
+{
+    struct inf_arg *a = arg;
+    const char *name = md_get(obj, "name");
+    if (name == NULL) {
+        return;
+    }
+    cs_kq_ns_set(&a->c->model, name,
+                 annotation_of(obj, ANN_NS_QUOTAS) ?: annotation_of(obj, ANN_OLD_QUOTAS),
+                 annotation_of(obj, ANN_NS_QUEUES) ?: annotation_of(obj, ANN_OLD_QUEUES));
+    kick(a->c);
+}
+
+static void on_ns_update(void *arg, json_t *old, json_t *obj)
+{
+    (void)old;
+    on_ns(arg, obj);
+}
+
+static void on_ns_delete(void *arg, json_t *obj)
+{
+    struct inf_arg *a = arg;
+    const char *name = md_get(obj, "name");
+    if (name) {
+        cs_kq_ns_set(&a->c->model, name, NULL, NULL);
+        kick(a->c);
+    }
 }
 
 /* ---- lifecycle --------------------------------------------------------------------------- */
@@ -1644,8 +1734,8 @@ struct cs_kq_controller *cs_kq_controller_new(const struct cs_kq_controller_opts
     for (size_t i = 0; i < o->n_kinds && rc == 0; i++) {
         const struct cs_kq_kind *k = o->kinds[i];
         snprintf(path, sizeof(path), "/apis/%s/%s", k->api_version, k->plural);
-        rc = add_informer(c, path, k->plural, k, on_job, on_job_update, on_job_delete,
-                          k->replica_specs != NULL, err, errlen);
+        rc = add_informer(c, path, k->plural, k, on_job, on_job_update, on_job_delete, k->crd,
+                          err, errlen);
     }
     snprintf(path, sizeof(path), QU_API "/namespaces/%s/queues", c->queue_ns);
     if (rc == 0) {
@@ -1667,6 +1757,10 @@ struct cs_kq_controller *cs_kq_controller_new(const struct cs_kq_controller_opts
     if (rc == 0) {
         rc = add_informer(c, "/api/v1/resourcequotas", "resourcequotas", NULL, on_rq,
                           on_rq_update, on_rq_delete, false, err, errlen);
+    }
+    if (rc == 0) {
+        rc = add_informer(c, "/api/v1/namespaces", "namespaces", NULL, on_ns, on_ns_update,
+                          on_ns_delete, false, err, errlen);
     }
     if (rc == 0) {
         rc = add_informer(c, "/apis/scheduling.k8s.io/v1/priorityclasses", "priorityclasses",
@@ -1732,6 +1826,7 @@ void cs_kq_controller_free(struct cs_kq_controller *c)
     }
     for (size_t it = 0; cs_map_next(&c->qobjs, &it, &k, &v);) {
         struct qobj *q = v;
+        cs_free(q->allow_quotas);
         cs_free(q->name);
         cs_free(q);
     }

@@ -4,8 +4,8 @@
  * The job queue controller: informers in, writes out, the model (kqueue.h) in between.
  *
  * Watches the enabled job kinds, QueueUnits, Queues (in the queue namespace), the
- * ElasticQuotaTree, pods and PriorityClasses. Everything runs on the client's I/O thread, so
- * the model needs no lock.
+ * ElasticQuotaTree, pods, namespaces (their allow-list annotations) and PriorityClasses.
+ * Everything runs on the client's I/O thread, so the model needs no lock.
  *
  *   held job, never started, no QueueUnit  -> create QueueUnit <job>-<kind> (ownerReference to
  *                                             the job, total requests, priority, queue)
@@ -16,6 +16,9 @@
  *   job's pods run / job or pods finish    -> phase Running / Succeed / Failed (the reservation
  *                                             goes with the finish and the next job is released)
  *   job deleted                            -> its QueueUnit is deleted
+ *   unit kept out by an allow-list         -> it waits in no queue's order, status.message
+ *   (namespace or Queue annotations,          names the list, a Warning Event NotAllowed on
+ *   kqueue.h)                                 the QueueUnit (once per time it is kept out)
  *   tree changes                           -> one Queue per quota node in the queue namespace
  *                                             (label create-by-kubequeue=true, annotation
  *                                             kube-queue/quota-fullname); stale ones deleted

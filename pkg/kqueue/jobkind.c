@@ -1,5 +1,8 @@
 /*
- * Job kinds: held, started, finished, total requests and the release patch. See jobkind.h.
+ * Job kinds: the kind table, the dispatch through each kind's ops, the helpers every kind uses
+ * to count a pod template as the scheduler does, and the two families that came first: batch/v1
+ * Job and kubeflow's TFJob/PyTorchJob. RayJob, SparkApplication and Workflow have files of
+ * their own (jobkind_ray.c, jobkind_spark.c, jobkind_argo.c). See jobkind.h.
  */
 #include <stdio.h>
 #include <string.h>
@@ -7,12 +10,22 @@
 #include "api/decode.h"
 #include "api/quantity.h"
 #include "pkg/kqueue/jobkind.h"
+#include "pkg/kqueue/jobkind_impl.h"
 #include "pkg/util/alloc.h"
 
+static const struct cs_kq_kind_ops batch_ops;
+static const struct cs_kq_kind_ops kubeflow_ops;
+
 const struct cs_kq_kind cs_kq_kinds[] = {
-    { "job", "Job", "batch/v1", "jobs", NULL },
-    { "tfjob", "TFJob", "kubeflow.org/v1", "tfjobs", "tfReplicaSpecs" },
-    { "pytorchjob", "PyTorchJob", "kubeflow.org/v1", "pytorchjobs", "pytorchReplicaSpecs" },
+    { "job", "Job", "batch/v1", "jobs", NULL, false, &batch_ops },
+    { "tfjob", "TFJob", "kubeflow.org/v1", "tfjobs", "tfReplicaSpecs", true, &kubeflow_ops },
+    { "pytorchjob", "PyTorchJob", "kubeflow.org/v1", "pytorchjobs", "pytorchReplicaSpecs", true,
+      &kubeflow_ops },
+    { "rayjob", "RayJob", "ray.io/v1", "rayjobs", NULL, true, &cs_kq_ops_ray },
+    { "sparkapp", "SparkApplication", "sparkoperator.k8s.io/v1beta2", "sparkapplications", NULL,
+      true, &cs_kq_ops_spark },
+    { "argoworkflow", "Workflow", "argoproj.io/v1alpha1", "workflows", NULL, true,
+      &cs_kq_ops_argo },
 };
 const size_t cs_kq_n_kinds = sizeof(cs_kq_kinds) / sizeof(cs_kq_kinds[0]);
 
@@ -50,7 +63,7 @@ void cs_kq_kind_path(const struct cs_kq_kind *k, const char *ns, const char *nam
     }
 }
 
-static const json_t *path_get(const json_t *o, const char *a, const char *b, const char *c)
+const json_t *cs_kq_path_get(const json_t *o, const char *a, const char *b, const char *c)
 {
     o = json_object_get(o, a);
     if (b) {
@@ -62,32 +75,40 @@ static const json_t *path_get(const json_t *o, const char *a, const char *b, con
     return o;
 }
 
-static bool annotation_held(const json_t *job)
+bool cs_kq_annotation_held(const json_t *job)
 {
     const char *v = json_string_value(
-        path_get(job, "metadata", "annotations", CS_KQ_SUSPEND_ANNOTATION));
+        cs_kq_path_get(job, "metadata", "annotations", CS_KQ_SUSPEND_ANNOTATION));
     return v && strcmp(v, "true") == 0;
 }
 
-bool cs_kq_job_held(const struct cs_kq_kind *k, const json_t *job)
+/* ---- batch/v1 Job and kubeflow.org/v1 jobs ------------------------------------------------ */
+
+static bool batch_held(const struct cs_kq_kind *k, const json_t *job)
 {
-    if (k->replica_specs == NULL) {
-        return json_is_true(path_get(job, "spec", "suspend", NULL));
-    }
-    return json_is_true(path_get(job, "spec", "runPolicy", "suspend")) || annotation_held(job);
+    (void)k;
+    return json_is_true(cs_kq_path_get(job, "spec", "suspend", NULL));
 }
 
-bool cs_kq_job_started(const json_t *job)
+static bool kubeflow_held(const struct cs_kq_kind *k, const json_t *job)
 {
-    const char *t = json_string_value(path_get(job, "status", "startTime", NULL));
+    (void)k;
+    return json_is_true(cs_kq_path_get(job, "spec", "runPolicy", "suspend")) ||
+           cs_kq_annotation_held(job);
+}
+
+static bool start_time_set(const struct cs_kq_kind *k, const json_t *job)
+{
+    (void)k;
+    const char *t = json_string_value(cs_kq_path_get(job, "status", "startTime", NULL));
     return t && t[0];
 }
 
-static bool cond_true(const json_t *job, const char *type)
+bool cs_kq_cond_true(const json_t *job, const char *type)
 {
     size_t i;
     const json_t *c;
-    json_array_foreach(path_get(job, "status", "conditions", NULL), i, c) {
+    json_array_foreach(cs_kq_path_get(job, "status", "conditions", NULL), i, c) {
         const char *ty = json_string_value(json_object_get(c, "type"));
         const char *st = json_string_value(json_object_get(c, "status"));
         if (ty && st && strcmp(ty, type) == 0 && strcmp(st, "True") == 0) {
@@ -97,12 +118,38 @@ static bool cond_true(const json_t *job, const char *type)
     return false;
 }
 
-int cs_kq_job_finished(const struct cs_kq_kind *k, const json_t *job)
+static int batch_finished(const struct cs_kq_kind *k, const json_t *job)
 {
-    if (cond_true(job, "Failed")) {
+    (void)k;
+    if (cs_kq_cond_true(job, "Failed")) {
         return 2;
     }
-    return cond_true(job, k->replica_specs ? "Succeeded" : "Complete") ? 1 : 0;
+    return cs_kq_cond_true(job, "Complete") ? 1 : 0;
+}
+
+static int kubeflow_finished(const struct cs_kq_kind *k, const json_t *job)
+{
+    (void)k;
+    if (cs_kq_cond_true(job, "Failed")) {
+        return 2;
+    }
+    return cs_kq_cond_true(job, "Succeeded") ? 1 : 0;
+}
+
+/* A Job whose completions fit its parallelism runs all of its pods at once. */
+static bool batch_one_wave(const struct cs_kq_kind *k, const json_t *job)
+{
+    (void)k;
+    const json_t *comp = cs_kq_path_get(job, "spec", "completions", NULL);
+    int64_t pn = cs_kq_int_or(cs_kq_path_get(job, "spec", "parallelism", NULL), 1);
+    return json_is_integer(comp) && json_integer_value(comp) <= pn;
+}
+
+static bool always(const struct cs_kq_kind *k, const json_t *job)
+{
+    (void)k;
+    (void)job;
+    return true;
 }
 
 static void add_res(struct cs_kq_job_req *r, const char *name, int64_t v)
@@ -127,8 +174,7 @@ static int64_t mul(int64_t v, int64_t n)
     return n > 0 && v > INT64_MAX / n ? INT64_MAX : v * n;
 }
 
-/* One template: decoded as the scheduler would see its pods, times n. */
-static int add_template(const struct cs_api_ctx *ctx, const json_t *job, const char *what,
+int cs_kq_add_template(const struct cs_api_ctx *ctx, const json_t *job, const char *what,
                         const json_t *tmpl, int64_t n, struct cs_kq_job_req *r, char *err,
                         size_t errlen)
 {
@@ -166,7 +212,7 @@ static int add_template(const struct cs_api_ctx *ctx, const json_t *job, const c
     if (p->priority > r->priority) {
         r->priority = p->priority;
     }
-    const char *pc = json_string_value(path_get(tmpl, "spec", "priorityClassName", NULL));
+    const char *pc = json_string_value(cs_kq_path_get(tmpl, "spec", "priorityClassName", NULL));
     if (pc && r->priority_class == NULL) {
         r->priority_class = pc;
     }
@@ -174,9 +220,46 @@ static int add_template(const struct cs_api_ctx *ctx, const json_t *job, const c
     return 0;
 }
 
-static int64_t int_or(const json_t *v, int64_t dflt)
+int64_t cs_kq_int_or(const json_t *v, int64_t dflt)
 {
     return json_is_integer(v) ? json_integer_value(v) : dflt;
+}
+
+static int batch_requests(const struct cs_api_ctx *ctx, const struct cs_kq_kind *k,
+                          const json_t *job, struct cs_kq_job_req *out, char *err, size_t errlen)
+{
+    (void)k;
+    const json_t *spec = json_object_get(job, "spec");
+    int64_t n = cs_kq_int_or(json_object_get(spec, "parallelism"), 1);
+    const json_t *c = json_object_get(spec, "completions");
+    if (json_is_integer(c) && json_integer_value(c) < n) {
+        n = json_integer_value(c);
+    }
+    return cs_kq_add_template(ctx, job, "spec.template", json_object_get(spec, "template"), n,
+                              out, err, errlen);
+}
+
+static int kubeflow_requests(const struct cs_api_ctx *ctx, const struct cs_kq_kind *k,
+                             const json_t *job, struct cs_kq_job_req *out, char *err,
+                             size_t errlen)
+{
+    const json_t *rs = cs_kq_path_get(job, "spec", k->replica_specs, NULL);
+    const char *type;
+    const json_t *r;
+    if (!json_is_object(rs) || json_object_size(rs) == 0) {
+        snprintf(err, errlen, "spec.%s: no replica types", k->replica_specs);
+        return -1;
+    }
+    json_object_foreach((json_t *)rs, type, r) {
+        char what[200];
+        snprintf(what, sizeof(what), "spec.%s.%s.template", k->replica_specs, type);
+        if (cs_kq_add_template(ctx, job, what, json_object_get(r, "template"),
+                               cs_kq_int_or(json_object_get(r, "replicas"), 1), out, err,
+                               errlen) != 0) {
+            return -1;
+        }
+    }
+    return 0;
 }
 
 int cs_kq_job_requests(const struct cs_api_ctx *ctx, const struct cs_kq_kind *k,
@@ -184,33 +267,7 @@ int cs_kq_job_requests(const struct cs_api_ctx *ctx, const struct cs_kq_kind *k,
 {
     memset(out, 0, sizeof(*out));
     out->priority = INT32_MIN;
-    const json_t *spec = json_object_get(job, "spec");
-    int rc = 0;
-    if (k->replica_specs == NULL) {
-        int64_t n = int_or(json_object_get(spec, "parallelism"), 1);
-        const json_t *c = json_object_get(spec, "completions");
-        if (json_is_integer(c) && json_integer_value(c) < n) {
-            n = json_integer_value(c);
-        }
-        rc = add_template(ctx, job, "spec.template", json_object_get(spec, "template"), n, out,
-                          err, errlen);
-    } else {
-        const json_t *rs = json_object_get(spec, k->replica_specs);
-        const char *type;
-        const json_t *r;
-        if (!json_is_object(rs) || json_object_size(rs) == 0) {
-            snprintf(err, errlen, "spec.%s: no replica types", k->replica_specs);
-            rc = -1;
-        }
-        json_object_foreach((json_t *)rs, type, r) {
-            char what[200];
-            snprintf(what, sizeof(what), "spec.%s.%s.template", k->replica_specs, type);
-            if (rc == 0) {
-                rc = add_template(ctx, job, what, json_object_get(r, "template"),
-                                  int_or(json_object_get(r, "replicas"), 1), out, err, errlen);
-            }
-        }
-    }
+    int rc = k->ops->requests(ctx, k, job, out, err, errlen);
     if (out->priority == INT32_MIN) {
         out->priority = 0;
     }
@@ -235,15 +292,15 @@ bool cs_kq_template_has_gang(const json_t *tmpl)
                                           "pod-group.scheduling.sigs.k8s.io",
                                           "scheduling.x-k8s.io/pod-group", NULL };
     for (int i = 0; labels[i]; i++) {
-        if (path_get(tmpl, "metadata", "labels", labels[i])) {
+        if (cs_kq_path_get(tmpl, "metadata", "labels", labels[i])) {
             return true;
         }
     }
-    return path_get(tmpl, "metadata", "annotations", "gang.scheduling.koordinator.sh/name") !=
-           NULL;
+    return cs_kq_path_get(tmpl, "metadata", "annotations",
+                          "gang.scheduling.koordinator.sh/name") != NULL;
 }
 
-static void gang_labels(struct cs_buf *out, const char *gang, uint32_t min_available)
+void cs_kq_gang_labels(struct cs_buf *out, const char *gang, uint32_t min_available)
 {
     cs_buf_puts(out, "{\"metadata\":{\"labels\":{\"pod-group.scheduling.sigs.k8s.io/name\":");
     cs_buf_json_str(out, gang);
@@ -251,23 +308,47 @@ static void gang_labels(struct cs_buf *out, const char *gang, uint32_t min_avail
                   min_available);
 }
 
-void cs_kq_job_release_patch(const struct cs_kq_kind *k, const json_t *job, const char *gang,
-                             uint32_t min_available, struct cs_buf *out)
+json_t *cs_kq_template_with_gang(const json_t *tmpl, const char *gang, uint32_t min_available)
 {
-    bool g = gang && gang[0] && min_available > 1;
-    if (k->replica_specs == NULL) {
-        cs_buf_puts(out, "{\"spec\":{\"suspend\":false");
-        const json_t *tmpl = path_get(job, "spec", "template", NULL);
-        if (g && !cs_kq_template_has_gang(tmpl)) {
-            cs_buf_puts(out, ",\"template\":");
-            gang_labels(out, gang, min_available);
-        }
-        cs_buf_puts(out, "}}");
-        return;
+    json_t *t = json_is_object(tmpl) ? json_deep_copy(tmpl) : json_object();
+    if (t == NULL || cs_kq_template_has_gang(t)) {
+        return t;
     }
-    bool ann = annotation_held(job) ||
-               path_get(job, "metadata", "annotations", CS_KQ_SUSPEND_ANNOTATION) != NULL;
-    bool rp = json_is_true(path_get(job, "spec", "runPolicy", "suspend"));
+    json_t *md = json_object_get(t, "metadata");
+    if (!json_is_object(md)) {
+        md = json_object();
+        json_object_set_new(t, "metadata", md);
+    }
+    json_t *labels = json_object_get(md, "labels");
+    if (!json_is_object(labels)) {
+        labels = json_object();
+        json_object_set_new(md, "labels", labels);
+    }
+    char n[16];
+    snprintf(n, sizeof(n), "%u", min_available);
+    json_object_set_new(labels, "pod-group.scheduling.sigs.k8s.io/name", json_string(gang));
+    json_object_set_new(labels, "pod-group.scheduling.sigs.k8s.io/min-available", json_string(n));
+    return t;
+}
+
+static void batch_release_patch(const struct cs_kq_kind *k, const json_t *job, const char *gang,
+                                uint32_t min_available, struct cs_buf *out)
+{
+    (void)k;
+    cs_buf_puts(out, "{\"spec\":{\"suspend\":false");
+    const json_t *tmpl = cs_kq_path_get(job, "spec", "template", NULL);
+    if (gang && !cs_kq_template_has_gang(tmpl)) {
+        cs_buf_puts(out, ",\"template\":");
+        cs_kq_gang_labels(out, gang, min_available);
+    }
+    cs_buf_puts(out, "}}");
+}
+
+static void kubeflow_release_patch(const struct cs_kq_kind *k, const json_t *job,
+                                   const char *gang, uint32_t min_available, struct cs_buf *out)
+{
+    bool ann = cs_kq_path_get(job, "metadata", "annotations", CS_KQ_SUSPEND_ANNOTATION) != NULL;
+    bool rp = json_is_true(cs_kq_path_get(job, "spec", "runPolicy", "suspend"));
     cs_buf_puts(out, "{");
     if (ann) {
         cs_buf_puts(out, "\"metadata\":{\"annotations\":{\"" CS_KQ_SUSPEND_ANNOTATION
@@ -278,12 +359,12 @@ void cs_kq_job_release_patch(const struct cs_kq_kind *k, const json_t *job, cons
         cs_buf_printf(out, "%s\"spec\":{\"runPolicy\":{\"suspend\":false}", ann ? "," : "");
         spec_open = true;
     }
-    const json_t *rs = path_get(job, "spec", k->replica_specs, NULL);
+    const json_t *rs = cs_kq_path_get(job, "spec", k->replica_specs, NULL);
     const char *type;
     const json_t *r;
     bool any = false;
     json_object_foreach((json_t *)rs, type, r) {
-        if (!g || cs_kq_template_has_gang(json_object_get(r, "template"))) {
+        if (gang == NULL || cs_kq_template_has_gang(json_object_get(r, "template"))) {
             continue;
         }
         if (!spec_open) {
@@ -296,7 +377,7 @@ void cs_kq_job_release_patch(const struct cs_kq_kind *k, const json_t *job, cons
         cs_buf_puts(out, any ? "," : "");
         cs_buf_json_str(out, type);
         cs_buf_puts(out, ":{\"template\":");
-        gang_labels(out, gang, min_available);
+        cs_kq_gang_labels(out, gang, min_available);
         cs_buf_puts(out, "}");
         any = true;
     }
@@ -309,10 +390,77 @@ void cs_kq_job_release_patch(const struct cs_kq_kind *k, const json_t *job, cons
     cs_buf_puts(out, "}");
 }
 
+void cs_kq_job_release_patch(const struct cs_kq_kind *k, const json_t *job, const char *gang,
+                             uint32_t min_available, struct cs_buf *out)
+{
+    bool g = gang && gang[0] && min_available > 1;
+    k->ops->release_patch(k, job, g ? gang : NULL, min_available, out);
+}
+
+static void batch_suspend_patch(const struct cs_kq_kind *k, struct cs_buf *out)
+{
+    (void)k;
+    cs_buf_puts(out, "{\"spec\":{\"suspend\":true}}");
+}
+
+static void kubeflow_suspend_patch(const struct cs_kq_kind *k, struct cs_buf *out)
+{
+    (void)k;
+    cs_buf_puts(out, "{\"spec\":{\"runPolicy\":{\"suspend\":true}}}");
+}
+
 void cs_kq_job_suspend_patch(const struct cs_kq_kind *k, struct cs_buf *out)
 {
-    cs_buf_puts(out, k->replica_specs == NULL ? "{\"spec\":{\"suspend\":true}}"
-                                              : "{\"spec\":{\"runPolicy\":{\"suspend\":true}}}");
+    k->ops->suspend_patch(k, out);
+}
+
+static const struct cs_kq_kind_ops batch_ops = {
+    .held = batch_held,
+    .started = start_time_set,
+    .finished = batch_finished,
+    .requests = batch_requests,
+    .release_patch = batch_release_patch,
+    .suspend_patch = batch_suspend_patch,
+    .pod_job = NULL,
+    .one_wave = batch_one_wave,
+};
+
+static const struct cs_kq_kind_ops kubeflow_ops = {
+    .held = kubeflow_held,
+    .started = start_time_set,
+    .finished = kubeflow_finished,
+    .requests = kubeflow_requests,
+    .release_patch = kubeflow_release_patch,
+    .suspend_patch = kubeflow_suspend_patch,
+    .pod_job = NULL,
+    .one_wave = always,
+};
+
+/* ---- dispatch ---------------------------------------------------------------------------- */
+
+bool cs_kq_job_held(const struct cs_kq_kind *k, const json_t *job)
+{
+    return k->ops->held(k, job);
+}
+
+bool cs_kq_job_started(const struct cs_kq_kind *k, const json_t *job)
+{
+    return k->ops->started(k, job);
+}
+
+int cs_kq_job_finished(const struct cs_kq_kind *k, const json_t *job)
+{
+    return k->ops->finished(k, job);
+}
+
+bool cs_kq_job_one_wave(const struct cs_kq_kind *k, const json_t *job)
+{
+    return k->ops->one_wave(k, job);
+}
+
+const char *cs_kq_pod_job(const struct cs_kq_kind *k, const json_t *pod)
+{
+    return k->ops->pod_job ? k->ops->pod_job(pod) : NULL;
 }
 
 void cs_kq_res_json(const struct cs_kq_res *res, uint32_t n, struct cs_buf *out)

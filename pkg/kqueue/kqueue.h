@@ -43,6 +43,20 @@
  *
  * Requeue backoff: a unit put back (cs_kq_unit_requeue) waits until its backoff ends
  * (compared with m->now_ns, which the owner sets before each pass).
+ *
+ * Allow-lists (ack-features.md 6.2; the names are koord-queue's annotations, kept as written).
+ * Each is a comma-separated list, "*" meaning all; each restricts only where it is set:
+ *   Namespace kube-queue/available-quota-in-namespace: the quotas its units may name by label
+ *             (the leaf that lists the namespace is always theirs);
+ *   Namespace kube-queue/available-queue-in-namespace: the queues its units may name by
+ *             annotation (their quota's own queue is always theirs; koord-queue writes this one
+ *             as a JSON object keyed by queue, which is read too);
+ *   Queue     kube-queue/available-quota-in-queue: the quotas whose units it takes (besides
+ *             the quota it was made for).
+ * A unit that an allow-list keeps out waits apart, in no queue's order (so it blocks no one),
+ * with a message naming the list; it goes in as soon as the list or its labels change. (Unlike
+ * koord-queue, where a tree Queue without the annotation takes only its own quota's units, and
+ * a namespace without one may name no quota at all when the check is on.)
  */
 #include <stdbool.h>
 #include <stdint.h>
@@ -107,6 +121,7 @@ struct cs_kq_unit {
     int64_t backoff_until_ns;    /* requeued: not released before (m->now_ns) */
     uint32_t requeues;           /* how many times it was put back */
     char requeue_why[160];       /* why it was last put back ("" never) */
+    bool denied;                 /* an allow-list keeps it out of its queue (message says which) */
 };
 
 struct cs_kq_queue {
@@ -116,6 +131,7 @@ struct cs_kq_queue {
     bool user;                   /* a Queue object a user made (not from the tree) */
     enum cs_kq_policy policy;
     bool policy_set;             /* set by its Queue object's spec.queuePolicy */
+    char *allow_quotas;          /* kube-queue/available-quota-in-queue, NULL: not set */
     struct cs_kq_unit **order;   /* waiting units in release order, after cs_kq_schedule */
     uint32_t n_order, cap_order;
     bool changed;                /* order changed since the owner cleared it */
@@ -144,6 +160,14 @@ struct cs_kq_model {
     uint32_t n_rqs;
     uint8_t *hungry;             /* per node: hungry in the current pass (cs_kq_schedule) */
     int64_t now_ns;              /* the owner's clock, for backoffs (0: backoffs ignored) */
+    struct cs_map ns_allow;      /* namespace -> struct cs_kq_ns_allow * */
+};
+
+/* A namespace's allow-lists (NULL: not set). */
+struct cs_kq_ns_allow {
+    char *ns;                    /* the map's key */
+    char *quotas;                /* kube-queue/available-quota-in-namespace */
+    char *queues;                /* kube-queue/available-queue-in-namespace */
 };
 
 void cs_kq_model_init(struct cs_kq_model *m, enum cs_kq_policy default_policy);
@@ -163,6 +187,13 @@ void cs_kq_set_tree(struct cs_kq_model *m, struct cs_quota_tree *t, int64_t *max
  * tree queue becomes a user queue (no quota). */
 void cs_kq_queue_upsert(struct cs_kq_model *m, const char *name, const char *policy);
 void cs_kq_queue_remove(struct cs_kq_model *m, const char *name);
+/* A Queue's kube-queue/available-quota-in-queue (NULL or "": not set; kept when the tree
+ * changes; forgotten with the queue). No-op for a queue the model does not have. */
+void cs_kq_queue_set_quotas(struct cs_kq_model *m, const char *name, const char *quotas);
+/* A namespace's allow-lists (both NULL or "": none, as when it is deleted). */
+void cs_kq_ns_set(struct cs_kq_model *m, const char *ns, const char *quotas, const char *queues);
+/* Does an allow-list keep u out of its queue? why (when true): which list, in words. */
+bool cs_kq_denied(const struct cs_kq_model *m, const struct cs_kq_unit *u, char *why, size_t n);
 struct cs_kq_queue *cs_kq_queue_get(const struct cs_kq_model *m, const char *name);
 
 /* A ResourceQuota exists or changed: n limits, key[i] as written, res[i] the resource, hard[i]

@@ -1,6 +1,7 @@
 /*
- * The job queue model: units, queues, the charge of released jobs to their quota path, and the
- * release pass with its policies. See kqueue.h.
+ * The job queue model: units, queues, the charge of released jobs to their quota path, the
+ * allow-lists that keep units out of queues, and the release pass with its policies. See
+ * kqueue.h.
  */
 #include <ctype.h>
 #include <stdio.h>
@@ -99,6 +100,7 @@ static struct cs_kq_queue *queue_add(struct cs_kq_model *m, const char *name, in
 
 static void queue_free(struct cs_kq_queue *q)
 {
+    cs_free(q->allow_quotas);
     cs_free(q->name);
     cs_free(q->order);
     cs_free(q);
@@ -190,6 +192,7 @@ void cs_kq_model_init(struct cs_kq_model *m, enum cs_kq_policy default_policy)
     m->default_policy = default_policy;
     cs_map_init(&m->units);
     cs_map_init(&m->queue_by_name);
+    cs_map_init(&m->ns_allow);
     queue_add(m, "default", -1);
 }
 
@@ -376,6 +379,14 @@ void cs_kq_model_destroy(struct cs_kq_model *m)
     }
     cs_free(m->queues);
     cs_map_destroy(&m->queue_by_name);
+    for (size_t it = 0; cs_map_next(&m->ns_allow, &it, &k, &v);) {
+        struct cs_kq_ns_allow *a = v;
+        cs_free(a->ns);
+        cs_free(a->quotas);
+        cs_free(a->queues);
+        cs_free(a);
+    }
+    cs_map_destroy(&m->ns_allow);
     tree_free(m);
 }
 
@@ -426,6 +437,8 @@ void cs_kq_set_tree(struct cs_kq_model *m, struct cs_quota_tree *t, int64_t *max
         nq->user = q->user;
         nq->policy = q->policy;
         nq->policy_set = q->policy_set;
+        nq->allow_quotas = q->allow_quotas;
+        q->allow_quotas = NULL;
     }
     for (uint32_t i = 0; t && i < t->n; i++) {
         char qn[64];
@@ -438,6 +451,8 @@ void cs_kq_set_tree(struct cs_kq_model *m, struct cs_quota_tree *t, int64_t *max
                     q->policy = old[j]->policy;
                     q->policy_set = old[j]->policy_set;
                     q->user = old[j]->user;
+                    q->allow_quotas = old[j]->allow_quotas;
+                    old[j]->allow_quotas = NULL;
                 }
             }
         } else {
@@ -512,6 +527,114 @@ void cs_kq_queue_remove(struct cs_kq_model *m, const char *name)
 static char *dup_or_null(const char *s)
 {
     return s && s[0] ? cs_strdup(s) : NULL;
+}
+
+/* ---- allow-lists ------------------------------------------------------------------------- */
+
+void cs_kq_queue_set_quotas(struct cs_kq_model *m, const char *name, const char *quotas)
+{
+    struct cs_kq_queue *q = cs_kq_queue_get(m, name);
+    if (q) {
+        cs_free(q->allow_quotas);
+        q->allow_quotas = dup_or_null(quotas);
+    }
+}
+
+void cs_kq_ns_set(struct cs_kq_model *m, const char *ns, const char *quotas, const char *queues)
+{
+    struct cs_kq_ns_allow *a = cs_map_get(&m->ns_allow, ns);
+    if (a == NULL && (quotas == NULL || !quotas[0]) && (queues == NULL || !queues[0])) {
+        return;
+    }
+    if (a == NULL) {
+        a = cs_calloc(1, sizeof(*a));
+        a->ns = cs_strdup(ns);
+        cs_map_put(&m->ns_allow, a->ns, a);
+    }
+    cs_free(a->quotas);
+    cs_free(a->queues);
+    a->quotas = dup_or_null(quotas);
+    a->queues = dup_or_null(queues);
+    if (a->quotas == NULL && a->queues == NULL) {
+        cs_map_del(&m->ns_allow, ns);
+        cs_free(a->ns);
+        cs_free(a);
+    }
+}
+
+/* Does an allow-list name name? A comma-separated list (blanks around names ignored) or, as
+ * koord-queue writes available-queue-in-namespace, a JSON object keyed by name; "*" = all. */
+static bool list_has(const char *list, const char *name)
+{
+    const char *s = list;
+    while (*s == ' ') {
+        s++;
+    }
+    if (*s == '{') {
+        json_t *o = json_loads(s, 0, NULL);
+        bool has = json_object_get(o, name) != NULL || json_object_get(o, "*") != NULL;
+        json_decref(o);
+        return has;
+    }
+    size_t nl = strlen(name);
+    while (*s) {
+        while (*s == ' ' || *s == ',') {
+            s++;
+        }
+        const char *e = s;
+        while (*e && *e != ',') {
+            e++;
+        }
+        const char *t = e;
+        while (t > s && t[-1] == ' ') {
+            t--;
+        }
+        size_t l = (size_t)(t - s);
+        if ((l == 1 && *s == '*') || (l == nl && l > 0 && strncmp(s, name, l) == 0)) {
+            return true;
+        }
+        s = e;
+    }
+    return false;
+}
+
+bool cs_kq_denied(const struct cs_kq_model *m, const struct cs_kq_unit *u, char *why, size_t n)
+{
+    if (u->queue < 0) {
+        return false;
+    }
+    const struct cs_kq_ns_allow *na = cs_map_get(&m->ns_allow, u->ns);
+    const struct cs_kq_queue *q = m->queues[u->queue];
+    const struct cs_quota_tree *t = m->tree;
+    const char *quota = t && u->quota >= 0 ? t->nodes[u->quota].name : NULL;
+    bool own_queue = q->from_tree && u->quota >= 0 && q->quota == u->quota;
+    if (na && na->queues && u->want_queue && !own_queue && !list_has(na->queues, q->name)) {
+        snprintf(why, n, "not admitted to queue %s: the queue is not available in namespace %s "
+                 "(kube-queue/available-queue-in-namespace: %.100s)", q->name, u->ns, na->queues);
+        return true;
+    }
+    if (na && na->quotas && u->want_quota && quota) {
+        int32_t leaf = (int32_t)(intptr_t)cs_map_get(&t->ns_leaf, u->ns) - 1;
+        if (u->quota != leaf && !list_has(na->quotas, quota)) {
+            snprintf(why, n, "not admitted to queue %s: quota %s is not available in namespace "
+                     "%s (kube-queue/available-quota-in-namespace: %.100s)", q->name, quota,
+                     u->ns, na->quotas);
+            return true;
+        }
+    }
+    if (q->allow_quotas && !own_queue && !(quota && list_has(q->allow_quotas, quota))) {
+        if (quota) {
+            snprintf(why, n, "not admitted to queue %s: it does not take units of quota %s "
+                     "(kube-queue/available-quota-in-queue: %.100s)", q->name, quota,
+                     q->allow_quotas);
+        } else {
+            snprintf(why, n, "not admitted to queue %s: it takes units of its quotas only and "
+                     "this one is in no quota (kube-queue/available-quota-in-queue: %.100s)",
+                     q->name, q->allow_quotas);
+        }
+        return true;
+    }
+    return false;
 }
 
 struct cs_kq_unit *cs_kq_unit_upsert(struct cs_kq_model *m, const struct cs_kq_unit_spec *s)
@@ -693,6 +816,9 @@ bool cs_kq_fits(const struct cs_kq_model *m, const struct cs_kq_unit *u, char *w
         snprintf(why, n, "queue %s does not exist", u->want_queue ? u->want_queue : "");
         return false;
     }
+    if (cs_kq_denied(m, u, why, n)) {
+        return false;
+    }
     const struct cs_quota_tree *t = m->tree;
     if (u->want_quota && u->quota < 0) {
         snprintf(why, n, "quota %s does not exist", u->want_quota);
@@ -776,12 +902,18 @@ uint32_t cs_kq_schedule(struct cs_kq_model *m, struct cs_kq_unit ***out)
     void *v;
     for (size_t it = 0; cs_map_next(&m->units, &it, &k, &v);) {
         struct cs_kq_unit *u = v;
+        u->denied = false;
         if (u->phase != CS_KQ_ENQUEUED) {
             continue;
         }
+        char why[sizeof(u->message)];
         if (u->queue < 0) {
-            char why[200];
             cs_kq_fits(m, u, why, sizeof(why));
+            set_message(u, why, 0, 0);
+            continue;
+        }
+        if (cs_kq_denied(m, u, why, sizeof(why))) {
+            u->denied = true;      /* waits apart: in no queue's order, blocking no one */
             set_message(u, why, 0, 0);
             continue;
         }

@@ -14,33 +14,48 @@
 #   - a tree change that removes a quota with a waiting unit: the Queue goes, the unit gets an
 #     Event saying where it went;
 #   - a Queue per quota node with the labels and annotation of ack-features.md 6.2, printer
-#     columns of `kubectl get qu`.
+#     columns of `kubectl get qu`;
+#   - S6 again with each of the other kinds of ack-features.md 6.4, each under a 4-CPU quota of
+#     its own: a RayJob (spec.suspend; head + workers), a SparkApplication (the suspend
+#     annotation; driver + executors) and an Argo Workflow (job1 parked on its
+#     kube-queue-suspend node, job2 by spec.suspend; sized by kube-queue/min-resources): job2
+#     stays held with a QueueUnit saying why and is released when job1 has finished;
+#   - allow-lists: a namespace whose kube-queue/available-quota-in-namespace leaves out the
+#     quota its job names: the unit waits, saying so, with a NotAllowed Event; fixing the
+#     list lets it go.
 # Pods finish through pods/status written by this driver (as a kubelet would) on both servers.
 # The real control plane runs no job controllers, so there the driver also plays the operator:
 # it creates a released job's pods (owned by the job) and marks a finished Job Complete.
+# apisim has no Ray, Spark or Argo controllers either, so for those kinds the driver
+# (k8s_driver.py) plays the operator on both servers: it creates the pods of a released job as
+# KubeRay, Spark or Argo would, parks a workflow on its suspend node, and writes the job's
+# status at the end.
 . "$(dirname "$0")/lib.sh"
 QUEUE_BIN=${QUEUE_BIN:-$(dirname "$COSCHED_BIN")/cosched-queue}
 QUEUE_PID=""
 stop_queue() { [ -n "$QUEUE_PID" ] && kill -TERM "$QUEUE_PID" 2>/dev/null && wait "$QUEUE_PID" 2>/dev/null; QUEUE_PID=""; }
 trap 'stop_queue; cleanup' EXIT
 start_queue() {
-  "$QUEUE_BIN" --kubeconfig "$KCFG" -v=2 --enabled-extensions=job,tfjob,pytorchjob \
+  "$QUEUE_BIN" --kubeconfig "$KCFG" -v=2 \
+    --enabled-extensions=job,tfjob,pytorchjob,rayjob,sparkapp,argoworkflow \
     --secure-port 0 --requeue-timeout 0 "$@" \
     >>"$WORK/queue.log" 2>&1 &
   QUEUE_PID=$!
 }
 
-start_apisim --cluster-gen nodes=2,cpu=8,memory=32Gi || { notok "apisim starts"; exit 1; }
+start_apisim --cluster-gen nodes=3,cpu=8,memory=32Gi || { notok "apisim starts"; exit 1; }
 K8S=0; [ "${COSCHED_APISERVER:-apisim}" = k8s ] && K8S=1
 
 for crd in scheduling.sigs.k8s.io_elasticquotatrees kubeflow.org_tfjobs kubeflow.org_pytorchjobs \
-           scheduling.x-k8s.io_queueunits scheduling.x-k8s.io_queues; do
+           scheduling.x-k8s.io_queueunits scheduling.x-k8s.io_queues ray.io_rayjobs \
+           sparkoperator.k8s.io_sparkapplications argoproj.io_workflows; do
   check "CRD $crd applied" kcreate "$ROOT/manifests/crds/$crd.yaml"
 done
 wait_until 10 k get queueunits -A
 wait_until 10 k get queues -A
 wait_until 10 k get tfjobs -A
-for ns in qa qb qc qd qe; do k create namespace "$ns" -o name >/dev/null; done
+wait_until 10 k get rayjobs,sparkapplications,workflows -A
+for ns in qa qb qc qd qe qf qg qh qi; do k create namespace "$ns" -o name >/dev/null; done
 cat <<'EOF' | k apply -f - -o name >/dev/null
 apiVersion: scheduling.k8s.io/v1
 kind: PriorityClass
@@ -55,14 +70,18 @@ metadata: {name: elasticquotatree, namespace: kube-system}
 spec:
   root:
     name: root
-    min: {cpu: 20}
-    max: {cpu: 20}
+    min: {cpu: 36}
+    max: {cpu: 36}
     children:
     - {name: root.a, namespaces: [qa], min: {cpu: 4}, max: {cpu: 4}}
     - {name: root.b, namespaces: [qb], min: {cpu: 4}, max: {cpu: 4, kube-queue/max-jobs: 1}}
     - {name: root.c, namespaces: [qc], min: {cpu: 4}, max: {cpu: 4}}
     - {name: root.d, namespaces: [qd], min: {cpu: 4}, max: {cpu: 4}}
     - {name: root.e, namespaces: [qe], min: {cpu: 4}, max: {cpu: 4}}
+    - {name: root.f, namespaces: [qf], min: {cpu: 4}, max: {cpu: 4}}
+    - {name: root.g, namespaces: [qg], min: {cpu: 4}, max: {cpu: 4}}
+    - {name: root.h, namespaces: [qh], min: {cpu: 4}, max: {cpu: 4}}
+    - {name: root.i, namespaces: [qi], min: {cpu: 4}, max: {cpu: 4}}
 EOF
 check "ElasticQuotaTree created" nonempty k get elasticquotatree elasticquotatree -n kube-system -o name
 
@@ -159,9 +178,21 @@ spec:
 EOF
 }
 
+DRIVER="$(dirname "$0")/k8s_driver.py"
 # operate KIND NS NAME: on the real control plane, create the pods of a released job as its
-# operator would (owned by it, named as the operator names them). apisim's controllers do it.
+# operator would (owned by it, named as the operator names them). apisim's controllers do it,
+# except for RayJob, SparkApplication and Workflow, whose pods the driver makes on both servers.
 operate() {
+  case "$1" in
+    rayjob|workflow)
+      k get "$1" "$3" -n "$2" -o json | "$PY" "$DRIVER" "$1-pods" | k create -f - -o name >/dev/null
+      return ;;
+    sparkapplication)
+      k get "$1" "$3" -n "$2" -o json | "$PY" "$DRIVER" spark-pods | k create -f - -o name >/dev/null
+      k get sparkapplication "$3" -n "$2" -o json | "$PY" "$DRIVER" spark-pods \
+        "$(k get pod "$3-driver" -n "$2" -o jsonpath='{.metadata.uid}')" | k create -f - -o name >/dev/null
+      return ;;
+  esac
   [ "$K8S" = 1 ] || return 0
   k get "$1" "$3" -n "$2" -o json | "$PY" -c '
 import json, sys
@@ -191,15 +222,21 @@ print(json.dumps({"apiVersion": "v1", "kind": "List", "items": items}))
 ' | k create -f - -o name >/dev/null
 }
 
-# Pods of a job (by owner uid).
+# Pods of a job (by owner uid; by the operator's labels for the kinds whose pods the job does
+# not own).
 job_pods() {  # KIND NS NAME
-  local uid
-  uid=$(k get "$1" "$3" -n "$2" -o jsonpath='{.metadata.uid}')
-  k get pods -n "$2" -o json | "$PY" -c '
+  local uid="" sel=""
+  case "$1" in
+    rayjob) sel="ray.io/originated-from-cr-name=$3" ;;
+    sparkapplication) sel="sparkoperator.k8s.io/app-name=$3" ;;
+    workflow) sel="workflows.argoproj.io/workflow=$3" ;;
+    *) uid=$(k get "$1" "$3" -n "$2" -o jsonpath='{.metadata.uid}') ;;
+  esac
+  k get pods -n "$2" ${sel:+-l "$sel"} -o json | "$PY" -c '
 import json, sys
 uid = sys.argv[1]
 for p in json.load(sys.stdin)["items"]:
-    if any(o.get("uid") == uid for o in p["metadata"].get("ownerReferences", [])):
+    if not uid or any(o.get("uid") == uid for o in p["metadata"].get("ownerReferences", [])):
         print(p["metadata"]["name"], p["spec"].get("nodeName", ""), p.get("status", {}).get("phase", ""))
 ' "$uid"
 }
@@ -229,6 +266,11 @@ all_phase() {  # KIND NS NAME PHASE
 # controller would).
 finish() {
   set_phase "$1" "$2" "$3" Succeeded
+  case "$1" in
+    rayjob) k patch rayjob "$3" -n "$2" --subresource=status --type=merge -p '{"status":{"jobDeploymentStatus":"Complete","jobStatus":"SUCCEEDED"}}' >/dev/null ;;
+    sparkapplication) k patch sparkapplication "$3" -n "$2" --subresource=status --type=merge -p '{"status":{"applicationState":{"state":"COMPLETED"}}}' >/dev/null ;;
+    workflow) k patch workflow "$3" -n "$2" --type=merge -p '{"status":{"phase":"Succeeded"}}' >/dev/null ;;
+  esac
   if [ "$K8S" = 1 ] && [ "$1" = job ]; then
     k patch job "$3" -n "$2" --subresource=status --type=merge -p '{"status":{"startTime":"'"$(date -u +%FT%TZ)"'","completionTime":"'"$(date -u +%FT%TZ)"'","conditions":[{"type":"SuccessCriteriaMet","status":"True"},{"type":"Complete","status":"True"}]}}' >/dev/null 2>&1
   fi
@@ -242,7 +284,7 @@ run() {  # KIND NS NAME COUNT: operate, wait for the pods to be bound, make them
 
 # ---- Queues from the tree ------------------------------------------------------------------
 check "one Queue per quota node in kube-queue" \
-  wait_until 20 equals "root root.a root.b root.c root.d root.e" \
+  wait_until 20 equals "root root.a root.b root.c root.d root.e root.f root.g root.h root.i" \
   bash -c "kubectl --kubeconfig '$KCFG' get queues -n kube-queue -l create-by-kubequeue=true -o jsonpath='{.items[*].metadata.name}' | tr ' ' '\n' | sort | xargs"
 check "a Queue carries its quota's full name" \
   equals root.a k get queue root.a -n kube-queue -o jsonpath='{.metadata.annotations.kube-queue/quota-fullname}'
@@ -345,6 +387,178 @@ twice=$(grep -o 'Job released" job="[^"]*"' "$WORK/queue.log" | sort | uniq -d)
 check "across restarts no job was released twice${twice:+ ($twice)}" [ -z "$twice" ]
 lost=$(for ns in qa qb qc qd qe; do k get qu -n "$ns" -o jsonpath='{range .items[*]}{.metadata.name}{"\n"}{end}'; done | grep -c .)
 check "every queued job still has its QueueUnit ($lost)" [ "$lost" = 11 ]
+
+# ---- S6 with RayJob, SparkApplication and Workflow ------------------------------------------
+nott() { ! "$@"; }
+# rayjob NS NAME WORKERS CPU: a head + WORKERS workers (one group), CPU each, held by spec.suspend.
+rayjob() {
+  cat <<EOF | k create -f - -o name >/dev/null
+apiVersion: ray.io/v1
+kind: RayJob
+metadata: {name: $2, namespace: $1}
+spec:
+  suspend: true
+  entrypoint: python train.py
+  shutdownAfterJobFinishes: true
+  rayClusterSpec:
+    rayVersion: "2.40.0"
+    headGroupSpec:
+      rayStartParams: {}
+      template:
+        spec:
+          schedulerName: ack-co-scheduler
+          terminationGracePeriodSeconds: 0
+          containers: [{name: ray-head, image: rayproject/ray:2.40.0, resources: {requests: {cpu: "$4"}, limits: {cpu: "$4"}}}]
+    workerGroupSpecs:
+    - groupName: small
+      replicas: $3
+      minReplicas: 0
+      maxReplicas: 4
+      rayStartParams: {}
+      template:
+        spec:
+          schedulerName: ack-co-scheduler
+          terminationGracePeriodSeconds: 0
+          containers: [{name: ray-worker, image: rayproject/ray:2.40.0, resources: {requests: {cpu: "$4"}, limits: {cpu: "$4"}}}]
+EOF
+}
+ray_held() { [ "$(k get rayjob "$2" -n "$1" -o jsonpath='{.spec.suspend}')" = true ]; }
+# sparkapp NS NAME EXECUTORS: a driver and EXECUTORS executors of 1 core each, held by the annotation.
+sparkapp() {
+  cat <<EOF | k create -f - -o name >/dev/null
+apiVersion: sparkoperator.k8s.io/v1beta2
+kind: SparkApplication
+metadata:
+  name: $2
+  namespace: $1
+  annotations: {scheduling.x-k8s.io/suspend: "true"}
+spec:
+  type: Scala
+  mode: cluster
+  image: spark:3.5.0
+  mainClass: org.apache.spark.examples.SparkPi
+  mainApplicationFile: local:///opt/spark/examples/jars/spark-examples.jar
+  sparkVersion: 3.5.0
+  driver: {cores: 1, memory: 512m, schedulerName: ack-co-scheduler}
+  executor: {instances: $3, cores: 1, memory: 512m, schedulerName: ack-co-scheduler}
+EOF
+}
+spark_held() { [ -n "$(k get sparkapplication "$2" -n "$1" -o jsonpath='{.metadata.annotations.scheduling\.x-k8s\.io/suspend}')" ]; }
+# workflow NS NAME CPU HOLD: a steps workflow sized by kube-queue/min-resources (CPU), held by
+# its first step, the queue's suspend template (HOLD=node), or by spec.suspend (HOLD=spec).
+workflow() {
+  local hold="" first=""
+  if [ "$4" = spec ]; then hold="suspend: true"
+  else first="    - [{name: queue, template: kube-queue-suspend}]"; fi
+  cat <<EOF | k create -f - -o name >/dev/null
+apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata:
+  name: $2
+  namespace: $1
+  annotations: {kube-queue/min-resources: "cpu: $3"}
+spec:
+  $hold
+  entrypoint: main
+  schedulerName: ack-co-scheduler
+  templates:
+  - name: main
+    steps:
+$first
+    - [{name: work, template: work}]
+  - name: kube-queue-suspend
+    suspend: {}
+  - name: work
+    container: {image: busybox, command: [sleep, "30"], resources: {requests: {cpu: "$3"}, limits: {cpu: "$3"}}}
+EOF
+}
+# wf_park NS NAME: as Argo's controller does, start the workflow and park it on its first step.
+wf_park() {
+  k patch workflow "$2" -n "$1" --type=merge -p '{"status":{"phase":"Running","startedAt":"'"$(date -u +%FT%TZ)"'","nodes":{"'"$2"'":{"id":"'"$2"'","name":"'"$2"'","type":"Steps","phase":"Running","templateName":"main"},"'"$2"'-1":{"id":"'"$2"'-1","name":"'"$2"'[0].queue","type":"Suspend","phase":"Running","templateName":"kube-queue-suspend"}}}}' >/dev/null
+}
+wf_held() {
+  k get workflow "$2" -n "$1" -o json | "$PY" -c '
+import json, sys
+w = json.load(sys.stdin)
+held = w["spec"].get("suspend") is True or any(
+    n.get("type") == "Suspend" and n.get("phase") == "Running"
+    for n in w.get("status", {}).get("nodes", {}).values())
+sys.exit(0 if held else 1)'
+}
+# s6_first KIND EXT NS JOB PODS HELD: job1 (3 CPU, just made) is queued, released, runs.
+s6_first() {
+  check "$1 $3/$4 (3 CPU) gets a QueueUnit and is released" wait_until 15 released "$3" "$4-$2"
+  check "$1 $3/$4's QueueUnit is owned by it and asks 3 CPU" \
+    equals "$(k get "$1" "$4" -n "$3" -o jsonpath='{.kind}')/3" \
+    bash -c "echo \$(kubectl --kubeconfig '$KCFG' get qu '$4-$2' -n '$3' -o jsonpath='{.metadata.ownerReferences[0].kind}/{.spec.resource.cpu}')"
+  check "$1 $3/$4 is unsuspended" wait_until 10 nott "$6" "$3" "$4"
+  check "$1 $3/$4's $5 pods are bound by cosched" run "$1" "$3" "$4" "$5"
+  check "$1 $3/$4's QueueUnit follows its pods: Running" wait_until 10 equals Running qu_phase "$3" "$4-$2"
+}
+# s6_second KIND EXT NS JOB1 JOB2 PODS HELD QUOTA: job2 (2 CPU, just made) waits while job1 runs,
+# saying why, and goes when job1 has finished.
+s6_second() {
+  check "$1 $3/$5 (2 CPU) waits: blocked by quota $8 because of max" \
+    wait_until 15 msg_has "$3" "$5-$2" "blocked by quota $8 because of max"
+  check "$1 $3/$5's QueueUnit says its position" msg_has "$3" "$5-$2" "position 1 of 1 in queue $8"
+  check "$1 $3/$5's QueueUnit is Enqueued" equals Enqueued qu_phase "$3" "$5-$2"
+  echo "# $5: $(qu_msg "$3" "$5-$2")"
+  sleep 1
+  check "$1 $3/$5 stays held while $4 runs" "$7" "$3" "$5"
+  finish "$1" "$3" "$4"
+  check "$1 $3/$5 is released once $4 finished" wait_until 10 nott "$7" "$3" "$5"
+  check "$1 $3/$4's QueueUnit: Succeed" wait_until 10 equals Succeed qu_phase "$3" "$4-$2"
+  check "$1 $3/$5's $6 pods are bound" run "$1" "$3" "$5" "$6"
+  check "$1 $3/$5's QueueUnit: Running" wait_until 10 equals Running qu_phase "$3" "$5-$2"
+}
+
+rayjob qf r1 2 1
+s6_first rayjob rayjob qf r1 3 ray_held
+check "RayJob r1 is released as a gang (head template: min-available 3)" \
+  equals 3 k get rayjob r1 -n qf -o jsonpath='{.spec.rayClusterSpec.headGroupSpec.template.metadata.labels.pod-group\.scheduling\.sigs\.k8s\.io/min-available}'
+rayjob qf r2 1 1
+s6_second rayjob rayjob qf r1 r2 2 ray_held root.f
+
+sparkapp qg s1 2
+s6_first sparkapplication sparkapp qg s1 3 spark_held
+sparkapp qg s2 1
+s6_second sparkapplication sparkapp qg s1 s2 2 spark_held root.g
+
+workflow qh w1 3 node
+sleep 0.5
+check "a Workflow not yet parked on its suspend step is not queued" \
+  bash -c "! kubectl --kubeconfig '$KCFG' get qu w1-argoworkflow -n qh 2>/dev/null"
+wf_park qh w1
+s6_first workflow argoworkflow qh w1 1 wf_held
+workflow qh w2 2 spec
+s6_second workflow argoworkflow qh w1 w2 1 wf_held root.h
+
+# ---- allow-lists ---------------------------------------------------------------------------
+k annotate namespace qi kube-queue/available-quota-in-namespace=root.i >/dev/null
+cat <<'EOF' | k create -f - -o name >/dev/null
+apiVersion: batch/v1
+kind: Job
+metadata:
+  name: al
+  namespace: qi
+  labels: {quota.scheduling.alibabacloud.com/name: root.h}
+spec:
+  suspend: true
+  template:
+    spec:
+      schedulerName: ack-co-scheduler
+      restartPolicy: Never
+      terminationGracePeriodSeconds: 0
+      containers: [{name: main, image: busybox, command: [sleep, "30"], resources: {requests: {cpu: "1"}, limits: {cpu: "1"}}}]
+EOF
+check "a job naming a quota its namespace may not use waits and says why" \
+  wait_until 10 msg_has qi al-job "quota root.h is not available in namespace qi (kube-queue/available-quota-in-namespace: root.i)"
+check "... with a NotAllowed Event on its QueueUnit" \
+  wait_until 10 nonempty k get events -n qi --field-selector involvedObject.name=al-job,reason=NotAllowed -o name
+sleep 1
+check "... and stays suspended" job_held qi al
+k annotate namespace qi --overwrite kube-queue/available-quota-in-namespace=root.i,root.h >/dev/null
+check "once the namespace allows the quota the job is released" wait_until 10 job_released qi al
 
 # ---- a tree change that removes a queue with a waiting unit --------------------------------
 k get elasticquotatree elasticquotatree -n kube-system -o json | "$PY" -c '

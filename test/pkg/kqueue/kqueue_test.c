@@ -19,7 +19,19 @@
  *   - a requeued unit gives its reservation back, waits out its backoff saying why, then goes;
  *   - units seen first as Dequeued or Running (a restart) hold their reservation;
  *   - job kinds: held/started/finished, total requests as the scheduler counts them (init
- *     containers included), unreadable templates refused with the field, release patches.
+ *     containers included), unreadable templates refused with the field, release patches;
+ *   - RayJob: spec.suspend; head + worker groups (replicas, else minReplicas, x numOfHosts);
+ *     released with a gang over every group (the whole workerGroupSpecs list rewritten);
+ *     pods found by KubeRay's originated-from labels; ended by jobStatus/jobDeploymentStatus;
+ *   - SparkApplication: the suspend annotation, never submitted = empty applicationState;
+ *     driver + executor.instances executors as the pods Spark makes (cores or coreRequest,
+ *     JVM memory + overhead, gpu, sidecars, init containers); no gang;
+ *   - Workflow: spec.suspend or a running kube-queue-suspend node; sized by its
+ *     kube-queue/min-resources annotation; released by unsetting spec.suspend and marking the
+ *     node Succeeded; bad or missing annotation refused with the annotation named;
+ *   - allow-lists: a namespace's available-quota-in-namespace / available-queue-in-namespace
+ *     and a Queue's available-quota-in-queue keep units out (waiting apart, saying which list),
+ *     "*" opens them, a changed list lets the unit in, the queue's list survives a tree change.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -439,7 +451,7 @@ static void test_job_kinds(void **state)
         "'requests':{'cpu':'3'}}}],'containers':[{'name':'c','resources':{'requests':{"
         "'cpu':'1','nvidia.com/gpu':'1'}}}]}}}}}}");
     assert_true(cs_kq_job_held(tf, j));
-    assert_false(cs_kq_job_started(j));
+    assert_false(cs_kq_job_started(tf, j));
     assert_int_equal(cs_kq_job_finished(tf, j), 0);
     struct cs_kq_job_req r;
     char err[300];
@@ -511,6 +523,400 @@ static void test_job_kinds(void **state)
     json_decref(j);
 }
 
+/* The string at a path of a JSON document ("a|b|c"; array indexes as numbers;
+ * "|" because label keys hold dots and slashes). */
+static const char *jstr(const json_t *o, const char *path)
+{
+    char buf[256];
+    snprintf(buf, sizeof(buf), "%s", path);
+    char *save = NULL;
+    for (char *t = strtok_r(buf, "|", &save); t && o; t = strtok_r(NULL, "|", &save)) {
+        o = json_is_array(o) ? json_array_get(o, (size_t)(t[0] - '0')) : json_object_get(o, t);
+    }
+    return json_string_value(o);
+}
+
+static char *res_text(const struct cs_api_ctx *ctx, const struct cs_kq_kind *k, const json_t *j,
+                      uint32_t *pods)
+{
+    struct cs_kq_job_req r;
+    char err[300];
+    assert_int_equal(cs_kq_job_requests(ctx, k, j, &r, err, sizeof(err)), 0);
+    *pods = r.pods;
+    struct cs_buf b;
+    cs_buf_init(&b);
+    cs_kq_res_json(r.res, r.n_res, &b);
+    cs_kq_job_req_free(&r);
+    char *out = cs_strdup(b.data);
+    cs_buf_free(&b);
+    return out;
+}
+
+static void expect_refused(const struct cs_kq_kind *k, const char *src, const char *want)
+{
+    json_t *j = jload(src);
+    struct cs_kq_job_req r;
+    char err[300] = "";
+    assert_int_equal(cs_kq_job_requests(&api, k, j, &r, err, sizeof(err)), -1);
+    if (strstr(err, want) == NULL) {
+        print_error("error \"%s\" does not name \"%s\"\n", err, want);
+    }
+    assert_non_null(strstr(err, want));
+    assert_null(r.res);
+    json_decref(j);
+}
+
+static const char *RAYJOB =
+    "{'apiVersion':'ray.io/v1','kind':'RayJob','metadata':{'name':'r','namespace':'n'},"
+    "'spec':{'suspend':true,'entrypoint':'python x.py','rayClusterSpec':{"
+    "'headGroupSpec':{'template':{'spec':{'containers':[{'name':'ray-head','resources':{"
+    "'requests':{'cpu':'1','memory':'2Gi'}}}]}}},"
+    "'workerGroupSpecs':[{'groupName':'a','replicas':2,'minReplicas':1,'template':{'spec':{"
+    "'containers':[{'name':'w','resources':{'requests':{'cpu':'2','nvidia.com/gpu':'1'}}}]}}},"
+    "{'groupName':'b','minReplicas':1,'numOfHosts':2,'template':{'metadata':{'labels':{'x':'y'}},"
+    "'spec':{'initContainers':[{'name':'i','resources':{'requests':{'cpu':'3'}}}],"
+    "'containers':[{'name':'w','resources':{'requests':{'cpu':'1'}}}]}}}]}}}";
+
+static void test_job_kind_rayjob(void **state)
+{
+    (void)state;
+    const struct cs_kq_kind *k = cs_kq_kind_by_ext("rayjob");
+    assert_non_null(k);
+    assert_ptr_equal(cs_kq_kind_by_kind("ray.io/v1", "RayJob"), k);
+    assert_true(k->crd);
+    json_t *j = jload(RAYJOB);
+    assert_true(cs_kq_job_held(k, j));
+    assert_false(cs_kq_job_started(k, j));
+    assert_int_equal(cs_kq_job_finished(k, j), 0);
+    assert_true(cs_kq_job_one_wave(k, j));
+    uint32_t pods = 0;
+    char *res = res_text(&api, k, j, &pods);
+    /* head 1 + group a 2 x 2 + group b (minReplicas 1 x 2 hosts) x max(1, init 3) = 11 cpu */
+    assert_int_equal(pods, 5);
+    assert_non_null(strstr(res, "\"cpu\":\"11\""));
+    assert_non_null(strstr(res, "\"memory\":\"2Gi\""));
+    assert_non_null(strstr(res, "\"nvidia.com/gpu\":\"2\""));
+    cs_free(res);
+
+    struct cs_buf b;
+    cs_buf_init(&b);
+    cs_kq_job_release_patch(k, j, NULL, 0, &b);
+    assert_string_equal(b.data, "{\"spec\":{\"suspend\":false}}");
+    cs_buf_reset(&b);
+    cs_kq_job_release_patch(k, j, "r-rayjob", 5, &b);
+    json_t *p = json_loads(b.data, 0, NULL);
+    assert_non_null(p);
+    assert_true(json_is_false(json_object_get(json_object_get(p, "spec"), "suspend")));
+    assert_string_equal(jstr(p, "spec|rayClusterSpec|headGroupSpec|template|metadata|labels|"
+                                "pod-group.scheduling.sigs.k8s.io/name"), "r-rayjob");
+    /* workerGroupSpecs is a list (a merge patch replaces it): every group, whole, labelled */
+    const json_t *wg = json_object_get(json_object_get(json_object_get(p, "spec"),
+                                                       "rayClusterSpec"), "workerGroupSpecs");
+    assert_int_equal(json_array_size(wg), 2);
+    assert_string_equal(jstr(wg, "0|groupName"), "a");
+    assert_int_equal(json_integer_value(json_object_get(json_array_get(wg, 0), "replicas")), 2);
+    assert_string_equal(jstr(wg, "1|template|metadata|labels|x"), "y");
+    assert_string_equal(jstr(wg, "1|template|metadata|labels|"
+                                 "pod-group.scheduling.sigs.k8s.io/min-available"), "5");
+    assert_string_equal(jstr(wg, "0|template|spec|containers|0|name"), "w");
+    json_decref(p);
+    cs_buf_reset(&b);
+    cs_kq_job_suspend_patch(k, &b);
+    assert_string_equal(b.data, "{\"spec\":{\"suspend\":true}}");
+    cs_buf_free(&b);
+    json_decref(j);
+
+    /* started, ended */
+    j = jload("{'spec':{'suspend':false},'status':{'startTime':'2026-01-01T00:00:00Z',"
+              "'jobDeploymentStatus':'Running','jobStatus':'RUNNING'}}");
+    assert_false(cs_kq_job_held(k, j));
+    assert_true(cs_kq_job_started(k, j));
+    assert_int_equal(cs_kq_job_finished(k, j), 0);
+    json_object_set_new(json_object_get(j, "status"), "jobStatus", json_string("SUCCEEDED"));
+    assert_int_equal(cs_kq_job_finished(k, j), 1);
+    json_object_set_new(json_object_get(j, "status"), "jobStatus", json_string("STOPPED"));
+    assert_int_equal(cs_kq_job_finished(k, j), 2);
+    json_object_del(json_object_get(j, "status"), "jobStatus");
+    json_object_set_new(json_object_get(j, "status"), "jobDeploymentStatus",
+                        json_string("Failed"));
+    assert_int_equal(cs_kq_job_finished(k, j), 2);
+    json_decref(j);
+
+    /* KubeRay's pods belong to the RayCluster; its labels name the RayJob */
+    j = jload("{'metadata':{'labels':{'ray.io/originated-from-crd':'RayJob',"
+              "'ray.io/originated-from-cr-name':'r','ray.io/cluster':'r-abcde'}}}");
+    assert_string_equal(cs_kq_pod_job(k, j), "r");
+    json_object_set_new(json_object_get(json_object_get(j, "metadata"), "labels"),
+                        "ray.io/originated-from-crd", json_string("RayService"));
+    assert_null(cs_kq_pod_job(k, j));
+    json_decref(j);
+
+    expect_refused(k, "{'metadata':{'name':'r','namespace':'n'},'spec':{'suspend':true,"
+                      "'clusterSelector':{'ray.io/cluster':'c'}}}", "spec.rayClusterSpec");
+    expect_refused(k, "{'metadata':{'name':'r','namespace':'n'},'spec':{'rayClusterSpec':{"
+                      "'headGroupSpec':{'template':{'spec':{'containers':[{'name':'h'}]}}},"
+                      "'workerGroupSpecs':[{'replicas':1,'template':{'spec':{'containers':[{"
+                      "'name':'w','resources':{'requests':{'cpu':'2x'}}}]}}}]}}}",
+                   "spec.rayClusterSpec.workerGroupSpecs[0].template");
+    expect_refused(k, "{'metadata':{'name':'r','namespace':'n'},'spec':{'rayClusterSpec':{}}}",
+                   "headGroupSpec");
+}
+
+static const char *SPARKAPP =
+    "{'apiVersion':'sparkoperator.k8s.io/v1beta2','kind':'SparkApplication',"
+    "'metadata':{'name':'s','namespace':'n','annotations':{'scheduling.x-k8s.io/suspend':'true'}},"
+    "'spec':{'type':'Scala','mode':'cluster','mainClass':'Pi',"
+    "'driver':{'cores':1,'memory':'512m','sidecars':[{'name':'log','resources':{'requests':{"
+    "'cpu':'100m','memory':'128Mi'}}}]},"
+    "'executor':{'instances':2,'cores':2,'coreRequest':'1500m','memory':'2g',"
+    "'memoryOverhead':'1g','gpu':{'name':'nvidia.com/gpu','quantity':1},"
+    "'initContainers':[{'name':'fetch','resources':{'requests':{'cpu':'3'}}}]}}}";
+
+static void test_job_kind_sparkapp(void **state)
+{
+    (void)state;
+    const struct cs_kq_kind *k = cs_kq_kind_by_ext("sparkapp");
+    assert_non_null(k);
+    assert_ptr_equal(cs_kq_kind_by_kind("sparkoperator.k8s.io/v1beta2", "SparkApplication"), k);
+    json_t *j = jload(SPARKAPP);
+    assert_true(cs_kq_job_held(k, j));
+    assert_false(cs_kq_job_started(k, j));
+    assert_int_equal(cs_kq_job_finished(k, j), 0);
+    assert_false(cs_kq_job_one_wave(k, j));
+    uint32_t pods = 0;
+    char *res = res_text(&api, k, j, &pods);
+    /* driver: 1 cpu + sidecar 100m; 512Mi + overhead max(384Mi, 10%) + sidecar 128Mi = 1Gi.
+     * executors: 2 x max(1500m, init 3) = 6 cpu; 2 x (2Gi + 1Gi) = 6Gi; 2 gpus. */
+    assert_int_equal(pods, 3);
+    assert_non_null(strstr(res, "\"cpu\":\"7100m\""));
+    assert_non_null(strstr(res, "\"memory\":\"7Gi\""));
+    assert_non_null(strstr(res, "\"nvidia.com/gpu\":\"2\""));
+    cs_free(res);
+    struct cs_buf b;
+    cs_buf_init(&b);
+    cs_kq_job_release_patch(k, j, "s-sparkapp", 3, &b);     /* no gang: executors come later */
+    assert_string_equal(b.data,
+                        "{\"metadata\":{\"annotations\":{\"scheduling.x-k8s.io/suspend\":null}}}");
+    cs_buf_reset(&b);
+    cs_kq_job_suspend_patch(k, &b);
+    assert_string_equal(b.data, "{\"metadata\":{\"annotations\":{"
+                                "\"scheduling.x-k8s.io/suspend\":\"true\"}}}");
+    cs_buf_free(&b);
+    json_decref(j);
+
+    /* defaults: cores 1, memory 1g + 384Mi; Spark's 2 executors; Python's overhead factor */
+    j = jload("{'metadata':{'name':'s','namespace':'n'},'spec':{'driver':{},'executor':{}}}");
+    res = res_text(&api, k, j, &pods);
+    assert_int_equal(pods, 3);
+    assert_non_null(strstr(res, "\"cpu\":\"3\""));
+    assert_non_null(strstr(res, "\"memory\":\"4224Mi\""));     /* 3 x 1408Mi */
+    cs_free(res);
+    json_decref(j);
+    j = jload("{'metadata':{'name':'s','namespace':'n'},'spec':{'type':'Python','driver':{"
+              "'memory':'10g'},'executor':{'instances':0}}}");
+    res = res_text(&api, k, j, &pods);
+    assert_non_null(strstr(res, "\"memory\":\"14Gi\""));       /* 10g + 40% */
+    cs_free(res);
+    json_decref(j);
+    /* no suffix = MiB (Spark's unit for these settings); the application's overhead factor */
+    j = jload("{'metadata':{'name':'s','namespace':'n'},'spec':{'memoryOverheadFactor':'0.5',"
+              "'driver':{'memory':'1024'},'executor':{'instances':0}}}");
+    res = res_text(&api, k, j, &pods);
+    assert_non_null(strstr(res, "\"memory\":\"1536Mi\""));
+    cs_free(res);
+    json_decref(j);
+    j = jload("{'metadata':{'name':'s','namespace':'n'},'spec':{'driver':{},'executor':{},"
+              "'dynamicAllocation':{'enabled':true,'minExecutors':1}}}");
+    res = res_text(&api, k, j, &pods);
+    assert_int_equal(pods, 2);
+    cs_free(res);
+    json_decref(j);
+
+    /* submitted, ended; pods by the operator's label */
+    j = jload("{'status':{'applicationState':{'state':'RUNNING'}}}");
+    assert_false(cs_kq_job_held(k, j));
+    assert_true(cs_kq_job_started(k, j));
+    assert_int_equal(cs_kq_job_finished(k, j), 0);
+    json_object_set_new(json_object_get(json_object_get(j, "status"), "applicationState"),
+                        "state", json_string("COMPLETED"));
+    assert_int_equal(cs_kq_job_finished(k, j), 1);
+    json_object_set_new(json_object_get(json_object_get(j, "status"), "applicationState"),
+                        "state", json_string("SUBMISSION_FAILED"));
+    assert_int_equal(cs_kq_job_finished(k, j), 2);
+    json_decref(j);
+    j = jload("{'metadata':{'labels':{'sparkoperator.k8s.io/app-name':'s',"
+              "'spark-role':'executor'}}}");
+    assert_string_equal(cs_kq_pod_job(k, j), "s");
+    json_decref(j);
+
+    expect_refused(k, "{'metadata':{'name':'s','namespace':'n'},'spec':{'driver':{"
+                      "'memory':'512Mi'},'executor':{}}}", "spec.driver.memory");
+    expect_refused(k, "{'metadata':{'name':'s','namespace':'n'},'spec':{'driver':{},"
+                      "'executor':{'coreRequest':'lots'}}}", "spec.executor.coreRequest");
+    expect_refused(k, "{'metadata':{'name':'s','namespace':'n'},'spec':{'driver':{},"
+                      "'executor':{'gpu':{'quantity':1}}}}", "spec.executor.gpu");
+    expect_refused(k, "{'metadata':{'name':'s','namespace':'n'},'spec':{}}", "spec.driver");
+}
+
+static const char *WORKFLOW =
+    "{'apiVersion':'argoproj.io/v1alpha1','kind':'Workflow','metadata':{'name':'w',"
+    "'namespace':'n','annotations':{'kube-queue/min-resources':'cpu: 3\\nmemory: 4Gi\\n'}},"
+    "'spec':{'entrypoint':'main','templates':[{'name':'kube-queue-suspend','suspend':{}}]},"
+    "'status':{'phase':'Running','nodes':{"
+    "'w':{'id':'w','type':'Steps','phase':'Running','templateName':'main'},"
+    "'w-1':{'id':'w-1','type':'Suspend','phase':'Running','templateName':'kube-queue-suspend'}}}}";
+
+static void test_job_kind_workflow(void **state)
+{
+    (void)state;
+    const struct cs_kq_kind *k = cs_kq_kind_by_ext("argoworkflow");
+    assert_non_null(k);
+    assert_ptr_equal(cs_kq_kind_by_kind("argoproj.io/v1alpha1", "Workflow"), k);
+    json_t *j = jload(WORKFLOW);
+    assert_true(cs_kq_job_held(k, j));            /* parked on the queue's Suspend node */
+    assert_false(cs_kq_job_started(k, j));
+    assert_int_equal(cs_kq_job_finished(k, j), 0);
+    uint32_t pods = 9;
+    char *res = res_text(&api, k, j, &pods);
+    assert_int_equal(pods, 0);                     /* no gang, no requeue */
+    assert_non_null(strstr(res, "\"cpu\":\"3\""));
+    assert_non_null(strstr(res, "\"memory\":\"4Gi\""));
+    cs_free(res);
+    struct cs_buf b;
+    cs_buf_init(&b);
+    cs_kq_job_release_patch(k, j, "w-argoworkflow", 0, &b);
+    assert_string_equal(b.data, "{\"status\":{\"nodes\":{\"w-1\":{\"phase\":\"Succeeded\","
+                                "\"message\":\"released by kube-queue\"}}}}");
+    cs_buf_reset(&b);
+    json_object_set_new(json_object_get(j, "spec"), "suspend", json_true());
+    cs_kq_job_release_patch(k, j, NULL, 0, &b);
+    json_t *p = json_loads(b.data, 0, NULL);
+    assert_non_null(p);
+    assert_true(json_is_null(json_object_get(json_object_get(p, "spec"), "suspend")));
+    assert_string_equal(jstr(p, "status|nodes|w-1|phase"), "Succeeded");
+    json_decref(p);
+    cs_buf_reset(&b);
+    cs_kq_job_suspend_patch(k, &b);
+    assert_string_equal(b.data, "{\"spec\":{\"suspend\":true}}");
+    cs_buf_free(&b);
+    json_decref(j);
+
+    /* resumed: the node Succeeded, a Pod node ran; ended by its phase */
+    j = jload("{'status':{'phase':'Running','nodes':{'w-1':{'type':'Suspend','phase':"
+              "'Succeeded','templateName':'kube-queue-suspend'},'w-2':{'type':'Pod',"
+              "'phase':'Running'}}}}");
+    assert_false(cs_kq_job_held(k, j));
+    assert_true(cs_kq_job_started(k, j));
+    json_object_set_new(json_object_get(j, "status"), "phase", json_string("Succeeded"));
+    assert_int_equal(cs_kq_job_finished(k, j), 1);
+    json_object_set_new(json_object_get(j, "status"), "phase", json_string("Error"));
+    assert_int_equal(cs_kq_job_finished(k, j), 2);
+    json_decref(j);
+    /* held by spec.suspend alone; a Suspend node of another template holds nothing */
+    j = jload("{'spec':{'suspend':true}}");
+    assert_true(cs_kq_job_held(k, j));
+    json_decref(j);
+    j = jload("{'status':{'nodes':{'x':{'type':'Suspend','phase':'Running',"
+              "'templateName':'approve'}}}}");
+    assert_false(cs_kq_job_held(k, j));
+    json_decref(j);
+    j = jload("{'metadata':{'labels':{'workflows.argoproj.io/workflow':'w'}}}");
+    assert_string_equal(cs_kq_pod_job(k, j), "w");
+    json_decref(j);
+
+    expect_refused(k, "{'metadata':{'name':'w','namespace':'n'},'spec':{'suspend':true}}",
+                   "annotation kube-queue/min-resources: missing");
+    expect_refused(k, "{'metadata':{'name':'w','namespace':'n','annotations':{"
+                      "'kube-queue/min-resources':'cpu: lots'}}}",
+                   "annotation kube-queue/min-resources: cpu");
+    expect_refused(k, "{'metadata':{'name':'w','namespace':'n','annotations':{"
+                      "'kube-queue/min-resources':'[1, 2'}}}",
+                   "annotation kube-queue/min-resources");
+    expect_refused(k, "{'metadata':{'name':'w','namespace':'n','annotations':{"
+                      "'kube-queue/min-resources':'- cpu'}}}", "not a ResourceList");
+}
+
+static struct cs_kq_unit *unit_to(struct cs_kq_model *m, const char *ns, const char *name,
+                                  int cpu, const char *queue, const char *quota)
+{
+    struct cs_kq_res r = { .name = (char *)"cpu", .v = cpu * 1000 };
+    struct cs_kq_unit_spec s = { .ns = ns, .name = name, .creation_ns = t_seq++,
+                                 .queue = queue, .quota = quota, .preemptible = true, .res = &r,
+                                 .n_res = 1 };
+    return cs_kq_unit_upsert(m, &s);
+}
+
+static void test_allow_lists(void **state)
+{
+    (void)state;
+    struct cs_kq_model m;
+    model_with(&m, CS_KQ_BLOCK, S6_TREE);
+    char why[320];
+
+    /* a namespace's quotas: qa may name root.a (its own leaf) only */
+    cs_kq_ns_set(&m, "qa", "root.a", NULL);
+    struct cs_kq_unit *u = unit_to(&m, "qa", "borrow", 1, NULL, "root.b");
+    struct cs_kq_unit *own = unit_to(&m, "qa", "own", 1, NULL, "root.a");
+    assert_int_equal(run(&m), 1);
+    assert_int_equal(own->phase, CS_KQ_DEQUEUED);
+    assert_int_equal(u->phase, CS_KQ_ENQUEUED);
+    assert_true(u->denied);
+    assert_non_null(strstr(u->message, "not admitted to queue root.b: quota root.b is not "
+                                       "available in namespace qa"));
+    assert_non_null(strstr(u->message, "kube-queue/available-quota-in-namespace: root.a"));
+    assert_int_equal(u->position, 0);
+    assert_int_equal(cs_kq_queue_get(&m, "root.b")->n_order, 0);   /* waits apart */
+    assert_true(cs_kq_denied(&m, u, why, sizeof(why)));
+    assert_false(cs_kq_fits(&m, u, why, sizeof(why)));
+    cs_kq_ns_set(&m, "qa", " root.a , root.b ", NULL);              /* the list changes: in */
+    assert_int_equal(run(&m), 1);
+    assert_int_equal(u->phase, CS_KQ_DEQUEUED);
+    assert_false(u->denied);
+    cs_kq_ns_set(&m, "qa", "*", NULL);
+    u = unit_to(&m, "qa", "star", 1, NULL, "root.b");
+    assert_false(cs_kq_denied(&m, u, why, sizeof(why)));
+    cs_kq_unit_remove(&m, "qa/star");
+
+    /* a Queue's quotas: root.a takes units of root.a, and of what its annotation lists */
+    struct cs_kq_unit *other = unit_to(&m, "qb", "other", 1, "root.a", NULL);
+    assert_false(cs_kq_denied(&m, other, why, sizeof(why)));   /* no annotation: open */
+    cs_kq_queue_set_quotas(&m, "root.a", "root.c");
+    assert_true(cs_kq_denied(&m, other, why, sizeof(why)));
+    assert_non_null(strstr(why, "not admitted to queue root.a: it does not take units of quota "
+                                "root.b (kube-queue/available-quota-in-queue: root.c)"));
+    assert_false(cs_kq_denied(&m, own, why, sizeof(why)));     /* its own quota's units */
+    /* kept out, it blocks no one, even under Block and with the higher priority */
+    other->priority = 100;
+    struct cs_kq_unit *behind = unit_to(&m, "qa", "behind", 1, NULL, NULL);
+    assert_int_equal(run(&m), 1);
+    assert_int_equal(behind->phase, CS_KQ_DEQUEUED);
+    assert_int_equal(other->phase, CS_KQ_ENQUEUED);
+    /* the list survives a tree change */
+    json_t *doc = jload(S6_TREE);
+    struct cs_quota_tree *t = NULL;
+    assert_int_equal(cs_quota_tree_parse(doc, api.resources, &t, why, sizeof(why)), 0);
+    cs_kq_set_tree(&m, t, NULL, NULL);
+    json_decref(doc);
+    assert_true(cs_kq_denied(&m, other, why, sizeof(why)));
+    cs_kq_queue_set_quotas(&m, "root.a", "root.c,*");
+    assert_int_equal(run(&m), 1);
+    assert_int_equal(other->phase, CS_KQ_DEQUEUED);
+
+    /* a namespace's queues, in koord-queue's JSON form too: qb may name root.b only */
+    cs_kq_ns_set(&m, "qb", NULL, "{\"root.b\":[\"root.b\"]}");
+    struct cs_kq_unit *named = unit_to(&m, "qb", "named", 1, "root.a", NULL);
+    struct cs_kq_unit *plain = unit_to(&m, "qb", "plain", 1, NULL, NULL);
+    assert_true(cs_kq_denied(&m, named, why, sizeof(why)));
+    assert_non_null(strstr(why, "the queue is not available in namespace qb "
+                                "(kube-queue/available-queue-in-namespace:"));
+    assert_false(cs_kq_denied(&m, plain, why, sizeof(why)));   /* its own quota's queue */
+    cs_kq_ns_set(&m, "qb", NULL, "root.b, root.a");
+    assert_false(cs_kq_denied(&m, named, why, sizeof(why)));
+    cs_kq_ns_set(&m, "qb", NULL, NULL);                         /* namespace gone: no lists */
+    assert_null(cs_map_get(&m.ns_allow, "qb"));
+    cs_kq_model_destroy(&m);
+}
+
 static void test_phase_and_policy_names(void **state)
 {
     (void)state;
@@ -558,6 +964,10 @@ int main(void)
         cmocka_unit_test(test_restart_holds_reservations),
         cmocka_unit_test(test_tree_jobs_and_path),
         cmocka_unit_test(test_job_kinds),
+        cmocka_unit_test(test_job_kind_rayjob),
+        cmocka_unit_test(test_job_kind_sparkapp),
+        cmocka_unit_test(test_job_kind_workflow),
+        cmocka_unit_test(test_allow_lists),
         cmocka_unit_test(test_phase_and_policy_names),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
