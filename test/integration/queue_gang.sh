@@ -38,7 +38,7 @@ for ns in ra ga fx fy; do k create namespace "$ns" -o name >/dev/null; done
 
 write_config "$WORK/config.yaml" Coscheduling
 start_cosched --config "$WORK/config.yaml"
-start_queue --requeue-timeout 3s --requeue-backoff 60s
+start_queue --requeue-timeout 8s --requeue-backoff 60s
 
 qu_field() { k get qu "$2" -n "$1" -o jsonpath="{$3}" 2>/dev/null; }
 qu_phase() { qu_field "$1" "$2" .status.phase; }
