@@ -9,32 +9,9 @@
 #include <inttypes.h>
 #include <string.h>
 
+#include "api/pbjson.h"
+
 #define WT_VARINT 0u
-#define WT_LEN 2u
-
-static void put_varint(struct cs_buf *b, uint64_t v)
-{
-    char tmp[10];
-    size_t n = 0;
-    while (v >= 0x80) {
-        tmp[n++] = (char)((v & 0x7f) | 0x80);
-        v >>= 7;
-    }
-    tmp[n++] = (char)v;
-    cs_buf_append(b, tmp, n);
-}
-
-static void put_tag(struct cs_buf *b, unsigned field, unsigned wt)
-{
-    put_varint(b, ((uint64_t)field << 3) | wt);
-}
-
-static void put_bytes(struct cs_buf *b, unsigned field, const void *p, size_t n)
-{
-    put_tag(b, field, WT_LEN);
-    put_varint(b, n);
-    cs_buf_append(b, p, n);
-}
 
 /* A string field (omitted when s is NULL or empty), invalid UTF-8 replaced by U+FFFD. */
 static void put_str_n(struct cs_buf *b, unsigned field, const char *s, size_t len)
@@ -53,7 +30,7 @@ static void put_str_n(struct cs_buf *b, unsigned field, const char *s, size_t le
         q += k;
     }
     if (clean) {
-        put_bytes(b, field, s, len);
+        cs_pb_put_bytes(b, field, s, len);
         return;
     }
     struct cs_buf fixed;
@@ -68,7 +45,7 @@ static void put_str_n(struct cs_buf *b, unsigned field, const char *s, size_t le
             p += k;
         }
     }
-    put_bytes(b, field, fixed.data, fixed.len);
+    cs_pb_put_bytes(b, field, fixed.data, fixed.len);
     cs_buf_free(&fixed);
 }
 
@@ -81,7 +58,7 @@ static void put_str(struct cs_buf *b, unsigned field, const char *s)
 
 static void put_msg(struct cs_buf *b, unsigned field, const struct cs_buf *m)
 {
-    put_bytes(b, field, m->len ? m->data : "", m->len);
+    cs_pb_put_bytes(b, field, m->len ? m->data : "", m->len);
 }
 
 /* "k8s\0" + Unknown{typeMeta{apiVersion, kind}, raw}. */
@@ -129,7 +106,7 @@ void cs_pb_encode_binding(struct cs_buf *b, const char *ns, const char *name, co
         if (*v) {
             put_str(&entry, 2, v);
         } else {
-            put_bytes(&entry, 2, "", 0);
+            cs_pb_put_bytes(&entry, 2, "", 0);
         }
         put_msg(&meta, 12, &entry);
     }
@@ -176,12 +153,12 @@ void cs_pb_encode_event(struct cs_buf *b, const struct cs_event *ev)
     }
     nanos = nanos / 1000 * 1000;
     if (sec) {
-        put_tag(&t, 1, WT_VARINT);
-        put_varint(&t, (uint64_t)sec);
+        cs_pb_put_key(&t, 1, WT_VARINT);
+        cs_pb_put_varint(&t, (uint64_t)sec);
     }
     if (nanos) {
-        put_tag(&t, 2, WT_VARINT);
-        put_varint(&t, (uint64_t)nanos);
+        cs_pb_put_key(&t, 2, WT_VARINT);
+        cs_pb_put_varint(&t, (uint64_t)nanos);
     }
     /* events.k8s.io/v1 Event: metadata 1, eventTime 2, reportingController 4,
      * reportingInstance 5, action 6, reason 7, regarding 8, related 9, note 10, type 11 */
@@ -205,7 +182,7 @@ void cs_pb_encode_event(struct cs_buf *b, const struct cs_event *ev)
     }
     put_str_n(&raw, 10, tmp.data, tmp.len);
     put_str(&raw, 11, ev->type);
-    put_bytes(&raw, 12, "", 0); /* deprecatedSource: an empty struct, as Go writes it */
+    cs_pb_put_bytes(&raw, 12, "", 0); /* deprecatedSource: an empty struct, as Go writes it */
     envelope(b, "events.k8s.io/v1", "Event", &raw);
     cs_buf_free(&meta);
     cs_buf_free(&t);

@@ -892,7 +892,7 @@ json_t *cs_pb_decode_watch_event(const void *buf, size_t len, char *err, size_t 
 
 /* ---- encoding ---------------------------------------------------------------------------------- */
 
-static void put_varint(struct cs_buf *b, uint64_t v)
+void cs_pb_put_varint(struct cs_buf *b, uint64_t v)
 {
     char tmp[10];
     size_t n = 0;
@@ -904,15 +904,15 @@ static void put_varint(struct cs_buf *b, uint64_t v)
     cs_buf_append(b, tmp, n);
 }
 
-static void put_key(struct cs_buf *b, uint32_t field, unsigned wt)
+void cs_pb_put_key(struct cs_buf *b, uint32_t field, unsigned wt)
 {
-    put_varint(b, ((uint64_t)field << 3) | wt);
+    cs_pb_put_varint(b, ((uint64_t)field << 3) | wt);
 }
 
-static void put_bytes(struct cs_buf *b, uint32_t field, const void *p, size_t n)
+void cs_pb_put_bytes(struct cs_buf *b, uint32_t field, const void *p, size_t n)
 {
-    put_key(b, field, WT_LEN);
-    put_varint(b, n);
+    cs_pb_put_key(b, field, WT_LEN);
+    cs_pb_put_varint(b, n);
     cs_buf_append(b, p, n);
 }
 
@@ -976,10 +976,10 @@ static int encode_special(const ProtobufCMessageDescriptor *md, const json_t *v,
             return 1;
         }
         /* Go's Timestamp writes both fields, zero or not */
-        put_key(b, 1, WT_VARINT);
-        put_varint(b, (uint64_t)sec);
-        put_key(b, 2, WT_VARINT);
-        put_varint(b, (uint64_t)(int64_t)ns);
+        cs_pb_put_key(b, 1, WT_VARINT);
+        cs_pb_put_varint(b, (uint64_t)sec);
+        cs_pb_put_key(b, 2, WT_VARINT);
+        cs_pb_put_varint(b, (uint64_t)(int64_t)ns);
         return 1;
     }
     if (is_special(md, D_QUANTITY)) {
@@ -994,23 +994,23 @@ static int encode_special(const ProtobufCMessageDescriptor *md, const json_t *v,
             *rc = -1;
             return 1;
         }
-        put_bytes(b, 1, s, strlen(s));
+        cs_pb_put_bytes(b, 1, s, strlen(s));
         return 1;
     }
     if (is_special(md, D_INTSTR)) {
         /* Go writes type, intVal and strVal, zero or not */
         if (v == NULL || json_is_integer(v)) {
-            put_key(b, 1, WT_VARINT);
-            put_varint(b, 0);
-            put_key(b, 2, WT_VARINT);
-            put_varint(b, (uint64_t)(int64_t)(int32_t)(v ? json_integer_value(v) : 0));
-            put_bytes(b, 3, "", 0);
+            cs_pb_put_key(b, 1, WT_VARINT);
+            cs_pb_put_varint(b, 0);
+            cs_pb_put_key(b, 2, WT_VARINT);
+            cs_pb_put_varint(b, (uint64_t)(int64_t)(int32_t)(v ? json_integer_value(v) : 0));
+            cs_pb_put_bytes(b, 3, "", 0);
         } else if (json_is_string(v)) {
-            put_key(b, 1, WT_VARINT);
-            put_varint(b, 1);
-            put_key(b, 2, WT_VARINT);
-            put_varint(b, 0);
-            put_bytes(b, 3, json_string_value(v), json_string_length(v));
+            cs_pb_put_key(b, 1, WT_VARINT);
+            cs_pb_put_varint(b, 1);
+            cs_pb_put_key(b, 2, WT_VARINT);
+            cs_pb_put_varint(b, 0);
+            cs_pb_put_bytes(b, 3, json_string_value(v), json_string_length(v));
         } else {
             snprintf(err, errlen, "int-or-string is neither");
             *rc = -1;
@@ -1020,7 +1020,7 @@ static int encode_special(const ProtobufCMessageDescriptor *md, const json_t *v,
     if (is_special(md, D_RAWEXT)) {
         char *text = v ? json_dumps(v, JSON_COMPACT) : NULL;
         if (text) {
-            put_bytes(b, 1, text, strlen(text));
+            cs_pb_put_bytes(b, 1, text, strlen(text));
             free(text);
         }
         return 1;
@@ -1032,10 +1032,10 @@ static int encode_special(const ProtobufCMessageDescriptor *md, const json_t *v,
 static void put_zero(const ProtobufCFieldDescriptor *f, struct cs_buf *b)
 {
     unsigned wt = wire_type_of(f->type);
-    put_key(b, f->id, wt);
+    cs_pb_put_key(b, f->id, wt);
     switch (wt) {
     case WT_LEN:
-        put_varint(b, 0);
+        cs_pb_put_varint(b, 0);
         break;
     case WT_I32:
         put_fixed(b, 0, 4);
@@ -1044,7 +1044,7 @@ static void put_zero(const ProtobufCFieldDescriptor *f, struct cs_buf *b)
         put_fixed(b, 0, 8);
         break;
     default:
-        put_varint(b, 0);
+        cs_pb_put_varint(b, 0);
         break;
     }
 }
@@ -1059,15 +1059,15 @@ static int encode_scalar(const ProtobufCFieldDescriptor *f, const json_t *v, str
             snprintf(err, errlen, "%s: not a string", f->name);
             return -1;
         }
-        put_bytes(b, f->id, json_string_value(v), json_string_length(v));
+        cs_pb_put_bytes(b, f->id, json_string_value(v), json_string_length(v));
         return 0;
     case PROTOBUF_C_TYPE_BOOL:
         if (!json_is_boolean(v)) {
             snprintf(err, errlen, "%s: not a boolean", f->name);
             return -1;
         }
-        put_key(b, f->id, WT_VARINT);
-        put_varint(b, json_is_true(v) ? 1 : 0);
+        cs_pb_put_key(b, f->id, WT_VARINT);
+        cs_pb_put_varint(b, json_is_true(v) ? 1 : 0);
         return 0;
     case PROTOBUF_C_TYPE_FLOAT:
     case PROTOBUF_C_TYPE_DOUBLE:
@@ -1079,13 +1079,13 @@ static int encode_scalar(const ProtobufCFieldDescriptor *f, const json_t *v, str
             float fl = (float)json_number_value(v);
             uint32_t u;
             memcpy(&u, &fl, sizeof(u));
-            put_key(b, f->id, WT_I32);
+            cs_pb_put_key(b, f->id, WT_I32);
             put_fixed(b, u, 4);
         } else {
             double db = json_number_value(v);
             uint64_t u;
             memcpy(&u, &db, sizeof(u));
-            put_key(b, f->id, WT_I64);
+            cs_pb_put_key(b, f->id, WT_I64);
             put_fixed(b, u, 8);
         }
         return 0;
@@ -1098,11 +1098,11 @@ static int encode_scalar(const ProtobufCFieldDescriptor *f, const json_t *v, str
     }
     int64_t x = (int64_t)json_integer_value(v);
     unsigned wt = wire_type_of(f->type);
-    put_key(b, f->id, wt);
+    cs_pb_put_key(b, f->id, wt);
     switch (f->type) {
     case PROTOBUF_C_TYPE_SINT32:
     case PROTOBUF_C_TYPE_SINT64:
-        put_varint(b, ((uint64_t)x << 1) ^ (x < 0 ? UINT64_MAX : 0));
+        cs_pb_put_varint(b, ((uint64_t)x << 1) ^ (x < 0 ? UINT64_MAX : 0));
         break;
     case PROTOBUF_C_TYPE_FIXED32:
     case PROTOBUF_C_TYPE_SFIXED32:
@@ -1113,7 +1113,7 @@ static int encode_scalar(const ProtobufCFieldDescriptor *f, const json_t *v, str
         put_fixed(b, (uint64_t)x, 8);
         break;
     default:
-        put_varint(b, (uint64_t)x);
+        cs_pb_put_varint(b, (uint64_t)x);
         break;
     }
     return 0;
@@ -1135,7 +1135,7 @@ static int encode_sub(const ProtobufCFieldDescriptor *f, const json_t *v, struct
         rc = encode_msg(f->descriptor, v, &sub, err, errlen, depth + 1);
     }
     if (rc == 0) {
-        put_bytes(b, f->id, sub.data ? sub.data : "", sub.len);
+        cs_pb_put_bytes(b, f->id, sub.data ? sub.data : "", sub.len);
     }
     cs_buf_free(&sub);
     return rc;
@@ -1170,10 +1170,10 @@ static int encode_map(const ProtobufCFieldDescriptor *f, const json_t *v, struct
     for (i = 0; i < n && rc == 0; i++) {
         struct cs_buf e;
         cs_buf_init(&e);
-        put_bytes(&e, 1, keys[i], strlen(keys[i]));
+        cs_pb_put_bytes(&e, 1, keys[i], strlen(keys[i]));
         rc = encode_field(&em->fields[1], json_object_get(v, keys[i]), &e, err, errlen, depth);
         if (rc == 0) {
-            put_bytes(b, f->id, e.data ? e.data : "", e.len);
+            cs_pb_put_bytes(b, f->id, e.data ? e.data : "", e.len);
         }
         cs_buf_free(&e);
     }
@@ -1259,14 +1259,14 @@ int cs_pb_encode_object(const json_t *obj, struct cs_buf *out, char *err, size_t
         cs_buf_free(&raw);
         return -1;
     }
-    put_bytes(&tm, 1, av, strlen(av));
-    put_bytes(&tm, 2, kind, strlen(kind));
+    cs_pb_put_bytes(&tm, 1, av, strlen(av));
+    cs_pb_put_bytes(&tm, 2, kind, strlen(kind));
     cs_buf_append(out, MAGIC, 4);
-    put_bytes(out, 1, tm.data, tm.len);
-    put_bytes(out, 2, raw.data ? raw.data : "", raw.len);
+    cs_pb_put_bytes(out, 1, tm.data, tm.len);
+    cs_pb_put_bytes(out, 2, raw.data ? raw.data : "", raw.len);
     /* contentEncoding and contentType: present and empty, as the apiserver writes them */
-    put_bytes(out, 3, "", 0);
-    put_bytes(out, 4, "", 0);
+    cs_pb_put_bytes(out, 3, "", 0);
+    cs_pb_put_bytes(out, 4, "", 0);
     cs_buf_free(&raw);
     cs_buf_free(&tm);
     return 0;
@@ -1281,9 +1281,9 @@ int cs_pb_encode_watch_event(const char *type, const json_t *obj, struct cs_buf 
     cs_buf_init(&ev);
     int rc = cs_pb_encode_object(obj, &env, err, errlen);
     if (rc == 0) {
-        put_bytes(&ro, 1, env.data, env.len);
-        put_bytes(&ev, 1, type, strlen(type));
-        put_bytes(&ev, 2, ro.data, ro.len);
+        cs_pb_put_bytes(&ro, 1, env.data, env.len);
+        cs_pb_put_bytes(&ev, 1, type, strlen(type));
+        cs_pb_put_bytes(&ev, 2, ro.data, ro.len);
         char len[4] = { (char)(ev.len >> 24), (char)(ev.len >> 16), (char)(ev.len >> 8),
                         (char)ev.len };
         cs_buf_append(out, len, 4);

@@ -22,6 +22,7 @@
  */
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include <jansson.h>
 
@@ -43,6 +44,12 @@ json_t *cs_pb_decode_watch_event(const void *buf, size_t len, char *err, size_t 
 
 /* obj (its apiVersion and kind must be set and known) -> envelope appended to out. */
 int cs_pb_encode_object(const json_t *obj, struct cs_buf *out, char *err, size_t errlen);
+
+/* Wire-format writers (for hand-written encoders such as api/pbencode.c): a varint, a field key
+ * (wire type 0 varint, 2 length-delimited), a length-delimited field. */
+void cs_pb_put_varint(struct cs_buf *b, uint64_t v);
+void cs_pb_put_key(struct cs_buf *b, uint32_t field, unsigned wire_type);
+void cs_pb_put_bytes(struct cs_buf *b, uint32_t field, const void *p, size_t n);
 
 /* A watch frame (4-byte length included) for type and obj, appended to out. */
 int cs_pb_encode_watch_event(const char *type, const json_t *obj, struct cs_buf *out, char *err,

@@ -191,43 +191,34 @@ def note_event(o):
 # runtime.Unknown{raw = 2}, the object's own message. Only the fields the observer needs are
 # picked: Pod metadata(1).name(1), .resourceVersion(6), spec(2).nodeName(10),
 # .schedulerName(19); Event reason(7), regarding(8).name(3).
+def pb_varint(b, i):
+    v = shift = 0
+    while True:
+        c = b[i]
+        i += 1
+        v |= (c & 0x7f) << shift
+        shift += 7
+        if c < 0x80:
+            return v, i
+
+
 def pb_fields(b):
     i, n = 0, len(b)
     while i < n:
-        key = 0
-        shift = 0
-        while True:
-            c = b[i]
-            i += 1
-            key |= (c & 0x7f) << shift
-            shift += 7
-            if c < 0x80:
-                break
+        key, i = pb_varint(b, i)
         num, wt = key >> 3, key & 7
         if wt == 0:
-            while b[i] & 0x80:
-                i += 1
-            i += 1
-            continue
-        if wt == 1:
+            _, i = pb_varint(b, i)
+        elif wt == 1:
             i += 8
-            continue
-        if wt == 5:
+        elif wt == 5:
             i += 4
-            continue
-        if wt != 2:
+        elif wt == 2:
+            ln, i = pb_varint(b, i)
+            yield num, b[i:i + ln]
+            i += ln
+        else:
             raise ValueError("wire type %d" % wt)
-        ln = 0
-        shift = 0
-        while True:
-            c = b[i]
-            i += 1
-            ln |= (c & 0x7f) << shift
-            shift += 7
-            if c < 0x80:
-                break
-        yield num, b[i:i + ln]
-        i += ln
 
 
 def pb_get(b, *path):
