@@ -576,6 +576,21 @@ static const char *current_token(struct cs_client *c)
 
 /* ---- curl callbacks ------------------------------------------------------------------------- */
 
+/* A Retry-After value (seconds; surrounding spaces allowed) into *out; other forms are ignored. */
+static void parse_retry_after(const char *v, size_t n, int *out)
+{
+    char tmp[32];
+    size_t k = n < sizeof(tmp) - 1 ? n : sizeof(tmp) - 1;
+    memcpy(tmp, v, k);
+    tmp[k] = '\0';
+    char *end = NULL;
+    errno = 0;
+    long r = strtol(tmp, &end, 10);
+    if (errno == 0 && end != tmp && r >= 0 && r < 86400) {
+        *out = (int)r;
+    }
+}
+
 static size_t on_header(char *buf, size_t size, size_t n, void *userdata)
 {
     struct xfer *x = userdata;
@@ -595,16 +610,7 @@ static size_t on_header(char *buf, size_t size, size_t n, void *userdata)
         memcpy(x->ctype, buf + a, k);
         x->ctype[k] = '\0';
     } else if (len > 12 && !strncasecmp(buf, "Retry-After:", 12)) {
-        char tmp[32];
-        size_t k = len - 12 < sizeof(tmp) - 1 ? len - 12 : sizeof(tmp) - 1;
-        memcpy(tmp, buf + 12, k);
-        tmp[k] = '\0';
-        char *end = NULL;
-        errno = 0;
-        long v = strtol(tmp, &end, 10);
-        if (errno == 0 && end != tmp && v >= 0 && v < 86400) {
-            x->retry_after_s = (int)v;
-        }
+        parse_retry_after(buf + 12, len - 12, &x->retry_after_s);
     }
     return len;
 }
@@ -1016,15 +1022,7 @@ static void h2_on_header(void *ud, const char *name, size_t nlen, const char *va
         memcpy(x->ctype, value, k);
         x->ctype[k] = '\0';
     } else if (nlen == 11 && !strncasecmp(name, "retry-after", 11)) {
-        size_t k = vlen < sizeof(tmp) - 1 ? vlen : sizeof(tmp) - 1;
-        memcpy(tmp, value, k);
-        tmp[k] = '\0';
-        char *end = NULL;
-        errno = 0;
-        long v = strtol(tmp, &end, 10);
-        if (errno == 0 && end != tmp && v >= 0 && v < 86400) {
-            x->retry_after_s = (int)v;
-        }
+        parse_retry_after(value, vlen, &x->retry_after_s);
     }
 }
 
