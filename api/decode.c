@@ -17,16 +17,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api/podroom.h"
 #include "api/requests.h"
 #include "pkg/util/alloc.h"
 #include "pkg/util/intern.h"
 #include "pkg/util/timeutil.h"
 
-/* A pod's strings and arrays: the usual pod (one or two containers, a few labels and
- * tolerations) takes 500-900 bytes, so its first block plus header is one 1 KiB allocation
- * (it was 512 then 1024: two allocations rounded to 640 + 1280 bytes, a quarter of a cached
- * pod's memory in the 150000-pod scale run). */
-#define POD_ARENA_BLOCK (1024 - CS_ARENA_BLOCK_OVERHEAD)
 #define NODE_ARENA_BLOCK 1024
 
 struct dec {
@@ -519,10 +515,11 @@ static int container_item(struct dec *d, const json_t *it, size_t i, void *arg)
     if (res != NULL) {
         size_t m = push_key(d, "resources");
         struct cs_res_extras xlim = { 0 };
+        struct cs_resources req, lim;
         d->extras = &c->extra_requests;
-        int rc = get_resources(d, res, "requests", &c->requests);
+        int rc = get_resources(d, res, "requests", &req);
         d->extras = &xlim;
-        rc = rc || get_resources(d, res, "limits", &c->limits);
+        rc = rc || get_resources(d, res, "limits", &lim);
         d->extras = NULL;
         pop(d, m);
         if (rc != 0)
@@ -530,9 +527,11 @@ static int container_item(struct dec *d, const json_t *it, size_t i, void *arg)
         /* apiserver defaulting: a limit without a request requests the limit. */
         for (int s = 0; s < CS_RES_MAX; s++) {
             uint32_t bit = 1u << s;
-            if ((c->limits.present & bit) && !(c->requests.present & bit))
-                cs_res_set(&c->requests, s, c->limits.v[s]);
+            if ((lim.present & bit) && !(req.present & bit))
+                cs_res_set(&req, s, lim.v[s]);
         }
+        c->requests = cs_res_list_pack(d->a, &req);
+        c->limits = cs_res_list_pack(d->a, &lim);
         for (uint32_t k = 0; k < xlim.n; k++) {
             bool has = false;
             for (uint32_t j = 0; j < c->extra_requests.n; j++) {
@@ -804,11 +803,25 @@ static void keep_pod_level(struct dec *d, struct cs_resources *r)
     }
 }
 
+/* A resource vector kept only when it names something: most pods have neither an overhead nor
+ * pod-level requests, and a cached pod should not carry two empty vectors. */
+static const struct cs_resources *keep_res(struct dec *d, const struct cs_resources *r)
+{
+    if (r->present == 0)
+        return NULL;
+    struct cs_resources *k = CS_ARENA_NEW(d->a, struct cs_resources);
+    *k = *r;
+    return k;
+}
+
 static int get_overhead(struct dec *d, const json_t *spec, struct cs_pod *p)
 {
+    struct cs_resources r;
     d->extras = &p->extra_overhead;
-    int rc = get_resources(d, spec, "overhead", &p->overhead);
+    int rc = get_resources(d, spec, "overhead", &r);
     d->extras = NULL;
+    if (rc == 0)
+        p->overhead = keep_res(d, &r);
     return rc;
 }
 
@@ -848,19 +861,20 @@ static int decode_pod_spec(struct dec *d, const json_t *spec, struct cs_pod *p)
     }
 
     if (res != NULL) {
-        struct cs_resources limits;
+        struct cs_resources limits, req;
         size_t m = push_key(d, "resources");
-        int rc = get_resources(d, res, "requests", &p->pod_requests) ||
+        int rc = get_resources(d, res, "requests", &req) ||
                  get_resources(d, res, "limits", &limits);
         pop(d, m);
         if (rc != 0)
             return -1;
         for (int s = 0; s < CS_RES_MAX; s++) {
             uint32_t bit = 1u << s;
-            if ((limits.present & bit) && !(p->pod_requests.present & bit))
-                cs_res_set(&p->pod_requests, s, limits.v[s]);
+            if ((limits.present & bit) && !(req.present & bit))
+                cs_res_set(&req, s, limits.v[s]);
         }
-        keep_pod_level(d, &p->pod_requests);
+        keep_pod_level(d, &req);
+        p->pod_requests = keep_res(d, &req);
     }
     if (aff != NULL) {
         size_t m = push_key(d, "affinity");
@@ -948,10 +962,14 @@ static int resize_statuses(struct dec *d, const json_t *st, const char *key,
                 pop(d, m);
                 return -1;
             }
+            struct cs_resources req;
             if (infeasible)
-                memset(&cs[c].requests, 0, sizeof(cs[c].requests));
-            cs_res_max(&cs[c].requests, &actual);
-            cs_res_max(&cs[c].requests, &allocated);
+                memset(&req, 0, sizeof(req));
+            else
+                cs_res_list_expand(cs[c].requests, &req);
+            cs_res_max(&req, &actual);
+            cs_res_max(&req, &allocated);
+            cs[c].requests = cs_res_list_pack(d->a, &req);
         }
     }
     pop(d, m);
@@ -1026,16 +1044,15 @@ static int pod_status_fn(struct dec *d, const json_t *v, void *arg)
 int cs_pod_decode(const struct cs_api_ctx *ctx, const json_t *obj, struct cs_pod **out, char *err,
                   size_t errlen)
 {
-    struct cs_pod *p = cs_calloc(1, sizeof(*p));
+    /* The object and its strings share one allocation sized as recent pods needed. */
+    size_t first = cs_pod_room_size(ctx->pod_room);
+    struct cs_pod *p = cs_pod_new(first - CS_ARENA_BLOCK_OVERHEAD - sizeof(struct cs_pod));
     struct dec d;
     struct meta m;
     const json_t *md;
     size_t cnt;
     int rc = -1;
 
-    p->magic = CS_POD_MAGIC;
-    atomic_init(&p->refcnt, 1);
-    cs_arena_init(&p->arena, POD_ARENA_BLOCK);
     dec_init(&d, ctx, &p->arena, "pod", err, errlen);
     memset(&m, 0, sizeof(m));
     *out = NULL;
@@ -1080,6 +1097,7 @@ int cs_pod_decode(const struct cs_api_ctx *ctx, const json_t *obj, struct cs_pod
     if (p->scheduler_name == NULL)  /* no spec at all */
         p->scheduler_name = cs_intern(ctx->strings, "default-scheduler");
     cs_pod_compute_requests(p);
+    cs_pod_room_note(ctx->pod_room, CS_ARENA_BLOCK_OVERHEAD + p->arena.used_total);
     rc = 0;
 out:
     if (rc == 0)
@@ -1280,6 +1298,8 @@ void cs_api_ctx_init(struct cs_api_ctx *ctx)
     ctx->resources = cs_malloc(sizeof(*ctx->resources));
     cs_resource_names_init(ctx->resources);
     ctx->priorities = NULL;
+    ctx->pod_room = cs_malloc(sizeof(*ctx->pod_room));
+    cs_pod_room_init(ctx->pod_room);
 }
 
 void cs_api_ctx_destroy(struct cs_api_ctx *ctx)
@@ -1288,6 +1308,8 @@ void cs_api_ctx_destroy(struct cs_api_ctx *ctx)
     cs_free(ctx->strings);
     cs_resource_names_destroy(ctx->resources);
     cs_free(ctx->resources);
+    cs_free(ctx->pod_room);
+    ctx->pod_room = NULL;
     ctx->strings = NULL;
     ctx->resources = NULL;
 }

@@ -10,6 +10,18 @@
 #include "api/types.h"
 #include "pkg/util/alloc.h"
 
+struct cs_pod *cs_pod_new(size_t room)
+{
+    struct cs_arena a;
+    struct cs_pod *p = cs_arena_init_first(&a, sizeof(struct cs_pod) + room, sizeof(*p));
+    /* What does not fit spills into blocks of the usual 1 KiB class, not of the first size. */
+    a.next_size = 1024 - CS_ARENA_BLOCK_OVERHEAD;
+    p->arena = a;
+    p->magic = CS_POD_MAGIC;
+    atomic_init(&p->refcnt, 1);
+    return p;
+}
+
 struct cs_pod *cs_pod_ref(struct cs_pod *p)
 {
     if (p != NULL)
@@ -26,8 +38,8 @@ void cs_pod_unref(struct cs_pod *p)
     if (atomic_fetch_sub_explicit(&p->refcnt, 1, memory_order_acq_rel) == 1) {
         p->magic = 0;
         struct cs_pod *base = p->base;
-        cs_arena_destroy(&p->arena);
-        cs_free(p);
+        struct cs_arena a = p->arena;  /* p itself lives in a's first block */
+        cs_arena_destroy(&a);
         cs_pod_unref(base);
     }
 }

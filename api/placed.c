@@ -8,10 +8,11 @@
 struct cs_pod *cs_pod_placed(struct cs_pod *pod, const char *node, const struct cs_label *ann,
                              uint32_t n_ann)
 {
-    struct cs_pod *p = cs_malloc(sizeof(*p));
+    struct cs_pod *p = cs_pod_new(n_ann ? 256 : 0);
+    struct cs_arena a = p->arena;
     memcpy(p, pod, sizeof(*p));
+    p->arena = a;
     atomic_init(&p->refcnt, 1);
-    cs_arena_init(&p->arena, 256);
     p->base = cs_pod_ref(pod);
     p->node_name = node;
     if (n_ann) {

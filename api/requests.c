@@ -15,7 +15,7 @@
 static void container_requests(const struct cs_container *c, const struct cs_resources *defaults,
                                struct cs_resources *out)
 {
-    *out = c->requests;
+    cs_res_list_expand(c->requests, out);
     if (defaults == NULL)
         return;
     for (int i = 0; i < CS_RES_MAX; i++) {
@@ -52,11 +52,12 @@ void cs_pod_aggregate_requests(const struct cs_pod *p, const struct cs_resources
     cs_res_max(&sum, &init_max);
 
     /* The decoder keeps only the resources supported at pod level (cpu, memory, hugepages-*). */
-    for (int i = 0; i < CS_RES_MAX; i++) {
-        if (p->pod_requests.present & (1u << i))
-            cs_res_set(&sum, i, p->pod_requests.v[i]);
+    for (int i = 0; p->pod_requests && i < CS_RES_MAX; i++) {
+        if (p->pod_requests->present & (1u << i))
+            cs_res_set(&sum, i, p->pod_requests->v[i]);
     }
-    cs_res_add(&sum, &p->overhead);
+    if (p->overhead)
+        cs_res_add(&sum, p->overhead);
     *out = sum;
 }
 
@@ -116,16 +117,15 @@ void cs_pod_compute_requests(struct cs_pod *p)
     cs_res_set(&p->requests, CS_RES_PODS, 1);
 
     memset(&defaults, 0, sizeof(defaults));
-    bool pod_level = p->pod_requests.present != 0;
+    bool pod_level = p->pod_requests != NULL;
     uint32_t cpu = 1u << CS_RES_CPU, mem = 1u << CS_RES_MEMORY;
     if (!pod_level || !(p->requests.present & cpu))
         cs_res_set(&defaults, CS_RES_CPU, CS_DEFAULT_MILLI_CPU_REQUEST);
     if (!pod_level || !(p->requests.present & mem))
         cs_res_set(&defaults, CS_RES_MEMORY, CS_DEFAULT_MEMORY_REQUEST);
     cs_pod_aggregate_requests(p, &defaults, &nz);
-    p->nonzero_requests = p->requests;
-    cs_res_set(&p->nonzero_requests, CS_RES_CPU, nz.v[CS_RES_CPU]);
-    cs_res_set(&p->nonzero_requests, CS_RES_MEMORY, nz.v[CS_RES_MEMORY]);
+    p->nonzero_cpu = nz.v[CS_RES_CPU];
+    p->nonzero_memory = nz.v[CS_RES_MEMORY];
 
     uint32_t n = 0;
     for (uint32_t i = 0; i < p->n_containers; i++) {

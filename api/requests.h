@@ -32,7 +32,7 @@
 #define CS_DEFAULT_MILLI_CPU_REQUEST 100
 #define CS_DEFAULT_MEMORY_REQUEST (200LL * 1024 * 1024)
 
-/* Fill p->requests, p->nonzero_requests, p->host_ports/n_host_ports (host ports allocated in
+/* Fill p->requests, p->nonzero_cpu/nonzero_memory, p->host_ports/n_host_ports (host ports allocated in
  * p->arena). Called by cs_pod_decode; callers building pods by hand call it once after filling
  * containers, init containers, overhead and pod_requests. */
 void cs_pod_compute_requests(struct cs_pod *p);
@@ -41,5 +41,13 @@ void cs_pod_compute_requests(struct cs_pod *p);
  * (defaults == NULL: none). Exposed for tests and for plugins that need variants. */
 void cs_pod_aggregate_requests(const struct cs_pod *p, const struct cs_resources *defaults,
                                struct cs_resources *out);
+
+/* p->requests with cpu and memory defaulted for scoring (NonZeroRequested upstream). */
+static inline void cs_pod_nonzero_requests(const struct cs_pod *p, struct cs_resources *out)
+{
+    *out = p->requests;
+    cs_res_set(out, CS_RES_CPU, p->nonzero_cpu);
+    cs_res_set(out, CS_RES_MEMORY, p->nonzero_memory);
+}
 
 #endif

@@ -133,6 +133,42 @@ void cs_res_max(struct cs_resources *a, const struct cs_resources *b)
     a->present |= b->present;
 }
 
+void cs_res_list_expand(const struct cs_res_list *l, struct cs_resources *out)
+{
+    memset(out, 0, sizeof(*out));
+    if (l == NULL)
+        return;
+    out->present = l->present;
+    int k = 0;
+    for (int i = 0; i < CS_RES_MAX; i++) {
+        if (l->present & (1u << i))
+            out->v[i] = l->v[k++];
+    }
+}
+
+struct cs_res_list *cs_res_list_pack(struct cs_arena *a, const struct cs_resources *r)
+{
+    if (r->present == 0)
+        return NULL;
+    int n = __builtin_popcount(r->present);
+    struct cs_res_list *l = cs_arena_alloc(a, sizeof(*l) + sizeof(int64_t) * (size_t)n);
+    l->present = r->present;
+    int k = 0;
+    for (int i = 0; i < CS_RES_MAX; i++) {
+        if (r->present & (1u << i))
+            l->v[k++] = r->v[i];
+    }
+    return l;
+}
+
+bool cs_res_list_eq(const struct cs_res_list *a, const struct cs_res_list *b)
+{
+    uint32_t pa = a ? a->present : 0, pb = b ? b->present : 0;
+    if (pa != pb)
+        return false;
+    return pa == 0 || memcmp(a->v, b->v, sizeof(int64_t) * (size_t)__builtin_popcount(pa)) == 0;
+}
+
 int64_t cs_res_extra_get(const struct cs_res_extras *x, const char *name)
 {
     for (uint32_t i = 0; x && i < x->n; i++) {

@@ -62,6 +62,35 @@ void cs_res_sub(struct cs_resources *a, const struct cs_resources *b);
 /* a = max(a, b) per slot. */
 void cs_res_max(struct cs_resources *a, const struct cs_resources *b);
 
+/* A resource vector stored compactly: the values of the present slots, in slot order. Objects
+ * the cache holds by the hundred thousand keep lists (a container's requests and limits: two
+ * or three values each, 24-32 bytes instead of 136); computations expand them. NULL is the
+ * empty list. */
+struct cs_res_list {
+    uint32_t present;
+    int64_t v[];
+};
+
+static inline bool cs_res_list_has(const struct cs_res_list *l, int slot)
+{
+    return l != NULL && (l->present & (1u << slot)) != 0;
+}
+
+/* The value of slot, 0 when absent. */
+static inline int64_t cs_res_list_get(const struct cs_res_list *l, int slot)
+{
+    if (!cs_res_list_has(l, slot))
+        return 0;
+    return l->v[__builtin_popcount(l->present & ((1u << slot) - 1u))];
+}
+
+/* The dense vector of l (all zero for NULL). */
+void cs_res_list_expand(const struct cs_res_list *l, struct cs_resources *out);
+/* r packed into a (NULL when r names nothing). */
+struct cs_arena;
+struct cs_res_list *cs_res_list_pack(struct cs_arena *a, const struct cs_resources *r);
+bool cs_res_list_eq(const struct cs_res_list *a, const struct cs_res_list *b);
+
 /* The unit a quantity of this resource is stored in: milli for cpu, whole units otherwise. */
 bool cs_resource_is_milli(int slot);
 /* Extended resources as kube-scheduler tells them: a name with a domain prefix ("vendor.com/gpu")

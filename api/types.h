@@ -23,12 +23,15 @@
 
 struct cs_intern;
 struct cs_prio_table;
+struct cs_pod_room;
 
 /* Everything a decoder needs that outlives one object. Shared by all threads. */
 struct cs_api_ctx {
     struct cs_intern *strings;
     struct cs_resource_names *resources;
     struct cs_prio_table *priorities;  /* NULL: spec.priority is taken as given (api/priority.h) */
+    struct cs_pod_room *pod_room;      /* learnt size of a decoded pod (api/podroom.h); NULL:
+                                        * the smallest */
 };
 
 #define CS_POD_MAGIC 0x504f4421u
@@ -73,8 +76,8 @@ struct cs_port {
 struct cs_container {
     const char *name;
     const char *image;
-    struct cs_resources requests;
-    struct cs_resources limits;
+    const struct cs_res_list *requests;    /* limits defaulted in, as the apiserver does; */
+    const struct cs_res_list *limits;      /* NULL when none */
     struct cs_res_extras extra_requests;   /* names past the dense table (limits defaulted in) */
     struct cs_port *ports;
     uint32_t n_ports;
@@ -203,10 +206,10 @@ struct cs_pod {
     uint32_t n_containers;
     struct cs_container *init_containers;
     uint32_t n_init_containers;
-    struct cs_resources overhead;
+    const struct cs_resources *overhead;      /* spec.overhead; NULL when it names nothing */
     struct cs_res_extras extra_overhead;
-    struct cs_resources pod_requests;  /* spec.resources.requests (pod-level), present==0 if unset;
-                                        * only cpu, memory and hugepages-* are kept */
+    const struct cs_resources *pod_requests;  /* spec.resources.requests (pod-level); NULL if
+                                               * unset; only cpu, memory and hugepages-* kept */
     struct cs_label *node_selector;    /* keys interned */
     uint32_t n_node_selector;
     struct cs_node_affinity *node_affinity;      /* NULL when absent */
@@ -237,7 +240,8 @@ struct cs_pod {
     /* derived once at decode (see api/requests.h) */
     struct cs_resources requests;          /* resource.PodRequests incl. overhead; pods slot = 1 */
     struct cs_res_extras extra_requests;   /* the same for names past the dense table */
-    struct cs_resources nonzero_requests;  /* as requests, cpu/memory defaulted for scoring */
+    int64_t nonzero_cpu;                   /* requests' cpu and memory defaulted for scoring */
+    int64_t nonzero_memory;                /* (cs_pod_nonzero_requests gives the whole vector) */
     struct cs_port *host_ports;            /* every regular container port with host_port > 0
                                             * (NodePorts ignores init containers upstream) */
     uint32_t n_host_ports;
@@ -277,6 +281,10 @@ struct cs_node {
     uint32_t n_images;
 };
 
+/* A zeroed pod (magic set, one reference) at the start of the first block of its own arena:
+ * the object and its strings and arrays are one allocation of CS_ARENA_BLOCK_OVERHEAD +
+ * sizeof(struct cs_pod) + room bytes while they fit. Never NULL. */
+struct cs_pod *cs_pod_new(size_t room);
 /* Reference counting (thread-safe). unref frees at zero. NULL is accepted. */
 struct cs_pod *cs_pod_ref(struct cs_pod *p);
 void cs_pod_unref(struct cs_pod *p);

@@ -43,6 +43,11 @@ static bool res_eq(const struct cs_resources *a, const struct cs_resources *b)
     return a->present == b->present && memcmp(a->v, b->v, sizeof(a->v)) == 0;
 }
 
+static bool res_ptr_eq(const struct cs_resources *a, const struct cs_resources *b)
+{
+    return a == b || (a && b && res_eq(a, b));
+}
+
 static bool ports_eq(const struct cs_port *a, uint32_t na, const struct cs_port *b, uint32_t nb)
 {
     if (na != nb) {
@@ -65,7 +70,8 @@ static bool containers_eq(const struct cs_container *a, uint32_t na, const struc
     }
     for (uint32_t i = 0; i < na; i++) {
         if (!str_eq(a[i].image, b[i].image) || a[i].restartable != b[i].restartable ||
-            !res_eq(&a[i].requests, &b[i].requests) || !res_eq(&a[i].limits, &b[i].limits) ||
+            !cs_res_list_eq(a[i].requests, b[i].requests) ||
+            !cs_res_list_eq(a[i].limits, b[i].limits) ||
             !ports_eq(a[i].ports, a[i].n_ports, b[i].ports, b[i].n_ports)) {
             return false;
         }
@@ -209,8 +215,8 @@ static bool same_fields(const struct cs_pod *a, const struct cs_pod *b, bool met
            str_eq(a->node_name, b->node_name) && a->priority == b->priority &&
            a->preemption_policy == b->preemption_policy && a->host_network == b->host_network &&
            res_eq(&a->requests, &b->requests) &&
-           res_eq(&a->nonzero_requests, &b->nonzero_requests) &&
-           res_eq(&a->overhead, &b->overhead) && res_eq(&a->pod_requests, &b->pod_requests) &&
+           a->nonzero_cpu == b->nonzero_cpu && a->nonzero_memory == b->nonzero_memory &&
+           res_ptr_eq(a->overhead, b->overhead) && res_ptr_eq(a->pod_requests, b->pod_requests) &&
            extras_eq(&a->extra_requests, &b->extra_requests) &&
            (!meta || (labels_eq(a->labels, a->n_labels, b->labels, b->n_labels) &&
                       labels_eq(a->annotations, a->n_annotations, b->annotations,

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "api/plugin.h"
+#include "api/requests.h"
 
 #include "pkg/util/alloc.h"
 
@@ -142,7 +143,9 @@ void cs_node_info_add_pod(struct cs_node_info *ni, struct cs_pod *pod)
     }
     ni->pods[ni->n_pods++] = cs_pod_ref(pod);
     cs_res_add(&ni->requested, &pod->requests);
-    cs_res_add(&ni->nonzero_requested, &pod->nonzero_requests);
+    struct cs_resources nz;
+    cs_pod_nonzero_requests(pod, &nz);
+    cs_res_add(&ni->nonzero_requested, &nz);
     for (uint32_t i = 0; i < pod->extra_requests.n; i++) {
         cs_res_extra_apply(&ni->extra_requested, NULL, pod->extra_requests.e[i].name,
                            pod->extra_requests.e[i].v, '+');
@@ -168,7 +171,9 @@ int cs_node_info_remove_pod(struct cs_node_info *ni, const struct cs_pod *pod)
         struct cs_pod *have = ni->pods[i];
         if (have == pod || strcmp(have->key, pod->key) == 0) {
             cs_res_sub(&ni->requested, &have->requests);
-            cs_res_sub(&ni->nonzero_requested, &have->nonzero_requests);
+            struct cs_resources nz;
+            cs_pod_nonzero_requests(have, &nz);
+            cs_res_sub(&ni->nonzero_requested, &nz);
             for (uint32_t k = 0; k < have->extra_requests.n; k++) {
                 cs_res_extra_apply(&ni->extra_requested, NULL, have->extra_requests.e[k].name,
                                    have->extra_requests.e[k].v, '-');

@@ -490,6 +490,8 @@ void cs_scheduler_init(struct cs_scheduler *s, struct cs_client *client,
     cs_resource_names_init(&s->resources);
     s->api.strings = &s->strings;
     s->api.resources = &s->resources;
+    cs_pod_room_init(&s->pod_room);
+    s->api.pod_room = &s->pod_room;
     s->priorities = cs_prio_table_new();
     s->api.priorities = s->priorities;
     s->client = client;

@@ -17,6 +17,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "api/podroom.h"
 #include "api/types.h"
 #include "pkg/binder/binder.h"
 #include "pkg/binder/recorder.h"
@@ -57,6 +58,7 @@ struct cs_unreserve_job {
 struct cs_scheduler {
     struct cs_intern strings;
     struct cs_resource_names resources;
+    struct cs_pod_room pod_room;
     struct cs_api_ctx api;
     struct cs_client *client;      /* borrowed: informers, timers, leader election */
     struct cs_client *bind_client; /* borrowed: binds, events, status patches (may == client) */

@@ -39,6 +39,18 @@ void cs_arena_init(struct cs_arena *a, size_t block_size)
     a->used_total = 0;
 }
 
+void *cs_arena_init_first(struct cs_arena *a, size_t block_size, size_t n)
+{
+    n = (n + 15) & ~(size_t)15;
+    cs_arena_init(a, block_size > n ? block_size : n);
+    struct cs_arena_block *b = new_block(a->block_size);
+    memset(b->data, 0, n);
+    b->off = n;
+    a->head = b;
+    a->used_total = n;
+    return b->data;
+}
+
 #define ARENA_MAX_GROWTH (64 * 1024)
 
 void *cs_arena_alloc(struct cs_arena *a, size_t n)

@@ -25,6 +25,10 @@ struct cs_arena {
 void cs_arena_init(struct cs_arena *a, size_t block_size);
 /* Returns 16-byte aligned memory, never NULL. Zeroed when using cs_arena_zalloc. */
 void *cs_arena_alloc(struct cs_arena *a, size_t n);
+/* Initialise a with its first block allocated now and return that block's first n bytes,
+ * zeroed: an object can live at the start of its own arena (one allocation for both). Such an
+ * arena is destroyed from a copy of it, since destroying frees the object holding it. */
+void *cs_arena_init_first(struct cs_arena *a, size_t block_size, size_t n);
 void *cs_arena_zalloc(struct cs_arena *a, size_t n);
 char *cs_arena_strdup(struct cs_arena *a, const char *s);
 char *cs_arena_strndup(struct cs_arena *a, const char *s, size_t n);

@@ -431,10 +431,10 @@ static uint32_t pod_cpus(const struct cs_pod *pod, struct cs_arena *a, const cha
     int64_t total = 0;
     for (uint32_t i = 0; i < pod->n_containers; i++) {
         const struct cs_container *ct = &pod->containers[i];
-        if (!(ct->limits.present & (1u << CS_RES_CPU)) || ct->limits.v[CS_RES_CPU] == 0) {
+        int64_t m = cs_res_list_get(ct->limits, CS_RES_CPU);
+        if (m == 0) {
             continue;
         }
-        int64_t m = ct->limits.v[CS_RES_CPU];
         if (m % 1000 != 0) {
             *why = cs_arena_printf(a,
                                    "cpuset-scheduler: container %s has limits.cpu %lldm, not a "
@@ -533,7 +533,7 @@ static char *result_json(const struct cs_pod *pod, const struct cs_cpu_topo *t,
     uint32_t next = 0;
     for (uint32_t i = 0; i < pod->n_containers && next < k; i++) {
         const struct cs_container *ct = &pod->containers[i];
-        int64_t m = (ct->limits.present & (1u << CS_RES_CPU)) ? ct->limits.v[CS_RES_CPU] : 0;
+        int64_t m = cs_res_list_get(ct->limits, CS_RES_CPU);
         if (m <= 0) {
             continue;
         }

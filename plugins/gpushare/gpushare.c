@@ -83,7 +83,9 @@ static int64_t named(struct cs_resource_names *t, const struct cs_resources *r,
 
 static int64_t container_gib(struct cs_resource_names *t, const struct cs_container *c)
 {
-    return named(t, &c->requests, &c->extra_requests, RES_MEM);
+    struct cs_resources req;
+    cs_res_list_expand(c->requests, &req);
+    return named(t, &req, &c->extra_requests, RES_MEM);
 }
 
 /* ---- per-node state ------------------------------------------------------------------------ */

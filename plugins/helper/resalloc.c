@@ -79,7 +79,7 @@ void cs_res_pod_requests(const struct cs_pod *pod, const struct cs_res_spec *spe
         if (s < 0 || s == CS_RES_PODS) {
             out[i] = 0;
         } else if (!use_requested && (s == CS_RES_CPU || s == CS_RES_MEMORY)) {
-            out[i] = pod->nonzero_requests.v[s];
+            out[i] = s == CS_RES_CPU ? pod->nonzero_cpu : pod->nonzero_memory;
         } else {
             out[i] = pod->requests.v[s];
         }

@@ -162,27 +162,28 @@ static void test_pod_full_spec(void **state)
     assert_int_equal(t->ports[1].protocol, CS_PROTO_UDP);
     assert_int_equal(t->ports[2].protocol, CS_PROTO_SCTP);
     assert_string_equal(t->ports[2].host_ip, "10.0.0.5");
-    assert_int_equal(p->containers[1].requests.v[CS_RES_CPU], 100);
+    assert_int_equal(cs_res_list_get(p->containers[1].requests, CS_RES_CPU), 100);
     assert_int_equal(p->containers[1].n_ports, 0);
 
     assert_int_equal(p->n_init_containers, 2);
     assert_string_equal(p->init_containers[0].name, "fetch-data");
     assert_false(p->init_containers[0].restartable);
-    assert_int_equal(p->init_containers[0].requests.v[CS_RES_CPU], 3000);
+    assert_int_equal(cs_res_list_get(p->init_containers[0].requests, CS_RES_CPU), 3000);
     assert_string_equal(p->init_containers[1].name, "proxy");
     assert_true(p->init_containers[1].restartable);
     assert_int_equal(p->init_containers[1].n_ports, 1);
 
-    assert_int_equal(p->overhead.v[CS_RES_CPU], 250);
-    assert_int_equal(p->overhead.v[CS_RES_MEMORY], 120LL << 20);
-    assert_int_equal(p->pod_requests.present, 0);
+    assert_non_null(p->overhead);
+    assert_int_equal(p->overhead->v[CS_RES_CPU], 250);
+    assert_int_equal(p->overhead->v[CS_RES_MEMORY], 120LL << 20);
+    assert_null(p->pod_requests);
 
     /* derived: max(1600+200, 3000) + 250 cpu; memory 4Gi+128Mi+256Mi + 120Mi */
     assert_int_equal(p->requests.v[CS_RES_CPU], 3250);
     assert_int_equal(p->requests.v[CS_RES_MEMORY], (4LL << 30) + (504LL << 20));
     assert_int_equal(p->requests.v[CS_RES_PODS], 1);
     assert_int_equal(p->requests.v[gpu], 2);
-    assert_int_equal(p->nonzero_requests.v[CS_RES_CPU], 3250);
+    assert_int_equal(p->nonzero_cpu, 3250);
     assert_int_equal(p->n_host_ports, 2);
     assert_int_equal(p->host_ports[0].host_port, 18080);
     assert_int_equal(p->host_ports[1].host_port, 17000);
@@ -391,8 +392,8 @@ static void test_minimal_objects_get_defaults(void **state)
     assert_int_equal(p->n_labels, 0);
     assert_int_equal(p->requests.v[CS_RES_CPU], 0);
     assert_int_equal(p->requests.v[CS_RES_PODS], 1);
-    assert_int_equal(p->nonzero_requests.v[CS_RES_CPU], CS_DEFAULT_MILLI_CPU_REQUEST);
-    assert_int_equal(p->nonzero_requests.v[CS_RES_MEMORY], CS_DEFAULT_MEMORY_REQUEST);
+    assert_int_equal(p->nonzero_cpu, CS_DEFAULT_MILLI_CPU_REQUEST);
+    assert_int_equal(p->nonzero_memory, CS_DEFAULT_MEMORY_REQUEST);
     cs_pod_unref(p);
 
     const char *node = "{\"metadata\":{\"name\":\"n\",\"resourceVersion\":\"abc\"},"

@@ -248,7 +248,18 @@ static void same_pod(const struct cs_pod *a, const struct cs_pod *b)
     assert_int_equal(a->n_containers, b->n_containers);
     assert_int_equal(a->n_init_containers, b->n_init_containers);
     assert_memory_equal(&a->requests, &b->requests, sizeof(a->requests));
-    assert_memory_equal(&a->nonzero_requests, &b->nonzero_requests, sizeof(a->requests));
+    assert_int_equal(a->nonzero_cpu, b->nonzero_cpu);
+    assert_int_equal(a->nonzero_memory, b->nonzero_memory);
+    assert_int_equal(a->overhead != NULL, b->overhead != NULL);
+    if (a->overhead)
+        assert_memory_equal(a->overhead, b->overhead, sizeof(*a->overhead));
+    assert_int_equal(a->pod_requests != NULL, b->pod_requests != NULL);
+    if (a->pod_requests)
+        assert_memory_equal(a->pod_requests, b->pod_requests, sizeof(*a->pod_requests));
+    for (uint32_t i = 0; i < a->n_containers && i < b->n_containers; i++) {
+        assert_true(cs_res_list_eq(a->containers[i].requests, b->containers[i].requests));
+        assert_true(cs_res_list_eq(a->containers[i].limits, b->containers[i].limits));
+    }
     assert_int_equal(a->n_node_selector, b->n_node_selector);
     assert_int_equal(a->node_affinity != NULL, b->node_affinity != NULL);
     assert_int_equal(a->pod_affinity != NULL, b->pod_affinity != NULL);

@@ -111,8 +111,8 @@ static void test_regular_containers_sum(void **state)
     assert_int_equal(p->requests.v[CS_RES_PODS], 1);
     assert_true(has(&p->requests, CS_RES_PODS));
     assert_false(has(&p->requests, CS_RES_EPHEMERAL_STORAGE));
-    assert_int_equal(p->nonzero_requests.v[CS_RES_CPU], 1250);
-    assert_int_equal(p->nonzero_requests.v[CS_RES_MEMORY], GI + 64 * MI);
+    assert_int_equal(p->nonzero_cpu, 1250);
+    assert_int_equal(p->nonzero_memory, GI + 64 * MI);
     cs_pod_unref(p);
 }
 
@@ -162,7 +162,7 @@ static void test_overhead_added_after_max(void **state)
                                    "\"initContainers\":[{\"name\":\"i\",\"resources\":{\"requests\":{\"cpu\":\"2\"}}}]}");
     assert_int_equal(p->requests.v[CS_RES_CPU], 2250);
     assert_int_equal(p->requests.v[CS_RES_MEMORY], GI + 120 * MI);
-    assert_int_equal(p->nonzero_requests.v[CS_RES_CPU], 2250);
+    assert_int_equal(p->nonzero_cpu, 2250);
     cs_pod_unref(p);
 }
 
@@ -185,8 +185,8 @@ static void test_pod_level_requests(void **state)
     assert_int_equal(p->requests.v[CS_RES_EPHEMERAL_STORAGE], GI);
     assert_int_equal(p->requests.v[fpga], 1);
     /* pod level set and both cpu/memory known: no defaults */
-    assert_int_equal(p->nonzero_requests.v[CS_RES_CPU], 2100);
-    assert_int_equal(p->nonzero_requests.v[CS_RES_MEMORY], GI);
+    assert_int_equal(p->nonzero_cpu, 2100);
+    assert_int_equal(p->nonzero_memory, GI);
     cs_pod_unref(p);
 
     /* Pod-level cpu only, nobody requests memory: memory defaults per container. */
@@ -194,8 +194,8 @@ static void test_pod_level_requests(void **state)
                  "\"containers\":[{\"name\":\"a\"},{\"name\":\"b\"}]}");
     assert_int_equal(p->requests.v[CS_RES_CPU], 1000);
     assert_false(has(&p->requests, CS_RES_MEMORY));
-    assert_int_equal(p->nonzero_requests.v[CS_RES_CPU], 1000);
-    assert_int_equal(p->nonzero_requests.v[CS_RES_MEMORY], 2 * CS_DEFAULT_MEMORY_REQUEST);
+    assert_int_equal(p->nonzero_cpu, 1000);
+    assert_int_equal(p->nonzero_memory, 2 * CS_DEFAULT_MEMORY_REQUEST);
     cs_pod_unref(p);
 
     /* Pod-level limits only: the apiserver defaults requests from them. */
@@ -216,7 +216,7 @@ static void test_extended_resources(void **state)
     int mem = cs_resource_slot_lookup(ctx->resources, "aliyun.com/gpu-mem");
     assert_true(gpu >= CS_RES_NFIXED && mem >= CS_RES_NFIXED && gpu != mem);
     /* container a: request defaulted from its limit */
-    assert_int_equal(p->containers[0].requests.v[gpu], 2);
+    assert_int_equal(cs_res_list_get(p->containers[0].requests, gpu), 2);
     assert_int_equal(p->requests.v[gpu], 3);
     assert_int_equal(p->requests.v[mem], 16);
     assert_true(cs_resource_is_extended("nvidia.com/gpu"));
@@ -238,16 +238,16 @@ static void test_nonzero_defaults(void **state)
     assert_int_equal(p->requests.v[CS_RES_CPU], 300);
     assert_int_equal(p->requests.v[CS_RES_MEMORY], GI);
     /* cpu: 100 (a) + 300 (b) + 0 (c, explicit) + 100 (sidecar) */
-    assert_int_equal(p->nonzero_requests.v[CS_RES_CPU], 500);
+    assert_int_equal(p->nonzero_cpu, 500);
     /* memory: 200Mi (a) + 200Mi (b) + 1Gi (c) + 200Mi (sidecar) */
-    assert_int_equal(p->nonzero_requests.v[CS_RES_MEMORY], GI + 3 * CS_DEFAULT_MEMORY_REQUEST);
+    assert_int_equal(p->nonzero_memory, GI + 3 * CS_DEFAULT_MEMORY_REQUEST);
     cs_pod_unref(p);
 
     /* A big plain init container without requests still counts as default in-use. */
     p = pod(ctx, "{\"containers\":[{\"name\":\"a\",\"resources\":{\"requests\":{\"cpu\":\"50m\",\"memory\":\"10Mi\"}}}],"
                  "\"initContainers\":[{\"name\":\"i\"}]}");
-    assert_int_equal(p->nonzero_requests.v[CS_RES_CPU], 100);
-    assert_int_equal(p->nonzero_requests.v[CS_RES_MEMORY], CS_DEFAULT_MEMORY_REQUEST);
+    assert_int_equal(p->nonzero_cpu, 100);
+    assert_int_equal(p->nonzero_memory, CS_DEFAULT_MEMORY_REQUEST);
     assert_int_equal(p->requests.v[CS_RES_CPU], 50);
     cs_pod_unref(p);
 }
