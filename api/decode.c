@@ -479,6 +479,55 @@ static int decode_conditions(struct dec *d, const json_t *status, struct cs_cond
     return 0;
 }
 
+/* Of a pod's conditions only PodScheduled (why a pod waits; whether to write it again) and
+ * PodResizePending (an infeasible resize) are read; the four more of a running pod would be a
+ * quarter of each cached pod. The others are skipped like unknown fields. */
+static const char *const pod_conditions_read[] = {"PodScheduled", "PodResizePending"};
+#define N_POD_CONDITIONS_READ (sizeof(pod_conditions_read) / sizeof(pod_conditions_read[0]))
+
+struct pod_cond_arg {
+    struct cs_condition kept[N_POD_CONDITIONS_READ];
+    uint32_t n;
+};
+
+static int pod_condition_item(struct dec *d, const json_t *it, size_t i, void *arg)
+{
+    struct pod_cond_arg *pa = arg;
+    (void)i;
+    const char *type = json_string_value(json_object_get(it, "type"));
+    size_t k = 0;
+    while (type != NULL && k < N_POD_CONDITIONS_READ && strcmp(type, pod_conditions_read[k]) != 0)
+        k++;
+    if (k == N_POD_CONDITIONS_READ)
+        return 0;
+    for (uint32_t j = 0; type != NULL && j < pa->n; j++) {
+        if (strcmp(pa->kept[j].type, type) == 0)
+            return 0;  /* a repeated type: the first stands, as a lookup would find it */
+    }
+    if (pa->n == N_POD_CONDITIONS_READ)  /* only an item without a type gets here: */
+        pa->n--;                         /* decoding it reports the missing type */
+    struct cs_condition *c = &pa->kept[pa->n];
+    memset(c, 0, sizeof(*c));
+    if (condition_item(d, it, 0, c) != 0)
+        return -1;
+    pa->n++;
+    return 0;
+}
+
+static int decode_pod_conditions(struct dec *d, const json_t *status, struct cs_pod *p)
+{
+    struct pod_cond_arg pa;
+    size_t cnt;
+    pa.n = 0;
+    if (each_object(d, status, "conditions", pod_condition_item, &pa, &cnt) != 0)
+        return -1;
+    p->conditions = pa.n ? CS_ARENA_ARRAY(d->a, struct cs_condition, pa.n) : NULL;
+    if (pa.n)
+        memcpy(p->conditions, pa.kept, sizeof(pa.kept[0]) * pa.n);
+    p->n_conditions = pa.n;
+    return 0;
+}
+
 /* ---- containers ---------------------------------------------------------------------------- */
 
 static int port_item(struct dec *d, const json_t *it, size_t i, void *arg)
@@ -981,7 +1030,7 @@ static int decode_pod_status(struct dec *d, const json_t *st, struct cs_pod *p)
     static const char *const phases[] = {"Pending", "Running", "Succeeded", "Failed", "Unknown"};
     int phase = CS_PHASE_PENDING;
     if (get_enum(d, st, "phase", phases, 5, &phase) != 0 ||
-        decode_conditions(d, st, &p->conditions, &p->n_conditions) != 0 ||
+        decode_pod_conditions(d, st, p) != 0 ||
         get_str(d, st, "nominatedNodeName", STR_INTERN, &p->nominated_node_name) != 0 ||
         get_time(d, st, "startTime", &p->start_ns) != 0)
         return -1;

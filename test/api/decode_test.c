@@ -101,17 +101,15 @@ static void test_pod_full_metadata(void **state)
 
     /* status */
     assert_int_equal(p->phase, CS_PHASE_PENDING);
-    assert_int_equal(p->n_conditions, 2);
+    /* of the conditions only those cosched reads are kept: PodScheduled, not Ready */
+    assert_int_equal(p->n_conditions, 1);
+    assert_null(cs_pod_condition(p, "Ready"));
     const struct cs_condition *c = cs_pod_condition(p, "PodScheduled");
     assert_non_null(c);
     assert_int_equal(c->status, CS_COND_FALSE);
     assert_string_equal(c->reason, "Unschedulable");
     assert_string_equal(c->message, "0/3 nodes are available: 3 Insufficient nvidia.com/gpu.");
     assert_int_equal(c->last_transition_ns, ts("2024-05-01T10:00:05Z"));
-    c = cs_pod_condition(p, "Ready");
-    assert_int_equal(c->status, CS_COND_UNKNOWN);
-    assert_null(c->reason);
-    assert_int_equal(c->last_transition_ns, 0);
     assert_null(cs_pod_condition(p, "Initialized"));
     assert_ptr_equal(p->nominated_node_name, cs_intern(ctx->strings, "gpu-node-2"));
     assert_int_equal(p->start_ns, ts("2024-05-01T10:00:01Z") + 250000000);
@@ -142,16 +140,16 @@ static void test_pod_full_spec(void **state)
     const struct cs_container *t = &p->containers[0];
     assert_string_equal(t->name, "trainer");
     assert_string_equal(t->image, "registry.example.com/ml/trainer:v2");
-    assert_int_equal(t->requests.v[CS_RES_CPU], 1500);
-    assert_int_equal(t->requests.v[CS_RES_MEMORY], 4LL << 30);
-    assert_int_equal(t->requests.v[CS_RES_EPHEMERAL_STORAGE], 1LL << 30);
+    assert_int_equal(cs_res_list_get(t->requests, CS_RES_CPU), 1500);
+    assert_int_equal(cs_res_list_get(t->requests, CS_RES_MEMORY), 4LL << 30);
+    assert_int_equal(cs_res_list_get(t->requests, CS_RES_EPHEMERAL_STORAGE), 1LL << 30);
     int gpu = slot(ctx, "nvidia.com/gpu");
     assert_true(gpu >= CS_RES_NFIXED);
-    assert_int_equal(t->requests.v[gpu], 2);
-    assert_int_equal(t->requests.present, (1u << CS_RES_CPU) | (1u << CS_RES_MEMORY) |
+    assert_int_equal(cs_res_list_get(t->requests, gpu), 2);
+    assert_int_equal(t->requests->present, (1u << CS_RES_CPU) | (1u << CS_RES_MEMORY) |
                                               (1u << CS_RES_EPHEMERAL_STORAGE) | (1u << gpu));
-    assert_int_equal(t->limits.v[CS_RES_CPU], 4000);
-    assert_int_equal(t->limits.v[CS_RES_MEMORY], 8LL << 30);
+    assert_int_equal(cs_res_list_get(t->limits, CS_RES_CPU), 4000);
+    assert_int_equal(cs_res_list_get(t->limits, CS_RES_MEMORY), 8LL << 30);
     assert_false(t->restartable);
     assert_int_equal(t->n_ports, 3);
     assert_int_equal(t->ports[0].container_port, 8080);
