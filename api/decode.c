@@ -493,20 +493,21 @@ struct pod_cond_arg {
 static int pod_condition_item(struct dec *d, const json_t *it, size_t i, void *arg)
 {
     struct pod_cond_arg *pa = arg;
+    struct cs_condition bad;
     (void)i;
     const char *type = json_string_value(json_object_get(it, "type"));
+    if (type == NULL)
+        return condition_item(d, it, 0, &bad);  /* reports the missing or mistyped type */
     size_t k = 0;
-    while (type != NULL && k < N_POD_CONDITIONS_READ && strcmp(type, pod_conditions_read[k]) != 0)
+    while (k < N_POD_CONDITIONS_READ && strcmp(type, pod_conditions_read[k]) != 0)
         k++;
     if (k == N_POD_CONDITIONS_READ)
         return 0;
-    for (uint32_t j = 0; type != NULL && j < pa->n; j++) {
+    for (uint32_t j = 0; j < pa->n; j++) {
         if (strcmp(pa->kept[j].type, type) == 0)
             return 0;  /* a repeated type: the first stands, as a lookup would find it */
     }
-    if (pa->n == N_POD_CONDITIONS_READ)  /* only an item without a type gets here: */
-        pa->n--;                         /* decoding it reports the missing type */
-    struct cs_condition *c = &pa->kept[pa->n];
+    struct cs_condition *c = &pa->kept[pa->n];  /* distinct kept types: n < N here */
     memset(c, 0, sizeof(*c));
     if (condition_item(d, it, 0, c) != 0)
         return -1;
