@@ -178,7 +178,8 @@ static void test_pod_level_requests(void **state)
     int fpga = cs_resource_slot_lookup(ctx->resources, "example.com/fpga");
     assert_true(hp >= 0 && fpga >= 0);
     /* pod level replaces cpu, memory, hugepages; ephemeral-storage is not a pod-level resource */
-    assert_false(has(&p->pod_requests, CS_RES_EPHEMERAL_STORAGE));
+    assert_non_null(p->pod_requests);
+    assert_false(has(p->pod_requests, CS_RES_EPHEMERAL_STORAGE));
     assert_int_equal(p->requests.v[CS_RES_CPU], 2100);
     assert_int_equal(p->requests.v[CS_RES_MEMORY], GI);
     assert_int_equal(p->requests.v[hp], 4 * MI);
