@@ -11,11 +11,11 @@
 
 #include "pkg/util/arena.h"
 
-/* The container's requests with defaults filled in for missing slots. */
-static void container_requests(const struct cs_container *c, const struct cs_resources *defaults,
-                               struct cs_resources *out)
+/* The container's requests (or limits) with defaults filled in for missing slots. */
+static void container_list(const struct cs_container *c, bool limits,
+                           const struct cs_resources *defaults, struct cs_resources *out)
 {
-    cs_res_list_expand(c->requests, out);
+    cs_res_list_expand(limits ? c->limits : c->requests, out);
     if (defaults == NULL)
         return;
     for (int i = 0; i < CS_RES_MAX; i++) {
@@ -25,8 +25,9 @@ static void container_requests(const struct cs_container *c, const struct cs_res
     }
 }
 
-void cs_pod_aggregate_requests(const struct cs_pod *p, const struct cs_resources *defaults,
-                               struct cs_resources *out)
+/* Steps 1-3 over the containers' requests or limits. */
+static void aggregate_containers(const struct cs_pod *p, bool limits,
+                                 const struct cs_resources *defaults, struct cs_resources *out)
 {
     struct cs_resources sum, sidecars, init_max, cur, tmp;
 
@@ -34,11 +35,11 @@ void cs_pod_aggregate_requests(const struct cs_pod *p, const struct cs_resources
     memset(&sidecars, 0, sizeof(sidecars));
     memset(&init_max, 0, sizeof(init_max));
     for (uint32_t i = 0; i < p->n_containers; i++) {
-        container_requests(&p->containers[i], defaults, &cur);
+        container_list(&p->containers[i], limits, defaults, &cur);
         cs_res_add(&sum, &cur);
     }
     for (uint32_t i = 0; i < p->n_init_containers; i++) {
-        container_requests(&p->init_containers[i], defaults, &cur);
+        container_list(&p->init_containers[i], limits, defaults, &cur);
         if (p->init_containers[i].restartable) {
             cs_res_add(&sum, &cur);
             cs_res_add(&sidecars, &cur);
@@ -50,7 +51,15 @@ void cs_pod_aggregate_requests(const struct cs_pod *p, const struct cs_resources
         }
     }
     cs_res_max(&sum, &init_max);
+    *out = sum;
+}
 
+void cs_pod_aggregate_requests(const struct cs_pod *p, const struct cs_resources *defaults,
+                               struct cs_resources *out)
+{
+    struct cs_resources sum;
+
+    aggregate_containers(p, false, defaults, &sum);
     /* The decoder keeps only the resources supported at pod level (cpu, memory, hugepages-*). */
     for (int i = 0; p->pod_requests && i < CS_RES_MAX; i++) {
         if (p->pod_requests->present & (1u << i))
@@ -59,6 +68,16 @@ void cs_pod_aggregate_requests(const struct cs_pod *p, const struct cs_resources
     if (p->overhead)
         cs_res_add(&sum, p->overhead);
     *out = sum;
+}
+
+void cs_pod_aggregate_limits(const struct cs_pod *p, struct cs_resources *out)
+{
+    aggregate_containers(p, true, NULL, out);
+    for (int i = 0; p->overhead && i < CS_RES_MAX; i++) {
+        uint32_t bit = 1u << i;
+        if ((out->present & bit) && (p->overhead->present & bit))
+            out->v[i] += p->overhead->v[i];
+    }
 }
 
 /* Steps 1-3 and 5 for the resources past the dense table, name by name (they are rare: most

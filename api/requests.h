@@ -42,6 +42,11 @@ void cs_pod_compute_requests(struct cs_pod *p);
 void cs_pod_aggregate_requests(const struct cs_pod *p, const struct cs_resources *defaults,
                                struct cs_resources *out);
 
+/* The pod's limits as the ResourceQuota evaluator counts them (resourcehelper.PodLimits): steps
+ * 1-3 over the containers' limits, then spec.overhead added to each resource that has a limit.
+ * Dense-table resources only; pod-level limits are not kept by the decoder. */
+void cs_pod_aggregate_limits(const struct cs_pod *p, struct cs_resources *out);
+
 /* p->requests with cpu and memory defaulted for scoring (NonZeroRequested upstream). */
 static inline void cs_pod_nonzero_requests(const struct cs_pod *p, struct cs_resources *out)
 {

@@ -9,6 +9,7 @@
 #include "api/decode.h"
 #include "api/priority.h"
 #include "api/quantity.h"
+#include "api/requests.h"
 #include "pkg/binder/recorder.h"
 #include "pkg/client/client.h"
 #include "pkg/informer/informer.h"
@@ -49,6 +50,9 @@ struct job {
     char *bad_rv;                /* spec version whose templates were reported unreadable */
     char *release_rv;            /* version the release patch was sent for */
     bool releasing;              /* a release patch is in flight: send no second one */
+    /* its pods' summed limits, for ResourceQuota limits.* (computed while quotas exist) */
+    char *shape_rv;              /* spec version it was computed for */
+    struct cs_kq_job_req shape;
 };
 
 struct uinfo {
@@ -358,8 +362,21 @@ static void event(struct cs_kq_controller *c, const char *kind, const char *api_
 
 /* ---- ResourceQuotas (no tree) ----------------------------------------------------------- */
 
+/* What a live pod counts against a ResourceQuota resource ("cpu", "limits.cpu", "pods"). */
 static int64_t pod_request(struct cs_kq_controller *c, const struct cs_pod *p, const char *res)
 {
+    if (strcmp(res, "pods") == 0) {
+        return 1;
+    }
+    if (strncmp(res, "limits.", 7) == 0) {
+        int ls = cs_resource_slot_lookup(c->api.resources, res + 7);
+        if (ls < 0) {
+            return 0;
+        }
+        struct cs_resources lim;
+        cs_pod_aggregate_limits(p, &lim);
+        return lim.v[ls];
+    }
     int slot = cs_resource_slot_lookup(c->api.resources, res);
     if (slot >= 0) {
         return p->requests.v[slot];
@@ -372,6 +389,28 @@ static int64_t pod_request(struct cs_kq_controller *c, const struct cs_pod *p, c
     return 0;
 }
 
+static void spec_version(const json_t *job, char *out, size_t n);
+
+/* Give u its job's summed limits (ResourceQuota limits.*), read again only when the job's spec
+ * changes. */
+static void job_shape(struct cs_kq_controller *c, struct job *j, struct cs_kq_unit *u)
+{
+    char rv[64];
+    spec_version(j->obj, rv, sizeof(rv));
+    if (j->shape_rv == NULL || strcmp(j->shape_rv, rv) != 0) {
+        char err[256];
+        cs_kq_job_req_free(&j->shape);
+        if (cs_kq_job_requests(&c->api, j->kind, j->obj, &j->shape, err, sizeof(err)) != 0) {
+            memset(&j->shape, 0, sizeof(j->shape));   /* reported when its unit was made */
+        }
+        cs_free(j->shape_rv);
+        j->shape_rv = cs_strdup(rv);
+    } else if (u->n_limits == j->shape.n_limits) {
+        return;
+    }
+    cs_kq_unit_set_limits(u, j->shape.limits, j->shape.n_limits);
+}
+
 /* used[] of every ResourceQuota: what the live pods of its namespace request, except pods of
  * jobs whose unit holds a reservation (the reservation counts for them). */
 static void rq_usage(struct cs_kq_controller *c)
@@ -382,7 +421,10 @@ static void rq_usage(struct cs_kq_controller *c)
     void *v;
     for (size_t it = 0; cs_map_next(&c->jobs, &it, &k, &v);) {
         struct job *j = v;
-        const struct cs_kq_unit *u = cs_kq_unit_get(&c->model, j->unit_key);
+        struct cs_kq_unit *u = cs_kq_unit_get(&c->model, j->unit_key);
+        if (u) {
+            job_shape(c, j, u);
+        }
         if (u && j->uid && (u->phase == CS_KQ_DEQUEUED || u->phase == CS_KQ_RUNNING)) {
             cs_map_put(&holding, j->uid, j);
             cs_map_put(&holding, j->key, j);   /* pods counted under the job's key */
@@ -411,14 +453,17 @@ static void rq_usage(struct cs_kq_controller *c)
     cs_map_destroy(&holding);
 }
 
-/* The resource a spec.hard key limits as a request, NULL when it is not one (limits.*, pods,
- * count/...). */
+/* What a spec.hard key limits, in the model's words: a request ("cpu"), a limit ("limits.cpu")
+ * or the pod count ("pods"); NULL when the queue does not gate it (count/<kind> of other
+ * objects, storage). */
 static const char *rq_resource(const char *key, char *buf, size_t n)
 {
-    if (strncmp(key, "requests.", 9) == 0) {
+    if (strcmp(key, "pods") == 0 || strcmp(key, "count/pods") == 0) {
+        key = "pods";
+    } else if (strncmp(key, "requests.", 9) == 0) {
         key += 9;
-    } else if (strcmp(key, "cpu") != 0 && strcmp(key, "memory") != 0 &&
-               strcmp(key, "ephemeral-storage") != 0) {
+    } else if (strncmp(key, "limits.", 7) != 0 && strcmp(key, "cpu") != 0 &&
+               strcmp(key, "memory") != 0 && strcmp(key, "ephemeral-storage") != 0) {
         return NULL;
     }
     snprintf(buf, n, "%s", key);
@@ -451,7 +496,7 @@ static void on_rq(void *arg, json_t *obj)
         }
         keys[n] = key;
         res[n] = cs_strdup(r);
-        vals[n] = strcmp(r, "cpu") == 0 ? cs_quantity_milli(&q) : cs_quantity_value(&q);
+        vals[n] = cs_kq_rq_milli(r) ? cs_quantity_milli(&q) : cs_quantity_value(&q);
         n++;
     }
     cs_kq_rq_set(&c->model, ns, name, keys, (const char *const *)res, vals, n);
@@ -983,6 +1028,8 @@ static void job_free(struct job *j)
     cs_free(j->unit_key);
     cs_free(j->bad_rv);
     cs_free(j->release_rv);
+    cs_free(j->shape_rv);
+    cs_kq_job_req_free(&j->shape);
     cs_free(j);
 }
 

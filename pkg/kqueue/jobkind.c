@@ -9,6 +9,7 @@
 
 #include "api/decode.h"
 #include "api/quantity.h"
+#include "api/requests.h"
 #include "pkg/kqueue/jobkind.h"
 #include "pkg/kqueue/jobkind_impl.h"
 #include "pkg/util/alloc.h"
@@ -152,21 +153,21 @@ static bool always(const struct cs_kq_kind *k, const json_t *job)
     return true;
 }
 
-static void add_res(struct cs_kq_job_req *r, const char *name, int64_t v)
+static void add_res(struct cs_kq_res **list, uint32_t *n, const char *name, int64_t v)
 {
     if (v == 0) {
         return;
     }
-    for (uint32_t i = 0; i < r->n_res; i++) {
-        if (strcmp(r->res[i].name, name) == 0) {
-            r->res[i].v = v > INT64_MAX - r->res[i].v ? INT64_MAX : r->res[i].v + v;
+    for (uint32_t i = 0; i < *n; i++) {
+        if (strcmp((*list)[i].name, name) == 0) {
+            (*list)[i].v = v > INT64_MAX - (*list)[i].v ? INT64_MAX : (*list)[i].v + v;
             return;
         }
     }
-    r->res = cs_realloc(r->res, sizeof(*r->res) * (r->n_res + 1));
-    r->res[r->n_res].name = cs_strdup(name);
-    r->res[r->n_res].v = v;
-    r->n_res++;
+    *list = cs_realloc(*list, sizeof(**list) * (*n + 1));
+    (*list)[*n].name = cs_strdup(name);
+    (*list)[*n].v = v;
+    (*n)++;
 }
 
 static int64_t mul(int64_t v, int64_t n)
@@ -201,11 +202,20 @@ int cs_kq_add_template(const struct cs_api_ctx *ctx, const json_t *job, const ch
         for (int s = 0; s < CS_RES_MAX; s++) {
             const char *name = cs_resource_name(ctx->resources, s);
             if (name && p->requests.v[s]) {
-                add_res(r, name, mul(p->requests.v[s], n));
+                add_res(&r->res, &r->n_res, name, mul(p->requests.v[s], n));
             }
         }
         for (uint32_t i = 0; i < p->extra_requests.n; i++) {
-            add_res(r, p->extra_requests.e[i].name, mul(p->extra_requests.e[i].v, n));
+            add_res(&r->res, &r->n_res, p->extra_requests.e[i].name,
+                    mul(p->extra_requests.e[i].v, n));
+        }
+        struct cs_resources lim;
+        cs_pod_aggregate_limits(p, &lim);
+        for (int s = 0; s < CS_RES_MAX; s++) {
+            const char *name = cs_resource_name(ctx->resources, s);
+            if (name && lim.v[s]) {
+                add_res(&r->limits, &r->n_limits, name, mul(lim.v[s], n));
+            }
         }
         r->pods += (uint32_t)n;
     }
@@ -283,6 +293,10 @@ void cs_kq_job_req_free(struct cs_kq_job_req *r)
         cs_free(r->res[i].name);
     }
     cs_free(r->res);
+    for (uint32_t i = 0; i < r->n_limits; i++) {
+        cs_free(r->limits[i].name);
+    }
+    cs_free(r->limits);
     memset(r, 0, sizeof(*r));
 }
 

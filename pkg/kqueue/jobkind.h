@@ -47,6 +47,9 @@ struct cs_kq_kind;
 struct cs_kq_job_req {
     struct cs_kq_res *res;       /* heap; cs_kq_job_req_free */
     uint32_t n_res;
+    struct cs_kq_res *limits;    /* the pods' limits summed the same way (ResourceQuota
+                                  * limits.*), heap */
+    uint32_t n_limits;
     uint32_t pods;               /* pods running at once (0: not known, e.g. a Workflow: no gang,
                                   * no requeue, no end read from its pods) */
     int32_t priority;

@@ -39,7 +39,11 @@
  * ResourceQuota of its namespace: used (set by the owner: what the namespace's pods use,
  * jobs this model holds a reservation for left out) + the reservations of its released units
  * + the request <= hard, per resource the quota limits ("blocked by ResourceQuota qa/rq because
- * of requests.cpu: used 3 + job 2 > hard 4").
+ * of requests.cpu: used 3 + job 2 > hard 4"). Keys and what a unit counts against them:
+ * requests.<r>, cpu/memory/ephemeral-storage and pods/count/pods its spec.resource (which
+ * counts "pods" as the scheduler does, one per pod); limits.<r> its pods' summed limits (set by
+ * the owner from the job, cs_kq_unit_set_limits; 0 when not known). Other count/<kind> keys are
+ * not gated: the job object is counted when it is created, and what else it makes is not known.
  *
  * Requeue backoff: a unit put back (cs_kq_unit_requeue) waits until its backoff ends
  * (compared with m->now_ns, which the owner sets before each pass).
@@ -60,6 +64,7 @@
  */
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "pkg/quota/quota.h"
 #include "pkg/util/map.h"
@@ -122,6 +127,10 @@ struct cs_kq_unit {
     uint32_t requeues;           /* how many times it was put back */
     char requeue_why[160];       /* why it was last put back ("" never) */
     bool denied;                 /* an allow-list keeps it out of its queue (message says which) */
+    /* the owner's, read from the job (not part of the QueueUnit): its pods' summed limits, what
+     * it counts against a ResourceQuota's limits.* (cs_kq_unit_set_limits) */
+    struct cs_kq_res *limits;
+    uint32_t n_limits;
 };
 
 struct cs_kq_queue {
@@ -203,10 +212,17 @@ struct cs_kq_rq *cs_kq_rq_set(struct cs_kq_model *m, const char *ns, const char 
                               const char *const *key, const char *const *res,
                               const int64_t *hard, uint32_t n);
 void cs_kq_rq_remove(struct cs_kq_model *m, const char *ns, const char *name);
+/* Is a ResourceQuota resource ("cpu", "limits.cpu") kept in millicores? */
+static inline bool cs_kq_rq_milli(const char *res)
+{
+    return strcmp(res, "cpu") == 0 || strcmp(res, "limits.cpu") == 0;
+}
 
 /* Add or update a unit (its phase is kept on update). */
 struct cs_kq_unit *cs_kq_unit_upsert(struct cs_kq_model *m, const struct cs_kq_unit_spec *s);
 struct cs_kq_unit *cs_kq_unit_get(const struct cs_kq_model *m, const char *key);
+/* The summed limits of the pods the unit's job runs at once (copied), for limits.* keys. */
+void cs_kq_unit_set_limits(struct cs_kq_unit *u, const struct cs_kq_res *limits, uint32_t n);
 /* Set a unit's phase (charging or releasing its reservation). */
 void cs_kq_unit_set_phase(struct cs_kq_model *m, struct cs_kq_unit *u, enum cs_kq_phase p);
 void cs_kq_unit_remove(struct cs_kq_model *m, const char *key);

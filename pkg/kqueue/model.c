@@ -196,12 +196,18 @@ void cs_kq_model_init(struct cs_kq_model *m, enum cs_kq_policy default_policy)
     queue_add(m, "default", -1);
 }
 
+static void res_free(struct cs_kq_res *res, uint32_t n)
+{
+    for (uint32_t r = 0; r < n; r++) {
+        cs_free(res[r].name);
+    }
+    cs_free(res);
+}
+
 static void unit_free(struct cs_kq_unit *u)
 {
-    for (uint32_t r = 0; r < u->n_res; r++) {
-        cs_free(u->res[r].name);
-    }
-    cs_free(u->res);
+    res_free(u->res, u->n_res);
+    res_free(u->limits, u->n_limits);
     cs_free(u->key);
     cs_free(u->ns);
     cs_free(u->name);
@@ -309,6 +315,31 @@ static int64_t unit_amount(const struct cs_kq_unit *u, const char *res)
     return 0;
 }
 
+void cs_kq_unit_set_limits(struct cs_kq_unit *u, const struct cs_kq_res *limits, uint32_t n)
+{
+    res_free(u->limits, u->n_limits);
+    u->limits = n ? cs_calloc(n, sizeof(*u->limits)) : NULL;
+    for (uint32_t i = 0; i < n; i++) {
+        u->limits[i].name = cs_strdup(limits[i].name);
+        u->limits[i].v = limits[i].v;
+    }
+    u->n_limits = n;
+}
+
+/* What u counts against a ResourceQuota key's resource ("cpu", "limits.cpu", "pods"). */
+static int64_t rq_amount(const struct cs_kq_unit *u, const char *res)
+{
+    if (strncmp(res, "limits.", 7) == 0) {
+        for (uint32_t r = 0; r < u->n_limits; r++) {
+            if (strcmp(u->limits[r].name, res + 7) == 0) {
+                return u->limits[r].v;
+            }
+        }
+        return 0;
+    }
+    return unit_amount(u, res);
+}
+
 static void rq_charge(struct cs_kq_model *m, const struct cs_kq_unit *u)
 {
     for (uint32_t i = 0; i < m->n_rqs; i++) {
@@ -317,7 +348,7 @@ static void rq_charge(struct cs_kq_model *m, const struct cs_kq_unit *u)
             continue;
         }
         for (uint32_t j = 0; j < q->n; j++) {
-            q->reserved[j] += unit_amount(u, q->res[j]);
+            q->reserved[j] += rq_amount(u, q->res[j]);
         }
     }
 }
@@ -332,10 +363,10 @@ static bool rq_blocks(const struct cs_kq_model *m, const struct cs_kq_unit *u, c
             continue;
         }
         for (uint32_t j = 0; j < q->n; j++) {
-            int64_t need = unit_amount(u, q->res[j]);
+            int64_t need = rq_amount(u, q->res[j]);
             int64_t have = q->used[j] + q->reserved[j];
             if (need > 0 && have > q->hard[j] - need) {
-                bool cpu = strcmp(q->res[j], "cpu") == 0;
+                bool cpu = cs_kq_rq_milli(q->res[j]);
                 char a[40], b[40], c[40];
                 if (cpu) {
                     snprintf(a, sizeof(a), "%gm", (double)have);

@@ -155,6 +155,22 @@ static void test_sidecars_add_and_stack_under_later_inits(void **state)
     cs_pod_unref(p);
 }
 
+/* Limits as the ResourceQuota evaluator counts them: the same sum-and-max over containers, with
+ * the overhead added only to resources that have a limit. */
+static void test_limits_aggregate(void **state)
+{
+    struct cs_pod *p = pod(*state, "{\"overhead\":{\"cpu\":\"250m\",\"memory\":\"120Mi\"},"
+                                   "\"containers\":[{\"name\":\"a\",\"resources\":{\"limits\":{\"cpu\":\"1\"}}},"
+                                   "{\"name\":\"b\",\"resources\":{\"limits\":{\"cpu\":\"500m\"}}}],"
+                                   "\"initContainers\":[{\"name\":\"i\",\"resources\":{\"limits\":{\"cpu\":\"3\"}}}]}");
+    struct cs_resources lim;
+    cs_pod_aggregate_limits(p, &lim);
+    assert_int_equal(lim.v[CS_RES_CPU], 3250);            /* max(1.5, init 3) + 250m */
+    assert_false(has(&lim, CS_RES_MEMORY));                /* no limit: overhead not added */
+    assert_int_equal(lim.v[CS_RES_MEMORY], 0);
+    cs_pod_unref(p);
+}
+
 static void test_overhead_added_after_max(void **state)
 {
     struct cs_pod *p = pod(*state, "{\"overhead\":{\"cpu\":\"250m\",\"memory\":\"120Mi\"},"
@@ -385,6 +401,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_init_container_bigger_than_sum, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sidecars_add_and_stack_under_later_inits, setup, teardown),
         cmocka_unit_test_setup_teardown(test_overhead_added_after_max, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_limits_aggregate, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pod_level_requests, setup, teardown),
         cmocka_unit_test_setup_teardown(test_extended_resources, setup, teardown),
         cmocka_unit_test_setup_teardown(test_nonzero_defaults, setup, teardown),

@@ -3,6 +3,7 @@
 # and (COSCHED_APISERVER=k8s) on the real kube-apiserver:
 #   - no ElasticQuotaTree: a plain ResourceQuota (requests.cpu 4) gates the release: job2 waits
 #     "blocked by ResourceQuota ..." while job1 holds 3 CPU, and goes once job1's pods finish;
+#   - a ResourceQuota's count/pods and limits.cpu keys gate by the job's pod count and limits;
 #   - a released job is a gang (pod-group labels on its template, min-available = its pods):
 #     3 pods of 3 CPU on two 4-CPU nodes: none binds though two could;
 #   - that job stays unschedulable past --requeue-timeout: it is suspended again, its QueueUnit
@@ -34,7 +35,7 @@ for crd in scheduling.sigs.k8s.io_elasticquotatrees scheduling.sigs.k8s.io_podgr
 done
 wait_until 10 k get queueunits -A
 wait_until 10 k get podgroups.scheduling.sigs.k8s.io -A
-for ns in ra ga fx fy; do k create namespace "$ns" -o name >/dev/null; done
+for ns in ra rp ga fx fy; do k create namespace "$ns" -o name >/dev/null; done
 
 write_config "$WORK/config.yaml" Coscheduling
 start_cosched --config "$WORK/config.yaml"
@@ -143,6 +144,41 @@ check "RQ: job2 is released within 2 s of job1's pods finishing (${dt} ms)" [ "$
 operate ra job2
 check "RQ: job2's 2 pods bind" wait_until 20 equals 2 n_bound ra job2
 
+# ---- a ResourceQuota's pods and limits.* keys gate too ----------------------------------------
+# rq_hard NS NAME HARD-JSON: on k8s, the quota controller's part for any keys (used all zero).
+rq_hard() {
+  [ "$K8S" = 1 ] || return 0
+  local used
+  used=$(echo "$3" | "$PY" -c 'import json,sys; print(json.dumps({k: "0" for k in json.load(sys.stdin)}))')
+  k patch resourcequota "$2" -n "$1" --subresource=status --type=merge \
+    -p '{"status":{"hard":'"$3"',"used":'"$used"'}}' >/dev/null
+}
+printf 'apiVersion: v1\nkind: ResourceQuota\nmetadata: {name: rq, namespace: rp}\nspec: {hard: {count/pods: "3", limits.cpu: "5"}}\n' \
+  | k apply -f - -o name >/dev/null
+rq_hard rp rq '{"count/pods":"3","limits.cpu":"5"}'
+job rp p1 2 1
+check "RQ pods: p1 (2 pods under count/pods 3) is released" wait_until 15 job_released rp p1
+operate rp p1
+check "RQ pods: p1's 2 pods bind" wait_until 20 equals 2 n_bound rp p1
+job rp p2 2 1
+check "RQ pods: p2 (2 more pods) waits because of count/pods" \
+  wait_until 10 msg_has rp p2-job "blocked by ResourceQuota rp/rq because of count/pods: used 2 + job 2 > hard 3"
+job rp p3 1 4
+check "RQ limits: p3 (1 pod, limits.cpu 4) waits because of limits.cpu" \
+  wait_until 10 msg_has rp p3-job "because of limits.cpu: used 2 + job 4 > hard 5"
+echo "# p2: $(qu_msg rp p2-job)"
+echo "# p3: $(qu_msg rp p3-job)"
+check "RQ pods: p2 stays suspended" job_held rp p2
+check "RQ limits: p3 stays suspended" job_held rp p3
+finish rp p1
+rq_hard rp rq '{"count/pods":"3","limits.cpu":"5"}'
+check "RQ pods: p2 is released once p1's pods finish" wait_until 10 job_released rp p2
+operate rp p2
+check "RQ pods: p2's 2 pods bind" wait_until 20 equals 2 n_bound rp p2
+check "RQ limits: p3 still waits (2 + 4 > 5)" msg_has rp p3-job "because of limits.cpu: used 2 + job 4"
+k delete job p3 -n rp --wait=false >/dev/null   # its 4-CPU pod would crowd the gang below
+finish rp p2
+
 # ---- gang: all pods or none; requeue of a job that stays unschedulable ------------------------
 quota ga 9
 rq_status ga rq 9 0
@@ -181,8 +217,8 @@ check "gang: none of big's pods is bound" equals 0 n_bound ga big
 port=$(grep -o 'healthPort=[0-9]*' "$WORK/queue.log" | tail -1 | cut -d= -f2)
 curl -s "http://127.0.0.1:$port/metrics" >"$WORK/metrics.txt"
 check "metrics: queue length per queue" grep -q '^cosched_queue_length{queue="default"} 1' "$WORK/metrics.txt"
-check "metrics: admitted total per queue" grep -q '^cosched_queue_admitted_total{queue="default"} 4' "$WORK/metrics.txt"
-check "metrics: wait time histogram" grep -q '^cosched_queue_wait_seconds_count{queue="default"} 4' "$WORK/metrics.txt"
+check "metrics: admitted total per queue" grep -q '^cosched_queue_admitted_total{queue="default"} 6' "$WORK/metrics.txt"
+check "metrics: wait time histogram" grep -q '^cosched_queue_wait_seconds_count{queue="default"} 6' "$WORK/metrics.txt"
 check "metrics: requeues" grep -q '^cosched_queue_requeued_total{queue="default"} 1' "$WORK/metrics.txt"
 check "readyz: ok once synced" equals ok curl -s "http://127.0.0.1:$port/readyz"
 

@@ -356,6 +356,53 @@ static void test_resource_quota_gates_without_tree(void **state)
     cs_kq_model_destroy(&m);
 }
 
+/* A ResourceQuota's pods (or count/pods) and limits.* gate by the unit's "pods" resource and
+ * its pods' summed limits, which the owner sets from the job; a unit without limits known is not
+ * gated by limits.*. */
+/* A unit in namespace qa asking 1 CPU per pod for n pods. */
+static struct cs_kq_unit *unit_pods(struct cs_kq_model *m, const char *name, int n)
+{
+    struct cs_kq_res r[] = { { .name = (char *)"cpu", .v = n * 1000 },
+                             { .name = (char *)"pods", .v = n } };
+    struct cs_kq_unit_spec s = { .ns = "qa", .name = name, .creation_ns = t_seq++,
+                                 .preemptible = true, .res = r, .n_res = 2 };
+    return cs_kq_unit_upsert(m, &s);
+}
+
+static void test_resource_quota_pods_and_limits(void **state)
+{
+    (void)state;
+    struct cs_kq_model m;
+    cs_kq_model_init(&m, CS_KQ_PRIORITY);
+    const char *keys[] = { "count/pods", "limits.cpu" }, *res[] = { "pods", "limits.cpu" };
+    int64_t hard[] = { 5, 8000 };
+    struct cs_kq_rq *rq = cs_kq_rq_set(&m, "qa", "rq", keys, res, hard, 2);
+    rq->used[0] = 1;                         /* one pod of no queued job */
+    struct cs_kq_res lim = { .name = (char *)"cpu", .v = 2000 };
+    struct cs_kq_unit *j1 = unit_pods(&m, "job1", 3);
+    struct cs_kq_unit *j2 = unit_pods(&m, "job2", 2);
+    cs_kq_unit_set_limits(j1, &lim, 1);
+    assert_int_equal(run(&m), 1);
+    assert_int_equal(j1->phase, CS_KQ_DEQUEUED);
+    assert_string_equal(j2->message, "position 1 of 1 in queue default; blocked by ResourceQuota "
+                                     "qa/rq because of count/pods: used 4 + job 2 > hard 5");
+    /* the outside pod ends: 3 + 2 <= 5 */
+    rq->used[0] = 0;
+    assert_int_equal(run(&m), 1);
+    assert_int_equal(j2->phase, CS_KQ_DEQUEUED);
+    /* limits.cpu: 2 held + 7 > 8 (cpu shown in cores) */
+    struct cs_kq_unit *j3 = unit(&m, "qa", "job3", 1, 0);
+    lim.v = 7000;
+    cs_kq_unit_set_limits(j3, &lim, 1);
+    assert_int_equal(run(&m), 0);
+    assert_string_equal(j3->message, "position 1 of 1 in queue default; blocked by ResourceQuota "
+                                     "qa/rq because of limits.cpu: used 2 + job 7 > hard 8");
+    cs_kq_unit_set_phase(&m, j1, CS_KQ_SUCCEED);
+    assert_int_equal(run(&m), 1);
+    assert_int_equal(j3->phase, CS_KQ_DEQUEUED);
+    cs_kq_model_destroy(&m);
+}
+
 static void test_missing_queue_and_no_quota(void **state)
 {
     (void)state;
@@ -434,6 +481,16 @@ static void test_tree_jobs_and_path(void **state)
     json_decref(bad);
 }
 
+static int64_t res_of(const struct cs_kq_res *l, uint32_t n, const char *name)
+{
+    for (uint32_t i = 0; i < n; i++) {
+        if (strcmp(l[i].name, name) == 0) {
+            return l[i].v;
+        }
+    }
+    return 0;
+}
+
 static void test_job_kinds(void **state)
 {
     (void)state;
@@ -464,6 +521,10 @@ static void test_job_kinds(void **state)
     assert_non_null(strstr(b.data, "\"cpu\":\"7\""));
     assert_non_null(strstr(b.data, "\"memory\":\"1Gi\""));
     assert_non_null(strstr(b.data, "\"nvidia.com/gpu\":\"2\""));
+    /* limits are summed the same way: only PS sets them (cpu 1, memory 1Gi) */
+    assert_int_equal(res_of(r.limits, r.n_limits, "cpu"), 1000);
+    assert_int_equal(res_of(r.limits, r.n_limits, "memory"), 1LL << 30);
+    assert_int_equal(res_of(r.limits, r.n_limits, "nvidia.com/gpu"), 0);
     cs_kq_job_req_free(&r);
     cs_buf_reset(&b);
     cs_kq_job_release_patch(tf, j, NULL, 0, &b);
@@ -960,6 +1021,7 @@ int main(void)
         cmocka_unit_test(test_hungry_quota_first),
         cmocka_unit_test(test_requeue_backoff),
         cmocka_unit_test(test_resource_quota_gates_without_tree),
+        cmocka_unit_test(test_resource_quota_pods_and_limits),
         cmocka_unit_test(test_missing_queue_and_no_quota),
         cmocka_unit_test(test_restart_holds_reservations),
         cmocka_unit_test(test_tree_jobs_and_path),
