@@ -290,6 +290,15 @@ static void write_unit_status(struct cs_kq_controller *c, struct cs_kq_unit *u)
     } else {
         cs_buf_puts(&b, ",\"position\":null");
     }
+    if (u->requeues) {
+        /* kept on the object so that a restarted controller keeps the backoff (Kueue's shape) */
+        char at[40];
+        cs_fmt_time(u->backoff_until_ns, at, sizeof(at));
+        cs_buf_printf(&b, ",\"requeueState\":{\"count\":%u,\"requeueAt\":\"%s\",\"reason\":",
+                      u->requeues, at);
+        cs_buf_json_str(&b, u->requeue_why);
+        cs_buf_puts(&b, "}");
+    }
     cs_buf_printf(&b, ",\"lastUpdateTime\":\"%s\"}}", now);
     cs_buf_printf(&p, QU_API "/namespaces/%s/queueunits/%s/status", u->ns, u->name);
     struct wctx *w = wctx_new(c, u->key);
@@ -1120,6 +1129,22 @@ static void uinfo_free(struct uinfo *ui)
     cs_free(ui);
 }
 
+/* A unit put back before a restart keeps its count, reason and the end of its backoff. */
+static void restore_requeue(struct cs_kq_unit *u, const json_t *rs)
+{
+    const json_t *count = json_object_get(rs, "count");
+    if (!json_is_integer(count) || json_integer_value(count) <= 0) {
+        return;
+    }
+    int64_t at = 0;
+    const char *t = sget(rs, "requeueAt");
+    if (t && cs_parse_time(t, &at) == 0) {
+        u->backoff_until_ns = at;
+    }
+    u->requeues = (uint32_t)(json_integer_value(count) > 1000 ? 1000 : json_integer_value(count));
+    snprintf(u->requeue_why, sizeof(u->requeue_why), "%s", sget(rs, "reason") ?: "");
+}
+
 static void on_unit(void *arg, json_t *obj)
 {
     struct inf_arg *a = arg;
@@ -1166,6 +1191,7 @@ static void on_unit(void *arg, json_t *obj)
                       CS_KV("queueUnit", key), CS_KV("phase", sp));
         }
         cs_kq_unit_set_phase(&c->model, u, ph);
+        restore_requeue(u, json_object_get(json_object_get(obj, "status"), "requeueState"));
         ui->written = ph;
         ui->confirmed = ph != CS_KQ_ENQUEUED;
         ui->released_ns = ph == CS_KQ_DEQUEUED ? cs_wall_ns() : 0;

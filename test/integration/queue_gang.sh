@@ -12,7 +12,8 @@
 #   - fairness under a tree: leaves root.p.x and root.p.y under root.p (8 CPU); x borrows;
 #     while y waits with a job within its min, x's next job waits "because of min", and when
 #     x's job ends y's job goes first;
-#   - /metrics of the controller: queue length, admitted, wait-time histogram, requeues.
+#   - /metrics of the controller: queue length, admitted, wait-time histogram, requeues;
+#   - a restarted controller keeps a requeued job's backoff (status.requeueState).
 # The real control plane runs no Job or quota controller: there the driver creates a released
 # job's pods (owned by it, with its template's labels), deletes them when the job is suspended
 # again, and writes the ResourceQuota's status (hard, used) as the quota controller would.
@@ -225,6 +226,18 @@ check "readyz: ok once synced" equals ok curl -s "http://127.0.0.1:$port/readyz"
 # ---- fairness under a tree: the hungry leaf's job goes first ------------------------------
 stop_queue
 start_queue --requeue-timeout 0
+queue_ready() {  # the controller started last answers readyz ok
+  [ "$(grep -c 'Queue controller started' "$WORK/queue.log")" = "$1" ] || return 1
+  [ "$(curl -s "http://127.0.0.1:$(grep -o 'healthPort=[0-9]*' "$WORK/queue.log" | tail -1 | cut -d= -f2)/readyz")" = ok ]
+}
+check "restart: the new controller is ready" wait_until 10 queue_ready 2
+sleep 1
+check "restart: big keeps its backoff (QueueUnit still Enqueued)" equals Enqueued qu_phase ga big-job
+check "restart: ... its Job stays suspended" job_held ga big
+check "restart: ... and its message still says why it was requeued" \
+  msg_has ga big-job "requeued (0 of 3 pods scheduled"
+check "restart: requeueState is on the QueueUnit" \
+  equals 1 qu_field ga big-job .status.requeueState.count
 cat <<'EOF' | k apply -f - -o name >/dev/null
 apiVersion: scheduling.sigs.k8s.io/v1beta1
 kind: ElasticQuotaTree
