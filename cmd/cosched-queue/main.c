@@ -57,7 +57,9 @@ static void usage(FILE *f)
           "  --master URL                  API server address, overrides the kubeconfig\n"
           "  -v, --v N                     log verbosity\n"
           "  --enabled-extensions LIST     job kinds to queue: job,tfjob,pytorchjob,rayjob,\n"
-          "                                sparkapp,argoworkflow (default all)\n"
+          "                                rayjobv1alpha1 (RayJob of KubeRay < 1.1, instead of\n"
+          "                                rayjob),sparkapp,argoworkflow (default all but\n"
+          "                                rayjobv1alpha1)\n"
           "  --queue-namespace NS          where Queues live (default kube-queue)\n"
           "  --queue-policy P              Priority (default) or Block, for Queues naming none\n"
           "  --default-preemptible BOOL    jobs without a preemptible label are checked against\n"
@@ -206,9 +208,15 @@ static int parse_flags(int argc, char **argv, struct flags *f)
 static int parse_kinds(const char *list, const struct cs_kq_kind **out, size_t *n)
 {
     *n = 0;
-    if (list == NULL) {
+    if (list == NULL) {   /* every kind, each only in its first (newest) version */
         for (size_t i = 0; i < cs_kq_n_kinds; i++) {
-            out[(*n)++] = &cs_kq_kinds[i];
+            bool seen = false;
+            for (size_t j = 0; j < *n; j++) {
+                seen = seen || strcmp(out[j]->kind, cs_kq_kinds[i].kind) == 0;
+            }
+            if (!seen) {
+                out[(*n)++] = &cs_kq_kinds[i];
+            }
         }
         return 0;
     }
@@ -231,6 +239,15 @@ static int parse_kinds(const char *list, const struct cs_kq_kind **out, size_t *
         bool dup_kind = false;
         for (size_t i = 0; i < *n; i++) {
             dup_kind = dup_kind || out[i] == k;
+            if (out[i] != k && strcmp(out[i]->kind, k->kind) == 0) {
+                fprintf(stderr, "cosched-queue: --enabled-extensions: %s and %s both queue %s "
+                        "objects (one API group, two versions); enable one\n", out[i]->ext,
+                        k->ext, k->kind);
+                rc = -1;
+            }
+        }
+        if (rc != 0) {
+            break;
         }
         if (!dup_kind) {
             out[(*n)++] = k;

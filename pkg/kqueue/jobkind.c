@@ -23,6 +23,9 @@ const struct cs_kq_kind cs_kq_kinds[] = {
     { "pytorchjob", "PyTorchJob", "kubeflow.org/v1", "pytorchjobs", "pytorchReplicaSpecs", true,
       &kubeflow_ops },
     { "rayjob", "RayJob", "ray.io/v1", "rayjobs", NULL, true, &cs_kq_ops_ray },
+    /* KubeRay before 1.1 serves only v1alpha1 (same fields for what the queue reads); the same
+     * objects as "rayjob" where both versions are served, so only one of the two is on */
+    { "rayjobv1alpha1", "RayJob", "ray.io/v1alpha1", "rayjobs", NULL, true, &cs_kq_ops_ray },
     { "sparkapp", "SparkApplication", "sparkoperator.k8s.io/v1beta2", "sparkapplications", NULL,
       true, &cs_kq_ops_spark },
     { "argoworkflow", "Workflow", "argoproj.io/v1alpha1", "workflows", NULL, true,

@@ -13,6 +13,7 @@
 #     while y waits with a job within its min, x's next job waits "because of min", and when
 #     x's job ends y's job goes first;
 #   - /metrics of the controller: queue length, admitted, wait-time histogram, requeues;
+#   - a RayJob served as ray.io/v1alpha1 (KubeRay < 1.1) is queued and released;
 #   - a restarted controller keeps a requeued job's backoff (status.requeueState).
 # The real control plane runs no Job or quota controller: there the driver creates a released
 # job's pods (owned by it, with its template's labels), deletes them when the job is suspended
@@ -23,7 +24,7 @@ QUEUE_PID=""
 stop_queue() { [ -n "$QUEUE_PID" ] && kill -TERM "$QUEUE_PID" 2>/dev/null && wait "$QUEUE_PID" 2>/dev/null; QUEUE_PID=""; }
 trap 'stop_queue; cleanup' EXIT
 start_queue() {
-  "$QUEUE_BIN" --kubeconfig "$KCFG" -v=2 --enabled-extensions=job,tfjob --secure-port 0 "$@" \
+  "$QUEUE_BIN" --kubeconfig "$KCFG" -v=2 --enabled-extensions=job,tfjob,rayjobv1alpha1 --secure-port 0 "$@" \
     >>"$WORK/queue.log" 2>&1 &
   QUEUE_PID=$!
 }
@@ -34,9 +35,13 @@ for crd in scheduling.sigs.k8s.io_elasticquotatrees scheduling.sigs.k8s.io_podgr
            scheduling.x-k8s.io_queueunits scheduling.x-k8s.io_queues; do
   check "CRD $crd applied" kcreate "$ROOT/manifests/crds/$crd.yaml"
 done
+# RayJob as KubeRay < 1.1 serves it: ray.io/v1alpha1 only
+sed 's/^    - name: v1$/    - name: v1alpha1/' "$ROOT/manifests/crds/ray.io_rayjobs.yaml" >"$WORK/rayjobs-v1alpha1.yaml"
+check "CRD rayjobs.ray.io served as v1alpha1 only" kcreate "$WORK/rayjobs-v1alpha1.yaml"
 wait_until 10 k get queueunits -A
+wait_until 10 k get rayjobs.v1alpha1.ray.io -A
 wait_until 10 k get podgroups.scheduling.sigs.k8s.io -A
-for ns in ra rp ga fx fy; do k create namespace "$ns" -o name >/dev/null; done
+for ns in ra rp rv ga fx fy; do k create namespace "$ns" -o name >/dev/null; done
 
 write_config "$WORK/config.yaml" Coscheduling
 start_cosched --config "$WORK/config.yaml"
@@ -214,12 +219,40 @@ sleep 1
 check "requeue: big stays suspended during its backoff" job_held ga big
 check "gang: none of big's pods is bound" equals 0 n_bound ga big
 
+# ---- RayJob ray.io/v1alpha1 (--enabled-extensions rayjobv1alpha1) ----------------------------
+cat <<EOF | k create -f - -o name >/dev/null
+apiVersion: ray.io/v1alpha1
+kind: RayJob
+metadata: {name: r1, namespace: rv}
+spec:
+  suspend: true
+  entrypoint: python train.py
+  rayClusterSpec:
+    headGroupSpec:
+      template: {spec: {containers: [{name: head, image: rayproject/ray, resources: {requests: {cpu: "1"}}}]}}
+    workerGroupSpecs:
+    - groupName: w
+      replicas: 2
+      template: {spec: {containers: [{name: w, image: rayproject/ray, resources: {requests: {cpu: "1"}}}]}}
+EOF
+check "v1alpha1 RayJob: queued as r1-rayjobv1alpha1 for its 3 pods (3 CPU)" \
+  wait_until 10 equals "ray.io/v1alpha1 3" qu_field rv r1-rayjobv1alpha1 '.spec.consumerRef.apiVersion} {.spec.resource.cpu'
+check "v1alpha1 RayJob: released (spec.suspend false)" \
+  wait_until 10 equals false k get rayjobs.v1alpha1.ray.io r1 -n rv -o jsonpath='{.spec.suspend}'
+k delete rayjobs.v1alpha1.ray.io r1 -n rv --wait=false >/dev/null
+both_rejected() {
+  local out rc
+  out=$("$QUEUE_BIN" --kubeconfig "$KCFG" --enabled-extensions=rayjob,rayjobv1alpha1 2>&1); rc=$?
+  [ "$rc" = 1 ] && [[ $out == *"enable one"* ]]
+}
+check "cosched-queue refuses rayjob and rayjobv1alpha1 together" both_rejected
+
 # ---- metrics -------------------------------------------------------------------------------
 port=$(grep -o 'healthPort=[0-9]*' "$WORK/queue.log" | tail -1 | cut -d= -f2)
 curl -s "http://127.0.0.1:$port/metrics" >"$WORK/metrics.txt"
 check "metrics: queue length per queue" grep -q '^cosched_queue_length{queue="default"} 1' "$WORK/metrics.txt"
-check "metrics: admitted total per queue" grep -q '^cosched_queue_admitted_total{queue="default"} 6' "$WORK/metrics.txt"
-check "metrics: wait time histogram" grep -q '^cosched_queue_wait_seconds_count{queue="default"} 6' "$WORK/metrics.txt"
+check "metrics: admitted total per queue" grep -q '^cosched_queue_admitted_total{queue="default"} 7' "$WORK/metrics.txt"
+check "metrics: wait time histogram" grep -q '^cosched_queue_wait_seconds_count{queue="default"} 7' "$WORK/metrics.txt"
 check "metrics: requeues" grep -q '^cosched_queue_requeued_total{queue="default"} 1' "$WORK/metrics.txt"
 check "readyz: ok once synced" equals ok curl -s "http://127.0.0.1:$port/readyz"
 
