@@ -272,11 +272,26 @@ static bool env_true(const char *name)
     return v && strcmp(v, "true") == 0;
 }
 
-/* The queue namespace must exist before Queues are created in it. */
+/* The queue namespace must exist before Queues are created in it. Looked up first, so that a
+ * controller without the right to create namespaces (the shipped RBAC: its manifest makes the
+ * namespace) makes no forbidden request. */
 static void ensure_namespace(struct cs_client *c, const char *ns)
 {
     struct cs_buf b;
     cs_buf_init(&b);
+    cs_buf_printf(&b, "/api/v1/namespaces/%s", ns);
+    struct cs_client_req g = { .method = "GET", .path = b.data,
+                               .retry = CS_CLIENT_RETRY_DEFAULT };
+    struct cs_client_resp gr;
+    if (cs_client_do(c, &g, &gr) == 0) {
+        int st = gr.status;
+        cs_client_resp_free(&gr);
+        if (st == 200) {
+            cs_buf_free(&b);
+            return;
+        }
+    }
+    cs_buf_reset(&b);
     cs_buf_puts(&b, "{\"apiVersion\":\"v1\",\"kind\":\"Namespace\",\"metadata\":{\"name\":");
     cs_buf_json_str(&b, ns);
     cs_buf_puts(&b, "}}");
