@@ -50,6 +50,7 @@ struct job {
     char *bad_rv;                /* spec version whose templates were reported unreadable */
     char *release_rv;            /* version the release patch was sent for */
     bool releasing;              /* a release patch is in flight: send no second one */
+    bool startup;                /* its unit was asked for at sync and is not seen yet */
     /* its pods' summed limits, for ResourceQuota limits.* (computed while quotas exist) */
     char *shape_rv;              /* spec version it was computed for */
     struct cs_kq_job_req shape;
@@ -64,6 +65,8 @@ struct uinfo {
     bool reported_queue;         /* the missing-queue Event was sent */
     bool reported_denied;        /* the Event saying an allow-list keeps it out was sent */
     enum cs_kq_phase written;
+    uint64_t written_gist;       /* gist() of the message last written */
+    int64_t written_ns;          /* when the last status write was sent */
     int64_t released_ns;         /* when seen or made Dequeued (0: not released) */
     bool requeueing;             /* the suspend patch of a requeue is in flight */
 };
@@ -118,7 +121,13 @@ struct cs_kq_controller {
     uint64_t retry_timer;
     uint64_t tick_timer;
     int64_t last_tick_ns;
-    struct cs_metric *m_len, *m_admitted, *m_wait, *m_requeued;
+    bool deferred;               /* a unit's count-only status change waits for its refresh */
+    /* Units asked for at sync (jobs that were there before the controller started) arrive in no
+     * particular order: nothing is released until all of them are seen (or the deadline), so
+     * that the first job created is the first released. */
+    uint32_t startup_pending;
+    int64_t startup_until_ns;
+    struct cs_metric *m_len, *m_admitted, *m_wait, *m_requeued, *m_writes;
 };
 
 static const char *sget(const json_t *o, const char *k)
@@ -254,6 +263,31 @@ static void on_unit_status(void *arg, const struct cs_client_resp *resp)
     wctx_free(w);
 }
 
+/* A waiting unit's message with its numbers left out ("position 3 of 7 in queue q; backing off
+ * 12 s more" and "position 2 of 6 ...; backing off 11 s more" have the same gist): FNV-1a. */
+static uint64_t gist(const char *msg)
+{
+    uint64_t h = 1469598103934665603ULL;
+    for (const char *p = msg; *p; p++) {
+        if (*p < '0' || *p > '9') {
+            h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+        }
+    }
+    return h;
+}
+
+/* Status writes that only move numbers (its position as units ahead leave, a backoff counting
+ * down) are sent at most this often per unit: otherwise each release rewrites every unit behind
+ * it, O(queue length) writes. The Queue's status.queueItemDetails has the exact positions. */
+#define COUNTS_REFRESH_NS (5LL * 1000000000)
+
+static bool counts_only(const struct cs_kq_unit *u, const struct uinfo *ui, int64_t now)
+{
+    return ui && u->phase == CS_KQ_ENQUEUED && ui->written == CS_KQ_ENQUEUED &&
+           ui->written_ns > 0 && now - ui->written_ns < COUNTS_REFRESH_NS &&
+           ui->written_gist == gist(u->message);
+}
+
 static void write_unit_status(struct cs_kq_controller *c, struct cs_kq_unit *u)
 {
     struct uinfo *ui = cs_map_get(&c->units, u->key);
@@ -269,6 +303,11 @@ static void write_unit_status(struct cs_kq_controller *c, struct cs_kq_unit *u)
     }
     u->changed = false;
     ui->writing = true;
+    ui->written_ns = cs_wall_ns();
+    ui->written_gist = gist(u->message);
+    if (c->m_writes) {
+        cs_metrics_inc(c->m_writes, NULL);
+    }
     const char *msg = u->message;
     char m2[200];
     if (u->phase != CS_KQ_ENQUEUED) {
@@ -548,6 +587,9 @@ static void pass(void *arg)
         return;
     }
     int64_t now = cs_wall_ns();
+    if (c->startup_pending && now < c->startup_until_ns) {
+        return;                    /* the last of them to be seen kicks */
+    }
     c->model.now_ns = now;
     if (c->model.tree == NULL && c->model.n_rqs) {
         rq_usage(c);
@@ -598,7 +640,9 @@ static void pass(void *arg)
         } else if (!u->denied && ui) {
             ui->reported_denied = false;
         }
-        if (u->changed) {
+        if (u->changed && counts_only(u, ui, now)) {
+            c->deferred = true;    /* the tick runs a pass again */
+        } else if (u->changed) {
             write_unit_status(c, u);
         }
     }
@@ -695,6 +739,16 @@ static void tick(void *arg)
     struct cs_kq_controller *c = arg;
     c->tick_timer = 0;
     int64_t now = cs_wall_ns();
+    if (c->startup_pending && now >= c->startup_until_ns) {
+        CS_WARN_S("QueueUnits asked for at the start not all seen; releasing anyway",
+                  CS_KVI("missing", c->startup_pending));
+        c->startup_pending = 0;
+        c->deferred = true;
+    }
+    if (c->deferred) {
+        c->deferred = false;
+        kick(c);
+    }
     int64_t timeout = c->o.requeue_timeout_ms * 1000000;
     const char *k;
     void *v;
@@ -738,6 +792,14 @@ static void tick(void *arg)
 
 /* ---- jobs -------------------------------------------------------------------------------- */
 
+static void startup_seen(struct cs_kq_controller *c, struct job *j)
+{
+    if (j->startup) {
+        j->startup = false;
+        c->startup_pending -= c->startup_pending > 0;
+    }
+}
+
 static void on_unit_created(void *arg, const struct cs_client_resp *resp)
 {
     struct wctx *w = arg;
@@ -746,6 +808,7 @@ static void on_unit_created(void *arg, const struct cs_client_resp *resp)
         j->creating = false;
         if (!ok_status(resp->status) && resp->status != 409) {
             char t[300];
+            startup_seen(w->c, j);
             CS_WARN_S("Cannot create QueueUnit; retrying", CS_KV("job", w->key),
                       CS_KVI("status", resp->status),
                       CS_KV("err", resp->err ? resp->err : cs_client_resp_text(resp, t, sizeof(t))));
@@ -970,6 +1033,13 @@ static void reconcile_job(struct cs_kq_controller *c, struct job *j)
     }
     struct cs_kq_unit *u = cs_kq_unit_get(&c->model, j->unit_key);
     bool held = cs_kq_job_held(j->kind, j->obj);
+    int64_t born = 0;
+    const char *ct = md_get(j->obj, "creationTimestamp");
+    if (u && ct && cs_parse_time(ct, &born) == 0 && born > 0) {
+        /* first come by the job: units made for jobs that were there before the controller
+         * started are created in no particular order */
+        u->creation_ns = born;
+    }
     if (u == NULL) {
         if (held && !j->creating && !cs_kq_job_started(j->kind, j->obj) &&
             cs_kq_job_finished(j->kind, j->obj) == 0) {
@@ -1081,6 +1151,7 @@ static void on_job_delete(void *arg, json_t *obj)
         return;
     }
     cs_map_del(&c->jobs, j->key);
+    startup_seen(c, j);
     if (cs_kq_unit_get(&c->model, j->unit_key)) {
         /* The garbage collector would do it on a full control plane; do it anyway. */
         const char *slash = strchr(j->unit_key, '/');
@@ -1217,6 +1288,7 @@ static void on_unit(void *arg, json_t *obj)
         struct job *j = cs_map_get(&c->jobs, jk);
         if (j) {
             j->creating = false;
+            startup_seen(c, j);
             reconcile_job(c, j);
         }
     }
@@ -1722,8 +1794,19 @@ static void on_synced(void *arg)
     sync_queues(c);
     const char *k;
     void *v;
+    c->startup_pending = 0;
+    c->startup_until_ns = cs_wall_ns() + 5LL * 1000000000;
     for (size_t it = 0; cs_map_next(&c->jobs, &it, &k, &v);) {
-        reconcile_job(c, v);
+        struct job *j = v;
+        reconcile_job(c, j);
+        if (j->creating) {
+            j->startup = true;
+            c->startup_pending++;
+        }
+    }
+    if (c->startup_pending) {
+        CS_INFO_S("Waiting for the QueueUnits of jobs that were held before the start",
+                  CS_KVI("units", c->startup_pending));
     }
     kick(c);
 }
@@ -1797,9 +1880,11 @@ struct cs_kq_controller *cs_kq_controller_new(const struct cs_kq_controller_opts
                                                "Released jobs suspended again because they "
                                                "stayed unschedulable.",
                                                CS_METRICS_LABELS("queue"));
+        c->m_writes = cs_metrics_counter_new(o->metrics, "cosched_queue_unit_status_writes_total",
+                                             "QueueUnit status writes sent.", NULL);
         if (c->m_len == NULL || c->m_admitted == NULL || c->m_wait == NULL ||
-            c->m_requeued == NULL) {
-            c->m_len = c->m_admitted = c->m_wait = c->m_requeued = NULL;
+            c->m_requeued == NULL || c->m_writes == NULL) {
+            c->m_len = c->m_admitted = c->m_wait = c->m_requeued = c->m_writes = NULL;
         }
     }
     char path[300];

@@ -109,7 +109,7 @@ struct cs_kq_unit {
     char *key;                   /* "ns/name" */
     char *ns, *name;
     int32_t priority;
-    int64_t creation_ns;
+    int64_t creation_ns;         /* the unit's; the owner sets its job's when it knows the job */
     char *want_queue, *want_quota;
     bool preemptible;
     struct cs_kq_res *res;

@@ -14,7 +14,8 @@
 #     x's job ends y's job goes first;
 #   - /metrics of the controller: queue length, admitted, wait-time histogram, requeues;
 #   - a RayJob served as ray.io/v1alpha1 (KubeRay < 1.1) is queued and released;
-#   - a restarted controller keeps a requeued job's backoff (status.requeueState).
+#   - a restarted controller keeps a requeued job's backoff (status.requeueState), and releases
+#     the jobs held while it was down first created, first released.
 # The real control plane runs no Job or quota controller: there the driver creates a released
 # job's pods (owned by it, with its template's labels), deletes them when the job is suspended
 # again, and writes the ResourceQuota's status (hard, used) as the quota controller would.
@@ -41,7 +42,7 @@ check "CRD rayjobs.ray.io served as v1alpha1 only" kcreate "$WORK/rayjobs-v1alph
 wait_until 10 k get queueunits -A
 wait_until 10 k get rayjobs.v1alpha1.ray.io -A
 wait_until 10 k get podgroups.scheduling.sigs.k8s.io -A
-for ns in ra rp rv ga fx fy; do k create namespace "$ns" -o name >/dev/null; done
+for ns in ra rp rv ga fo fx fy; do k create namespace "$ns" -o name >/dev/null; done
 
 write_config "$WORK/config.yaml" Coscheduling
 start_cosched --config "$WORK/config.yaml"
@@ -258,6 +259,11 @@ check "readyz: ok once synced" equals ok curl -s "http://127.0.0.1:$port/readyz"
 
 # ---- fairness under a tree: the hungry leaf's job goes first ------------------------------
 stop_queue
+# jobs held while no controller runs: the first created goes first once it starts
+printf 'apiVersion: v1\nkind: ResourceQuota\nmetadata: {name: rq, namespace: fo}\nspec: {hard: {requests.cpu: "1"}}\n' \
+  | k apply -f - -o name >/dev/null
+rq_status fo rq 1 0
+for f in f1 f2 f3 f4 f5; do job fo "$f" 1 1; done
 start_queue --requeue-timeout 0
 queue_ready() {  # the controller started last answers readyz ok
   [ "$(grep -c 'Queue controller started' "$WORK/queue.log")" = "$1" ] || return 1
@@ -271,6 +277,10 @@ check "restart: ... and its message still says why it was requeued" \
   msg_has ga big-job "requeued (0 of 3 pods scheduled"
 check "restart: requeueState is on the QueueUnit" \
   equals 1 qu_field ga big-job .status.requeueState.count
+check "restart: of five jobs held before it started, the first created (f1) is released" \
+  wait_until 10 job_released fo f1
+others_held() { local f; for f in f2 f3 f4 f5; do job_held fo "$f" || return 1; done; }
+check "restart: ... and the four others wait" others_held
 cat <<'EOF' | k apply -f - -o name >/dev/null
 apiVersion: scheduling.sigs.k8s.io/v1beta1
 kind: ElasticQuotaTree
