@@ -32,20 +32,7 @@ spec:
 EQT
 token=$(KA -n kube-system create token cosched --duration 1h)
 check "a token for the cosched ServiceAccount" test -n "$token"
-cat >"$WORK/cosched.kubeconfig" <<KC
-apiVersion: v1
-kind: Config
-clusters:
-- name: k8s
-  cluster: {server: "$K8S_URL", insecure-skip-tls-verify: true}
-users:
-- name: cosched
-  user: {token: "$token"}
-contexts:
-- name: k8s
-  context: {cluster: k8s, user: cosched}
-current-context: k8s
-KC
+token_kubeconfig "$WORK/cosched.kubeconfig" cosched "$token"
 KA -n kube-system get configmap cosched-config -o jsonpath='{.data.scheduler-config\.yaml}' >"$WORK/config.yaml"
 printf '{"apiVersion":"v1","kind":"Node","metadata":{"name":"r-1"},"status":{"capacity":{"cpu":"8","memory":"16Gi","pods":"110"},"allocatable":{"cpu":"8","memory":"16Gi","pods":"110"},"conditions":[{"type":"Ready","status":"True"}]}}' \
   | KA create -f - -o name >/dev/null

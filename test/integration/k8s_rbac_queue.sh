@@ -40,20 +40,7 @@ spec:
 EQT
 token=$(KA -n kube-system create token cosched-queue --duration 1h)
 check "a token for the cosched-queue ServiceAccount" test -n "$token"
-cat >"$WORK/queue.kubeconfig" <<KC
-apiVersion: v1
-kind: Config
-clusters:
-- name: k8s
-  cluster: {server: "$K8S_URL", insecure-skip-tls-verify: true}
-users:
-- name: cosched-queue
-  user: {token: "$token"}
-contexts:
-- name: k8s
-  context: {cluster: k8s, user: cosched-queue}
-current-context: k8s
-KC
+token_kubeconfig "$WORK/queue.kubeconfig" cosched-queue "$token"
 "$QUEUE_BIN" --kubeconfig "$WORK/queue.kubeconfig" -v=2 --secure-port 0 --requeue-timeout 0 \
   --enabled-extensions=job,tfjob,pytorchjob,rayjob,sparkapp,argoworkflow >>"$WORK/queue.log" 2>&1 &
 QUEUE_PID=$!

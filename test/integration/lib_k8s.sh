@@ -7,6 +7,24 @@ ETCD_PID=""; KAPI_PID=""
 
 k8s_available() { [ -x "$K8S_BIN/kube-apiserver" ] && [ -x "$K8S_BIN/etcd" ]; }
 
+# token_kubeconfig FILE USER TOKEN: a kubeconfig for the real apiserver under that bearer token.
+token_kubeconfig() {
+  cat >"$1" <<KC
+apiVersion: v1
+kind: Config
+clusters:
+- name: k8s
+  cluster: {server: "$K8S_URL", insecure-skip-tls-verify: true}
+users:
+- name: $2
+  user: {token: "$3"}
+contexts:
+- name: k8s
+  context: {cluster: k8s, user: $2}
+current-context: k8s
+KC
+}
+
 free_port() { "$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
 start_k8s() {
@@ -34,20 +52,7 @@ start_k8s() {
   local i
   for i in $(seq 1 300); do
     if curl -skf -H "Authorization: Bearer cosched-admin-token" "$K8S_URL/readyz" >/dev/null 2>&1; then
-      cat >"$KCFG" <<KC
-apiVersion: v1
-kind: Config
-clusters:
-- name: k8s
-  cluster: {server: "$K8S_URL", insecure-skip-tls-verify: true}
-users:
-- name: admin
-  user: {token: cosched-admin-token}
-contexts:
-- name: k8s
-  context: {cluster: k8s, user: admin}
-current-context: k8s
-KC
+      token_kubeconfig "$KCFG" admin cosched-admin-token
       echo "# real control plane: $(curl -sk -H 'Authorization: Bearer cosched-admin-token' "$K8S_URL/version" | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["gitVersion"])') at $K8S_URL, ready after $((i / 10)).$((i % 10)) s"
       return 0
     fi
