@@ -292,14 +292,8 @@ int cs_kq_job_requests(const struct cs_api_ctx *ctx, const struct cs_kq_kind *k,
 
 void cs_kq_job_req_free(struct cs_kq_job_req *r)
 {
-    for (uint32_t i = 0; i < r->n_res; i++) {
-        cs_free(r->res[i].name);
-    }
-    cs_free(r->res);
-    for (uint32_t i = 0; i < r->n_limits; i++) {
-        cs_free(r->limits[i].name);
-    }
-    cs_free(r->limits);
+    cs_kq_res_list_free(r->res, r->n_res);
+    cs_kq_res_list_free(r->limits, r->n_limits);
     memset(r, 0, sizeof(*r));
 }
 

@@ -92,6 +92,12 @@ struct cs_kq_res {
     int64_t v;
 };
 
+/* Lists of them (heap array, names owned): free, deep copy (NULL when n is 0), amount by name
+ * (0 when absent). */
+void cs_kq_res_list_free(struct cs_kq_res *l, uint32_t n);
+struct cs_kq_res *cs_kq_res_list_copy(const struct cs_kq_res *l, uint32_t n);
+int64_t cs_kq_res_list_get(const struct cs_kq_res *l, uint32_t n, const char *name);
+
 /* What the model needs of a QueueUnit (borrowed; the model copies). */
 struct cs_kq_unit_spec {
     const char *ns, *name;

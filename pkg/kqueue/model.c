@@ -196,18 +196,38 @@ void cs_kq_model_init(struct cs_kq_model *m, enum cs_kq_policy default_policy)
     queue_add(m, "default", -1);
 }
 
-static void res_free(struct cs_kq_res *res, uint32_t n)
+void cs_kq_res_list_free(struct cs_kq_res *l, uint32_t n)
 {
     for (uint32_t r = 0; r < n; r++) {
-        cs_free(res[r].name);
+        cs_free(l[r].name);
     }
-    cs_free(res);
+    cs_free(l);
+}
+
+struct cs_kq_res *cs_kq_res_list_copy(const struct cs_kq_res *l, uint32_t n)
+{
+    struct cs_kq_res *out = n ? cs_calloc(n, sizeof(*out)) : NULL;
+    for (uint32_t r = 0; r < n; r++) {
+        out[r].name = cs_strdup(l[r].name);
+        out[r].v = l[r].v;
+    }
+    return out;
+}
+
+int64_t cs_kq_res_list_get(const struct cs_kq_res *l, uint32_t n, const char *name)
+{
+    for (uint32_t r = 0; r < n; r++) {
+        if (strcmp(l[r].name, name) == 0) {
+            return l[r].v;
+        }
+    }
+    return 0;
 }
 
 static void unit_free(struct cs_kq_unit *u)
 {
-    res_free(u->res, u->n_res);
-    res_free(u->limits, u->n_limits);
+    cs_kq_res_list_free(u->res, u->n_res);
+    cs_kq_res_list_free(u->limits, u->n_limits);
     cs_free(u->key);
     cs_free(u->ns);
     cs_free(u->name);
@@ -307,22 +327,13 @@ void cs_kq_rq_remove(struct cs_kq_model *m, const char *ns, const char *name)
 
 static int64_t unit_amount(const struct cs_kq_unit *u, const char *res)
 {
-    for (uint32_t r = 0; r < u->n_res; r++) {
-        if (strcmp(u->res[r].name, res) == 0) {
-            return u->res[r].v;
-        }
-    }
-    return 0;
+    return cs_kq_res_list_get(u->res, u->n_res, res);
 }
 
 void cs_kq_unit_set_limits(struct cs_kq_unit *u, const struct cs_kq_res *limits, uint32_t n)
 {
-    res_free(u->limits, u->n_limits);
-    u->limits = n ? cs_calloc(n, sizeof(*u->limits)) : NULL;
-    for (uint32_t i = 0; i < n; i++) {
-        u->limits[i].name = cs_strdup(limits[i].name);
-        u->limits[i].v = limits[i].v;
-    }
+    cs_kq_res_list_free(u->limits, u->n_limits);
+    u->limits = cs_kq_res_list_copy(limits, n);
     u->n_limits = n;
 }
 
@@ -330,12 +341,7 @@ void cs_kq_unit_set_limits(struct cs_kq_unit *u, const struct cs_kq_res *limits,
 static int64_t rq_amount(const struct cs_kq_unit *u, const char *res)
 {
     if (strncmp(res, "limits.", 7) == 0) {
-        for (uint32_t r = 0; r < u->n_limits; r++) {
-            if (strcmp(u->limits[r].name, res + 7) == 0) {
-                return u->limits[r].v;
-            }
-        }
-        return 0;
+        return cs_kq_res_list_get(u->limits, u->n_limits, res + 7);
     }
     return unit_amount(u, res);
 }
@@ -690,16 +696,9 @@ struct cs_kq_unit *cs_kq_unit_upsert(struct cs_kq_model *m, const struct cs_kq_u
     cs_free(u->want_quota);
     u->want_queue = dup_or_null(s->queue);
     u->want_quota = dup_or_null(s->quota);
-    for (uint32_t r = 0; r < u->n_res; r++) {
-        cs_free(u->res[r].name);
-    }
-    cs_free(u->res);
-    u->res = cs_calloc(s->n_res ? s->n_res : 1, sizeof(*u->res));
+    cs_kq_res_list_free(u->res, u->n_res);
+    u->res = cs_kq_res_list_copy(s->res, s->n_res);
     u->n_res = s->n_res;
-    for (uint32_t r = 0; r < s->n_res; r++) {
-        u->res[r].name = cs_strdup(s->res[r].name);
-        u->res[r].v = s->res[r].v;
-    }
     map_unit(m, u);
     if (was || holds(u->phase)) {
         charge(m, u, 1);
