@@ -403,8 +403,9 @@ static int decode_identity(struct dec *d, const json_t *md, bool namespaced, str
             goto out;
         if (m->ns == NULL)
             m->ns = cs_intern(d->ctx->strings, "default");
-        m->name = keep(d, name, STR_COPY);
-        d->id = cs_arena_printf(d->a, "%s/%s", m->ns, m->name);
+        /* One copy: the name is the key's tail. */
+        d->id = cs_arena_printf(d->a, "%s/%s", m->ns, json_string_value(name));
+        m->name = d->id + strlen(m->ns) + 1;
     } else {
         m->name = keep(d, name, STR_INTERN);
         d->id = m->name;
@@ -557,8 +558,10 @@ static int container_item(struct dec *d, const json_t *it, size_t i, void *arg)
     const json_t *res, *rp;
     size_t cnt;
 
-    if (get_str(d, it, "name", STR_COPY, &c->name) != 0 ||
-        get_str(d, it, "image", STR_COPY, &c->image) != 0 ||
+    /* Interned: a workload's pods share their container names and images (bounded by the
+     * cluster's images, as the nodes' image lists are). */
+    if (get_str(d, it, "name", STR_INTERN, &c->name) != 0 ||
+        get_str(d, it, "image", STR_INTERN, &c->image) != 0 ||
         get(d, it, "resources", JSON_OBJECT, &res) != 0 ||
         get(d, it, "restartPolicy", JSON_STRING, &rp) != 0)
         return -1;

@@ -1,14 +1,18 @@
 /* Learnt first-block size of decoded pods (podroom.h). */
 #include "api/podroom.h"
 
-static const uint32_t classes[CS_POD_ROOM_CLASSES] = {1024, 1280, 1536, 1792, 2048, 2560, 3072};
+static const uint32_t classes[CS_POD_ROOM_CLASSES] = {768,  896,  1024, 1280, 1536,
+                                                       1792, 2048, 2560, 3072};
+
+/* Where a new table starts (1 KiB): the learnt class moves down as well as up from there. */
+#define START_CLASS 2u
 
 #define ROOM_WINDOW 256u
 #define ROOM_SHARE 0.9
 
 void cs_pod_room_init(struct cs_pod_room *r)
 {
-    atomic_init(&r->cls, 0);
+    atomic_init(&r->cls, START_CLASS);
     for (int i = 0; i < CS_POD_ROOM_CLASSES; i++)
         atomic_init(&r->hist[i], 0);
     atomic_init(&r->reports, 0);
@@ -16,8 +20,8 @@ void cs_pod_room_init(struct cs_pod_room *r)
 
 size_t cs_pod_room_size(const struct cs_pod_room *r)
 {
-    uint32_t c = r ? atomic_load_explicit(&r->cls, memory_order_relaxed) : 0;
-    return classes[c < CS_POD_ROOM_CLASSES ? c : 0];
+    uint32_t c = r ? atomic_load_explicit(&r->cls, memory_order_relaxed) : START_CLASS;
+    return classes[c < CS_POD_ROOM_CLASSES ? c : START_CLASS];
 }
 
 static void choose(struct cs_pod_room *r)

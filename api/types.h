@@ -137,12 +137,12 @@ struct cs_pod_affinity {
 
 struct cs_toleration {
     const char *key;         /* interned; NULL = empty key (matches all keys with Exists) */
-    bool op_exists;          /* operator Exists */
-    uint8_t op_compare;      /* CS_TOL_GT / CS_TOL_LT (numeric comparison), else 0 (Equal) */
     const char *value;       /* NULL = empty */
+    int64_t toleration_seconds;
     enum cs_taint_effect effect;
     bool has_seconds;
-    int64_t toleration_seconds;
+    bool op_exists;          /* operator Exists */
+    uint8_t op_compare;      /* CS_TOL_GT / CS_TOL_LT (numeric comparison), else 0 (Equal) */
 };
 
 struct cs_taint {
@@ -172,6 +172,8 @@ struct cs_condition {
 };
 
 struct cs_pod {
+    /* Fields are ordered so that every 32-bit count shares an 8-byte word with another (a
+     * cached pod is one allocator size class: 48 bytes of holes cost a class at 150k pods). */
     unsigned magic;
     atomic_int refcnt;
     struct cs_arena arena;
@@ -180,51 +182,51 @@ struct cs_pod {
 
     /* metadata */
     const char *ns;               /* interned */
-    const char *name;
+    const char *name;             /* inside key, after "ns/" */
     const char *key;              /* "ns/name" */
     const char *uid;
     const char *resource_version;
     uint64_t rv;                  /* resource_version parsed; 0 when not numeric */
     int64_t creation_ns;
     int64_t deletion_ns;          /* 0 = not being deleted */
-    struct cs_label *labels;      /* keys interned, values copied; sorted by key pointer? no: API order */
-    uint32_t n_labels;
+    struct cs_label *labels;      /* keys interned, values copied; in API order */
     struct cs_label *annotations;
+    uint32_t n_labels;
     uint32_t n_annotations;
     struct cs_owner_ref *owners;
     uint32_t n_owners;
 
     /* spec */
+    int32_t priority;             /* 0 when absent */
     const char *scheduler_name;   /* interned; "default-scheduler" when absent */
     const char *node_name;        /* interned; NULL when unassigned */
     const char *priority_class_name;
-    int32_t priority;             /* 0 when absent */
-    bool has_priority;
     enum cs_preemption_policy preemption_policy;
+    bool has_priority;
     bool host_network;
     struct cs_container *containers;
-    uint32_t n_containers;
     struct cs_container *init_containers;
+    uint32_t n_containers;
     uint32_t n_init_containers;
     const struct cs_resources *overhead;      /* spec.overhead; NULL when it names nothing */
     struct cs_res_extras extra_overhead;
     const struct cs_resources *pod_requests;  /* spec.resources.requests (pod-level); NULL if
                                                * unset; only cpu, memory and hugepages-* kept */
     struct cs_label *node_selector;    /* keys interned */
+    struct cs_toleration *tolerations;
     uint32_t n_node_selector;
+    uint32_t n_tolerations;
     struct cs_node_affinity *node_affinity;      /* NULL when absent */
     struct cs_pod_affinity *pod_affinity;        /* NULL when absent */
     struct cs_pod_affinity *pod_anti_affinity;   /* NULL when absent */
-    struct cs_toleration *tolerations;
-    uint32_t n_tolerations;
     struct cs_spread_constraint *spread;
+    const char **scheduling_gates;
     uint32_t n_spread;
+    uint32_t n_scheduling_gates;
     const char *decode_error;          /* set by cs_pod_decode_lenient: why the full decode
                                         * failed (this object holds only what could be read) */
     uint64_t constraints_hash;         /* of spec.affinity's pod (anti-)affinity and spread
                                         * constraints, 0 when the pod has none */
-    const char **scheduling_gates;
-    uint32_t n_scheduling_gates;
     const char **claims;               /* PersistentVolumeClaims its volumes use: each
                                         * persistentVolumeClaim.claimName, and "<pod>-<volume>"
                                         * for ephemeral volumes (their generated claims) */
@@ -232,19 +234,19 @@ struct cs_pod {
 
     /* status */
     enum cs_pod_phase phase;
-    struct cs_condition *conditions;
     uint32_t n_conditions;
+    struct cs_condition *conditions;
     const char *nominated_node_name;  /* interned; NULL when none */
     int64_t start_ns;                 /* status.startTime, 0 when absent */
 
     /* derived once at decode (see api/requests.h) */
+    struct cs_port *host_ports;            /* every regular container port with host_port > 0
+                                            * (NodePorts ignores init containers upstream) */
+    uint32_t n_host_ports;
     struct cs_resources requests;          /* resource.PodRequests incl. overhead; pods slot = 1 */
     struct cs_res_extras extra_requests;   /* the same for names past the dense table */
     int64_t nonzero_cpu;                   /* requests' cpu and memory defaulted for scoring */
     int64_t nonzero_memory;                /* (cs_pod_nonzero_requests gives the whole vector) */
-    struct cs_port *host_ports;            /* every regular container port with host_port > 0
-                                            * (NodePorts ignores init containers upstream) */
-    uint32_t n_host_ports;
 };
 
 struct cs_image {

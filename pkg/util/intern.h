@@ -4,7 +4,8 @@
  * String interning. cs_intern returns one canonical copy per distinct string, so interned
  * strings compare with ==. The table owns the copies and frees them in cs_intern_destroy; an
  * interned string lives as long as the table. Thread-safe (one mutex). Intern only strings from
- * bounded sets: label keys, namespaces, node names, scheduler names, resource names.
+ * bounded sets: label keys, namespaces, node names, scheduler names, resource names, container
+ * names and images.
  */
 #include <pthread.h>
 

@@ -63,10 +63,23 @@ static void test_first_block_follows_the_pods_seen(void **state)
     (void)state;
     struct cs_api_ctx api;
     cs_api_ctx_init(&api);
-    /* small pods: the smallest class holds them */
-    for (int i = 0; i < 300; i++)
-        cs_pod_unref(pod(&api, i, 1));
+    /* A new table starts at 1 KiB. Small pods (one label, one container: under 896 bytes with
+     * the arena header) move it down to the smallest class that holds them. */
     assert_int_equal(cs_pod_room_size(api.pod_room), 1024);
+    size_t small = 0;
+    for (int i = 0; i < 300; i++) {
+        struct cs_pod *p = pod(&api, i, 1);
+        small = p->arena.used_total + CS_ARENA_BLOCK_OVERHEAD;
+        cs_pod_unref(p);
+    }
+    size_t small_cls = cs_pod_room_size(api.pod_room);
+    assert_true(small_cls < 1024);
+    assert_true(small_cls >= small);
+    assert_true(small_cls < small + 128);
+    struct cs_pod *sp = pod(&api, 400, 1);
+    assert_int_equal(first_alloc(sp), small_cls);  /* and the pod fits it whole */
+    assert_true(sp->arena.used_total + CS_ARENA_BLOCK_OVERHEAD <= first_alloc(sp));
+    cs_pod_unref(sp);
 
     /* then pods with 20 labels (~1.9 KiB): within a few windows the class grows to hold them
      * whole, and a new pod no longer spills into a second block */
@@ -87,7 +100,25 @@ static void test_first_block_follows_the_pods_seen(void **state)
     /* and back down when the big pods are gone */
     for (int i = 0; i < 2048; i++)
         cs_pod_unref(pod(&api, i, 1));
-    assert_int_equal(cs_pod_room_size(api.pod_room), 1024);
+    assert_int_equal(cs_pod_room_size(api.pod_room), small_cls);
+    cs_api_ctx_destroy(&api);
+}
+
+static void test_pods_share_container_names_and_images(void **state)
+{
+    (void)state;
+    struct cs_api_ctx api;
+    cs_api_ctx_init(&api);
+    struct cs_pod *a = pod(&api, 1, 1), *b = pod(&api, 2, 1);
+    assert_string_equal(a->containers[0].image, "pause");
+    assert_ptr_equal(a->containers[0].image, b->containers[0].image);  /* one copy */
+    assert_ptr_equal(a->containers[0].name, b->containers[0].name);
+    /* and a pod's name is the tail of its key, not a second copy */
+    assert_string_equal(a->key, "default/p-1");
+    assert_string_equal(a->name, "p-1");
+    assert_ptr_equal(a->name, a->key + strlen("default/"));
+    cs_pod_unref(a);
+    cs_pod_unref(b);
     cs_api_ctx_destroy(&api);
 }
 
@@ -162,6 +193,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_pod_lives_in_its_first_block),
         cmocka_unit_test(test_first_block_follows_the_pods_seen),
+        cmocka_unit_test(test_pods_share_container_names_and_images),
         cmocka_unit_test(test_room_without_a_learner),
         cmocka_unit_test(test_resource_lists_keep_the_values),
         cmocka_unit_test(test_decoded_container_resources),
