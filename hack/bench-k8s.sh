@@ -45,7 +45,7 @@ steady() {  # label scheduler-name command...
     --want "$PODS" --scheduler "$sched" --out "$WORK/watch.txt" --timeout 900 \
     --times "$WORK/bound.txt" >"$WORK/watch.log" &
   local wpid=$!
-  for _ in $(seq 1 50); do grep -q ready "$WORK/watch.log" 2>/dev/null && break; sleep 0.1; done
+  for _ in $(seq 1 3000); do grep -q ready "$WORK/watch.log" 2>/dev/null && break; sleep 0.1; done
   "$@" >"$WORK/scheduler.log" 2>&1 &
   SPID=$!
   sleep 2
@@ -80,7 +80,7 @@ ceiling() {  # label events(0|1)
   "$PY" "$ROOT/hack/k8sload.py" watch --server "$K8S_URL" --token cosched-admin-token \
     --want "$PODS" --scheduler bench-none --out "$WORK/watch.txt" --timeout 900 $evflag >"$WORK/watch.log" &
   local wpid=$!
-  for _ in $(seq 1 50); do grep -q ready "$WORK/watch.log" 2>/dev/null && break; sleep 0.1; done
+  for _ in $(seq 1 3000); do grep -q ready "$WORK/watch.log" 2>/dev/null && break; sleep 0.1; done
   local api0 apicpu line rate
   api0=$(cpu_s "$KAPI_PID")
   line=$("$ROOT/build/bindbench" --kubeconfig "$KCFG" --events "$2" --concurrency "${BENCH_K8S_CEIL_CONC:-256}" 2>"$WORK/bindbench.log" | tail -1)

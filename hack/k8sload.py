@@ -266,8 +266,9 @@ def relist(path, fn):
     return doc["metadata"]["resourceVersion"]
 
 
-def follow(path, query, fn, have, from_pb):
+def follow(path, query, fn, have, from_pb, listed):
     rv = relist(path + query, fn)
+    listed.set()
     hdr = dict(HDR)
     if not a.json_watch:
         hdr["Accept"] = "application/vnd.kubernetes.protobuf;stream=watch"
@@ -309,14 +310,23 @@ def follow(path, query, fn, have, from_pb):
             rv = relist(path + query, fn)
 
 
+# "ready" once every stream has its initial list (150000 pods take the observer tens of
+# seconds to parse in the scale run): a scheduler started earlier would bind while the observer
+# still parses, and the binds would be timed when the observer catches up, not when they happen.
+listed = [threading.Event()]
 threads = [threading.Thread(target=follow, args=(
     "/api/v1/pods", "?fieldSelector=spec.schedulerName%3D" + urllib.parse.quote(a.scheduler),
-    note, lambda: len(seen), pod_from_pb))]
+    note, lambda: len(seen), pod_from_pb, listed[0]))]
 if a.events:
+    listed.append(threading.Event())
     threads.append(threading.Thread(target=follow, args=(
-        "/apis/events.k8s.io/v1/events", "", note_event, lambda: len(seen_ev), event_from_pb)))
+        "/apis/events.k8s.io/v1/events", "", note_event, lambda: len(seen_ev), event_from_pb,
+        listed[1])))
 for t in threads:
     t.start()
+for e in listed:
+    while not e.wait(1) and any(t.is_alive() for t in threads):
+        pass
 print("ready", flush=True)
 for t in threads:
     t.join()
