@@ -521,6 +521,17 @@ static int pick_best(struct cs_profile *prof, struct cs_cycle *c, struct cs_fw_a
                     raw[ni->index] = in->p->score(call, pod, ni);
                 }
             }
+            if (!in->p->normalize_score) {
+                /* Raw scores are final: one pass straight into the totals (a plugin that
+                 * scores every node the same adds a constant there, which changes neither
+                 * the ranking nor the ties). */
+                int64_t w = sp->weight[i];
+                for (uint32_t j = 0; j < n_feasible; j++) {
+                    total[j] += raw[fidx[j]] * w;
+                }
+                plugin_time(c, res, in->p->name, CS_EP_SCORE, CS_SUCCESS, tp);
+                continue;
+            }
             /* A plugin that scores every feasible node the same adds a constant to every
              * total (normalisation maps equal inputs to equal outputs): it cannot change the
              * ranking or the set of ties, so it is skipped. */
