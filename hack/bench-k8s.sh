@@ -23,6 +23,10 @@ bash "$ROOT/hack/k8s-build.sh" || { echo "bench-k8s: the real control plane coul
 TOP=$(mktemp -d /tmp/cosched-bench-k8s.XXXXXX)
 trap 'stop_k8s 2>/dev/null; [ -n "${SPID:-}" ] && kill "$SPID" 2>/dev/null; rm -rf "$TOP"' EXIT
 
+# The observer prints "ready" once its initial lists are parsed (up to 300 s at 150k pods).
+wait_ready() {
+  for _ in $(seq 1 3000); do grep -q ready "$WORK/watch.log" 2>/dev/null && break; sleep 0.1; done
+}
 cpu_s() { awk '{printf "%.2f", ($14 + $15) / 100}' "/proc/$1/stat" 2>/dev/null; }
 rss_mib() { awk '/VmHWM/ {printf "%.0f", $2 / 1024}' "/proc/$1/status" 2>/dev/null; }
 
@@ -45,7 +49,7 @@ steady() {  # label scheduler-name command...
     --want "$PODS" --scheduler "$sched" --out "$WORK/watch.txt" --timeout 900 \
     --times "$WORK/bound.txt" >"$WORK/watch.log" &
   local wpid=$!
-  for _ in $(seq 1 3000); do grep -q ready "$WORK/watch.log" 2>/dev/null && break; sleep 0.1; done
+  wait_ready
   "$@" >"$WORK/scheduler.log" 2>&1 &
   SPID=$!
   sleep 2
@@ -80,7 +84,7 @@ ceiling() {  # label events(0|1)
   "$PY" "$ROOT/hack/k8sload.py" watch --server "$K8S_URL" --token cosched-admin-token \
     --want "$PODS" --scheduler bench-none --out "$WORK/watch.txt" --timeout 900 $evflag >"$WORK/watch.log" &
   local wpid=$!
-  for _ in $(seq 1 3000); do grep -q ready "$WORK/watch.log" 2>/dev/null && break; sleep 0.1; done
+  wait_ready
   local api0 apicpu line rate
   api0=$(cpu_s "$KAPI_PID")
   line=$("$ROOT/build/bindbench" --kubeconfig "$KCFG" --events "$2" --concurrency "${BENCH_K8S_CEIL_CONC:-256}" 2>"$WORK/bindbench.log" | tail -1)
@@ -122,7 +126,7 @@ run() {  # label scheduler-name command...
   local wpid=$!
   # The watcher lists every pod first (150000 in the scale run): the scheduler starts once it
   # is ready, so that it sees every bind as it happens.
-  for _ in $(seq 1 3000); do grep -q ready "$WORK/watch.log" 2>/dev/null && break; sleep 0.1; done
+  wait_ready
   # The apiserver's idle rate (its own housekeeping with the watcher attached), to subtract.
   local idle0 idle1 ti0 ti1
   idle0=$(cpu_s "$KAPI_PID"); ti0=$(date +%s.%N); sleep 3; idle1=$(cpu_s "$KAPI_PID"); ti1=$(date +%s.%N)

@@ -313,15 +313,13 @@ def follow(path, query, fn, have, from_pb, listed):
 # "ready" once every stream has its initial list (150000 pods take the observer tens of
 # seconds to parse in the scale run): a scheduler started earlier would bind while the observer
 # still parses, and the binds would be timed when the observer catches up, not when they happen.
-listed = [threading.Event()]
-threads = [threading.Thread(target=follow, args=(
-    "/api/v1/pods", "?fieldSelector=spec.schedulerName%3D" + urllib.parse.quote(a.scheduler),
-    note, lambda: len(seen), pod_from_pb, listed[0]))]
+streams = [("/api/v1/pods", "?fieldSelector=spec.schedulerName%3D" + urllib.parse.quote(a.scheduler),
+            note, lambda: len(seen), pod_from_pb)]
 if a.events:
-    listed.append(threading.Event())
-    threads.append(threading.Thread(target=follow, args=(
-        "/apis/events.k8s.io/v1/events", "", note_event, lambda: len(seen_ev), event_from_pb,
-        listed[1])))
+    streams.append(("/apis/events.k8s.io/v1/events", "", note_event, lambda: len(seen_ev),
+                    event_from_pb))
+listed = [threading.Event() for _ in streams]
+threads = [threading.Thread(target=follow, args=s + (e,)) for s, e in zip(streams, listed)]
 for t in threads:
     t.start()
 for e in listed:
