@@ -533,6 +533,27 @@ static json_t *decode_msg(struct dec *d, const ProtobufCMessageDescriptor *md, c
     return obj;
 }
 
+/* md's field with number id. protoc-c sorts a message's fields by number and Go writes them in
+ * that order, so the one after the last found (or the last found again, for a repeated field)
+ * is tried before protobuf-c's binary search. */
+static const ProtobufCFieldDescriptor *field_of(const ProtobufCMessageDescriptor *md, unsigned id,
+                                                unsigned *hint)
+{
+    unsigned h = *hint;
+    if (h < md->n_fields && md->fields[h].id == id) {
+        *hint = h + 1;
+        return &md->fields[h];
+    }
+    if (h > 0 && md->fields[h - 1].id == id) {
+        return &md->fields[h - 1];
+    }
+    const ProtobufCFieldDescriptor *f = protobuf_c_message_descriptor_get_field(md, id);
+    if (f) {
+        *hint = (unsigned)(f - md->fields) + 1;
+    }
+    return f;
+}
+
 /* The members of md's bytes into obj (a message of its own, or the parent of an inline one). */
 static int decode_into(struct dec *d, const ProtobufCMessageDescriptor *md, const uint8_t *p,
                        size_t n, int depth, json_t *obj)
@@ -543,14 +564,14 @@ static int decode_into(struct dec *d, const ProtobufCMessageDescriptor *md, cons
     const struct cs_pb_rule *rule = NULL;
     int ruled = 0; /* looked up on first need: most messages never need it */
     struct rd r = { p, p + n };
+    unsigned hint = 0;
     while (r.p < r.end) {
         uint64_t key;
         if (rd_varint(&r, &key) != 0 || (key >> 3) == 0 || (key >> 3) > UINT32_MAX) {
             return fail(d, md->short_name, "malformed field key");
         }
         unsigned wt = (unsigned)(key & 7);
-        const ProtobufCFieldDescriptor *f =
-            protobuf_c_message_descriptor_get_field(md, (unsigned)(key >> 3));
+        const ProtobufCFieldDescriptor *f = field_of(md, (unsigned)(key >> 3), &hint);
         if (f == NULL) {
             if (rd_skip(&r, wt) != 0) {
                 return fail(d, md->short_name, "truncated unknown field");

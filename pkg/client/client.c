@@ -31,6 +31,7 @@
 #include <strings.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "api/pbjson.h"
@@ -1444,6 +1445,7 @@ static void *io_main(void *arg)
     struct cs_client *c = arg;
     struct epoll_event evs[64];
     h2_tick(c); /* connect at once: the first lists and watches can then use it */
+    bool worked = false;
     for (;;) {
         struct xfer *subs;
         struct post *posts;
@@ -1495,7 +1497,13 @@ static void *io_main(void *arg)
                 timeout = timeout > 200 ? 200 : timeout; /* request deadlines, connect timeout */
             }
         }
+        if (timeout > 0 && worked && c->cfg.coalesce_us > 0 && c->h2_head) {
+            struct timespec ts = { c->cfg.coalesce_us / 1000000,
+                                   (c->cfg.coalesce_us % 1000000) * 1000 };
+            nanosleep(&ts, NULL);
+        }
         int n = epoll_wait(c->epfd, evs, (int)(sizeof(evs) / sizeof(evs[0])), timeout);
+        worked = n > 0;
         for (int i = 0; i < n; i++) {
             int fd = evs[i].data.fd;
             if (fd == c->wake_fd) {

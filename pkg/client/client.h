@@ -59,6 +59,10 @@ struct cs_client_config {
                                   * cs_client_protobuf) */
     long request_timeout_ms;     /* per request attempt (not streams); default 60000; 0 = none */
     long token_reread_ms;        /* token_file re-read interval; default 60000 */
+    long coalesce_us;            /* 0 = off. After a wake that found work, with requests in
+                                  * flight, the I/O thread waits this long before it looks
+                                  * again, so that responses arriving close together cost one
+                                  * wake (interrupt coalescing; a latency/CPU trade) */
 };
 
 /* Fill defaults (all pointers NULL). */
