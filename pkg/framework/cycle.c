@@ -48,6 +48,7 @@ void cs_cycle_destroy(struct cs_cycle *c)
         cs_free(q->fit);
         cs_free(q->raw);
         cs_free(q->raw_ok);
+        cs_free(q->part);
     }
     cs_arena_destroy(&c->arena);
     cs_arena_destroy(&c->pod_arena);
@@ -451,6 +452,92 @@ struct eq_pick {
     uint32_t n_cover;
 };
 
+/* Bring score plugin i's cached raw scores up to date: every node of the cover when they are not
+ * complete, else the stale nodes only. Returns whether every node was scored. */
+static bool eq_raw_update(const struct eq_pick *ep, uint32_t i, const struct cs_fw_inst *in,
+                         struct cs_fw_call *call, const struct cs_pod *pod)
+{
+    struct cs_eqclass *eq = ep->eq;
+    int64_t *raw = eq->raw + (size_t)i * eq->cap;
+    if (!eq->raw_ok[i]) {
+        for (uint32_t j = 0; j < ep->n_cover; j++) {
+            raw[ep->cidx[j]] = in->p->score(call, pod, ep->cover[j]);
+        }
+        eq->raw_ok[i] = true;
+        return true;
+    }
+    for (uint32_t k = 0; k < eq->stale_n; k++) {
+        struct cs_node_info *ni = eq->stale[k];
+        raw[ni->index] = in->p->score(call, pod, ni);
+    }
+    return false;
+}
+
+/* part[idx] = the weighted sum of the raw scores of the plugins in mask, for n nodes. */
+static void eq_part_sum(struct cs_eqclass *eq, const struct cs_fw_point *sp, uint64_t mask,
+                        const int32_t *idx, uint32_t n)
+{
+    for (uint32_t j = 0; j < n; j++) {
+        eq->part[idx[j]] = 0;
+    }
+    for (uint32_t i = 0; i < sp->n && mask; i++) {
+        if (!(mask & (1ull << i))) {
+            continue;
+        }
+        const int64_t *raw = eq->raw + (size_t)i * eq->cap;
+        int64_t w = sp->weight[i];
+        for (uint32_t j = 0; j < n; j++) {
+            eq->part[idx[j]] += raw[idx[j]] * w;
+        }
+    }
+}
+
+/* The totals of the cached score plugins without NormalizeScore (their raw scores are final):
+ * kept per node in eq->part, so that a pod pays one pass over the feasible nodes for all of
+ * them and the sums move only on the nodes rescored for it. Returns the totals (cycle arena)
+ * and sets *done to those plugins (profile order bits). */
+static int64_t *eq_part_totals(struct cs_cycle *c, struct cs_fw_attempt *att, const struct cs_pod *pod,
+                               const struct cs_profile *prof, const struct eq_pick *ep,
+                               const bool *skip_score, const int32_t *fidx, uint32_t n_feasible,
+                               struct cs_sched_result *res, uint64_t *done)
+{
+    struct cs_eqclass *eq = ep->eq;
+    const struct cs_fw_point *sp = &prof->points[CS_EP_SCORE];
+    uint64_t mask = 0;
+    bool full = false;
+    for (uint32_t i = 0; i < sp->n; i++) {
+        const struct cs_fw_inst *in = &prof->insts[sp->inst[i]];
+        if (skip_score[in->slot] || ep->vol[in->slot] || in->p->normalize_score) {
+            continue;
+        }
+        int64_t tp = c->sample ? cs_mono_ns() : 0;
+        full |= eq_raw_update(ep, i, in, &att->calls[in->slot], pod);
+        plugin_time(c, res, in->p->name, CS_EP_SCORE, CS_SUCCESS, tp);
+        mask |= 1ull << i;
+    }
+    *done = mask;
+    int64_t *total = cs_arena_alloc(&c->arena, sizeof(*total) * n_feasible);
+    if (mask == 0) {
+        memset(total, 0, sizeof(*total) * n_feasible);
+        return total;
+    }
+    if (full || !eq->part_ok || eq->part_mask != mask) {
+        eq_part_sum(eq, sp, mask, ep->cidx, ep->n_cover);
+        eq->part_mask = mask;
+        eq->part_ok = true;
+    } else if (eq->stale_n) {
+        int32_t *idx = cs_arena_alloc(&c->arena, sizeof(*idx) * eq->stale_n);
+        for (uint32_t k = 0; k < eq->stale_n; k++) {
+            idx[k] = eq->stale[k]->index;
+        }
+        eq_part_sum(eq, sp, mask, idx, eq->stale_n);
+    }
+    for (uint32_t j = 0; j < n_feasible; j++) {
+        total[j] = eq->part[fidx[j]];
+    }
+    return total;
+}
+
 /* Scoring: PreScore (Skip drops a plugin), Score (from the equivalence cache when eq is given),
  * NormalizeScore, weighted sum, best total with a uniformly random tie-break. With one feasible
  * node there is nothing to compare, as in kube-scheduler. Returns 0, or -1 with res filled. */
@@ -488,7 +575,6 @@ static int pick_best(struct cs_profile *prof, struct cs_cycle *c, struct cs_fw_a
     }
     int64_t t_s = cs_mono_ns();
     res->ep_ns[CS_EP_PRE_SCORE] += t_s - t_ps;
-    int64_t *total = cs_arena_zalloc(a, sizeof(*total) * n_feasible);
     struct cs_node_score *scores = cs_arena_alloc(a, sizeof(*scores) * n_feasible);
     /* Node indexes gathered once: the loops below then touch only dense arrays. */
     if (fidx == NULL) {
@@ -497,9 +583,16 @@ static int pick_best(struct cs_profile *prof, struct cs_cycle *c, struct cs_fw_a
             fidx[j] = feasible[j]->index;
         }
     }
+    uint64_t done = 0;
+    int64_t *total = eq ? eq_part_totals(c, att, pod, prof, ep, skip_score, fidx, n_feasible, res,
+                                         &done)
+                        : cs_arena_zalloc(a, sizeof(*total) * n_feasible);
     const struct cs_fw_point *sp = &prof->points[CS_EP_SCORE];
     for (uint32_t i = 0; i < sp->n; i++) {
         const struct cs_fw_inst *in = &prof->insts[sp->inst[i]];
+        if (done & (1ull << i)) {
+            continue;
+        }
         if (skip_score[in->slot]) {
             if (eq && eq->stale_n) {
                 eq->raw_ok[i] = false;  /* stale nodes were not scored for this plugin */
@@ -509,29 +602,9 @@ static int pick_best(struct cs_profile *prof, struct cs_cycle *c, struct cs_fw_a
         struct cs_fw_call *call = &att->calls[in->slot];
         int64_t tp = c->sample ? cs_mono_ns() : 0;
         if (eq && !ep->vol[in->slot]) {
+            /* (a cached plugin without NormalizeScore is in done: eq_part_totals) */
             int64_t *raw = eq->raw + (size_t)i * eq->cap;
-            if (!eq->raw_ok[i]) {
-                for (uint32_t j = 0; j < ep->n_cover; j++) {
-                    raw[ep->cidx[j]] = in->p->score(call, pod, ep->cover[j]);
-                }
-                eq->raw_ok[i] = true;
-            } else {
-                for (uint32_t k = 0; k < eq->stale_n; k++) {
-                    struct cs_node_info *ni = eq->stale[k];
-                    raw[ni->index] = in->p->score(call, pod, ni);
-                }
-            }
-            if (!in->p->normalize_score) {
-                /* Raw scores are final: one pass straight into the totals (a plugin that
-                 * scores every node the same adds a constant there, which changes neither
-                 * the ranking nor the ties). */
-                int64_t w = sp->weight[i];
-                for (uint32_t j = 0; j < n_feasible; j++) {
-                    total[j] += raw[fidx[j]] * w;
-                }
-                plugin_time(c, res, in->p->name, CS_EP_SCORE, CS_SUCCESS, tp);
-                continue;
-            }
+            eq_raw_update(ep, i, in, call, pod);
             /* A plugin that scores every feasible node the same adds a constant to every
              * total (normalisation maps equal inputs to equal outputs): it cannot change the
              * ranking or the set of ties, so it is skipped. */
@@ -622,12 +695,14 @@ static void eq_reset(struct cs_eqclass *eq, const struct cs_profile *prof, const
         eq->ver = cs_realloc(eq->ver, sizeof(*eq->ver) * eq->cap);
         eq->fit = cs_realloc(eq->fit, sizeof(*eq->fit) * eq->cap);
         eq->raw = cs_realloc(eq->raw, sizeof(*eq->raw) * eq->cap * (eq->n_score ? eq->n_score : 1));
+        eq->part = cs_realloc(eq->part, sizeof(*eq->part) * eq->cap);
     } else {
         eq->raw = cs_realloc(eq->raw, sizeof(*eq->raw) * eq->cap * (eq->n_score ? eq->n_score : 1));
     }
     eq->raw_ok = cs_realloc(eq->raw_ok, sizeof(*eq->raw_ok) * (eq->n_score ? eq->n_score : 1));
     memset(eq->ver, 0, sizeof(*eq->ver) * eq->cap);
     memset(eq->raw_ok, 0, sizeof(*eq->raw_ok) * (eq->n_score ? eq->n_score : 1));
+    eq->part_ok = false;
     eq->prof = prof;
     eq->rep = cs_pod_ref((struct cs_pod *)pod);
     eq->epoch = epoch;
