@@ -20,6 +20,7 @@
 #include "api/podroom.h"
 #include "api/requests.h"
 #include "pkg/util/alloc.h"
+#include "pkg/util/buf.h"
 #include "pkg/util/intern.h"
 #include "pkg/util/timeutil.h"
 
@@ -41,10 +42,9 @@ struct dec {
 
 static size_t push_key(struct dec *d, const char *key)
 {
-    size_t mark = d->plen;
-    int n = snprintf(d->path + d->plen, sizeof(d->path) - d->plen, "%s%s", d->plen ? "." : "", key);
-    if (n > 0)
-        d->plen += (size_t)n < sizeof(d->path) - d->plen ? (size_t)n : sizeof(d->path) - d->plen - 1;
+    size_t mark = d->plen, room = sizeof(d->path) - d->plen;
+    size_t n = cs_str_join(d->path + d->plen, room, d->plen ? "." : "", key, (const char *)NULL);
+    d->plen += n < room ? n : room - 1;
     return mark;
 }
 

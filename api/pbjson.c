@@ -798,7 +798,9 @@ static json_t *decode_enveloped(struct dec *d, const uint8_t *p, size_t n, int d
         }
         char *dst = (key >> 3) == 1 ? api_version : (key >> 3) == 2 ? kind : NULL;
         if (dst) {
-            snprintf(dst, 128, "%.*s", (int)(sl > 127 ? 127 : sl), (const char *)s);
+            size_t k = sl > 127 ? 127 : sl;
+            memcpy(dst, s, k);
+            dst[k] = '\0';
         }
     }
     const ProtobufCMessageDescriptor *md = cs_pb_kind_desc(api_version, kind);

@@ -719,8 +719,8 @@ int32_t cs_h2_submit(struct cs_h2 *h, const struct cs_h2_req *r, void *ud)
         return -1;
     }
     char path[8192];
-    int pl = snprintf(path, sizeof(path), "%s%s", h->prefix, r->path);
-    if (pl < 0 || (size_t)pl >= sizeof(path)) {
+    size_t pl = cs_str_join(path, sizeof(path), h->prefix, r->path, (const char *)NULL);
+    if (pl >= sizeof(path)) {
         return -1;
     }
     char auth[4096], clen[24];
@@ -738,7 +738,7 @@ int32_t cs_h2_submit(struct cs_h2 *h, const struct cs_h2_req *r, void *ud)
     NV(":method", r->method, strlen(r->method));
     NV(":scheme", "https", 5);
     NV(":authority", h->authority, strlen(h->authority));
-    NV(":path", path, (size_t)pl);
+    NV(":path", path, pl);
     NV("user-agent", h->user_agent, strlen(h->user_agent));
     const char *acc = r->accept ? r->accept : "application/json";
     NV("accept", acc, strlen(acc));
@@ -749,11 +749,11 @@ int32_t cs_h2_submit(struct cs_h2 *h, const struct cs_h2_req *r, void *ud)
         NV("content-length", clen, (size_t)cl);
     }
     if (r->token && *r->token) {
-        int al = snprintf(auth, sizeof(auth), "Bearer %s", r->token);
-        if (al < 0 || (size_t)al >= sizeof(auth)) {
+        size_t al = cs_str_join(auth, sizeof(auth), "Bearer ", r->token, (const char *)NULL);
+        if (al >= sizeof(auth)) {
             return -1;
         }
-        NV("authorization", auth, (size_t)al);
+        NV("authorization", auth, al);
     }
 #undef NV
     struct h2s *st = cs_calloc(1, sizeof(*st));

@@ -27,6 +27,7 @@
 #include "pkg/informer/informer.h"
 #include "pkg/metrics/metrics.h"
 #include "pkg/util/alloc.h"
+#include "pkg/util/buf.h"
 #include "pkg/util/log.h"
 #include "pkg/util/timeutil.h"
 
@@ -374,8 +375,8 @@ static void on_bind_done(void *arg, struct cs_bind_job *job, const struct cs_bin
         atomic_fetch_add(&s->bound, 1);
         cs_metrics_inc(s->metrics.binds, (const char *[]){ "success" });
         char note[600];
-        snprintf(note, sizeof(note), "Successfully assigned %s/%s to %s", pod->ns, pod->name,
-                 job->node);
+        cs_str_join(note, sizeof(note), "Successfully assigned ", pod->ns, "/", pod->name, " to ",
+                    job->node, (const char *)NULL);
         cs_recorder_event(&s->recorder, pod, "Normal", "Scheduled", "Binding", note, prof_name);
         if (CS_V(3)) {
             CS_INFO_S("Pod bound", CS_KV("pod", pod->key), CS_KV("node", job->node));

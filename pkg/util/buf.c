@@ -56,6 +56,26 @@ void cs_buf_puts(struct cs_buf *b, const char *s)
     cs_buf_append(b, s, strlen(s));
 }
 
+size_t cs_str_join(char *dst, size_t n, ...)
+{
+    va_list ap;
+    va_start(ap, n);
+    size_t len = 0;
+    for (const char *s = va_arg(ap, const char *); s; s = va_arg(ap, const char *)) {
+        size_t k = strlen(s);
+        if (len + 1 < n) {
+            size_t room = n - 1 - len;
+            memcpy(dst + len, s, k < room ? k : room);
+        }
+        len += k;
+    }
+    va_end(ap);
+    if (n > 0) {
+        dst[len < n ? len : n - 1] = '\0';
+    }
+    return len;
+}
+
 void cs_buf_putc(struct cs_buf *b, char c)
 {
     cs_buf_append(b, &c, 1);

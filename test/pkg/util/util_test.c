@@ -101,6 +101,22 @@ static void test_buf_json_and_url_escaping(void **state)
     cs_free(s);
 }
 
+static void test_str_join_concatenates_and_cuts_like_snprintf(void **state)
+{
+    (void)state;
+    char buf[8];
+    assert_int_equal(cs_str_join(buf, sizeof(buf), "ab", "", "cd", (const char *)NULL), 4);
+    assert_string_equal(buf, "abcd");
+    /* cut to fit, the whole length returned */
+    assert_int_equal(cs_str_join(buf, sizeof(buf), "Bearer ", "tok", (const char *)NULL), 10);
+    assert_string_equal(buf, "Bearer ");
+    assert_int_equal(cs_str_join(buf, 1, "x", (const char *)NULL), 1);
+    assert_string_equal(buf, "");
+    assert_int_equal(cs_str_join(buf, sizeof(buf), (const char *)NULL), 0);
+    assert_string_equal(buf, "");
+    assert_int_equal(cs_str_join(NULL, 0, "abc", (const char *)NULL), 3);
+}
+
 static void test_time_round_trips_rfc3339(void **state)
 {
     (void)state;
@@ -149,6 +165,7 @@ int main(void)
         cmocka_unit_test(test_map_put_get_delete_many),
         cmocka_unit_test(test_intern_returns_one_copy_per_string),
         cmocka_unit_test(test_buf_json_and_url_escaping),
+        cmocka_unit_test(test_str_join_concatenates_and_cuts_like_snprintf),
         cmocka_unit_test(test_time_round_trips_rfc3339),
         cmocka_unit_test(test_log_writes_klog_text_format),
     };
