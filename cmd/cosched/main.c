@@ -529,10 +529,10 @@ int main(int argc, char **argv)
 
     curl_global_init(CURL_GLOBAL_DEFAULT);
     struct cs_client *bclient = NULL;
-    /* Both I/O threads read what arrived within 1 ms in one wake. A sleep and wake is dear on
-     * a virtual machine: on the real apiserver (SchedulingBasic, 2 cores) the bind thread
-     * woke 12600 times for 10000 pods, 5500 with this; cosched CPU 220-231 -> 187-207 ticks
-     * per 10000 pods, binds and events no slower (bench figures in the notes of stop 26). */
+    /* Under load both I/O threads read what arrived within 1 ms in one wake: a sleep and a
+     * wake are dear on a virtual machine. SchedulingBasic on the real apiserver (2 cores):
+     * the bind thread woke ~12600 times for 10000 pods, ~5000 with this; cosched CPU
+     * 2.0-2.7 -> 1.9-2.1 s, binds and events no slower (notes of stop 26). */
     ccfg.coalesce_us = 1000;
     struct cs_client *client = cs_client_new(&ccfg, err, sizeof(err));
     if (client == NULL) {

@@ -1445,7 +1445,7 @@ static void *io_main(void *arg)
     struct cs_client *c = arg;
     struct epoll_event evs[64];
     h2_tick(c); /* connect at once: the first lists and watches can then use it */
-    bool worked = false;
+    bool dense = false; /* the last wait found work within coalesce_us */
     for (;;) {
         struct xfer *subs;
         struct post *posts;
@@ -1497,13 +1497,17 @@ static void *io_main(void *arg)
                 timeout = timeout > 200 ? 200 : timeout; /* request deadlines, connect timeout */
             }
         }
-        if (timeout > 0 && worked && c->cfg.coalesce_us > 0 && c->h2_head) {
+        if (timeout > 0 && dense && c->h2_head) {
             struct timespec ts = { c->cfg.coalesce_us / 1000000,
                                    (c->cfg.coalesce_us % 1000000) * 1000 };
             nanosleep(&ts, NULL);
         }
+        int64_t t_wait = c->cfg.coalesce_us > 0 ? cs_mono_ns() : 0;
         int n = epoll_wait(c->epfd, evs, (int)(sizeof(evs) / sizeof(evs[0])), timeout);
-        worked = n > 0;
+        /* Coalesce only while work comes faster than the window: sparse traffic keeps one
+         * wake per arrival instead of two. */
+        dense = c->cfg.coalesce_us > 0 && n > 0 &&
+                cs_mono_ns() - t_wait < (int64_t)c->cfg.coalesce_us * 1000;
         for (int i = 0; i < n; i++) {
             int fd = evs[i].data.fd;
             if (fd == c->wake_fd) {

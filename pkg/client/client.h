@@ -59,10 +59,12 @@ struct cs_client_config {
                                   * cs_client_protobuf) */
     long request_timeout_ms;     /* per request attempt (not streams); default 60000; 0 = none */
     long token_reread_ms;        /* token_file re-read interval; default 60000 */
-    long coalesce_us;            /* 0 = off. After a wake that found work, with requests in
-                                  * flight, the I/O thread waits this long before it looks
-                                  * again, so that responses arriving close together cost one
-                                  * wake (interrupt coalescing; a latency/CPU trade) */
+    long coalesce_us;            /* 0 = off. While work arrives within this window of the
+                                  * last wake and requests are in flight, the I/O thread waits
+                                  * this long before it looks again, so that responses arriving
+                                  * close together cost one wake (interrupt coalescing: at most
+                                  * this much latency for less CPU); sparse traffic is not
+                                  * delayed */
 };
 
 /* Fill defaults (all pointers NULL). */
