@@ -496,8 +496,9 @@ static void eq_part_sum(struct cs_eqclass *eq, const struct cs_fw_point *sp, uin
  * kept per node in eq->part, so that a pod pays one pass over the feasible nodes for all of
  * them and the sums move only on the nodes rescored for it. Returns the totals (cycle arena)
  * and sets *done to those plugins (profile order bits). */
-static int64_t *eq_part_totals(struct cs_cycle *c, struct cs_fw_attempt *att, const struct cs_pod *pod,
-                               const struct cs_profile *prof, const struct eq_pick *ep,
+static int64_t *eq_part_totals(struct cs_cycle *c, struct cs_fw_attempt *att,
+                               const struct cs_pod *pod, const struct cs_profile *prof,
+                               const struct eq_pick *ep,
                                const bool *skip_score, const int32_t *fidx, uint32_t n_feasible,
                                struct cs_sched_result *res, uint64_t *done)
 {
