@@ -26,6 +26,7 @@
 #include "pkg/util/alloc.h"
 #include "pkg/util/buf.h"
 #include "pkg/util/log.h"
+#include "pkg/util/timeutil.h"
 
 struct flags {
     const char *kubeconfig;
@@ -422,8 +423,7 @@ int main(int argc, char **argv)
               CS_KVI("gang", fl.gang), CS_KVI("healthPort", srv ? cs_server_port(srv) : -1));
     cs_buf_free(&kl);
     while (!got_signal) {
-        struct timespec ts = { 0, 100 * 1000000L };
-        nanosleep(&ts, NULL);
+        cs_sleep_ns(100 * 1000000LL);
     }
     CS_INFO_S("Received signal, stopping", CS_KVI("signal", got_signal));
     rc = 0;

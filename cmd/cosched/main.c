@@ -420,8 +420,7 @@ static int readyz(void *arg, struct cs_buf *reason)
 
 static void sleep_ms(long ms)
 {
-    struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-    nanosleep(&ts, NULL);
+    cs_sleep_ns((int64_t)ms * 1000000LL);
 }
 
 int main(int argc, char **argv)

@@ -31,7 +31,6 @@
 #include <strings.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "api/pbjson.h"
@@ -1498,9 +1497,7 @@ static void *io_main(void *arg)
             }
         }
         if (timeout > 0 && dense && c->h2_head) {
-            struct timespec ts = { c->cfg.coalesce_us / 1000000,
-                                   (c->cfg.coalesce_us % 1000000) * 1000 };
-            nanosleep(&ts, NULL);
+            cs_sleep_ns((int64_t)c->cfg.coalesce_us * 1000);
         }
         int64_t t_wait = c->cfg.coalesce_us > 0 ? cs_mono_ns() : 0;
         int n = epoll_wait(c->epfd, evs, (int)(sizeof(evs) / sizeof(evs[0])), timeout);

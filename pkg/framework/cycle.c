@@ -522,10 +522,9 @@ static int64_t *eq_part_totals(struct cs_cycle *c, struct cs_fw_attempt *att,
         memset(total, 0, sizeof(*total) * n_feasible);
         return total;
     }
-    if (full || !eq->part_ok || eq->part_mask != mask) {
+    if (full || eq->part_mask != mask) {
         eq_part_sum(eq, sp, mask, ep->cidx, ep->n_cover);
         eq->part_mask = mask;
-        eq->part_ok = true;
     } else if (eq->stale_n) {
         int32_t *idx = cs_arena_alloc(&c->arena, sizeof(*idx) * eq->stale_n);
         for (uint32_t k = 0; k < eq->stale_n; k++) {
@@ -703,7 +702,7 @@ static void eq_reset(struct cs_eqclass *eq, const struct cs_profile *prof, const
     eq->raw_ok = cs_realloc(eq->raw_ok, sizeof(*eq->raw_ok) * (eq->n_score ? eq->n_score : 1));
     memset(eq->ver, 0, sizeof(*eq->ver) * eq->cap);
     memset(eq->raw_ok, 0, sizeof(*eq->raw_ok) * (eq->n_score ? eq->n_score : 1));
-    eq->part_ok = false;
+    eq->part_mask = 0;
     eq->prof = prof;
     eq->rep = cs_pod_ref((struct cs_pod *)pod);
     eq->epoch = epoch;

@@ -111,9 +111,9 @@ struct cs_eqclass {
     bool *raw_ok;                  /* per score plugin: raw complete for every fit node */
     int64_t *part;                 /* per node: weighted sum of the raw scores of the plugins
                                     * in part_mask (cached, no NormalizeScore), kept in step
-                                    * with raw for every fit node while part_ok */
-    uint64_t part_mask;            /* score plugins (profile order) summed into part */
-    bool part_ok;
+                                    * with raw for every fit node */
+    uint64_t part_mask;            /* score plugins (profile order) summed into part; 0 = part
+                                    * holds nothing */
     struct cs_node_info **stale;   /* cycle arena: fit nodes recomputed for this pod */
     uint32_t stale_n;
 };

@@ -466,8 +466,7 @@ static void *scheduler_main(void *arg)
         /* Like kube-scheduler's WaitForCacheSync: never decide on a partial view of the
          * cluster (nodes not yet listed, assigned pods not yet counted). */
         if (!atomic_load(&s->leading) || !cs_scheduler_synced(s)) {
-            struct timespec ts = { 0, 50 * 1000000L };
-            nanosleep(&ts, NULL);
+            cs_sleep_ns(50 * 1000000LL);
             continue;
         }
         size_t n = cs_queue_pop(&s->queue, batch, cap, 200 * 1000000LL);
@@ -635,8 +634,7 @@ void cs_scheduler_stop(struct cs_scheduler *s, int64_t drain_timeout_ns)
     }
     int64_t deadline = cs_mono_ns() + drain_timeout_ns;
     while (atomic_load(&s->binder.in_flight) > 0 && cs_mono_ns() < deadline) {
-        struct timespec ts = { 0, 10 * 1000000L };
-        nanosleep(&ts, NULL);
+        cs_sleep_ns(10 * 1000000LL);
     }
     if (atomic_load(&s->binder.in_flight) > 0) {
         CS_WARN_S("Stopping with binds still in flight",

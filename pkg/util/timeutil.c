@@ -12,6 +12,12 @@ int64_t cs_mono_ns(void)
     return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
+void cs_sleep_ns(int64_t ns)
+{
+    struct timespec ts = { (time_t)(ns / 1000000000LL), (long)(ns % 1000000000LL) };
+    nanosleep(&ts, NULL);
+}
+
 int64_t cs_wall_ns(void)
 {
     struct timespec ts;

@@ -8,6 +8,8 @@
 int64_t cs_mono_ns(void);
 /* Wall clock in nanoseconds since the epoch. */
 int64_t cs_wall_ns(void);
+/* Sleep ns nanoseconds (a signal may end it early). */
+void cs_sleep_ns(int64_t ns);
 /* RFC 3339 in UTC, "2006-01-02T15:04:05Z" (metav1.Time) into buf (>= 21 bytes). */
 void cs_fmt_time(int64_t wall_ns, char *buf, size_t n);
 /* RFC 3339 with microseconds, "2006-01-02T15:04:05.000000Z" (metav1.MicroTime), buf >= 28. */
