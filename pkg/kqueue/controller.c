@@ -50,6 +50,8 @@ struct job {
     char *bad_rv;                /* spec version whose templates were reported unreadable */
     char *release_rv;            /* version the release patch was sent for */
     bool releasing;              /* a release patch is in flight: send no second one */
+    char *await_rv;              /* version the release patch made, not yet seen by the
+                                  * informer: views older than it are stale, never re-released */
     bool startup;                /* its unit was asked for at sync and is not seen yet */
     /* its pods' summed limits, for ResourceQuota limits.* (computed while quotas exist) */
     char *shape_rv;              /* spec version it was computed for */
@@ -723,6 +725,8 @@ static void requeue(struct cs_kq_controller *c, struct job *j, struct cs_kq_unit
                           ui->uid, "Warning", "Requeued", "Queueing", note, CONTROLLER);
     cs_free(j->release_rv);
     j->release_rv = NULL;
+    cs_free(j->await_rv);
+    j->await_rv = NULL;
     struct cs_buf b, p;
     cs_buf_init(&b);
     cs_buf_init(&p);
@@ -949,6 +953,16 @@ static void create_unit(struct cs_kq_controller *c, struct job *j)
     cs_kq_job_req_free(&r);
 }
 
+/* The resourceVersion of the object a write returned (JSON), owned; NULL when there is none. */
+static char *resp_rv(const struct cs_client_resp *resp)
+{
+    json_t *o = json_loadb(resp->body, resp->body_len, 0, NULL);
+    const char *rv = o ? md_get(o, "resourceVersion") : NULL;
+    char *out = rv && *rv ? cs_strdup(rv) : NULL;
+    json_decref(o);
+    return out;
+}
+
 static void on_released(void *arg, const struct cs_client_resp *resp)
 {
     struct wctx *w = arg;
@@ -968,14 +982,31 @@ static void on_released(void *arg, const struct cs_client_resp *resp)
         retry_later(w->c);
     } else if (ok_status(resp->status)) {
         CS_INFO_S("Job released", CS_KV("job", w->key));
+        if (j) {
+            cs_free(j->await_rv);
+            j->await_rv = resp_rv(resp);
+        }
     }
     wctx_free(w);
+}
+
+/* Whether the informer's view at version rv has caught up with version want. Versions are
+ * compared as numbers when both are (etcd revisions, as the apiserver and apisim write them),
+ * else only equality counts. */
+static bool rv_reached(const char *rv, const char *want)
+{
+    char *e1, *e2;
+    unsigned long long a = strtoull(rv, &e1, 10), b = strtoull(want, &e2, 10);
+    if (*rv && *want && *e1 == 0 && *e2 == 0) {
+        return a >= b;
+    }
+    return strcmp(rv, want) == 0;
 }
 
 static void release_job(struct cs_kq_controller *c, struct job *j)
 {
     const char *rv = md_get(j->obj, "resourceVersion") ?: "";
-    if (j->releasing || (j->release_rv && strcmp(j->release_rv, rv) == 0)) {
+    if (j->releasing || (j->release_rv && strcmp(j->release_rv, rv) == 0) || j->await_rv) {
         return;
     }
     j->releasing = true;
@@ -1051,6 +1082,10 @@ static void reconcile_job(struct cs_kq_controller *c, struct job *j)
     if (ui == NULL || (u->phase != CS_KQ_DEQUEUED && u->phase != CS_KQ_RUNNING)) {
         return;
     }
+    if (j->await_rv && (!held || rv_reached(md_get(j->obj, "resourceVersion") ?: "", j->await_rv))) {
+        cs_free(j->await_rv);      /* the informer has seen our release (or what came after) */
+        j->await_rv = NULL;
+    }
     if (held) {
         if (u->phase == CS_KQ_DEQUEUED && ui->confirmed) {
             release_job(c, j);
@@ -1107,6 +1142,7 @@ static void job_free(struct job *j)
     cs_free(j->unit_key);
     cs_free(j->bad_rv);
     cs_free(j->release_rv);
+    cs_free(j->await_rv);
     cs_free(j->shape_rv);
     cs_kq_job_req_free(&j->shape);
     cs_free(j);
