@@ -43,6 +43,7 @@
 
 #include "api/pbkinds.h"
 #include "api/proto/k8s.pb-c.h"
+#include "pkg/util/timeutil.h"
 
 #define MAX_DEPTH 64
 
@@ -169,19 +170,6 @@ static int is_map_entry(const ProtobufCMessageDescriptor *md)
            strcmp(md->fields[0].name, "key") == 0 && strcmp(md->fields[1].name, "value") == 0;
 }
 
-static void fmt_time(int64_t sec, int32_t nanos, int micro, char *buf, size_t n)
-{
-    time_t t = (time_t)sec;
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    size_t k = strftime(buf, n, "%Y-%m-%dT%H:%M:%S", &tm);
-    if (micro) {
-        snprintf(buf + k, n - k, ".%06dZ", (int)(nanos / 1000));
-    } else {
-        snprintf(buf + k, n - k, "Z");
-    }
-}
-
 /* A message with a JSON form of its own; *out NULL means "omit". Returns 1 when md is one. */
 static int decode_special(struct dec *d, const ProtobufCMessageDescriptor *md, const uint8_t *p,
                           size_t n, int depth, json_t **out, int *err)
@@ -211,8 +199,16 @@ static int decode_special(struct dec *d, const ProtobufCMessageDescriptor *md, c
             }
         }
         if (sec != 0 || nanos != 0) {
+            /* nanos is an int32 on the wire; Go normalises an out-of-range one into sec */
+            int64_t s = (int64_t)sec, ns = (int32_t)nanos;
+            s += ns / 1000000000;
+            ns %= 1000000000;
+            if (ns < 0) {
+                ns += 1000000000;
+                s--;
+            }
             char buf[64];
-            fmt_time((int64_t)sec, (int32_t)nanos, is_micro, buf, sizeof(buf));
+            cs_fmt_rfc3339(s, is_micro ? (int32_t)(ns / 1000) : -1, buf, sizeof(buf));
             *out = json_string(buf);
         }
         return 1;

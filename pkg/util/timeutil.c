@@ -25,22 +25,97 @@ int64_t cs_wall_ns(void)
     return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
+/* The civil date of a day count since 1970-01-01 (proleptic Gregorian; Hinnant's
+ * days-to-civil, exact for every int64 day count this file can produce). */
+static void civil_from_days(int64_t days, int64_t *y, int *m, int *d)
+{
+    int64_t z = days + 719468;
+    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+    int64_t doe = z - era * 146097;                                  /* [0, 146096] */
+    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365; /* [0, 399] */
+    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);           /* [0, 365] */
+    int64_t mp = (5 * doy + 2) / 153;                                /* [0, 11], March first */
+    *d = (int)(doy - (153 * mp + 2) / 5 + 1);
+    *m = (int)(mp < 10 ? mp + 3 : mp - 9);
+    *y = yoe + era * 400 + (*m <= 2);
+}
+
+static char *put_digits(char *p, int64_t v, int width)
+{
+    char t[24];
+    int k = 0;
+    uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+    do {
+        t[k++] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (v < 0) {
+        *p++ = '-';
+    }
+    for (int i = k; i < width; i++) {
+        *p++ = '0';
+    }
+    while (k) {
+        *p++ = t[--k];
+    }
+    return p;
+}
+
+void cs_fmt_rfc3339(int64_t sec, int32_t micros, char *buf, size_t n)
+{
+    if (n == 0) {
+        return;
+    }
+    int64_t days = sec / 86400, rem = sec % 86400;
+    if (rem < 0) {
+        rem += 86400;
+        days--;
+    }
+    int64_t y;
+    int mo, d;
+    civil_from_days(days, &y, &mo, &d);
+    char t[48], *p = t;
+    p = put_digits(p, y, 4);
+    *p++ = '-';
+    p = put_digits(p, mo, 2);
+    *p++ = '-';
+    p = put_digits(p, d, 2);
+    *p++ = 'T';
+    p = put_digits(p, rem / 3600, 2);
+    *p++ = ':';
+    p = put_digits(p, rem / 60 % 60, 2);
+    *p++ = ':';
+    p = put_digits(p, rem % 60, 2);
+    if (micros >= 0) {
+        *p++ = '.';
+        p = put_digits(p, micros % 1000000, 6);
+    }
+    *p++ = 'Z';
+    size_t len = (size_t)(p - t);
+    if (len >= n) {
+        len = n - 1;
+    }
+    memcpy(buf, t, len);
+    buf[len] = '\0';
+}
+
 void cs_fmt_time(int64_t wall_ns, char *buf, size_t n)
 {
-    time_t s = (time_t)(wall_ns / 1000000000LL);
-    struct tm tm;
-    gmtime_r(&s, &tm);
-    strftime(buf, n, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    int64_t s = wall_ns / 1000000000LL;
+    if (wall_ns % 1000000000LL < 0) {
+        s--;
+    }
+    cs_fmt_rfc3339(s, -1, buf, n);
 }
 
 void cs_fmt_microtime(int64_t wall_ns, char *buf, size_t n)
 {
-    time_t s = (time_t)(wall_ns / 1000000000LL);
-    struct tm tm;
-    gmtime_r(&s, &tm);
-    char base[32];
-    strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(buf, n, "%s.%06dZ", base, (int)((wall_ns % 1000000000LL) / 1000));
+    int64_t s = wall_ns / 1000000000LL, f = wall_ns % 1000000000LL;
+    if (f < 0) {
+        s--;
+        f += 1000000000LL;
+    }
+    cs_fmt_rfc3339(s, (int32_t)(f / 1000), buf, n);
 }
 
 int cs_parse_time(const char *s, int64_t *wall_ns)

@@ -135,6 +135,51 @@ static void test_time_round_trips_rfc3339(void **state)
     assert_int_equal(cs_parse_time("2024-01-02T03:04:05", &t), -1);
 }
 
+/* The hand-written formatter agrees with gmtime + strftime on every second it is given (years 1
+ * to 9999 at random, the day and leap-year edges), and cuts a short buffer like snprintf. */
+static void test_rfc3339_formatter_agrees_with_libc(void **state)
+{
+    (void)state;
+    static const int64_t edges[] = { 0, -1, 86399, 86400, 951782400 /* 2000-02-29 */,
+                                     4107542399 /* 2100-02-28T23:59:59 */, 4107542400,
+                                     -62135596800 /* 0001-01-01 */, 253402300799 /* 9999-12-31 */ };
+    uint64_t x = 88172645463325252ULL;
+    for (int i = 0; i < 200000; i++) {
+        int64_t sec;
+        if (i < (int)(sizeof(edges) / sizeof(edges[0]))) {
+            sec = edges[i];
+        } else {
+            x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+            sec = -62135596800LL + (int64_t)(x % (253402300799ULL + 62135596801ULL));
+        }
+        time_t t = (time_t)sec;
+        struct tm tm;
+        assert_non_null(gmtime_r(&t, &tm));
+        char want[64], got[64];
+        size_t k = strftime(want, sizeof(want), "%Y-%m-%dT%H:%M:%S", &tm);
+        if (tm.tm_year + 1900 < 1000) {
+            /* glibc's %Y does not pad; Go (and we) print 4 digits */
+            char rest[48];
+            snprintf(rest, sizeof(rest), "%s", strchr(want, '-'));
+            snprintf(want, sizeof(want), "%04d%s", tm.tm_year + 1900, rest);
+            k = strlen(want);
+        }
+        snprintf(want + k, sizeof(want) - k, ".%06dZ", (int)(i % 1000000));
+        cs_fmt_rfc3339(sec, (int32_t)(i % 1000000), got, sizeof(got));
+        assert_string_equal(got, want);
+        want[k] = 'Z', want[k + 1] = '\0';
+        cs_fmt_rfc3339(sec, -1, got, sizeof(got));
+        assert_string_equal(got, want);
+    }
+    char small[11];
+    cs_fmt_rfc3339(0, -1, small, sizeof(small));
+    assert_string_equal(small, "1970-01-01");
+    cs_fmt_microtime(-1000, small, sizeof(small)); /* 1 µs before the epoch */
+    char full[40];
+    cs_fmt_microtime(-1000, full, sizeof(full));
+    assert_string_equal(full, "1969-12-31T23:59:59.999999Z");
+}
+
 static void test_log_writes_klog_text_format(void **state)
 {
     (void)state;
@@ -167,6 +212,7 @@ int main(void)
         cmocka_unit_test(test_buf_json_and_url_escaping),
         cmocka_unit_test(test_str_join_concatenates_and_cuts_like_snprintf),
         cmocka_unit_test(test_time_round_trips_rfc3339),
+        cmocka_unit_test(test_rfc3339_formatter_agrees_with_libc),
         cmocka_unit_test(test_log_writes_klog_text_format),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
