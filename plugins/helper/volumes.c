@@ -925,3 +925,25 @@ struct cs_vol_table *cs_vol_table_shared(struct cs_fw_handle *fw, char *err, siz
     struct cs_vol_table *t = cs_fw_shared(fw, "volumes", shared_create, shared_destroy, &a);
     return a.failed ? NULL : t;
 }
+
+int cs_vol_plugin_init(const struct cs_plugin_init *in, void **priv, char *err, size_t errlen)
+{
+    struct cs_vol_plugin *p = cs_calloc(1, sizeof(*p));
+    p->t = cs_vol_table_shared(in->fw, err, errlen);
+    if (p->t == NULL) {
+        cs_free(p);
+        return -1;
+    }
+    p->owned = in->fw == NULL;
+    *priv = p;
+    return 0;
+}
+
+void cs_vol_plugin_destroy(void *priv)
+{
+    struct cs_vol_plugin *p = priv;
+    if (p && p->owned) {
+        cs_vol_table_free(p->t);
+    }
+    cs_free(p);
+}

@@ -106,6 +106,16 @@ struct cs_vol_table *cs_vol_table_shared(struct cs_fw_handle *fw, char *err, siz
 void cs_vol_table_free(struct cs_vol_table *t);
 struct cs_fw_handle *cs_vol_table_fw(const struct cs_vol_table *t);
 
+/* The private state of a plugin whose only state is the table (the volume plugins): init takes
+ * the scheduler's shared table (a private one owned by the plugin without a framework, as in
+ * bare unit tests, which read t through the priv pointer); destroy frees only what it owns. */
+struct cs_vol_plugin {
+    struct cs_vol_table *t;            /* first: unit tests read it through the priv */
+    bool owned;
+};
+int cs_vol_plugin_init(const struct cs_plugin_init *in, void **priv, char *err, size_t errlen);
+void cs_vol_plugin_destroy(void *priv);
+
 /* The claim names of the pod's volumes (persistentVolumeClaim, and ephemeral as
  * "<pod>-<volume>"), as decoded with the pod (borrowed from it). Returns 0. */
 int cs_vol_pod_claims(struct cs_vol_table *t, const struct cs_pod *pod, struct cs_arena *a,

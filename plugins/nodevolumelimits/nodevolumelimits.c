@@ -22,11 +22,6 @@
 
 #define R_MAX_VOLUMES "node(s) exceed max volume count"
 
-struct nvl {
-    struct cs_vol_table *t;            /* first: unit tests feed it through the priv */
-    bool owned;
-};
-
 struct vol {
     const char *driver;
     const char *unique;                /* driver "/" handle */
@@ -36,28 +31,6 @@ struct nvl_state {
     struct vol *v;
     uint32_t n;
 };
-
-static int nvl_init(const struct cs_plugin_init *in, void **priv, char *err, size_t errlen)
-{
-    struct nvl *p = cs_calloc(1, sizeof(*p));
-    p->t = cs_vol_table_shared(in->fw, err, errlen);
-    if (p->t == NULL) {
-        cs_free(p);
-        return -1;
-    }
-    p->owned = in->fw == NULL;
-    *priv = p;
-    return 0;
-}
-
-static void nvl_destroy(void *priv)
-{
-    struct nvl *p = priv;
-    if (p && p->owned) {
-        cs_vol_table_free(p->t);
-    }
-    cs_free(p);
-}
 
 /* The CSI volumes of one claim (0 or 1) appended to out; false when the claim is missing. */
 static bool claim_volume(struct cs_vol_table *t, const char *ns, const char *name,
@@ -89,7 +62,7 @@ static bool claim_volume(struct cs_vol_table *t, const char *ns, const char *nam
 static enum cs_code nvl_pre_filter(struct cs_fw_call *c, const struct cs_pod *pod,
                                    struct cs_status *st)
 {
-    struct nvl *p = c->priv;
+    struct cs_vol_plugin *p = c->priv;
     struct cs_arena *a = c->arena;
     const char **names;
     uint32_t n;
@@ -127,7 +100,7 @@ static enum cs_code nvl_filter(struct cs_fw_call *c, const struct cs_pod *pod,
                                const struct cs_node_info *ni, struct cs_status *st)
 {
     (void)pod;
-    struct nvl *p = c->priv;
+    struct cs_vol_plugin *p = c->priv;
     const struct nvl_state *s = *c->state;
     struct cs_arena *a = c->arena;
     if (s == NULL) {
@@ -191,8 +164,8 @@ const struct cs_plugin cs_plugin_nodevolumelimits = {
     .name = "NodeVolumeLimits",
     .events = CS_EV_POD_DELETE | CS_EV_NODE_ADD | CS_EV_CUSTOM,
     .flags = CS_PLUGIN_NODE_LOCAL,
-    .init = nvl_init,
-    .destroy = nvl_destroy,
+    .init = cs_vol_plugin_init,
+    .destroy = cs_vol_plugin_destroy,
     .pre_filter = nvl_pre_filter,
     .filter = nvl_filter,
 };

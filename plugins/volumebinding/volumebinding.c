@@ -37,11 +37,6 @@
 #define R_IMMEDIATE "pod has unbound immediate PersistentVolumeClaims"
 #define HOSTNAME_LABEL "kubernetes.io/hostname"
 
-struct vb {
-    struct cs_vol_table *t;            /* first: unit tests feed it through the priv */
-    bool owned;
-};
-
 struct bound {
     struct cs_vol_claim c;
     bool found;
@@ -63,28 +58,6 @@ struct vb_state {
     uint32_t n_delayed;
     const char *node;                  /* Reserve's node; NULL before */
 };
-
-static int vb_init(const struct cs_plugin_init *in, void **priv, char *err, size_t errlen)
-{
-    struct vb *p = cs_calloc(1, sizeof(*p));
-    p->t = cs_vol_table_shared(in->fw, err, errlen);
-    if (p->t == NULL) {
-        cs_free(p);
-        return -1;
-    }
-    p->owned = in->fw == NULL;
-    *priv = p;
-    return 0;
-}
-
-static void vb_destroy(void *priv)
-{
-    struct vb *p = priv;
-    if (p && p->owned) {
-        cs_vol_table_free(p->t);
-    }
-    cs_free(p);
-}
 
 /* Upstream's GetLocalPersistentVolumeNodeNames: per term, the intersection of its hostname In
  * values; the union over terms. */
@@ -164,7 +137,7 @@ static void intersect(const char ***set, uint32_t *n_set, const char **names, ui
 static enum cs_code vb_pre_filter(struct cs_fw_call *c, const struct cs_pod *pod,
                                   struct cs_status *st)
 {
-    struct vb *p = c->priv;
+    struct cs_vol_plugin *p = c->priv;
     struct cs_arena *a = c->arena;
     const char **names;
     uint32_t n;
@@ -355,7 +328,7 @@ static void vb_unreserve(struct cs_fw_call *c, const struct cs_pod *pod, const c
 {
     (void)pod;
     (void)node;
-    struct vb *p = c->priv;
+    struct cs_vol_plugin *p = c->priv;
     struct vb_state *s = *c->state;
     if (s == NULL || s->node == NULL) {
         return;
@@ -378,7 +351,7 @@ static enum cs_code vb_reserve(struct cs_fw_call *c, const struct cs_pod *pod,
                                const struct cs_node_info *ni, struct cs_status *st)
 {
     (void)pod;
-    struct vb *p = c->priv;
+    struct cs_vol_plugin *p = c->priv;
     struct vb_state *s = *c->state;
     if (s == NULL || s->n_delayed == 0 || ni->node == NULL) {
         return CS_SUCCESS;
@@ -418,7 +391,7 @@ static enum cs_code vb_pre_bind(struct cs_fw_call *c, const struct cs_pod *pod, 
     (void)pod;
     (void)patch;
     (void)st;
-    struct vb *p = c->priv;
+    struct cs_vol_plugin *p = c->priv;
     struct vb_state *s = *c->state;
     struct cs_fw_handle *fw = cs_vol_table_fw(p->t);
     struct cs_arena *a = c->arena;
@@ -460,8 +433,8 @@ const struct cs_plugin cs_plugin_volumebinding = {
     .name = "VolumeBinding",
     .events = CS_EV_NODE_ADD | CS_EV_NODE_UPDATE | CS_EV_CUSTOM,
     .flags = CS_PLUGIN_NODE_LOCAL,
-    .init = vb_init,
-    .destroy = vb_destroy,
+    .init = cs_vol_plugin_init,
+    .destroy = cs_vol_plugin_destroy,
     .pre_filter = vb_pre_filter,
     .filter = vb_filter,
     .reserve = vb_reserve,

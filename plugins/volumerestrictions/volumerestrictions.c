@@ -22,43 +22,16 @@
     "node has pod using PersistentVolumeClaim with the same name and ReadWriteOncePod access " \
     "mode"
 
-struct vr {
-    struct cs_vol_table *t;            /* first: unit tests feed it through the priv */
-    bool owned;
-};
-
 struct vr_state {
     uint32_t conflicts;                /* RWOP claims in use by other pods */
     const char **rwop;                 /* the pod's RWOP claim names */
     uint32_t n_rwop;
 };
 
-static int vr_init(const struct cs_plugin_init *in, void **priv, char *err, size_t errlen)
-{
-    struct vr *p = cs_calloc(1, sizeof(*p));
-    p->t = cs_vol_table_shared(in->fw, err, errlen);
-    if (p->t == NULL) {
-        cs_free(p);
-        return -1;
-    }
-    p->owned = in->fw == NULL;
-    *priv = p;
-    return 0;
-}
-
-static void vr_destroy(void *priv)
-{
-    struct vr *p = priv;
-    if (p && p->owned) {
-        cs_vol_table_free(p->t);
-    }
-    cs_free(p);
-}
-
 static enum cs_code vr_pre_filter(struct cs_fw_call *c, const struct cs_pod *pod,
                                   struct cs_status *st)
 {
-    struct vr *p = c->priv;
+    struct cs_vol_plugin *p = c->priv;
     struct cs_arena *a = c->arena;
     const char **names;
     uint32_t n;
@@ -104,7 +77,7 @@ static enum cs_code vr_reserve(struct cs_fw_call *c, const struct cs_pod *pod,
 {
     (void)ni;
     (void)st;
-    struct vr *p = c->priv;
+    struct cs_vol_plugin *p = c->priv;
     const struct vr_state *s = *c->state;
     for (uint32_t i = 0; s && i < s->n_rwop; i++) {
         cs_vol_reserve_claim(p->t, pod->ns, s->rwop[i], pod->uid);
@@ -115,7 +88,7 @@ static enum cs_code vr_reserve(struct cs_fw_call *c, const struct cs_pod *pod,
 static void vr_unreserve(struct cs_fw_call *c, const struct cs_pod *pod, const char *node)
 {
     (void)node;
-    struct vr *p = c->priv;
+    struct cs_vol_plugin *p = c->priv;
     const struct vr_state *s = *c->state;
     for (uint32_t i = 0; s && i < s->n_rwop; i++) {
         cs_vol_reserve_claim(p->t, pod->ns, s->rwop[i], NULL);
@@ -126,7 +99,7 @@ static void vr_unreserve(struct cs_fw_call *c, const struct cs_pod *pod, const c
  * claims, which is nearly every pod. */
 static bool vr_node_local(void *priv, const struct cs_pod *pod)
 {
-    const struct vr *p = priv;
+    const struct cs_vol_plugin *p = priv;
     return cs_vol_pod_claim_count(p->t, pod) == 0;
 }
 
@@ -134,7 +107,7 @@ static bool vr_node_local(void *priv, const struct cs_pod *pod)
  * replays at session open. */
 static void vr_on_pod(void *priv, const struct cs_pod *old, const struct cs_pod *new_pod)
 {
-    struct vr *p = priv;
+    struct cs_vol_plugin *p = priv;
     cs_vol_table_pod(p->t, old, new_pod);
 }
 
@@ -144,8 +117,8 @@ const struct cs_plugin cs_plugin_volumerestrictions = {
     .on_pod = vr_on_pod,
     .events = CS_EV_POD_DELETE | CS_EV_POD_UPDATE | CS_EV_CUSTOM,
     .flags = CS_PLUGIN_NODE_LOCAL,
-    .init = vr_init,
-    .destroy = vr_destroy,
+    .init = cs_vol_plugin_init,
+    .destroy = cs_vol_plugin_destroy,
     .pre_filter = vr_pre_filter,
     .filter = vr_filter,
     .reserve = vr_reserve,

@@ -19,11 +19,6 @@
 
 #define R_ZONE_CONFLICT "node(s) had no available volume zone"
 
-struct vz {
-    struct cs_vol_table *t;            /* first: unit tests feed it through the priv */
-    bool owned;
-};
-
 struct topo {
     const char *key;
     const char *values;                /* "z1__z2" form */
@@ -34,28 +29,6 @@ struct vz_state {
     uint32_t n;
 };
 
-static int vz_init(const struct cs_plugin_init *in, void **priv, char *err, size_t errlen)
-{
-    struct vz *p = cs_calloc(1, sizeof(*p));
-    p->t = cs_vol_table_shared(in->fw, err, errlen);
-    if (p->t == NULL) {
-        cs_free(p);
-        return -1;
-    }
-    p->owned = in->fw == NULL;
-    *priv = p;
-    return 0;
-}
-
-static void vz_destroy(void *priv)
-{
-    struct vz *p = priv;
-    if (p && p->owned) {
-        cs_vol_table_free(p->t);
-    }
-    cs_free(p);
-}
-
 static enum cs_code unresolvable(struct cs_status *st, const char *msg)
 {
     return cs_status_set(st, CS_UNSCHEDULABLE_AND_UNRESOLVABLE, msg);
@@ -64,7 +37,7 @@ static enum cs_code unresolvable(struct cs_status *st, const char *msg)
 static enum cs_code vz_pre_filter(struct cs_fw_call *c, const struct cs_pod *pod,
                                   struct cs_status *st)
 {
-    struct vz *p = c->priv;
+    struct cs_vol_plugin *p = c->priv;
     struct cs_arena *a = c->arena;
     const char **names;
     uint32_t n;
@@ -182,8 +155,8 @@ const struct cs_plugin cs_plugin_volumezone = {
     .name = "VolumeZone",
     .events = CS_EV_NODE_ADD | CS_EV_NODE_UPDATE | CS_EV_CUSTOM,
     .flags = CS_PLUGIN_NODE_LOCAL,
-    .init = vz_init,
-    .destroy = vz_destroy,
+    .init = cs_vol_plugin_init,
+    .destroy = cs_vol_plugin_destroy,
     .pre_filter = vz_pre_filter,
     .filter = vz_filter,
 };
