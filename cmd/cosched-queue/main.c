@@ -25,6 +25,7 @@
 #include "pkg/server/server.h"
 #include "pkg/util/alloc.h"
 #include "pkg/util/buf.h"
+#include "pkg/util/flag.h"
 #include "pkg/util/log.h"
 #include "pkg/util/timeutil.h"
 
@@ -88,47 +89,32 @@ static int parse_flags(int argc, char **argv, struct flags *f)
     f->gang = 1;
     f->port = 10262;
     for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+        struct cs_flag fl;
+        int kind = cs_flag_parse("cosched-queue", argv[i], &fl);
+        if (kind == 0) {
             usage(stdout);
             exit(0);
         }
-        if (a[0] != '-') {
-            fprintf(stderr, "cosched-queue: unexpected argument \"%s\"\n", a);
+        if (kind < 0) {
             return -1;
         }
-        const char *name = a + (a[1] == '-' ? 2 : 1);
-        char key[64];
-        const char *val = NULL;
-        const char *eq = strchr(name, '=');
-        if (eq) {
-            snprintf(key, sizeof(key), "%.*s", (int)(eq - name), name);
-            val = eq + 1;
-        } else {
-            snprintf(key, sizeof(key), "%s", name);
-        }
+        const char *a = fl.arg, *key = fl.key;
         static const char *const known[] = { "kubeconfig", "master", "v", "enabled-extensions",
                                              "queue-namespace", "queue-policy",
                                              "default-preemptible", "kube-api-qps",
                                              "kube-api-burst", "leader-elect", "requeue-timeout",
                                              "requeue-backoff", "gang", "bind-address",
                                              "secure-port", NULL };
-        bool is_known = false;
-        for (int k = 0; known[k]; k++) {
-            is_known = is_known || strcmp(known[k], key) == 0;
-        }
-        if (!is_known) {
+        if (!cs_flag_listed(known, key)) {
             fprintf(stderr, "cosched-queue: unknown flag: %s\n", a);
             usage(stderr);
             return -1;
         }
-        if (val == NULL && strcmp(key, "leader-elect") != 0 && strcmp(key, "gang") != 0) {
-            if (i + 1 >= argc) {
-                fprintf(stderr, "cosched-queue: flag needs an argument: %s\n", a);
-                return -1;
-            }
-            val = argv[++i];
+        if (strcmp(key, "leader-elect") != 0 && strcmp(key, "gang") != 0 &&
+            cs_flag_take_value("cosched-queue", argc, argv, &i, &fl) != 0) {
+            return -1;
         }
+        const char *val = fl.val;
         char *end = NULL;
         if (strcmp(key, "kubeconfig") == 0) {
             f->kubeconfig = val;

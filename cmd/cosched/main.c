@@ -29,6 +29,7 @@
 #include "pkg/server/server.h"
 #include "pkg/util/alloc.h"
 #include "pkg/util/buf.h"
+#include "pkg/util/flag.h"
 #include "pkg/util/log.h"
 #include "pkg/util/timeutil.h"
 #include "plugins/registry.h"
@@ -173,25 +174,16 @@ static int parse_flags(int argc, char **argv, struct flags *f)
     f->qps = -1;
     f->burst = -1;
     for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+        struct cs_flag fl;
+        int kind = cs_flag_parse("cosched", argv[i], &fl);
+        if (kind == 0) {
             usage(stdout);
             exit(0);
         }
-        if (a[0] != '-') {
-            fprintf(stderr, "cosched: unexpected argument \"%s\"\n", a);
+        if (kind < 0) {
             return -1;
         }
-        const char *name = a + (a[1] == '-' ? 2 : 1);
-        char key[64];
-        const char *val = NULL;
-        const char *eq = strchr(name, '=');
-        if (eq) {
-            snprintf(key, sizeof(key), "%.*s", (int)(eq - name), name);
-            val = eq + 1;
-        } else {
-            snprintf(key, sizeof(key), "%s", name);
-        }
+        const char *a = fl.arg, *key = fl.key;
         static const char *const known[] = {
             "kubeconfig", "config", "master", "v", "leader-elect", "bind-address", "secure-port",
             "tls-cert-file", "tls-private-key-file", "kube-api-qps", "kube-api-burst",
@@ -201,10 +193,6 @@ static int parse_flags(int argc, char **argv, struct flags *f)
             "leader-elect-resource-namespace", "leader-elect-resource-lock", "logging-format",
             NULL,
         };
-        bool is_known = false;
-        for (int k = 0; known[k]; k++) {
-            is_known = is_known || strcmp(known[k], key) == 0;
-        }
         int ignored = -1;
         for (size_t k = 0; k < sizeof(ignored_flags) / sizeof(ignored_flags[0]); k++) {
             if (strcmp(ignored_flags[k].name, key) == 0) {
@@ -212,30 +200,24 @@ static int parse_flags(int argc, char **argv, struct flags *f)
             }
         }
         if (ignored >= 0) {
-            if (!ignored_flags[ignored].boolean && val == NULL) {
-                if (i + 1 >= argc) {
-                    fprintf(stderr, "cosched: flag needs an argument: %s\n", a);
-                    return -1;
-                }
-                i++;
+            if (!ignored_flags[ignored].boolean &&
+                cs_flag_take_value("cosched", argc, argv, &i, &fl) != 0) {
+                return -1;
             }
             CS_WARN_S("Flag accepted for kube-scheduler compatibility but not acted on",
                       CS_KV("flag", key));
             continue;
         }
-        if (!is_known) {
+        if (!cs_flag_listed(known, key)) {
             fprintf(stderr, "cosched: unknown flag: %s\n", a);
             usage(stderr);
             return -1;
         }
         bool is_bool = strcmp(key, "leader-elect") == 0;
-        if (val == NULL && !is_bool) {
-            if (i + 1 >= argc) {
-                fprintf(stderr, "cosched: flag needs an argument: %s\n", a);
-                return -1;
-            }
-            val = argv[++i];
+        if (!is_bool && cs_flag_take_value("cosched", argc, argv, &i, &fl) != 0) {
+            return -1;
         }
+        const char *val = fl.val;
         long n;
         if (strcmp(key, "kubeconfig") == 0) {
             f->kubeconfig = val;

@@ -11,6 +11,7 @@
 #include "pkg/util/alloc.h"
 #include "pkg/util/arena.h"
 #include "pkg/util/buf.h"
+#include "pkg/util/flag.h"
 #include "pkg/util/intern.h"
 #include "pkg/util/log.h"
 #include "pkg/util/map.h"
@@ -180,6 +181,39 @@ static void test_rfc3339_formatter_agrees_with_libc(void **state)
     assert_string_equal(full, "1969-12-31T23:59:59.999999Z");
 }
 
+/* Flags split as pflag spells them; a value comes after '=' or as the next argument. */
+static void test_flags_split_like_pflag(void **state)
+{
+    (void)state;
+    char *argv[] = { "prog", "--kubeconfig=/k", "-v", "3", "--leader-elect", "--qps", "x",
+                     "--help", "--last" };
+    int argc = 9;
+    struct cs_flag f;
+    assert_int_equal(cs_flag_parse("prog", argv[1], &f), 1);
+    assert_string_equal(f.key, "kubeconfig");
+    assert_string_equal(f.val, "/k");
+    int i = 1;
+    assert_int_equal(cs_flag_take_value("prog", argc, argv, &i, &f), 0);
+    assert_int_equal(i, 1);                /* had "=value": the next argument is not taken */
+    i = 2;
+    assert_int_equal(cs_flag_parse("prog", argv[i], &f), 1);
+    assert_string_equal(f.key, "v");
+    assert_null(f.val);
+    assert_int_equal(cs_flag_take_value("prog", argc, argv, &i, &f), 0);
+    assert_int_equal(i, 3);
+    assert_string_equal(f.val, "3");
+    assert_int_equal(cs_flag_parse("prog", argv[4], &f), 1);
+    assert_string_equal(f.key, "leader-elect");
+    assert_int_equal(cs_flag_parse("prog", argv[7], &f), 0);   /* --help */
+    assert_int_equal(cs_flag_parse("prog", "stray", &f), -1);
+    i = 8;
+    assert_int_equal(cs_flag_parse("prog", argv[i], &f), 1);
+    assert_int_equal(cs_flag_take_value("prog", argc, argv, &i, &f), -1); /* nothing after it */
+    static const char *const names[] = { "kubeconfig", "v", NULL };
+    assert_true(cs_flag_listed(names, "v"));
+    assert_false(cs_flag_listed(names, "qps"));
+}
+
 static void test_log_writes_klog_text_format(void **state)
 {
     (void)state;
@@ -213,6 +247,7 @@ int main(void)
         cmocka_unit_test(test_str_join_concatenates_and_cuts_like_snprintf),
         cmocka_unit_test(test_time_round_trips_rfc3339),
         cmocka_unit_test(test_rfc3339_formatter_agrees_with_libc),
+        cmocka_unit_test(test_flags_split_like_pflag),
         cmocka_unit_test(test_log_writes_klog_text_format),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
