@@ -25,7 +25,7 @@ if ! have_libfuzzer; then
 fi
 make -s build/gen/api/proto/k8s.pb-c.h
 mkdir -p "$OUT/corpus" "$OUT/findings"
-SRCS="test/fuzz/pb_libfuzzer.c api/pbjson.c api/pbkinds.c api/pbomit.c build/gen/api/proto/k8s.pb-c.c pkg/util/buf.c pkg/util/alloc.c"
+SRCS="test/fuzz/pb_libfuzzer.c api/pbjson.c api/pbkinds.c api/pbomit.c build/gen/api/proto/k8s.pb-c.c pkg/util/buf.c pkg/util/alloc.c pkg/util/timeutil.c"
 # shellcheck disable=SC2086
 if [ ! -x "$OUT/pb_libfuzzer" ] || [ -n "$(find $SRCS api/pbjson.h api/pbkinds.h -newer "$OUT/pb_libfuzzer" 2>/dev/null)" ]; then
   clang -std=gnu11 -g -O1 -D_GNU_SOURCE -I. -Ibuild/gen $(pkg-config --cflags jansson libprotobuf-c) \
