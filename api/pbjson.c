@@ -199,16 +199,8 @@ static int decode_special(struct dec *d, const ProtobufCMessageDescriptor *md, c
             }
         }
         if (sec != 0 || nanos != 0) {
-            /* nanos is an int32 on the wire; Go normalises an out-of-range one into sec */
-            int64_t s = (int64_t)sec, ns = (int32_t)nanos;
-            s += ns / 1000000000;
-            ns %= 1000000000;
-            if (ns < 0) {
-                ns += 1000000000;
-                s--;
-            }
-            char buf[64];
-            cs_fmt_rfc3339(s, is_micro ? (int32_t)(ns / 1000) : -1, buf, sizeof(buf));
+            char buf[64];       /* nanos is an int32 on the wire */
+            cs_fmt_rfc3339((int64_t)sec, (int32_t)nanos, is_micro, buf, sizeof(buf));
             *out = json_string(buf);
         }
         return 1;

@@ -61,10 +61,16 @@ static char *put_digits(char *p, int64_t v, int width)
     return p;
 }
 
-void cs_fmt_rfc3339(int64_t sec, int32_t micros, char *buf, size_t n)
+void cs_fmt_rfc3339(int64_t sec, int64_t nanos, bool micro, char *buf, size_t n)
 {
     if (n == 0) {
         return;
+    }
+    sec += nanos / 1000000000;         /* nanos outside [0, 1e9) move into sec, as in Go */
+    nanos %= 1000000000;
+    if (nanos < 0) {
+        nanos += 1000000000;
+        sec--;
     }
     int64_t days = sec / 86400, rem = sec % 86400;
     if (rem < 0) {
@@ -86,9 +92,9 @@ void cs_fmt_rfc3339(int64_t sec, int32_t micros, char *buf, size_t n)
     p = put_digits(p, rem / 60 % 60, 2);
     *p++ = ':';
     p = put_digits(p, rem % 60, 2);
-    if (micros >= 0) {
+    if (micro) {
         *p++ = '.';
-        p = put_digits(p, micros % 1000000, 6);
+        p = put_digits(p, nanos / 1000, 6);
     }
     *p++ = 'Z';
     size_t len = (size_t)(p - t);
@@ -101,21 +107,12 @@ void cs_fmt_rfc3339(int64_t sec, int32_t micros, char *buf, size_t n)
 
 void cs_fmt_time(int64_t wall_ns, char *buf, size_t n)
 {
-    int64_t s = wall_ns / 1000000000LL;
-    if (wall_ns % 1000000000LL < 0) {
-        s--;
-    }
-    cs_fmt_rfc3339(s, -1, buf, n);
+    cs_fmt_rfc3339(0, wall_ns, false, buf, n);
 }
 
 void cs_fmt_microtime(int64_t wall_ns, char *buf, size_t n)
 {
-    int64_t s = wall_ns / 1000000000LL, f = wall_ns % 1000000000LL;
-    if (f < 0) {
-        s--;
-        f += 1000000000LL;
-    }
-    cs_fmt_rfc3339(s, (int32_t)(f / 1000), buf, n);
+    cs_fmt_rfc3339(0, wall_ns, true, buf, n);
 }
 
 int cs_parse_time(const char *s, int64_t *wall_ns)

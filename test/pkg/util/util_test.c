@@ -166,14 +166,14 @@ static void test_rfc3339_formatter_agrees_with_libc(void **state)
             k = strlen(want);
         }
         snprintf(want + k, sizeof(want) - k, ".%06dZ", (int)(i % 1000000));
-        cs_fmt_rfc3339(sec, (int32_t)(i % 1000000), got, sizeof(got));
+        cs_fmt_rfc3339(sec, (int64_t)(i % 1000000) * 1000, true, got, sizeof(got));
         assert_string_equal(got, want);
         want[k] = 'Z', want[k + 1] = '\0';
-        cs_fmt_rfc3339(sec, -1, got, sizeof(got));
+        cs_fmt_rfc3339(sec, 0, false, got, sizeof(got));
         assert_string_equal(got, want);
     }
     char small[11];
-    cs_fmt_rfc3339(0, -1, small, sizeof(small));
+    cs_fmt_rfc3339(0, 0, false, small, sizeof(small));
     assert_string_equal(small, "1970-01-01");
     cs_fmt_microtime(-1000, small, sizeof(small)); /* 1 µs before the epoch */
     char full[40];
