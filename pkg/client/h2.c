@@ -211,8 +211,7 @@ static SSL_CTX *make_ctx(const struct cs_client_config *cfg, char *err, size_t e
         return NULL;
     }
     SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
-    SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
-                              SSL_MODE_RELEASE_BUFFERS);
+    SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
     const char *what = NULL;
     if (cfg->ca_data) {
         if (load_ca_pem(ctx, cfg->ca_data, cfg->ca_data_len) < 0) {
