@@ -149,8 +149,9 @@ static void wrap(struct dec *d, const char *field, long idx)
 /* ---- decoding ---------------------------------------------------------------------------------- */
 
 static json_t *decode_msg(struct dec *d, const ProtobufCMessageDescriptor *md, const uint8_t *p,
-                          size_t n, int depth);
-static json_t *decode_enveloped(struct dec *d, const uint8_t *p, size_t n, int depth);
+                          size_t n, int depth, const struct cs_pb_proj *pj);
+static json_t *decode_enveloped(struct dec *d, const uint8_t *p, size_t n, int depth,
+                                const struct cs_pb_proj *pj);
 
 /* The messages with a JSON form of their own, by descriptor (no name comparison per field). */
 static int is_special(const ProtobufCMessageDescriptor *md, const ProtobufCMessageDescriptor *which)
@@ -284,7 +285,7 @@ static int decode_special(struct dec *d, const ProtobufCMessageDescriptor *md, c
             return 1;
         }
         if (rl >= 4 && memcmp(raw, MAGIC, 4) == 0) {
-            *out = decode_enveloped(d, raw, rl, depth + 1);
+            *out = decode_enveloped(d, raw, rl, depth + 1, NULL);
             *err = *out ? 0 : -1;
         } else {
             json_error_t je;
@@ -417,17 +418,18 @@ static void append_to(json_t *obj, const char *name, json_t *v)
 }
 
 static int decode_into(struct dec *d, const ProtobufCMessageDescriptor *md, const uint8_t *p,
-                       size_t n, int depth, json_t *obj);
+                       size_t n, int depth, json_t *obj, const struct cs_pb_proj *pj);
 
-/* A message-typed value: its own JSON form, or an object. *out NULL with 0 returned = omit. */
+/* A message-typed value: its own JSON form, or an object (only pj's members when pj is not
+ * NULL). *out NULL with 0 returned = omit. */
 static int decode_value_msg(struct dec *d, const ProtobufCMessageDescriptor *sub, const uint8_t *p,
-                            size_t n, int depth, json_t **out)
+                            size_t n, int depth, json_t **out, const struct cs_pb_proj *pj)
 {
     int err = 0;
     if (decode_special(d, sub, p, n, depth, out, &err)) {
         return err ? -1 : 0;
     }
-    *out = decode_msg(d, sub, p, n, depth + 1);
+    *out = decode_msg(d, sub, p, n, depth + 1, pj);
     return *out ? 0 : -1;
 }
 
@@ -484,7 +486,7 @@ static int decode_entry(struct dec *d, const ProtobufCFieldDescriptor *f, const 
             vp = (const uint8_t *)"";
         }
         if (vf->type == PROTOBUF_C_TYPE_MESSAGE) {
-            if (decode_value_msg(d, vf->descriptor, vp, vl, depth, &v) != 0) {
+            if (decode_value_msg(d, vf->descriptor, vp, vl, depth, &v, NULL) != 0) {
                 return -1;
             }
             if (v == NULL) {
@@ -511,10 +513,10 @@ static int decode_entry(struct dec *d, const ProtobufCFieldDescriptor *f, const 
 }
 
 static json_t *decode_msg(struct dec *d, const ProtobufCMessageDescriptor *md, const uint8_t *p,
-                          size_t n, int depth)
+                          size_t n, int depth, const struct cs_pb_proj *pj)
 {
     json_t *obj = json_object();
-    if (decode_into(d, md, p, n, depth, obj) != 0) {
+    if (decode_into(d, md, p, n, depth, obj, pj) != 0) {
         json_decref(obj);
         return NULL;
     }
@@ -542,9 +544,37 @@ static const ProtobufCFieldDescriptor *field_of(const ProtobufCMessageDescriptor
     return f;
 }
 
-/* The members of md's bytes into obj (a message of its own, or the parent of an inline one). */
+/* Whether md's field f is an embedded struct (json:",inline"); md's rule is looked up on first
+ * need (most messages never need it) and cached in *rule / *ruled. */
+static int is_inline(const ProtobufCMessageDescriptor *md, const ProtobufCFieldDescriptor *f,
+                     const struct cs_pb_rule **rule, int *ruled)
+{
+    if (f->type != PROTOBUF_C_TYPE_MESSAGE || f->label == PROTOBUF_C_LABEL_REPEATED ||
+        f->id >= 64) {
+        return 0;
+    }
+    if (!*ruled) {
+        *rule = cs_pb_rule_of(md), *ruled = 1;
+    }
+    return *rule && ((*rule)->inline_ & CS_PB_BIT(f->id));
+}
+
+/* pj's member called name: NULL when pj does not name it. */
+static const struct cs_pb_proj *proj_member(const struct cs_pb_proj *pj, const char *name)
+{
+    for (size_t i = 0; i < pj->n; i++) {
+        if (strcmp(pj->kids[i].name, name) == 0) {
+            return &pj->kids[i];
+        }
+    }
+    return NULL;
+}
+
+/* The members of md's bytes into obj (a message of its own, or the parent of an inline one).
+ * With pj (a projection node with members) only the fields it names are converted; the others
+ * are skipped like unknown ones. */
 static int decode_into(struct dec *d, const ProtobufCMessageDescriptor *md, const uint8_t *p,
-                       size_t n, int depth, json_t *obj)
+                       size_t n, int depth, json_t *obj, const struct cs_pb_proj *pj)
 {
     if (depth > MAX_DEPTH) {
         return fail(d, md->short_name, "nested too deeply");
@@ -566,6 +596,19 @@ static int decode_into(struct dec *d, const ProtobufCMessageDescriptor *md, cons
             }
             continue;
         }
+        const struct cs_pb_proj *sub_pj = NULL;
+        if (pj && !is_inline(md, f, &rule, &ruled)) {
+            sub_pj = proj_member(pj, f->name);
+            if (sub_pj == NULL) {
+                if (rd_skip(&r, wt) != 0) {
+                    return fail(d, f->name, "truncated field");
+                }
+                continue;
+            }
+            if (sub_pj->n == 0) {
+                sub_pj = NULL; /* the whole value */
+            }
+        }
         unsigned want = wire_type_of(f->type);
         if (f->type == PROTOBUF_C_TYPE_MESSAGE && wt == WT_LEN) {
             const ProtobufCMessageDescriptor *sub = f->descriptor;
@@ -584,21 +627,16 @@ static int decode_into(struct dec *d, const ProtobufCMessageDescriptor *md, cons
                 }
                 continue;
             }
-            if (f->label != PROTOBUF_C_LABEL_REPEATED && f->id < 64) {
-                if (!ruled) {
-                    rule = cs_pb_rule_of(md), ruled = 1;
+            if (is_inline(md, f, &rule, &ruled)) {
+                /* embedded struct (json:",inline"): its members are obj's */
+                if (decode_into(d, sub, sp, sl, depth + 1, obj, pj) != 0) {
+                    wrap(d, f->name, -1);
+                    return -1;
                 }
-                if (rule && (rule->inline_ & CS_PB_BIT(f->id))) {
-                    /* embedded struct (json:",inline"): its members are obj's */
-                    if (decode_into(d, sub, sp, sl, depth + 1, obj) != 0) {
-                        wrap(d, f->name, -1);
-                        return -1;
-                    }
-                    continue;
-                }
+                continue;
             }
             json_t *v = NULL;
-            if (decode_value_msg(d, sub, sp, sl, depth, &v) != 0) {
+            if (decode_value_msg(d, sub, sp, sl, depth, &v, sub_pj) != 0) {
                 long idx = f->label == PROTOBUF_C_LABEL_REPEATED
                                ? (long)json_array_size(json_object_get(obj, f->name))
                                : -1;
@@ -725,7 +763,8 @@ static void name_object(const uint8_t *raw, size_t rl, const ProtobufCMessageDes
 
 /* "k8s\0" + runtime.Unknown{typeMeta=1{apiVersion=1, kind=2}, raw=2, contentEncoding=3,
  * contentType=4} -> the object with apiVersion and kind set. */
-static json_t *decode_enveloped(struct dec *d, const uint8_t *p, size_t n, int depth)
+static json_t *decode_enveloped(struct dec *d, const uint8_t *p, size_t n, int depth,
+                                const struct cs_pb_proj *pj)
 {
     if (n < 4 || memcmp(p, MAGIC, 4) != 0) {
         fail(d, NULL, "not a Kubernetes protobuf object (no k8s\\0 prefix)");
@@ -806,7 +845,7 @@ static json_t *decode_enveloped(struct dec *d, const uint8_t *p, size_t n, int d
         d->failed = 1;
         return NULL;
     }
-    json_t *obj = decode_msg(d, md, raw ? raw : (const uint8_t *)"", rl, depth + 1);
+    json_t *obj = decode_msg(d, md, raw ? raw : (const uint8_t *)"", rl, depth + 1, pj);
     if (obj == NULL) {
         char who[480], tmp[1024];
         name_object(raw ? raw : (const uint8_t *)"", rl, md, who, sizeof(who));
@@ -828,77 +867,165 @@ json_t *cs_pb_decode_object(const void *buf, size_t len, char *err, size_t errle
 {
     struct dec d = { err, errlen, 0 };
     err[0] = '\0';
-    return decode_enveloped(&d, buf, len, 0);
+    return decode_enveloped(&d, buf, len, 0, NULL);
 }
 
-json_t *cs_pb_decode_watch_event(const void *buf, size_t len, char *err, size_t errlen)
+int cs_pb_watch_split(const void *buf, size_t len, const char **type, size_t *type_len,
+                      const void **obj, size_t *obj_len, char *err, size_t errlen)
 {
     struct dec d = { err, errlen, 0 };
     err[0] = '\0';
     struct rd r = { buf, (const uint8_t *)buf + len };
-    const uint8_t *type = NULL, *obj = NULL;
+    const uint8_t *tp = NULL, *op = NULL;
     size_t tl = 0, ol = 0;
     while (r.p < r.end) {
         uint64_t key;
         const uint8_t *s;
         size_t sl;
         if (rd_varint(&r, &key) != 0) {
-            fail(&d, NULL, "truncated watch event");
-            return NULL;
+            return fail(&d, NULL, "truncated watch event");
         }
         if ((key & 7) == WT_LEN) {
             if (rd_len(&r, &s, &sl) != 0) {
-                fail(&d, NULL, "truncated watch event");
-                return NULL;
+                return fail(&d, NULL, "truncated watch event");
             }
             if ((key >> 3) == 1) {
-                type = s, tl = sl;
+                tp = s, tl = sl;
             } else if ((key >> 3) == 2) {
-                obj = s, ol = sl;
+                op = s, ol = sl;
             }
         } else if (rd_skip(&r, (unsigned)(key & 7)) != 0) {
-            fail(&d, NULL, "malformed watch event");
-            return NULL;
+            return fail(&d, NULL, "malformed watch event");
         }
     }
     /* object is a RawExtension{raw=1}: its raw bytes hold the enveloped object. */
-    struct rd o = { obj, obj ? obj + ol : NULL };
+    struct rd o = { op, op ? op + ol : NULL };
     const uint8_t *raw = NULL;
     size_t rl = 0;
-    while (obj && o.p < o.end) {
+    while (op && o.p < o.end) {
         uint64_t key;
         if (rd_varint(&o, &key) != 0) {
-            fail(&d, NULL, "truncated watch event object");
-            return NULL;
+            return fail(&d, NULL, "truncated watch event object");
         }
         if (key == ((1u << 3) | WT_LEN)) {
             if (rd_len(&o, &raw, &rl) != 0) {
-                fail(&d, NULL, "truncated watch event object");
-                return NULL;
+                return fail(&d, NULL, "truncated watch event object");
             }
         } else if (rd_skip(&o, (unsigned)(key & 7)) != 0) {
-            fail(&d, NULL, "malformed watch event object");
-            return NULL;
+            return fail(&d, NULL, "malformed watch event object");
         }
     }
-    if (type == NULL || raw == NULL) {
-        fail(&d, NULL, "watch event without type or object");
+    if (tp == NULL || raw == NULL) {
+        return fail(&d, NULL, "watch event without type or object");
+    }
+    *type = (const char *)tp, *type_len = tl;
+    *obj = raw, *obj_len = rl;
+    return 0;
+}
+
+json_t *cs_pb_decode_object_proj(const void *buf, size_t len, const struct cs_pb_proj *proj,
+                                 char *err, size_t errlen)
+{
+    struct dec d = { err, errlen, 0 };
+    err[0] = '\0';
+    return decode_enveloped(&d, buf, len, 0, proj && proj->n ? proj : NULL);
+}
+
+json_t *cs_pb_decode_watch_event(const void *buf, size_t len, char *err, size_t errlen)
+{
+    const char *type;
+    const void *raw;
+    size_t tl, rl;
+    if (cs_pb_watch_split(buf, len, &type, &tl, &raw, &rl, err, errlen) != 0) {
         return NULL;
     }
-    json_t *o2 = decode_enveloped(&d, raw, rl, 0);
+    json_t *o2 = cs_pb_decode_object(raw, rl, err, errlen);
     if (o2 == NULL) {
         return NULL;
     }
-    json_t *tj = json_stringn((const char *)type, tl);
+    json_t *tj = json_stringn(type, tl);
     if (tj == NULL) {
         json_decref(o2);
-        fail(&d, "type", "not UTF-8");
+        snprintf(err, errlen, "type: not UTF-8");
         return NULL;
     }
     json_t *ev = json_object();
     json_object_set_new(ev, "type", tj);
     json_object_set_new(ev, "object", o2);
     return ev;
+}
+
+/* ---- projections ------------------------------------------------------------------------------ */
+
+static void proj_clear(struct cs_pb_proj *pj)
+{
+    for (size_t i = 0; i < pj->n; i++) {
+        proj_clear(&pj->kids[i]);
+        free(pj->kids[i].name);
+    }
+    free(pj->kids);
+    pj->kids = NULL;
+    pj->n = 0;
+}
+
+/* Adds the dotted path at p (length n) under pj. A member already taken whole stays whole; a path
+ * that ends at a member with members of its own makes it whole. */
+static int proj_add(struct cs_pb_proj *pj, const char *p, size_t n)
+{
+    const char *dot = memchr(p, '.', n);
+    size_t head = dot ? (size_t)(dot - p) : n;
+    if (head == 0 || (dot && head + 1 == n)) {
+        return -1;
+    }
+    struct cs_pb_proj *m = NULL;
+    for (size_t i = 0; i < pj->n; i++) {
+        if (strlen(pj->kids[i].name) == head && memcmp(pj->kids[i].name, p, head) == 0) {
+            m = &pj->kids[i];
+            if (m->n == 0) {
+                return 0; /* already whole */
+            }
+        }
+    }
+    if (m == NULL) {
+        struct cs_pb_proj *k = realloc(pj->kids, (pj->n + 1) * sizeof(*k));
+        if (k == NULL) {
+            return -1;
+        }
+        pj->kids = k;
+        m = &k[pj->n];
+        *m = (struct cs_pb_proj){ .name = strndup(p, head) };
+        if (m->name == NULL) {
+            return -1;
+        }
+        pj->n++;
+        if (dot == NULL) {
+            return 0;
+        }
+    } else if (dot == NULL) {
+        proj_clear(m);
+        return 0;
+    }
+    return proj_add(m, dot + 1, n - head - 1);
+}
+
+struct cs_pb_proj *cs_pb_proj_new(const char *const *paths)
+{
+    struct cs_pb_proj *pj = calloc(1, sizeof(*pj));
+    for (size_t i = 0; pj && paths && paths[i]; i++) {
+        if (proj_add(pj, paths[i], strlen(paths[i])) != 0) {
+            cs_pb_proj_free(pj);
+            return NULL;
+        }
+    }
+    return pj;
+}
+
+void cs_pb_proj_free(struct cs_pb_proj *pj)
+{
+    if (pj) {
+        proj_clear(pj);
+        free(pj);
+    }
 }
 
 /* ---- encoding ---------------------------------------------------------------------------------- */

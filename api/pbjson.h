@@ -42,6 +42,29 @@ json_t *cs_pb_decode_object(const void *buf, size_t len, char *err, size_t errle
 /* One watch frame's payload (without its 4-byte length) -> {"type":"ADDED", "object":{...}}. */
 json_t *cs_pb_decode_watch_event(const void *buf, size_t len, char *err, size_t errlen);
 
+/* One watch frame's payload split without converting anything: the event's type (not
+ * terminated) and the enveloped object's bytes, both pointing into buf. 0, or -1 with err. */
+int cs_pb_watch_split(const void *buf, size_t len, const char **type, size_t *type_len,
+                      const void **obj, size_t *obj_len, char *err, size_t errlen);
+
+/* A projection: the members a caller needs, as JSON paths ("metadata.name", "spec.nodeName"). A
+ * node without members (n == 0) stands for its whole value. A decode through one converts only
+ * what it names (plus apiVersion and kind) and skips the rest of the bytes unconverted; the
+ * bytes are still checked as far as they are walked. Built by cs_pb_proj_new from a
+ * NULL-terminated list (NULL on an empty segment such as "a..b" or on ENOMEM); immutable after,
+ * so one projection may be shared by threads. */
+struct cs_pb_proj {
+    char *name;                  /* JSON member name; NULL at the root */
+    struct cs_pb_proj *kids;
+    size_t n;
+};
+struct cs_pb_proj *cs_pb_proj_new(const char *const *paths);
+void cs_pb_proj_free(struct cs_pb_proj *pj);
+
+/* cs_pb_decode_object keeping only what proj names (NULL or an empty root: everything). */
+json_t *cs_pb_decode_object_proj(const void *buf, size_t len, const struct cs_pb_proj *proj,
+                                 char *err, size_t errlen);
+
 /* obj (its apiVersion and kind must be set and known) -> envelope appended to out. */
 int cs_pb_encode_object(const json_t *obj, struct cs_buf *out, char *err, size_t errlen);
 

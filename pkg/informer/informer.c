@@ -28,6 +28,7 @@ struct cs_informer {
     char *path, *label_sel, *field_sel, *name;
     int page_size, wt_min, wt_max, bo_initial, bo_max;
     struct cs_informer_handlers h;
+    struct cs_pb_proj *peek_proj; /* opts.peek_fields, when handlers.peek is set */
 
     /* I/O thread */
     struct cs_inf_store store;
@@ -82,6 +83,7 @@ static void backoff(struct cs_informer *inf);
 static void inf_destroy(struct cs_informer *inf)
 {
     cs_inf_store_free(&inf->store);
+    cs_pb_proj_free(inf->peek_proj);
     cs_free(inf->path);
     cs_free(inf->label_sel);
     cs_free(inf->field_sel);
@@ -137,7 +139,18 @@ struct cs_informer *cs_informer_new(struct cs_client *c, const struct cs_informe
                  o && o->path ? o->path : "(null)");
         return NULL;
     }
+    struct cs_pb_proj *peek_proj = NULL;
+    if (o->handlers.peek) {
+        peek_proj = o->keep_objects ? NULL : cs_pb_proj_new(o->peek_fields);
+        if (peek_proj == NULL || peek_proj->n == 0) {
+            snprintf(err, errlen, "informer %s: a peek handler needs peek_fields (valid JSON "
+                     "paths) and no keep_objects", o->path);
+            cs_pb_proj_free(peek_proj);
+            return NULL;
+        }
+    }
     struct cs_informer *inf = cs_calloc(1, sizeof(*inf));
+    inf->peek_proj = peek_proj;
     inf->c = c;
     inf->path = cs_strdup(o->path);
     inf->label_sel = o->label_selector && *o->label_selector ? cs_strdup(o->label_selector) : NULL;
@@ -520,6 +533,40 @@ static void on_line(void *arg, const char *line, size_t len)
     on_event(o, ev, jerr.text);
 }
 
+/* A watch event took effect (or was a bookmark): the watch is making progress. */
+static void watch_advanced(struct cs_informer *inf, const char *rv)
+{
+    set_last_rv(inf, rv);
+    inf->backoff_attempt = 0;
+    inf->watch_progress = 1;
+    inf->consec_410 = 0;
+}
+
+static const char *rv_of(json_t *obj)
+{
+    return json_string_value(json_object_get(json_object_get(obj, "metadata"),
+                                             "resourceVersion"));
+}
+
+/* A MODIFIED protobuf event offered to handlers.peek as its peek_fields alone; 1 when peek took
+ * it (recorded here), 0 when it must be decoded whole (an undecodable one included: the whole
+ * decode reports it). */
+static int peek_update(struct cs_informer *inf, const void *raw, size_t len)
+{
+    char err[256];
+    json_t *part = cs_pb_decode_object_proj(raw, len, inf->peek_proj, err, sizeof(err));
+    struct cs_inf_entry *e = part ? cs_inf_store_newer(&inf->store, part) : NULL;
+    int took = e && inf->h.peek(inf->h.arg, part);
+    if (took) {
+        cs_inf_store_record(&inf->store, e, part);
+        inf->watch_events++;
+        STAT_INC(inf, events);
+        watch_advanced(inf, rv_of(part));
+    }
+    json_decref(part);
+    return took;
+}
+
 static void on_frame(void *arg, const char *frame, size_t len)
 {
     struct op *o = arg;
@@ -531,6 +578,14 @@ static void on_frame(void *arg, const char *frame, size_t len)
         log_media(inf, 1);
     }
     char err[256];
+    const char *type;
+    const void *raw;
+    size_t tl, rl;
+    if (inf->peek_proj && !inf->wl_initial &&
+        cs_pb_watch_split(frame, len, &type, &tl, &raw, &rl, err, sizeof(err)) == 0 &&
+        tl == 8 && memcmp(type, "MODIFIED", 8) == 0 && peek_update(inf, raw, rl)) {
+        return;
+    }
     json_t *ev = cs_pb_decode_watch_event(frame, len, err, sizeof(err));
     if (ev == NULL) {
         /* Undecodable: relist as JSON when this watch ends (now), so nothing is lost. */
@@ -559,8 +614,7 @@ static void on_event(struct op *o, json_t *ev, const char *why)
         json_decref(ev);
         return;
     }
-    const char *rv = json_string_value(json_object_get(json_object_get(obj, "metadata"),
-                                                       "resourceVersion"));
+    const char *rv = rv_of(obj);
     inf->watch_events++;
     if (inf->wl_initial && !strcmp(type, "ADDED")) {
         /* The current state, as a list's items. */
@@ -591,16 +645,10 @@ static void on_event(struct op *o, json_t *ev, const char *why)
         } else {
             STAT_INC(inf, events);
         }
-        set_last_rv(inf, rv);
-        inf->backoff_attempt = 0;
-        inf->watch_progress = 1;
-        inf->consec_410 = 0;
+        watch_advanced(inf, rv);
     } else if (!strcmp(type, "BOOKMARK")) {
         STAT_INC(inf, bookmarks);
-        set_last_rv(inf, rv);
-        inf->backoff_attempt = 0;
-        inf->watch_progress = 1;
-        inf->consec_410 = 0;
+        watch_advanced(inf, rv);
     } else if (!strcmp(type, "ERROR")) {
         json_int_t code = json_integer_value(json_object_get(obj, "code"));
         const char *m = json_string_value(json_object_get(obj, "message"));

@@ -41,6 +41,13 @@ struct cs_informer_handlers {
     void (*on_synced)(void *arg);               /* once, after the first full list */
     void (*on_error)(void *arg, const char *msg); /* informational; the informer retries */
     void *arg;
+    /* Optional, for watches that arrive as protobuf: a MODIFIED event the store would apply is
+     * first decoded as only opts.peek_fields (a BORROWED partial object) and given to peek. peek
+     * returns 1 when that was all it needed: the informer records the event's resourceVersion
+     * and on_update is not called. 0: the event is decoded whole and goes to on_update. A
+     * handler that only needs a few fields of most updates (the scheduler confirming its own
+     * binds) is spared converting the rest of each object. */
+    int (*peek)(void *arg, json_t *partial);
 };
 
 struct cs_informer_opts {
@@ -56,6 +63,8 @@ struct cs_informer_opts {
     int sync_on_404;             /* a 404 on list counts as synced (optional CRDs); retried */
     int no_watch_list;           /* list with pages only, never as a streaming list */
     const char *name;            /* for logs, e.g. "pods"; default = path */
+    const char *const *peek_fields; /* for handlers.peek: NULL-terminated JSON paths such as
+                                     * "metadata.uid" (copied); not with keep_objects */
     struct cs_informer_handlers handlers;
 };
 

@@ -57,8 +57,16 @@ int cs_inf_object_key(json_t *obj, char *buf, size_t n)
     if (!name || !*name) {
         return -1;
     }
-    int w = ns && *ns ? snprintf(buf, n, "%s/%s", ns, name) : snprintf(buf, n, "%s", name);
-    return w < 0 || (size_t)w >= n ? -1 : 0;
+    size_t nl = strlen(name), sl = ns && *ns ? strlen(ns) + 1 : 0;
+    if (sl + nl >= n) {
+        return -1;
+    }
+    if (sl) {
+        memcpy(buf, ns, sl - 1);
+        buf[sl - 1] = '/';
+    }
+    memcpy(buf + sl, name, nl + 1);
+    return 0;
 }
 
 static const char *obj_rv(json_t *obj)
@@ -89,6 +97,22 @@ static void entry_set(struct cs_inf_store *s, struct cs_inf_entry *e, json_t *ob
         }
         e->obj = obj;
     }
+}
+
+struct cs_inf_entry *cs_inf_store_newer(const struct cs_inf_store *s, json_t *obj)
+{
+    char key[512];
+    if (cs_inf_object_key(obj, key, sizeof(key)) != 0) {
+        return NULL;
+    }
+    struct cs_inf_entry *e = cs_map_get(&s->map, key);
+    return e && cs_rv_newer(obj_rv(obj), e->rv) ? e : NULL;
+}
+
+void cs_inf_store_record(struct cs_inf_store *s, struct cs_inf_entry *e, json_t *obj)
+{
+    e->epoch = s->epoch;
+    entry_set(s, e, obj);
 }
 
 /* Insert or update obj under key; returns the action taken. */

@@ -54,6 +54,12 @@ struct cs_inf_entry *cs_inf_store_get(const struct cs_inf_store *s, const char *
  * it does not fit. */
 int cs_inf_object_key(json_t *obj, char *buf, size_t n);
 
+/* The entry obj is a newer version of (a MODIFIED event the store would apply), or NULL. */
+struct cs_inf_entry *cs_inf_store_newer(const struct cs_inf_store *s, json_t *obj);
+/* Record obj as e's current version without a notification (an update a handler took itself;
+ * obj's resourceVersion and uid are read, the object itself is kept only with keep_objects). */
+void cs_inf_store_record(struct cs_inf_store *s, struct cs_inf_entry *e, json_t *obj);
+
 /* Apply one watch event: is_delete selects DELETED semantics, otherwise ADDED/MODIFIED. */
 int cs_inf_store_apply(struct cs_inf_store *s, int is_delete, json_t *obj,
                        const struct cs_inf_sink *sink);

@@ -654,6 +654,126 @@ static void test_damaged_input_is_an_error_not_a_crash(void **state)
     cs_free(b);
 }
 
+/* What a projection should give: the members of a whole decode that pj names (a list's elements
+ * each projected), apiVersion and kind aside. */
+static json_t *project(json_t *v, const struct cs_pb_proj *pj)
+{
+    if (pj->n == 0 || !(json_is_object(v) || json_is_array(v))) {
+        return json_deep_copy(v);
+    }
+    if (json_is_array(v)) {
+        json_t *arr = json_array();
+        size_t i;
+        json_t *el;
+        json_array_foreach(v, i, el) {
+            json_array_append_new(arr, project(el, pj));
+        }
+        return arr;
+    }
+    json_t *o = json_object();
+    for (size_t i = 0; i < pj->n; i++) {
+        json_t *m = json_object_get(v, pj->kids[i].name);
+        if (m) {
+            json_object_set_new(o, pj->kids[i].name, project(m, &pj->kids[i]));
+        }
+    }
+    return o;
+}
+
+/* A projected decode converts exactly the members its paths name, with the values a whole decode
+ * gives them: through lists (spec.volumes.name), through embedded structs (a volume's
+ * persistentVolumeClaim is a member of its inline volumeSource), maps and Times whole. */
+static void test_a_projection_converts_only_what_it_names(void **state)
+{
+    (void)state;
+    const char *const paths[] = {
+        "metadata.name", "metadata.namespace", "metadata.uid", "metadata.resourceVersion",
+        "metadata.deletionTimestamp", "metadata.labels", "metadata.creationTimestamp",
+        "spec.nodeName", "spec.volumes.name", "spec.volumes.persistentVolumeClaim",
+        "spec.containers.resources", "status.conditions", "status.capacity", NULL,
+    };
+    struct cs_pb_proj *pj = cs_pb_proj_new(paths);
+    assert_non_null(pj);
+    assert_int_equal(pj->n, 3); /* metadata, spec, status */
+    const char *fixtures[] = { "pod.pb", "pod_vol.pb", "node.pb" };
+    char err[512];
+    for (size_t i = 0; i < 3; i++) {
+        size_t n;
+        char *b = slurp(fixtures[i], &n);
+        json_t *whole = cs_pb_decode_object(b, n, err, sizeof(err));
+        json_t *part = cs_pb_decode_object_proj(b, n, pj, err, sizeof(err));
+        if (part == NULL) {
+            fail_msg("%s: %s", fixtures[i], err);
+        }
+        json_t *want = project(whole, pj);
+        json_object_set(want, "apiVersion", json_object_get(whole, "apiVersion"));
+        json_object_set(want, "kind", json_object_get(whole, "kind"));
+        if (!json_equal(part, want)) {
+            char *a = json_dumps(part, JSON_SORT_KEYS), *w = json_dumps(want, JSON_SORT_KEYS);
+            fail_msg("%s: projected\n%s\nwanted\n%s", fixtures[i], a, w);
+        }
+        if (i == 1) {
+            /* the embedded source came through the projection */
+            json_t *vols = json_object_get(json_object_get(part, "spec"), "volumes");
+            int pvc = 0;
+            size_t k;
+            json_t *vol;
+            json_array_foreach(vols, k, vol) {
+                int has = json_object_get(vol, "persistentVolumeClaim") != NULL;
+                pvc += has;
+                assert_int_equal(json_object_size(vol), 1 + has); /* its name, its claim */
+            }
+            assert_true(pvc > 0);
+        }
+        assert_true(json_object_size(json_object_get(part, "metadata")) >= 3);
+        assert_null(json_object_get(json_object_get(part, "metadata"), "annotations"));
+        json_decref(want);
+        json_decref(part);
+        json_decref(whole);
+        /* damaged bytes under a projection: an error or a value, never a crash */
+        for (size_t cut = 0; cut < n; cut += 3) {
+            json_t *j = cs_pb_decode_object_proj(b, cut, pj, err, sizeof(err));
+            if (j == NULL) {
+                assert_true(err[0] != '\0');
+            }
+            json_decref(j);
+        }
+        cs_free(b);
+    }
+    cs_pb_proj_free(pj);
+
+    /* a member named whole and by a path below it is whole, in either order */
+    const char *const p1[] = { "metadata.name", "metadata", NULL };
+    const char *const p2[] = { "metadata", "metadata.name", NULL };
+    const char *const *both[] = { p1, p2 };
+    for (size_t i = 0; i < 2; i++) {
+        pj = cs_pb_proj_new(both[i]);
+        assert_non_null(pj);
+        assert_int_equal(pj->n, 1);
+        assert_int_equal(pj->kids[0].n, 0);
+        cs_pb_proj_free(pj);
+    }
+    const char *const bad1[] = { "metadata..name", NULL };
+    const char *const bad2[] = { "metadata.", NULL };
+    const char *const bad3[] = { ".name", NULL };
+    assert_null(cs_pb_proj_new(bad1));
+    assert_null(cs_pb_proj_new(bad2));
+    assert_null(cs_pb_proj_new(bad3));
+    /* no paths: an empty root, which decodes everything */
+    pj = cs_pb_proj_new(NULL);
+    assert_non_null(pj);
+    assert_int_equal(pj->n, 0);
+    size_t n;
+    char *b = slurp("pod.pb", &n);
+    json_t *a1 = cs_pb_decode_object_proj(b, n, pj, err, sizeof(err));
+    json_t *a2 = cs_pb_decode_object(b, n, err, sizeof(err));
+    assert_true(json_equal(a1, a2));
+    json_decref(a1);
+    json_decref(a2);
+    cs_free(b);
+    cs_pb_proj_free(pj);
+}
+
 /* Not an assertion on time: the figures for the note. */
 static void test_report_decode_cost(void **state)
 {
@@ -690,6 +810,7 @@ int main(void)
         cmocka_unit_test(test_encode_then_decode_gives_the_same_json),
         cmocka_unit_test(test_encoding_gives_the_servers_bytes),
         cmocka_unit_test(test_damaged_input_is_an_error_not_a_crash),
+        cmocka_unit_test(test_a_projection_converts_only_what_it_names),
         cmocka_unit_test(test_report_decode_cost),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
