@@ -48,6 +48,8 @@ void cs_cycle_destroy(struct cs_cycle *c)
         cs_free(q->fit);
         cs_free(q->raw);
         cs_free(q->raw_ok);
+        cs_free(q->same);
+        cs_free(q->same_v);
         cs_free(q->part);
     }
     cs_arena_destroy(&c->arena);
@@ -450,6 +452,7 @@ struct eq_pick {
     struct cs_node_info *const *cover;
     const int32_t *cidx;
     uint32_t n_cover;
+    bool fallback_only;            /* the cover is the fallback nodes (not kept in step) */
 };
 
 /* Bring score plugin i's cached raw scores up to date: every node of the cover when they are not
@@ -460,15 +463,20 @@ static bool eq_raw_update(const struct eq_pick *ep, uint32_t i, const struct cs_
     struct cs_eqclass *eq = ep->eq;
     int64_t *raw = eq->raw + (size_t)i * eq->cap;
     if (!eq->raw_ok[i]) {
+        bool same = true;
         for (uint32_t j = 0; j < ep->n_cover; j++) {
             raw[ep->cidx[j]] = in->p->score(call, pod, ep->cover[j]);
+            same = same && raw[ep->cidx[j]] == raw[ep->cidx[0]];
         }
         eq->raw_ok[i] = true;
+        eq->same[i] = same && ep->n_cover > 0;
+        eq->same_v[i] = ep->n_cover > 0 ? raw[ep->cidx[0]] : 0;
         return true;
     }
     for (uint32_t k = 0; k < eq->stale_n; k++) {
         struct cs_node_info *ni = eq->stale[k];
         raw[ni->index] = in->p->score(call, pod, ni);
+        eq->same[i] = eq->same[i] && raw[ni->index] == eq->same_v[i];
     }
     return false;
 }
@@ -607,11 +615,15 @@ static int pick_best(struct cs_profile *prof, struct cs_cycle *c, struct cs_fw_a
             eq_raw_update(ep, i, in, call, pod);
             /* A plugin that scores every feasible node the same adds a constant to every
              * total (normalisation maps equal inputs to equal outputs): it cannot change the
-             * ranking or the set of ties, so it is skipped. */
-            int64_t first = raw[fidx[0]];
-            uint32_t j = 1;
-            while (j < n_feasible && raw[fidx[j]] == first) {
-                j++;
+             * ranking or the set of ties, so it is skipped. Known without a pass when it
+             * scores the whole cover (a superset of the feasible nodes) the same. */
+            uint32_t j = n_feasible;
+            if (ep->fallback_only || !eq->same[i]) {
+                int64_t first = raw[fidx[0]];
+                j = 1;
+                while (j < n_feasible && raw[fidx[j]] == first) {
+                    j++;
+                }
             }
             if (j == n_feasible) {
                 plugin_time(c, res, in->p->name, CS_EP_SCORE, CS_SUCCESS, tp);
@@ -699,7 +711,10 @@ static void eq_reset(struct cs_eqclass *eq, const struct cs_profile *prof, const
     } else {
         eq->raw = cs_realloc(eq->raw, sizeof(*eq->raw) * eq->cap * (eq->n_score ? eq->n_score : 1));
     }
-    eq->raw_ok = cs_realloc(eq->raw_ok, sizeof(*eq->raw_ok) * (eq->n_score ? eq->n_score : 1));
+    size_t ns = eq->n_score ? eq->n_score : 1;
+    eq->raw_ok = cs_realloc(eq->raw_ok, sizeof(*eq->raw_ok) * ns);
+    eq->same = cs_realloc(eq->same, sizeof(*eq->same) * ns);
+    eq->same_v = cs_realloc(eq->same_v, sizeof(*eq->same_v) * ns);
     memset(eq->ver, 0, sizeof(*eq->ver) * eq->cap);
     memset(eq->raw_ok, 0, sizeof(*eq->raw_ok) * (eq->n_score ? eq->n_score : 1));
     eq->part_mask = 0;
@@ -801,7 +816,8 @@ static int eq_schedule(struct cs_profile *prof, struct cs_cycle *c, struct cs_fw
             n_fb++;
         }
     }
-    if (n_cover == 0 && n_fb > 0) {
+    bool fallback_only = n_cover == 0 && n_fb > 0;
+    if (fallback_only) {
         /* only fallback nodes fit: choose among them */
         for (uint32_t idx = 0; idx < n_nodes; idx++) {
             if (eq->fit[idx] == 2) {
@@ -841,7 +857,8 @@ static int eq_schedule(struct cs_profile *prof, struct cs_cycle *c, struct cs_fw
     }
     res->evaluated = n_nodes;
     res->feasible = n_feasible;
-    struct eq_pick ep = { .eq = eq, .vol = vol, .cover = cover, .cidx = cidx, .n_cover = n_cover };
+    struct eq_pick ep = { .eq = eq, .vol = vol, .cover = cover, .cidx = cidx, .n_cover = n_cover,
+                          .fallback_only = fallback_only };
     if (pick_best(prof, c, att, pod, feasible, fidx, n_feasible, &ep, best, res) != 0) {
         return -1;
     }

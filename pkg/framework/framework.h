@@ -109,6 +109,9 @@ struct cs_eqclass {
     uint32_t n_score;              /* score plugins (profile order) */
     int64_t *raw;                  /* n_score x cap raw scores */
     bool *raw_ok;                  /* per score plugin: raw complete for every fit node */
+    bool *same;                    /* per score plugin with raw_ok: raw is one value (same_v)
+                                    * on every fit node, so it cannot rank them */
+    int64_t *same_v;
     int64_t *part;                 /* per node: weighted sum of the raw scores of the plugins
                                     * in part_mask (cached, no NormalizeScore), kept in step
                                     * with raw for every fit node */

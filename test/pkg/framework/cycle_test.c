@@ -427,6 +427,44 @@ static void remove_pod_via_upsert(struct cs_snapshot *snap, const char *name, co
     cs_node_info_destroy(&tmp);
 }
 
+/* A score plugin that scored every node the same when its class was cached stops being skipped
+ * as constant once a node change makes it differ: three of four equal nodes gain a
+ * PreferNoSchedule taint and every later pod of the class goes to the fourth (TaintToleration),
+ * with the class's cached scores reused, not rebuilt. */
+static void test_cycle_eqcache_constant_score_that_stops_being_constant(void **state)
+{
+    (void)state;
+    struct env *e = env_new(-1);
+    const char *names[] = { "n1", "n2", "n3", "n4" };
+    for (int i = 0; i < 4; i++) {
+        add_node(e, names[i], "4", "8Gi", NULL, NULL, NULL);
+    }
+    struct cs_pod *p = simple_pod(e, "p", "100m", "128Mi");
+    struct cs_sched_result res;
+    cs_fw_schedule_pod(&e->prof, &e->cyc, p, &res);
+    assert_int_equal(res.code, CS_SUCCESS);
+    cs_cycle_reset(&e->cyc);
+    for (int i = 0; i < 3; i++) {
+        struct cs_node *n = fw_nodef(&e->api,
+                                     "{'metadata':{'name':'%s'},'spec':{'taints':[{'key':'spot',"
+                                     "'value':'true','effect':'PreferNoSchedule'}]},'status':{"
+                                     "'allocatable':{'cpu':'4','memory':'8Gi','pods':'110'}}}",
+                                     names[i]);
+        replace_node(&e->snap, names[i], n);
+        cs_node_unref(n);
+    }
+    uint64_t hits = e->cyc.eq.hits;
+    for (int k = 0; k < 8; k++) {
+        cs_fw_schedule_pod(&e->prof, &e->cyc, p, &res);
+        assert_int_equal(res.code, CS_SUCCESS);
+        assert_string_equal(res.node->name, "n4");
+        cs_cycle_reset(&e->cyc);
+    }
+    assert_int_equal(e->cyc.eq.hits, hits + 8); /* the cached class, brought up to date */
+    cs_pod_unref(p);
+    env_free(e);
+}
+
 struct eq_stats {
     uint32_t ok, failed, changes;
 };
@@ -654,6 +692,7 @@ int main(void)
         cmocka_unit_test(test_cycle_partial_search_rotates),
         cmocka_unit_test(test_cycle_eqcache_matches_full_evaluation),
         cmocka_unit_test(test_cycle_eqcache_matches_full_evaluation_with_node_changes),
+        cmocka_unit_test(test_cycle_eqcache_constant_score_that_stops_being_constant),
         cmocka_unit_test(test_cycle_nominated_pods_two_runs),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
