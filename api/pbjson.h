@@ -48,7 +48,8 @@ int cs_pb_watch_split(const void *buf, size_t len, const char **type, size_t *ty
                       const void **obj, size_t *obj_len, char *err, size_t errlen);
 
 /* A projection: the members a caller needs, as JSON paths ("metadata.name", "spec.nodeName"). A
- * node without members (n == 0) stands for its whole value. A decode through one converts only
+ * node without members (n == 0) stands for its whole value, and so does a map (paths below a
+ * map's name are taken as the map's name). A decode through one converts only
  * what it names (plus apiVersion and kind) and skips the rest of the bytes unconverted; the
  * bytes are still checked as far as they are walked. Built by cs_pb_proj_new from a
  * NULL-terminated list (NULL on an empty segment such as "a..b" or on ENOMEM); immutable after,

@@ -105,8 +105,9 @@ static void sim_stop(struct sim *s)
     }
 }
 
-/* A client of the simulator; coalesce_us as cs_client_config (cosched runs with 1000). */
-static struct cs_client *client_coalescing(struct sim *s, long coalesce_us)
+/* A client of the simulator; coalesce_us as cs_client_config (cosched runs with 1000); ctype
+ * its content type (NULL: JSON). */
+static struct cs_client *client_with(struct sim *s, long coalesce_us, const char *ctype)
 {
     struct cs_client_config cfg;
     cs_client_config_init(&cfg);
@@ -116,11 +117,17 @@ static struct cs_client *client_coalescing(struct sim *s, long coalesce_us)
     }
     cfg.qps = 0;
     cfg.coalesce_us = coalesce_us;
+    cfg.content_type = ctype ? cs_strdup(ctype) : NULL;
     struct cs_client *c = cs_client_new(&cfg, err, sizeof(err));
     cs_client_config_free(&cfg);
     assert_non_null(c);
     assert_int_equal(cs_client_start(c), 0);
     return c;
+}
+
+static struct cs_client *client_coalescing(struct sim *s, long coalesce_us)
+{
+    return client_with(s, coalesce_us, NULL);
 }
 
 static struct cs_client *client_for(struct sim *s)
@@ -351,6 +358,22 @@ static int eventually_matches(struct mirror *m, struct cs_client *c, char *why, 
     return 0;
 }
 
+/* A new informer, started and synced. */
+static struct cs_informer *started(struct cs_client *c, const struct cs_informer_opts *o)
+{
+    char err[256];
+    struct cs_informer *inf = cs_informer_new(c, o, err, sizeof(err));
+    if (inf == NULL) {
+        fail_msg("%s", err);
+    }
+    assert_int_equal(cs_informer_start(inf), 0);
+    for (int i = 0; i < 400 && !cs_informer_has_synced(inf); i++) {
+        usleep(25 * 1000);
+    }
+    assert_true(cs_informer_has_synced(inf));
+    return inf;
+}
+
 static struct cs_informer *start_informer(struct cs_client *c, struct mirror *m)
 {
     struct cs_informer_opts o = {
@@ -362,15 +385,7 @@ static struct cs_informer *start_informer(struct cs_client *c, struct mirror *m)
         .backoff_max_ms = 400,
         .handlers = { m_add, m_update, m_delete, m_synced, NULL, m },
     };
-    char err[256];
-    struct cs_informer *inf = cs_informer_new(c, &o, err, sizeof(err));
-    assert_non_null(inf);
-    assert_int_equal(cs_informer_start(inf), 0);
-    for (int i = 0; i < 400 && !cs_informer_has_synced(inf); i++) {
-        usleep(25 * 1000);
-    }
-    assert_true(cs_informer_has_synced(inf));
-    return inf;
+    return started(c, &o);
 }
 
 /* ---- tests ------------------------------------------------------------------------------- */
@@ -500,18 +515,8 @@ static void test_peek_takes_updates_from_a_projection(void **state)
     (void)state;
     struct sim s = { .pid = 0 };
     sim_start(&s, NULL);
-    struct cs_client_config cfg;
-    cs_client_config_init(&cfg);
+    struct cs_client *c = client_with(&s, 0, CS_CLIENT_PB_MEDIA);
     char err[512];
-    if (cs_kubeconfig_load(s.kubeconfig, NULL, &cfg, err, sizeof(err)) < 0) {
-        fail_msg("%s", err);
-    }
-    cfg.qps = 0;
-    cfg.content_type = cs_strdup(CS_CLIENT_PB_MEDIA);
-    struct cs_client *c = cs_client_new(&cfg, err, sizeof(err));
-    cs_client_config_free(&cfg);
-    assert_non_null(c);
-    assert_int_equal(cs_client_start(c), 0);
 
     struct peeker p = { .peeked = 0 };
     mirror_init(&p.m);
@@ -531,13 +536,7 @@ static void test_peek_takes_updates_from_a_projection(void **state)
     bad.keep_objects = 1;
     assert_null(cs_informer_new(c, &bad, err, sizeof(err)));
 
-    struct cs_informer *inf = cs_informer_new(c, &o, err, sizeof(err));
-    assert_non_null(inf);
-    assert_int_equal(cs_informer_start(inf), 0);
-    for (int i = 0; i < 400 && !cs_informer_has_synced(inf); i++) {
-        usleep(25 * 1000);
-    }
-    assert_true(cs_informer_has_synced(inf));
+    struct cs_informer *inf = started(c, &o);
     for (int i = 0; i < 3; i++) {
         char name[32];
         snprintf(name, sizeof(name), "peek-%d", i);
