@@ -486,7 +486,7 @@ static int p_peek(void *arg, json_t *partial)
     if (json_object_get(partial, "spec") || json_object_get(md, "uid")) {
         p->partial_had_spec++; /* converted what the projection did not name */
     }
-    if (!v || (atoi(v) % 2) != 0) {
+    if (!v || (strtol(v, NULL, 10) % 2) != 0) {
         return 0;
     }
     char *k = key_of(partial);
