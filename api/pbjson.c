@@ -865,9 +865,7 @@ bool cs_pb_known(const char *api_version, const char *kind)
 
 json_t *cs_pb_decode_object(const void *buf, size_t len, char *err, size_t errlen)
 {
-    struct dec d = { err, errlen, 0 };
-    err[0] = '\0';
-    return decode_enveloped(&d, buf, len, 0, NULL);
+    return cs_pb_decode_object_proj(buf, len, NULL, err, errlen);
 }
 
 int cs_pb_watch_split(const void *buf, size_t len, const char **type, size_t *type_len,

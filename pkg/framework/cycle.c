@@ -716,7 +716,7 @@ static void eq_reset(struct cs_eqclass *eq, const struct cs_profile *prof, const
     eq->same = cs_realloc(eq->same, sizeof(*eq->same) * ns);
     eq->same_v = cs_realloc(eq->same_v, sizeof(*eq->same_v) * ns);
     memset(eq->ver, 0, sizeof(*eq->ver) * eq->cap);
-    memset(eq->raw_ok, 0, sizeof(*eq->raw_ok) * (eq->n_score ? eq->n_score : 1));
+    memset(eq->raw_ok, 0, sizeof(*eq->raw_ok) * ns);
     eq->part_mask = 0;
     eq->prof = prof;
     eq->rep = cs_pod_ref((struct cs_pod *)pod);

@@ -519,7 +519,7 @@ static void begin_list(struct cs_informer *inf)
 
 /* ---- watch ---------------------------------------------------------------------------------- */
 
-static void on_event(struct op *o, json_t *ev, const char *why);
+static void on_event(struct op *o, const char *type, json_t *obj, const char *why);
 
 static void on_line(void *arg, const char *line, size_t len)
 {
@@ -530,7 +530,9 @@ static void on_line(void *arg, const char *line, size_t len)
     }
     json_error_t jerr;
     json_t *ev = json_loadb(line, len, 0, &jerr);
-    on_event(o, ev, jerr.text);
+    on_event(o, json_string_value(json_object_get(ev, "type")), json_object_get(ev, "object"),
+             ev ? "missing type or object" : jerr.text);
+    json_decref(ev);
 }
 
 /* A watch event took effect (or was a bookmark): the watch is making progress. */
@@ -577,17 +579,29 @@ static void on_frame(void *arg, const char *frame, size_t len)
     if (!inf->logged_media) {
         log_media(inf, 1);
     }
-    char err[256];
-    const char *type;
+    char err[256], type[32] = "";
+    const char *tp;
     const void *raw;
     size_t tl, rl;
-    if (inf->peek_proj && !inf->wl_initial &&
-        cs_pb_watch_split(frame, len, &type, &tl, &raw, &rl, err, sizeof(err)) == 0 &&
-        tl == 8 && memcmp(type, "MODIFIED", 8) == 0 && peek_update(inf, raw, rl)) {
-        return;
+    json_t *obj = NULL;
+    if (cs_pb_watch_split(frame, len, &tp, &tl, &raw, &rl, err, sizeof(err)) == 0) {
+        /* The frame is split once: its type decides whether the object is decoded whole. */
+        size_t k = 0;
+        while (k < tl && k + 1 < sizeof(type) && tp[k] > ' ' && tp[k] < 0x7f) {
+            type[k] = tp[k];
+            k++;
+        }
+        type[k] = '\0';
+        if (k < tl) {
+            snprintf(err, sizeof(err), "watch event type is not a short word");
+        } else if (inf->peek_proj && !inf->wl_initial && !strcmp(type, "MODIFIED") &&
+                   peek_update(inf, raw, rl)) {
+            return;
+        } else {
+            obj = cs_pb_decode_object(raw, rl, err, sizeof(err));
+        }
     }
-    json_t *ev = cs_pb_decode_watch_event(frame, len, err, sizeof(err));
-    if (ev == NULL) {
+    if (obj == NULL) {
         /* Undecodable: relist as JSON when this watch ends (now), so nothing is lost. */
         json_only(inf, err);
         inf->watch_relist = 1;
@@ -597,21 +611,19 @@ static void on_frame(void *arg, const char *frame, size_t len)
         }
         return;
     }
-    on_event(o, ev, NULL);
+    on_event(o, type, obj, NULL);
+    json_decref(obj);
 }
 
-/* One watch event (owned; released here), from a JSON line or a protobuf frame. */
-static void on_event(struct op *o, json_t *ev, const char *why)
+/* One watch event (type and obj borrowed), from a JSON line or a protobuf frame; why says what
+ * is wrong when type or obj is missing. */
+static void on_event(struct op *o, const char *type, json_t *obj, const char *why)
 {
     struct cs_informer *inf = o->inf;
-    const char *type = json_string_value(json_object_get(ev, "type"));
-    json_t *obj = json_object_get(ev, "object");
     char msg[512];
     if (!type || !json_is_object(obj)) {
-        snprintf(msg, sizeof(msg), "watch %s: bad event: %s", inf->path,
-                 ev ? "missing type or object" : why);
+        snprintf(msg, sizeof(msg), "watch %s: bad event: %s", inf->path, why);
         report_error(inf, msg);
-        json_decref(ev);
         return;
     }
     const char *rv = rv_of(obj);
@@ -667,7 +679,6 @@ static void on_event(struct op *o, json_t *ev, const char *why)
         snprintf(msg, sizeof(msg), "watch %s: unknown event type %s", inf->path, type);
         report_error(inf, msg);
     }
-    json_decref(ev);
 }
 
 static void on_watch_done(void *arg, long status, const char *err)
